@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Everything that both the BPF scheduler and framepaced see: map value layouts, counter
+ * indices, the exit record. Plain C, fixed-width types only, so that the same bytes mean the
+ * same thing to clang -target bpf and to g++.
+ */
+#ifndef FRAMEPACE_SHARED_H
+#define FRAMEPACE_SHARED_H
+
+#ifdef __bpf__
+/* vmlinux.h provides u32/u64/s64. */
+typedef u32 fp_u32;
+typedef u64 fp_u64;
+typedef s64 fp_s64;
+#else
+#include <stdint.h>
+typedef uint32_t fp_u32;
+typedef uint64_t fp_u64;
+typedef int64_t fp_s64;
+#endif
+
+/*
+ * Bumped whenever a layout in this file changes: a daemon only adopts a running scheduler
+ * whose layout version equals its own.
+ */
+#define FP_LAYOUT_VERSION 1
+
+/* Upper bound for the topology tables in rodata; CPUs beyond it share LLC 0. */
+#define FP_MAX_CPUS 512
+
+/* The one shared deadline queue (ids below 2^63 are free for schedulers to use). */
+#define FP_SHARED_DSQ 0
+
+/* Per-CPU counters, summed by userspace. Append only: indices are part of the layout. */
+enum fp_counter {
+	FP_CNT_DIRECT_PREV,      /* woken onto its previous CPU, which was idle */
+	FP_CNT_DIRECT_LLC,       /* woken onto an idle CPU sharing prev's last-level cache */
+	FP_CNT_DIRECT_ANY,       /* woken onto an idle CPU elsewhere */
+	FP_CNT_SELECT_BUSY,      /* no idle CPU allowed: left to the shared queue */
+	FP_CNT_ENQ_SHARED,       /* enqueued on the shared deadline queue */
+	FP_CNT_DISPATCH_SHARED,  /* moved from the shared queue to a CPU */
+	FP_CNT_SLEEP_CLAMPED,    /* a sleeper's saved-up budget was cut to the bound */
+	FP_CNT_RUNS,             /* times a task started running */
+	FP_CNT_TASK_INITS,       /* task contexts created */
+	FP_NR_COUNTERS,
+};
+
+struct fp_cpu_counters {
+	fp_u64 value[FP_NR_COUNTERS];
+};
+
+/*
+ * Tunables that change live: one array element that framepaced writes and the scheduler
+ * reads once per callback. Units in the names.
+ */
+struct fp_tunables {
+	fp_u64 slice_ns;         /* time slice given at each dispatch */
+	fp_u64 sleep_budget_ns;  /* most virtual time a sleeper may bank (lag bound) */
+};
+
+#define FP_SLICE_NS_DEFAULT        3000000ULL  /* 3 ms: under a 120 Hz frame (8.33 ms) */
+#define FP_SLICE_NS_MIN              50000ULL
+#define FP_SLICE_NS_MAX          100000000ULL
+#define FP_SLEEP_BUDGET_NS_DEFAULT 3000000ULL
+#define FP_SLEEP_BUDGET_NS_MAX    1000000000ULL
+
+/* What the kernel said when it disabled the scheduler; written once by ops.exit. */
+#define FP_EXIT_REASON_LEN 128
+#define FP_EXIT_MSG_LEN 1024
+
+struct fp_exit_info {
+	fp_s64 kind;          /* enum scx_exit_kind; written last, 0 until ops.exit ran */
+	fp_s64 exit_code;
+	char reason[FP_EXIT_REASON_LEN];
+	char msg[FP_EXIT_MSG_LEN];
+};
+
+/* scx_exit_kind values userspace names (stable kernel ABI). */
+#define FP_EXIT_KIND_UNREG      64
+#define FP_EXIT_KIND_UNREG_BPF  65
+#define FP_EXIT_KIND_UNREG_KERN 66
+#define FP_EXIT_KIND_SYSRQ      67
+#define FP_EXIT_KIND_ERROR      1024
+#define FP_EXIT_KIND_ERROR_BPF  1025
+#define FP_EXIT_KIND_ERROR_STALL 1026
+
+/* Arguments of the pure-logic programs that host tests run through BPF_PROG_TEST_RUN. */
+struct fp_vtime_probe {
+	fp_u64 vtime_now;      /* in: the queue's current virtual time */
+	fp_u64 task_vtime;     /* in: the task's saved virtual time */
+	fp_u64 budget_ns;      /* in: sleep budget */
+	fp_u64 used_ns;        /* in: runtime to charge */
+	fp_u32 weight;         /* in: task weight (100 = nice 0) */
+	fp_u32 clamped;        /* out: budget bound applied */
+	fp_u64 enqueue_vtime;  /* out: vtime the task is queued with */
+	fp_u64 charged_vtime;  /* out: task vtime after charging used_ns */
+};
+
+#endif /* FRAMEPACE_SHARED_H */

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The kernel functions framepace calls, declared by this project from the kernel's BTF
+ * (vmlinux.h is included with BPF_NO_KFUNC_PROTOTYPES so these are the only declarations).
+ *
+ * Every sched_ext kfunc is __weak: an unresolved weak kfunc is not an error at load time,
+ * which lets one object run on 6.12 (scx_bpf_dispatch*, scx_bpf_consume) and on 6.13+
+ * (scx_bpf_dsq_insert*, scx_bpf_dsq_move_to_local) - bpf_ksym_exists() picks the branch and
+ * the verifier prunes the other. It also lets the host, whose kernel has no sched_ext, load
+ * the object with the scheduler switched off for its tests.
+ */
+#ifndef FRAMEPACE_KFUNCS_H
+#define FRAMEPACE_KFUNCS_H
+
+/* sched_ext, 6.13+ names */
+void scx_bpf_dsq_insert(struct task_struct *p, u64 dsq_id, u64 slice, u64 enq_flags) __weak __ksym;
+void scx_bpf_dsq_insert_vtime(struct task_struct *p, u64 dsq_id, u64 slice, u64 vtime,
+			      u64 enq_flags) __weak __ksym;
+bool scx_bpf_dsq_move_to_local(u64 dsq_id) __weak __ksym;
+
+/* sched_ext, 6.12 names of the same operations */
+void scx_bpf_dispatch(struct task_struct *p, u64 dsq_id, u64 slice, u64 enq_flags) __weak __ksym;
+void scx_bpf_dispatch_vtime(struct task_struct *p, u64 dsq_id, u64 slice, u64 vtime,
+			    u64 enq_flags) __weak __ksym;
+bool scx_bpf_consume(u64 dsq_id) __weak __ksym;
+
+/* sched_ext, stable since 6.12 */
+s32 scx_bpf_create_dsq(u64 dsq_id, s32 node) __weak __ksym;
+bool scx_bpf_test_and_clear_cpu_idle(s32 cpu) __weak __ksym;
+s32 scx_bpf_pick_idle_cpu(const struct cpumask *cpus_allowed, u64 flags) __weak __ksym;
+void scx_bpf_kick_cpu(s32 cpu, u64 flags) __weak __ksym;
+
+/* cpumask kptrs */
+struct bpf_cpumask *bpf_cpumask_create(void) __weak __ksym;
+void bpf_cpumask_release(struct bpf_cpumask *cpumask) __weak __ksym;
+void bpf_cpumask_set_cpu(u32 cpu, struct bpf_cpumask *cpumask) __weak __ksym;
+bool bpf_cpumask_test_cpu(u32 cpu, const struct cpumask *cpumask) __weak __ksym;
+bool bpf_cpumask_and(struct bpf_cpumask *dst, const struct cpumask *src1,
+		     const struct cpumask *src2) __weak __ksym;
+void bpf_rcu_read_lock(void) __weak __ksym;
+void bpf_rcu_read_unlock(void) __weak __ksym;
+
+/* The version-independent spellings the scheduler uses. */
+static __always_inline void fp_dsq_insert(struct task_struct *p, u64 dsq_id, u64 slice,
+					  u64 enq_flags)
+{
+	if (bpf_ksym_exists(scx_bpf_dsq_insert))
+		scx_bpf_dsq_insert(p, dsq_id, slice, enq_flags);
+	else
+		scx_bpf_dispatch(p, dsq_id, slice, enq_flags);
+}
+
+static __always_inline void fp_dsq_insert_vtime(struct task_struct *p, u64 dsq_id, u64 slice,
+						u64 vtime, u64 enq_flags)
+{
+	if (bpf_ksym_exists(scx_bpf_dsq_insert_vtime))
+		scx_bpf_dsq_insert_vtime(p, dsq_id, slice, vtime, enq_flags);
+	else
+		scx_bpf_dispatch_vtime(p, dsq_id, slice, vtime, enq_flags);
+}
+
+static __always_inline bool fp_dsq_move_to_local(u64 dsq_id)
+{
+	if (bpf_ksym_exists(scx_bpf_dsq_move_to_local))
+		return scx_bpf_dsq_move_to_local(dsq_id);
+	return scx_bpf_consume(dsq_id);
+}
+
+static __always_inline const struct cpumask *fp_cast_mask(struct bpf_cpumask *mask)
+{
+	return (const struct cpumask *)mask;
+}
+
+#endif /* FRAMEPACE_KFUNCS_H */

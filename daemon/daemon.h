@@ -1,0 +1,50 @@
+// framepaced's lifecycle: load and attach the scheduler, watch it, report on it, detach on
+// request. One sd-event loop drives everything.
+#pragma once
+
+#include <memory>
+
+#include "event_loop.h"
+#include "expected.h"
+#include "options.h"
+#include "scheduler_handle.h"
+
+namespace framepace {
+
+enum ExitStatus : int {
+    kExitStopped = 0,      // SIGTERM/SIGINT: scheduler detached cleanly
+    kExitLoadFailed = 1,
+    kExitEjected = 2,      // the kernel disabled the scheduler
+};
+
+class Daemon {
+public:
+    static Expected<std::unique_ptr<Daemon>> start(const Options& options);
+    ~Daemon();
+
+    // Runs until stopped or ejected; returns the process exit status.
+    int run();
+
+private:
+    explicit Daemon(const Options& options) : options_(options) {}
+
+    Status add_event_sources();
+    void log_counters();
+    void stop(int status);
+    // True when the kernel has disabled the scheduler (ops.exit ran without our detach).
+    bool check_ejected();
+
+    static int on_signal(sd_event_source* source, const struct signalfd_siginfo* info,
+                         void* userdata);
+    static int on_link_event(sd_event_source* source, int fd, uint32_t revents, void* userdata);
+    static int on_health_timer(sd_event_source* source, uint64_t usec, void* userdata);
+    static int on_stats_timer(sd_event_source* source, uint64_t usec, void* userdata);
+
+    Options options_;
+    EventLoop loop_;
+    std::unique_ptr<SchedulerHandle> scheduler_;
+    EventSource sigterm_, sigint_, link_watch_, health_timer_, stats_timer_;
+    int exit_status_ = kExitStopped;
+};
+
+}  // namespace framepace

@@ -1,0 +1,28 @@
+// Logging: structured journal entries under systemd, readable lines on stderr otherwise.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <syslog.h>
+
+namespace framepace {
+
+using LogFields = std::vector<std::pair<std::string, std::string>>;
+
+enum class LogTarget { Auto, Journal, Stderr };
+
+// Auto picks the journal when stderr is the journal stream systemd gave us ($JOURNAL_STREAM).
+void log_setup(LogTarget target, int max_priority);
+bool log_to_journal();
+int log_max_priority();
+
+void log_printf(int priority, const char* format, ...) __attribute__((format(printf, 2, 3)));
+
+// One entry with MESSAGE_ID= and FRAMEPACE_* fields; on stderr the fields follow the message.
+void log_structured(int priority, std::string_view message_id, std::string_view message,
+                    const LogFields& fields);
+
+}  // namespace framepace

@@ -1,0 +1,128 @@
+#include "options.h"
+
+#include <charconv>
+#include <getopt.h>
+#include <string_view>
+
+#include "tunables.h"
+
+namespace framepace {
+namespace {
+
+enum : int {
+    kOptStatsInterval = 0x100,
+    kOptSliceUs,
+    kOptSleepBudgetUs,
+    kOptLogTarget,
+};
+
+bool parse_u64(std::string_view text, uint64_t& out) {
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    return ec == std::errc() && end == text.data() + text.size() && !text.empty();
+}
+
+// Microseconds on the command line (humans), nanoseconds in BPF.
+Status parse_us_to_ns(std::string_view option, const char* text, uint64_t& out_ns) {
+    uint64_t us = 0;
+    if (!parse_u64(text, us) || us > UINT64_MAX / 1000)
+        return invalid_input("--" + std::string(option) + ": '" + text +
+                             "' is not a whole number of microseconds");
+    out_ns = us * 1000;
+    return Ok{};
+}
+
+}  // namespace
+
+std::string usage_text() {
+    return "Usage: framepaced [OPTIONS]\n"
+           "\n"
+           "Loads the framepace sched_ext scheduler, keeps it attached and reports on it.\n"
+           "Stops (and detaches the scheduler) on SIGTERM or SIGINT.\n"
+           "\n"
+           "  -h, --help                 show this help and exit\n"
+           "      --version              show the version and exit\n"
+           "  -v, --verbose              debug logging, libbpf's included\n"
+           "      --log-target=TARGET    auto (journal under systemd, else stderr), journal,\n"
+           "                             or stderr\n"
+           "      --stats-interval=MS    log the scheduler's counters every MS milliseconds\n"
+           "                             (0, the default: never)\n"
+           "      --slice-us=US          time slice (default 3000, range 50..100000)\n"
+           "      --sleep-budget-us=US   virtual time a sleeper may bank (default 3000,\n"
+           "                             range 0..1000000)\n"
+           "\n"
+           "Exit status: 0 after a requested stop, 1 if the scheduler could not be loaded,\n"
+           "2 if the kernel ejected it.\n";
+}
+
+Expected<Options> parse_options(int argc, char** argv) {
+    static const option long_options[] = {
+        {"help", no_argument, nullptr, 'h'},
+        {"version", no_argument, nullptr, 'V'},
+        {"verbose", no_argument, nullptr, 'v'},
+        {"log-target", required_argument, nullptr, kOptLogTarget},
+        {"stats-interval", required_argument, nullptr, kOptStatsInterval},
+        {"slice-us", required_argument, nullptr, kOptSliceUs},
+        {"sleep-budget-us", required_argument, nullptr, kOptSleepBudgetUs},
+        {nullptr, 0, nullptr, 0},
+    };
+    Options options;
+    options.tunables = default_tunables();
+    optind = 0;  // getopt keeps global state; reset it so that parsing can run more than once
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "hv", long_options, nullptr)) != -1) {
+        switch (c) {
+        case 'h':
+            options.show_help = true;
+            break;
+        case 'V':
+            options.show_version = true;
+            break;
+        case 'v':
+            options.verbose = true;
+            break;
+        case kOptLogTarget: {
+            std::string_view target = optarg;
+            if (target == "auto")
+                options.log_target = LogTarget::Auto;
+            else if (target == "journal")
+                options.log_target = LogTarget::Journal;
+            else if (target == "stderr")
+                options.log_target = LogTarget::Stderr;
+            else
+                return invalid_input("--log-target: '" + std::string(target) +
+                                     "' is not one of auto, journal, stderr");
+            break;
+        }
+        case kOptStatsInterval:
+            if (!parse_u64(optarg, options.stats_interval_ms))
+                return invalid_input(std::string("--stats-interval: '") + optarg +
+                                     "' is not a whole number of milliseconds");
+            if (options.stats_interval_ms != 0 && options.stats_interval_ms < 10)
+                return invalid_input("--stats-interval: below 10 ms the log is the load");
+            break;
+        case kOptSliceUs:
+            if (auto s = parse_us_to_ns("slice-us", optarg, options.tunables.slice_ns); !s)
+                return s.error();
+            break;
+        case kOptSleepBudgetUs:
+            if (auto s = parse_us_to_ns("sleep-budget-us", optarg,
+                                        options.tunables.sleep_budget_ns);
+                !s)
+                return s.error();
+            break;
+        case '?':
+        default:
+            return invalid_input(std::string("unknown or incomplete option '") +
+                                 argv[optind - 1] + "' (see --help)");
+        }
+    }
+    if (optind < argc)
+        return invalid_input(std::string("unexpected argument '") + argv[optind] +
+                             "' (see --help)");
+    if (auto status = validate_tunables(options.tunables); !status)
+        return status.error();
+    return options;
+}
+
+}  // namespace framepace

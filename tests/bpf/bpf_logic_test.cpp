@@ -1,0 +1,110 @@
+// The real framepace BPF object on the host kernel, which has BPF but no sched_ext: the
+// struct_ops map and the scheduler programs are switched off, everything else loads, and the
+// scheduler's own helpers run through BPF_PROG_TEST_RUN.
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <gtest/gtest.h>
+#include <memory>
+#include <unistd.h>
+
+#include "framepace_shared.h"  // before the skeleton, which names its structs
+#include "framepace.skel.h"
+
+namespace {
+
+struct SkeletonDeleter {
+    void operator()(framepace_bpf* skel) const { framepace_bpf__destroy(skel); }
+};
+using Skeleton = std::unique_ptr<framepace_bpf, SkeletonDeleter>;
+
+class BpfLogic : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (geteuid() != 0)
+            GTEST_SKIP() << "loading BPF needs root";
+        skel_.reset(framepace_bpf__open());
+        ASSERT_TRUE(skel_) << "framepace_bpf__open failed";
+        bpf_map__set_autocreate(skel_->maps.framepace_ops, false);
+        bpf_program* prog;
+        bpf_object__for_each_program(prog, skel_->obj) {
+            if (bpf_program__type(prog) == BPF_PROG_TYPE_STRUCT_OPS)
+                bpf_program__set_autoload(prog, false);
+        }
+        ASSERT_EQ(framepace_bpf__load(skel_.get()), 0) << "the object must load on a kernel without sched_ext";
+    }
+
+    template <typename T>
+    int run(bpf_program* prog, T& ctx) {
+        bpf_test_run_opts opts{};
+        opts.sz = sizeof(opts);
+        opts.ctx_in = &ctx;
+        opts.ctx_size_in = sizeof(ctx);
+        int err = bpf_prog_test_run_opts(bpf_program__fd(prog), &opts);
+        EXPECT_EQ(err, 0);
+        return static_cast<int>(opts.retval);
+    }
+
+    fp_vtime_probe vtime(uint64_t now, uint64_t task, uint64_t budget, uint64_t used,
+                         uint32_t weight) {
+        fp_vtime_probe probe{};
+        probe.vtime_now = now;
+        probe.task_vtime = task;
+        probe.budget_ns = budget;
+        probe.used_ns = used;
+        probe.weight = weight;
+        run(skel_->progs.fp_test_vtime, probe);
+        return probe;
+    }
+
+    Skeleton skel_;
+};
+
+}  // namespace
+
+TEST_F(BpfLogic, SleeperBudgetIsBounded) {
+    auto p = vtime(/*now*/ 100'000'000, /*task*/ 10'000'000, /*budget*/ 3'000'000, 0, 100);
+    EXPECT_EQ(p.clamped, 1u);
+    EXPECT_EQ(p.enqueue_vtime, 97'000'000u);
+}
+
+TEST_F(BpfLogic, RecentTaskKeepsItsVtime) {
+    auto p = vtime(100'000'000, 98'000'000, 3'000'000, 0, 100);
+    EXPECT_EQ(p.clamped, 0u);
+    EXPECT_EQ(p.enqueue_vtime, 98'000'000u);
+    auto ahead = vtime(100'000'000, 150'000'000, 3'000'000, 0, 100);
+    EXPECT_EQ(ahead.enqueue_vtime, 150'000'000u);
+}
+
+TEST_F(BpfLogic, BoundHoldsAcrossWrapAtStart) {
+    // Right after load vtime_now is small; now - budget wraps and must not clamp.
+    auto p = vtime(1'000, 0, 3'000'000, 0, 100);
+    EXPECT_EQ(p.clamped, 0u);
+    EXPECT_EQ(p.enqueue_vtime, 0u);
+}
+
+TEST_F(BpfLogic, ChargeHonoursWeight) {
+    EXPECT_EQ(vtime(0, 1'000, 0, 4'000'000, 100).charged_vtime, 4'001'000u);   // nice 0
+    EXPECT_EQ(vtime(0, 0, 0, 4'000'000, 200).charged_vtime, 2'000'000u);       // heavier
+    EXPECT_EQ(vtime(0, 0, 0, 4'000'000, 10).charged_vtime, 40'000'000u);       // lighter
+    EXPECT_EQ(vtime(0, 0, 0, 4'000'000, 0).charged_vtime, 4'000'000u);         // defensive
+}
+
+TEST_F(BpfLogic, TunablesMapIsWhatTheSchedulerReads) {
+    fp_tunables seen{};
+    run(skel_->progs.fp_test_tunables, seen);
+    EXPECT_EQ(seen.slice_ns, FP_SLICE_NS_DEFAULT) << "unwritten map falls back to defaults";
+
+    fp_tunables wanted{};
+    wanted.slice_ns = 1'234'000;
+    wanted.sleep_budget_ns = 567'000;
+    uint32_t key = 0;
+    ASSERT_EQ(bpf_map__update_elem(skel_->maps.tunables, &key, sizeof(key), &wanted,
+                                   sizeof(wanted), BPF_ANY), 0);
+    run(skel_->progs.fp_test_tunables, seen);
+    EXPECT_EQ(seen.slice_ns, 1'234'000u);
+    EXPECT_EQ(seen.sleep_budget_ns, 567'000u);
+}
+
+TEST_F(BpfLogic, ExitRecordStartsEmpty) {
+    EXPECT_EQ(skel_->bss->exit_info.kind, 0);
+}

@@ -1,0 +1,66 @@
+#include "options.h"
+
+#include <gtest/gtest.h>
+#include <string>
+#include <vector>
+
+using namespace framepace;
+
+namespace {
+
+Expected<Options> parse(std::vector<std::string> args) {
+    args.insert(args.begin(), "framepaced");
+    std::vector<char*> argv;
+    for (auto& a : args)
+        argv.push_back(a.data());
+    argv.push_back(nullptr);
+    return parse_options(static_cast<int>(args.size()), argv.data());
+}
+
+}  // namespace
+
+TEST(Options, DefaultsAreTheDocumentedOnes) {
+    auto o = parse({});
+    ASSERT_TRUE(o);
+    EXPECT_EQ(o->tunables.slice_ns, FP_SLICE_NS_DEFAULT);
+    EXPECT_EQ(o->tunables.sleep_budget_ns, FP_SLEEP_BUDGET_NS_DEFAULT);
+    EXPECT_EQ(o->stats_interval_ms, 0u);
+    EXPECT_FALSE(o->show_help);
+}
+
+TEST(Options, HelpAndVersionAreFlags) {
+    EXPECT_TRUE(parse({"--help"})->show_help);
+    EXPECT_TRUE(parse({"-h"})->show_help);
+    EXPECT_TRUE(parse({"--version"})->show_version);
+}
+
+TEST(Options, SliceIsGivenInMicroseconds) {
+    auto o = parse({"--slice-us=2000", "--sleep-budget-us", "500"});
+    ASSERT_TRUE(o) << o.error().message;
+    EXPECT_EQ(o->tunables.slice_ns, 2'000'000u);
+    EXPECT_EQ(o->tunables.sleep_budget_ns, 500'000u);
+}
+
+TEST(Options, OutOfRangeSliceNamesTheTunable) {
+    auto o = parse({"--slice-us=10"});
+    ASSERT_FALSE(o);
+    EXPECT_NE(o.error().message.find("slice_ns"), std::string::npos) << o.error().message;
+}
+
+TEST(Options, RejectsGarbageClearly) {
+    EXPECT_FALSE(parse({"--slice-us=abc"}));
+    EXPECT_FALSE(parse({"--slice-us=-5"}));
+    EXPECT_FALSE(parse({"--stats-interval=5"}));
+    EXPECT_FALSE(parse({"--log-target=syslog"}));
+    auto unknown = parse({"--frobnicate"});
+    ASSERT_FALSE(unknown);
+    EXPECT_NE(unknown.error().message.find("--frobnicate"), std::string::npos);
+    EXPECT_FALSE(parse({"extra"}));
+}
+
+TEST(Options, UsageMentionsEveryOption) {
+    std::string usage = usage_text();
+    for (const char* name : {"--help", "--version", "--verbose", "--log-target",
+                             "--stats-interval", "--slice-us", "--sleep-budget-us"})
+        EXPECT_NE(usage.find(name), std::string::npos) << name;
+}

@@ -1,0 +1,25 @@
+#include "tunables.h"
+
+#include <gtest/gtest.h>
+
+using namespace framepace;
+
+TEST(Tunables, DefaultsValidate) { EXPECT_TRUE(validate_tunables(default_tunables())); }
+
+TEST(Tunables, EveryRangeIsEnforcedAtBothEnds) {
+    for (const auto& range : kTunableRanges) {
+        fp_tunables t = default_tunables();
+        t.*range.field = range.max;
+        EXPECT_TRUE(validate_tunables(t)) << range.name;
+        t.*range.field = range.max + 1;
+        auto above = validate_tunables(t);
+        ASSERT_FALSE(above) << range.name;
+        EXPECT_NE(above.error().message.find(range.name), std::string::npos);
+        t.*range.field = range.min;
+        EXPECT_TRUE(validate_tunables(t)) << range.name;
+        if (range.min > 0) {
+            t.*range.field = range.min - 1;
+            EXPECT_FALSE(validate_tunables(t)) << range.name;
+        }
+    }
+}

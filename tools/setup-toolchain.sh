@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Installs everything framepace needs to build, test and boot its test VM on Debian 12.
+# Idempotent: a second run only checks. Called by the README commands and by .ci/run.
+#
+# Why the pins: bookworm's libbpf 1.1 ignores `.struct_ops.link`, bookworm-backports' 1.4.6
+# skeleton misses `map->link`, so libbpf is built from Debian's trixie source package (1.5.x)
+# as a static library. bpftool/qemu/mkosi come from bookworm-backports, named per package so
+# that libelf stays at bookworm's 0.188 (0.192's libelf.a does not link statically).
+set -euo pipefail
+
+FRAMEPACE_CACHE=${FRAMEPACE_CACHE:-/var/cache/framepace}
+LIBBPF_PREFIX=${LIBBPF_PREFIX:-$FRAMEPACE_CACHE/libbpf}
+export DEBIAN_FRONTEND=noninteractive
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+if [ "$(id -u)" != 0 ]; then
+    echo "setup: must run as root (installs packages)" >&2
+    exit 1
+fi
+
+backports_list=/etc/apt/sources.list.d/bookworm-backports.sources
+if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    log "adding bookworm-backports to apt sources"
+    cat >"$backports_list" <<'SRC'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+    apt_updated=
+fi
+
+host_packages=(
+    build-essential cmake pkg-config git
+    clang-19 llvm-19 lld-19
+    libelf-dev zlib1g-dev libzstd-dev
+    libsdbus-c++-dev nlohmann-json3-dev
+    googletest libgtest-dev libgmock-dev
+    squashfs-tools erofs-utils zstd cpio xz-utils kmod busybox-static
+    debootstrap dpkg-dev
+    python3
+)
+# libsystemd-dev follows libsystemd0, which mkosi lifts to 254.
+backports_packages=(bpftool qemu-system-x86 qemu-utils mkosi libsystemd-dev)
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+missing_main=() missing_bpo=()
+for p in "${host_packages[@]}"; do installed "$p" || missing_main+=("$p"); done
+for p in "${backports_packages[@]}"; do installed "$p" || missing_bpo+=("$p"); done
+# qemu from bookworm main (7.2) panics guests while sched_ext toggles; insist on backports.
+if dpkg-query -W -f='${Version}' qemu-system-x86 2>/dev/null | grep -q '^1:7\.'; then
+    missing_bpo+=(qemu-system-x86)
+fi
+
+if [ ${#missing_main[@]} -gt 0 ] || [ ${#missing_bpo[@]} -gt 0 ]; then
+    apt-get update -qq
+fi
+if [ ${#missing_bpo[@]} -gt 0 ]; then
+    # Their dependencies (systemd 254 for mkosi, qemu-system-common 10.x) must come from
+    # backports too; libelf is already satisfied by bookworm's and is left alone.
+    log "installing from bookworm-backports: ${missing_bpo[*]}"
+    apt-get install -y -qq --no-install-recommends -t bookworm-backports "${missing_bpo[@]}" >/dev/null
+fi
+if [ ${#missing_main[@]} -gt 0 ]; then
+    log "installing: ${missing_main[*]}"
+    apt-get install -y -qq --no-install-recommends "${missing_main[@]}" >/dev/null
+fi
+
+# libbpf >= 1.5, static, from Debian's own source package of trixie (private apt config:
+# this machine's sources stay bookworm + bookworm-backports).
+libbpf_wanted=1.5
+if [ ! -f "$LIBBPF_PREFIX/lib64/libbpf.a" ] && [ ! -f "$LIBBPF_PREFIX/lib/libbpf.a" ]; then
+    log "building libbpf ${libbpf_wanted}.x from Debian trixie sources into $LIBBPF_PREFIX"
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+    mkdir -p "$work/lists/partial" "$work/cache/archives/partial"
+    cat >"$work/sources.list" <<'SRC'
+deb-src [signed-by=/usr/share/keyrings/debian-archive-trixie-stable.gpg,/usr/share/keyrings/debian-archive-trixie-automatic.gpg] http://deb.debian.org/debian trixie main
+SRC
+    aptopts=(-o Dir::Etc::sourcelist="$work/sources.list" -o Dir::Etc::sourceparts=/nonexistent
+             -o Dir::State::Lists="$work/lists" -o Dir::Cache="$work/cache" -o APT::Get::List-Cleanup=0 -o APT::Sandbox::User=root)
+    apt-get "${aptopts[@]}" update -qq
+    (cd "$work" && apt-get "${aptopts[@]}" source -qq "libbpf" >/dev/null)
+    src=$(find "$work" -maxdepth 1 -type d -name 'libbpf-*' | head -n1)
+    case "$(basename "$src")" in libbpf-1.[5-9]*|libbpf-[2-9]*) ;; *) echo "setup: unexpected libbpf source $src" >&2; exit 1;; esac
+    make -s -C "$src/src" -j"$(nproc)" BUILD_STATIC_ONLY=1 PREFIX="$LIBBPF_PREFIX" LIBDIR="$LIBBPF_PREFIX/lib" \
+        OBJDIR="$work/obj" install >/dev/null
+    rm -rf "$work"
+    trap - EXIT
+fi
+log "toolchain ready (libbpf in $LIBBPF_PREFIX)"
