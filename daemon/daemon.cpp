@@ -1,5 +1,7 @@
 #include "daemon.h"
 
+#include <algorithm>
+#include <cctype>
 #include <csignal>
 #include <cstring>
 #include <string>
@@ -162,7 +164,13 @@ void Daemon::log_counters() {
         log_printf(LOG_WARNING, "%s", totals.error().message.c_str());
         return;
     }
-    log_printf(LOG_INFO, "counters: %s", format_counters(*totals).c_str());
+    LogFields fields;
+    for (int i = 0; i < FP_NR_COUNTERS; i++) {
+        std::string key = "FRAMEPACE_" + std::string(counter_name(static_cast<fp_counter>(i)));
+        std::transform(key.begin(), key.end(), key.begin(), ::toupper);
+        fields.emplace_back(std::move(key), std::to_string((*totals)[i]));
+    }
+    log_structured(LOG_INFO, message_id::kSchedulerCounters, "scheduler counters", fields);
 }
 
 int Daemon::on_signal(sd_event_source*, const struct signalfd_siginfo* info, void* userdata) {

@@ -1,5 +1,6 @@
 #include "log.h"
 
+#include <cctype>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
@@ -27,6 +28,16 @@ bool stderr_is_journal() {
     if (fstat(STDERR_FILENO, &st) < 0)
         return false;
     return st.st_dev == dev && st.st_ino == ino;
+}
+
+std::string stderr_field_name(std::string_view key) {
+    constexpr std::string_view prefix = "FRAMEPACE_";
+    if (key.substr(0, prefix.size()) == prefix)
+        key.remove_prefix(prefix.size());
+    std::string name(key);
+    for (char& c : name)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return name;
 }
 
 const char* priority_prefix(int priority) {
@@ -74,9 +85,10 @@ void log_structured(int priority, std::string_view message_id, std::string_view 
     if (priority > max_priority)
         return;
     if (!journal) {
+        // On a terminal the fields read as key=value, without the journal's FRAMEPACE_ prefix.
         std::string line(message);
         for (const auto& [key, value] : fields)
-            line += " " + key + "=" + value;
+            line += " " + stderr_field_name(key) + "=" + value;
         std::fprintf(stderr, "framepaced: %s%s\n", priority_prefix(priority), line.c_str());
         return;
     }

@@ -1,0 +1,104 @@
+#!/bin/bash
+# Walking skeleton: framepaced loads framepace on the real kernel, keeps it attached under
+# CPU + fork load with its counters moving, detaches cleanly on SIGTERM, reports a kernel
+# ejection, and refuses clearly without privileges.
+. /usr/lib/framepace-vm/lib.sh
+. /usr/lib/framepace-vm/message-ids.env
+
+use_stats_interval() {
+    mkdir -p /run/systemd/system/framepaced.service.d
+    printf '[Service]\nExecStart=\nExecStart=/usr/bin/framepaced --stats-interval=%s\n' "$1" \
+        >/run/systemd/system/framepaced.service.d/50-test.conf
+    systemctl daemon-reload
+}
+
+latest_counters() { journal_entry "$MSG_SCHEDULER_COUNTERS"; }
+
+# --- without privileges: a clear refusal, nothing attached
+out=$(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all /usr/bin/framepaced 2>&1)
+rc=$?
+if [ "$rc" = 1 ] && grep -q "needs root" <<<"$out" && state_is disabled; then
+    result unprivileged_refused pass "exit 1: $out"
+else
+    result unprivileged_refused fail "rc=$rc state=$(sched_state) output: $out"
+fi
+
+# --- attach through the unit (Type=notify: start returns once READY=1 was sent)
+use_stats_interval 1000
+seq_before=$(cat /sys/kernel/sched_ext/enable_seq)
+start_ns=$(date +%s%N)
+if systemctl start framepaced.service && state_is enabled && [ "$(sched_ops)" = framepace ]; then
+    ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
+    result attach pass "state enabled, ops framepace, ready after ${ms} ms" \
+        "{\"ready_ms\":$ms,\"enable_seq\":$(cat /sys/kernel/sched_ext/enable_seq)}"
+else
+    result attach fail "state=$(sched_state) ops=$(sched_ops) unit=$(systemctl is-active framepaced)"
+    journalctl -u framepaced --no-pager | tail -n 40 >/dev/console
+fi
+[ "$(cat /sys/kernel/sched_ext/enable_seq)" -gt "$seq_before" ] ||
+    result enable_seq_counts fail "enable_seq did not move"
+
+# --- 30 s of CPU + fork load: never leaves enabled, counters move
+sleep 1.5
+before=$(latest_counters)
+stress-ng --cpu "$(( $(nproc) * 2 ))" --fork 2 --timeout 30s --quiet &
+load=$!
+samples=0 bad=0
+# Shell builtins only in the sampler: a fork per sample would be slower than the sampling.
+while kill -0 "$load" 2>/dev/null; do
+    samples=$((samples + 1))
+    read -r state </sys/kernel/sched_ext/state || state=missing
+    read -r ops </sys/kernel/sched_ext/root/ops 2>/dev/null || ops=none
+    if [ "$state" != enabled ] || [ "$ops" != framepace ]; then bad=$((bad + 1)); fi
+    read -r -t 0.2 <> <(:) || true
+done
+wait "$load"; load_rc=$?
+sleep 1.5
+after=$(latest_counters)
+metrics=$(jq -cn --argjson b "$before" --argjson a "$after" '
+    [$a | to_entries[] | select(.key | startswith("FRAMEPACE_")) |
+     {key: (.key | ltrimstr("FRAMEPACE_") | ascii_downcase),
+      value: ((.value | tonumber) - (($b[.key] // "0") | tonumber))}] | from_entries')
+moved() { [ "$(echo "$metrics" | jq -r ".$1 // 0")" -gt 0 ]; }
+if [ "$bad" = 0 ] && [ "$samples" -ge 60 ] && [ "$load_rc" = 0 ] &&
+   moved runs && moved enqueue_shared && moved dispatch_shared && moved task_inits &&
+   { moved direct_prev || moved direct_llc; } && systemctl is-active -q framepaced; then
+    result under_load pass "$samples samples all enabled; counter deltas over 30 s: $metrics" \
+        "$(jq -cn --argjson d "$metrics" --argjson s "$samples" '{samples:$s,deltas:$d}')"
+else
+    result under_load fail "samples=$samples not-enabled=$bad stress rc=$load_rc deltas=$metrics unit=$(systemctl is-active framepaced)"
+fi
+
+# --- SIGTERM: detached, recorded exit kind is SCX_EXIT_UNREG (64), exit status 0
+systemctl stop framepaced.service
+wait_for 5 state_is disabled
+entry=$(journal_entry "$MSG_SCHEDULER_DETACHED")
+kind=$(echo "$entry" | jq -r '.FRAMEPACE_EXIT_KIND // "none"')
+status=$(systemctl show -P ExecMainStatus framepaced.service)
+if state_is disabled && [ "$kind" = 64 ] && [ "$status" = 0 ]; then
+    result sigterm_detaches pass "state disabled, exit kind 64 ($(echo "$entry" | jq -r .FRAMEPACE_EXIT_KIND_NAME)), status 0"
+else
+    result sigterm_detaches fail "state=$(sched_state) kind=$kind status=$status entry=$entry"
+fi
+
+# --- the kernel ejects the scheduler (sysrq-S): structured report, non-zero exit
+use_stats_interval 0
+systemctl reset-failed framepaced.service 2>/dev/null
+systemctl start framepaced.service
+if wait_for 10 state_is enabled; then
+    echo S >/proc/sysrq-trigger
+    wait_for 10 bash -c '! systemctl is-active -q framepaced.service'
+    entry=$(journal_entry "$MSG_SCHEDULER_EJECTED")
+    kind=$(echo "$entry" | jq -r '.FRAMEPACE_EXIT_KIND // "none"')
+    status=$(systemctl show -P ExecMainStatus framepaced.service)
+    if [ "$kind" = 67 ] && [ "$status" = 2 ] && state_is disabled; then
+        result ejection_reported pass "sysrq-S: exit kind 67, reason '$(echo "$entry" | jq -r .FRAMEPACE_EXIT_REASON)', daemon status 2"
+    else
+        result ejection_reported fail "kind=$kind status=$status state=$(sched_state) entry=$entry"
+    fi
+else
+    result ejection_reported fail "scheduler did not re-attach (state $(sched_state))"
+fi
+rm -rf /run/systemd/system/framepaced.service.d
+systemctl daemon-reload
+exit 0

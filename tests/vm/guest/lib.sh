@@ -1,0 +1,51 @@
+# Helpers for the in-guest test scripts: result records on the results port, waiting.
+RESULTS_PORT=/dev/virtio-ports/framepace.results
+RESULTS_LOG=/run/framepace-vm-results.jsonl
+JOURNAL_PORT=/dev/virtio-ports/framepace.journal
+STATE=/sys/kernel/sched_ext/state
+FAILED=0
+
+# udev names the virtio ports shortly after boot; the job must not write before that.
+for _ in $(seq 100); do [ -e "$RESULTS_PORT" ] && [ -e "$JOURNAL_PORT" ] && break; sleep 0.1; done
+
+# result NAME pass|fail DETAIL [JSON-METRICS]
+result() {
+    local name=$1 verdict=$2 detail=$3 metrics=${4:-'{}'}
+    [ "$verdict" = pass ] || FAILED=1
+    jq -cn --arg test "$name" --arg result "$verdict" --arg detail "$detail" \
+        --arg kernel "$(uname -r)" --argjson metrics "$metrics" \
+        '{test:$test,result:$result,detail:$detail,kernel:$kernel,metrics:$metrics}' |
+        tee -a "$RESULTS_LOG" >>"$RESULTS_PORT"
+    echo "FRAMEPACE-TEST $verdict $name: $detail" >/dev/console
+}
+
+# wait_for SECONDS COMMAND...: polls every 100 ms until COMMAND succeeds.
+wait_for() {
+    local deadline=$(( $(date +%s%N) + $1 * 1000000000 ))
+    shift
+    until "$@"; do
+        [ "$(date +%s%N)" -lt "$deadline" ] || return 1
+        sleep 0.1
+    done
+}
+
+sched_state() { cat "$STATE" 2>/dev/null || echo missing; }
+sched_ops() { cat /sys/kernel/sched_ext/root/ops 2>/dev/null || echo none; }
+state_is() { [ "$(sched_state)" = "$1" ]; }
+
+# The newest journal entry of framepaced with MESSAGE_ID=$1, as JSON ({} if none).
+journal_entry() {
+    journalctl -o json --no-pager MESSAGE_ID="$1" _COMM=framepaced 2>/dev/null | tail -n1 | grep . || echo '{}'
+}
+
+# counter_value JSON NAME: a FRAMEPACE_* field of a counters entry, 0 if absent.
+counter_value() { echo "$1" | jq -r ".FRAMEPACE_$2 // \"0\""; }
+
+finish() {
+    journalctl -b --no-pager -o short-monotonic >"$JOURNAL_PORT" 2>&1 || true
+    if [ "$FAILED" = 0 ]; then
+        echo "FRAMEPACE-VM-RESULT: PASS" >/dev/console
+    else
+        echo "FRAMEPACE-VM-RESULT: FAIL" >/dev/console
+    fi
+}

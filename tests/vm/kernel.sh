@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Finds a sched_ext kernel for the test VM and prints the directory holding its `vmlinuz`
+# and `modules-subset.tar`.
+#   kernel.sh KVER      e.g. 7.3.4+deb13-amd64
+# Uses ../shared/kernels/KVER when present (Debian's packages, unchanged). Otherwise fetches
+# the newest generic kernel of the same Debian line from the mirror (+deb13: trixie-backports,
+# +deb14: sid) into the cache, without touching this machine's apt sources. Debian keeps only
+# the newest kernel of a suite, so the fetched version may be newer than KVER; it is printed.
+set -euo pipefail
+want=${1:?usage: kernel.sh KVER}
+top=$(cd "$(dirname "$0")/../.." && pwd)
+shared=${FRAMEPACE_SHARED_KERNELS:-$top/../shared/kernels}
+cache=${FRAMEPACE_CACHE:-/var/cache/framepace}/kernels
+
+if [ -f "$shared/$want/vmlinuz" ] && [ -f "$shared/$want/modules-subset.tar" ]; then
+    echo "$shared/$want"
+    exit 0
+fi
+
+case "$want" in
+*+deb13-*) suite=trixie-backports; keyring=trixie ;;
+*+deb14-*) suite=sid; keyring=trixie ;;
+*) echo "kernel: don't know which Debian suite builds $want" >&2; exit 1 ;;
+esac
+line=${want#*+}          # deb13-amd64
+mkdir -p "$cache"
+exec 9>"$cache/.lock"
+flock 9
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/lists/partial" "$work/cache/archives/partial"
+dist=$suite; [ "$suite" = sid ] && dist=unstable
+echo "deb [signed-by=/usr/share/keyrings/debian-archive-$keyring-automatic.gpg] http://deb.debian.org/debian $dist main" >"$work/sources.list"
+apt=(-o Dir::Etc::sourcelist="$work/sources.list" -o Dir::Etc::sourceparts=/nonexistent
+     -o Dir::State::Lists="$work/lists" -o Dir::Cache="$work/cache"
+     -o Dir::State::status=/dev/null -o APT::Sandbox::User=root -o Debug::NoLocking=1)
+apt-get "${apt[@]}" update -qq
+# Generic flavour only: the cloud kernel lacks uinput.
+kver=$(apt-cache "${apt[@]}" search --names-only "^linux-binary-unsigned-[0-9.]+\+${line//./\\.}$" |
+       awk '{print $1}' | sed 's/^linux-binary-unsigned-//' | sort -V | tail -n1)
+if [ -z "$kver" ]; then
+    echo "kernel: no linux-binary-unsigned-*+$line package in $suite" >&2
+    exit 1
+fi
+dest=$cache/$kver
+if [ ! -f "$dest/vmlinuz" ]; then
+    echo "kernel: fetching $kver from $suite (wanted $want)" >&2
+    (cd "$work" && apt-get "${apt[@]}" download -qq "linux-binary-unsigned-$kver" "linux-modules-$kver")
+    mkdir -p "$work/root"
+    for deb in "$work"/*.deb; do dpkg-deb -x "$deb" "$work/root"; done
+    mods=$work/root/usr/lib/modules/$kver
+    [ -d "$mods" ] || mods=$work/root/lib/modules/$kver
+    vmlinuz=$(ls "$mods/vmlinuz.unsigned" "$work/root/boot/vmlinuz-$kver" 2>/dev/null | head -n1)
+    [ -n "$vmlinuz" ] || { echo "kernel: no vmlinuz in the $kver packages" >&2; exit 1; }
+    mkdir -p "$dest.tmp"
+    cp "$vmlinuz" "$dest.tmp/vmlinuz"
+    # The same subset as ../shared/kernels: what a test VM can load.
+    (cd "$(dirname "$mods")" && tar -cf "$dest.tmp/modules-subset.tar" --ignore-failed-read \
+        "$kver"/modules.order "$kver"/modules.builtin* \
+        "$kver"/kernel/fs "$kver"/kernel/lib "$kver"/kernel/crypto "$kver"/kernel/block \
+        "$kver"/kernel/drivers/block "$kver"/kernel/drivers/input "$kver"/kernel/drivers/md \
+        "$kver"/kernel/drivers/nvme "$kver"/kernel/drivers/virtio "$kver"/kernel/drivers/char 2>/dev/null) || true
+    # tar's paths must match shared/'s layout (modules/KVER/...).
+    (cd "$dest.tmp" && mkdir x && tar -C x -xf modules-subset.tar && mkdir -p y/modules &&
+        mv x/* y/modules/ && tar -C y -cf modules-subset.tar modules && rm -rf x y)
+    rm -rf "$dest" && mv "$dest.tmp" "$dest"
+fi
+echo "$dest"

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Boots the test VM on a real sched_ext kernel under QEMU (TCG) and runs one job in it.
+#   run-vm.sh [--kernel KVER] [--job test|demo] [--build-dir DIR] [--out DIR]
+# The guest is the cached trixie image (tests/vm/image.sh) as initramfs, plus a small
+# archive with this build's framepaced, units, test cases and the kernel's modules.
+# Results: OUT/results.jsonl (one JSON object per check), OUT/console.log, OUT/journal.txt.
+# Exit status 0 only if the job reported PASS and no check failed.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+kernel=7.3.4+deb13-amd64 job=test build=$top/build out=
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --kernel) kernel=$2; shift 2 ;;
+    --job) job=$2; shift 2 ;;
+    --build-dir) build=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    *) echo "run-vm: unknown argument $1" >&2; exit 2 ;;
+    esac
+done
+out=${out:-$top/results/vm-$job-$kernel}
+case "$job" in test|demo) ;; *) echo "run-vm: --job is test or demo" >&2; exit 2 ;; esac
+daemon=$build/daemon/framepaced
+[ -x "$daemon" ] || { echo "run-vm: $daemon is missing; build first" >&2; exit 2; }
+
+image=$("$top/tests/vm/image.sh")
+kdir=$("$top/tests/vm/kernel.sh" "$kernel")
+kver=$(tar -tf "$kdir/modules-subset.tar" | sed -n '1s|^modules/\([^/]*\)/.*|\1|p')
+
+work=$(mktemp -d /tmp/framepace-vm.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+stage=$work/stage
+guest=$stage/usr/lib/framepace-vm
+mkdir -p "$guest/cases" "$stage/usr/bin" "$stage/usr/lib/systemd/system" \
+    "$stage/etc/systemd/system/multi-user.target.wants" "$stage/usr/lib"
+
+install -m755 "$daemon" "$stage/usr/bin/framepaced"
+install -m644 "$top/sysext/framepaced.service" "$stage/usr/lib/systemd/system/"
+install -m644 "$top/tests/vm/guest/lib.sh" "$guest/"
+install -m755 "$top/tests/vm/guest/job-$job" "$guest/job"
+install -m755 "$top/tests/vm/cases/"*.sh "$guest/cases/"
+# The journal's MESSAGE_IDs, from the daemon's own header: one source of truth.
+sed -n 's/.*k\([A-Za-z]*\) = "\([0-9a-f]\{32\}\)".*/\1 \2/p' "$top/daemon/message_ids.h" |
+    while read -r name id; do
+        echo "MSG_$(echo "$name" | sed 's/\([a-z]\)\([A-Z]\)/\1_\2/g' | tr a-z A-Z)=$id"
+    done >"$guest/message-ids.env"
+install -m644 "$top/tests/vm/guest/framepace-vm-job.service" "$stage/usr/lib/systemd/system/"
+ln -s /usr/lib/systemd/system/framepace-vm-job.service \
+    "$stage/etc/systemd/system/multi-user.target.wants/framepace-vm-job.service"
+# depmod -b looks under BASE/lib/modules; the guest keeps them in /usr/lib/modules.
+mkdir -p "$work/mods/lib"
+tar -C "$work/mods/lib" -xf "$kdir/modules-subset.tar"
+depmod -b "$work/mods" "$kver"
+mv "$work/mods/lib/modules" "$stage/usr/lib/modules"
+
+(cd "$stage" && find . -print0 | cpio --null -o -H newc -R 0:0 --quiet) >"$work/run.cpio"
+cat "$image" "$work/run.cpio" >"$work/initrd.cpio"
+
+mkdir -p "$out"
+boot() {
+    rm -f "$out/console.log" "$out/results.jsonl" "$out/journal.txt"
+    touch "$out/console.log"
+    local accel=${FRAMEPACE_QEMU_ACCEL:-tcg}
+    timeout "${FRAMEPACE_VM_TIMEOUT:-900}" qemu-system-x86_64 \
+        -machine q35 -accel "$accel" -cpu max -smp "${FRAMEPACE_VM_CPUS:-2}" -m 2048 \
+        -nodefaults -display none -no-reboot \
+        -kernel "$kdir/vmlinuz" -initrd "$work/initrd.cpio" \
+        -append "console=ttyS0 rdinit=/usr/lib/systemd/systemd quiet loglevel=3 audit=0 panic=-1 systemd.show_status=error net.ifnames=0 FRAMEPACE_DEMO_SECONDS=${FRAMEPACE_DEMO_SECONDS:-20}" \
+        -serial "file:$out/console.log" \
+        -device virtio-serial-pci \
+        -chardev "file,id=results,path=$out/results.jsonl" \
+        -device virtserialport,chardev=results,name=framepace.results \
+        -chardev "file,id=journal,path=$out/journal.txt" \
+        -device virtserialport,chardev=journal,name=framepace.journal &
+    local qemu=$!
+    if [ "$job" = demo ]; then
+        tail -n +1 -f "$out/console.log" --pid="$qemu" | grep --line-buffered -vE '^\s*$|login:|^Debian GNU' || true
+    fi
+    wait "$qemu"
+}
+
+start=$(date +%s)
+echo "run-vm: $job job on $kver ($(du -m "$work/initrd.cpio" | cut -f1) MiB initramfs)" >&2
+boot || true
+# A guest that oopsed before the job started is the known TCG flake: boot once more.
+# A failure after the job started is a real failure and is never retried.
+if ! grep -q FRAMEPACE-JOB-START "$out/console.log" && grep -qE 'Oops|Kernel panic|BUG:' "$out/console.log"; then
+    echo "run-vm: the guest crashed before the job started; retrying once" >&2
+    cp "$out/console.log" "$out/console.first-boot.log"
+    boot || true
+fi
+elapsed=$(( $(date +%s) - start ))
+
+verdict=FAIL
+grep -q 'FRAMEPACE-VM-RESULT: PASS' "$out/console.log" && verdict=PASS
+if [ -s "$out/results.jsonl" ]; then
+    jq -r '"  \(.result | ascii_upcase)  \(.test): \(.detail)"' "$out/results.jsonl" >&2 || true
+    grep -q '"result":"fail"' "$out/results.jsonl" && verdict=FAIL
+else
+    verdict=FAIL
+    echo "run-vm: no results came back from the guest" >&2
+fi
+echo "run-vm: $verdict ($job on $kver, ${elapsed}s; logs in $out)" >&2
+if [ "$verdict" != PASS ]; then
+    echo "---- last console lines ----" >&2
+    tail -n 30 "$out/console.log" >&2
+    exit 1
+fi
