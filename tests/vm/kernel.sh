@@ -51,7 +51,10 @@ if [ ! -f "$dest/vmlinuz" ]; then
     for deb in "$work"/*.deb; do dpkg-deb -x "$deb" "$work/root"; done
     mods=$work/root/usr/lib/modules/$kver
     [ -d "$mods" ] || mods=$work/root/lib/modules/$kver
-    vmlinuz=$(ls "$mods/vmlinuz.unsigned" "$work/root/boot/vmlinuz-$kver" 2>/dev/null | head -n1)
+    vmlinuz=
+    for candidate in "$mods/vmlinuz.unsigned" "$mods/vmlinuz" "$work/root/boot/vmlinuz-$kver"; do
+        [ -f "$candidate" ] && { vmlinuz=$candidate; break; }
+    done
     [ -n "$vmlinuz" ] || { echo "kernel: no vmlinuz in the $kver packages" >&2; exit 1; }
     mkdir -p "$dest.tmp"
     cp "$vmlinuz" "$dest.tmp/vmlinuz"

@@ -38,6 +38,7 @@ install -m644 "$top/sysext/framepaced.service" "$stage/usr/lib/systemd/system/"
 install -m644 "$top/tests/vm/guest/lib.sh" "$guest/"
 install -m755 "$top/tests/vm/guest/job-$job" "$guest/job"
 install -m755 "$top/tests/vm/cases/"*.sh "$guest/cases/"
+echo "FRAMEPACE_DEMO_SECONDS=${FRAMEPACE_DEMO_SECONDS:-20}" >"$guest/job.env"
 # The journal's MESSAGE_IDs, from the daemon's own header: one source of truth.
 sed -n 's/.*k\([A-Za-z]*\) = "\([0-9a-f]\{32\}\)".*/\1 \2/p' "$top/daemon/message_ids.h" |
     while read -r name id; do
@@ -64,7 +65,7 @@ boot() {
         -machine q35 -accel "$accel" -cpu max -smp "${FRAMEPACE_VM_CPUS:-2}" -m 2048 \
         -nodefaults -display none -no-reboot \
         -kernel "$kdir/vmlinuz" -initrd "$work/initrd.cpio" \
-        -append "console=ttyS0 rdinit=/usr/lib/systemd/systemd quiet loglevel=3 audit=0 panic=-1 systemd.show_status=error net.ifnames=0 FRAMEPACE_DEMO_SECONDS=${FRAMEPACE_DEMO_SECONDS:-20}" \
+        -append "console=ttyS0 rdinit=/usr/lib/systemd/systemd quiet loglevel=3 audit=0 panic=-1 systemd.show_status=error net.ifnames=0" \
         -serial "file:$out/console.log" \
         -device virtio-serial-pci \
         -chardev "file,id=results,path=$out/results.jsonl" \
@@ -99,7 +100,8 @@ else
     verdict=FAIL
     echo "run-vm: no results came back from the guest" >&2
 fi
-echo "run-vm: $verdict ($job on $kver, ${elapsed}s; logs in $out)" >&2
+booted=$(sed -n 's/.*FRAMEPACE-JOB-START.*uptime=\([0-9.]*\).*/\1/p' "$out/console.log" | tail -n1)
+echo "run-vm: $verdict ($job on $kver: ${elapsed}s in all, job started ${booted:-?}s after the kernel booted; logs in $out)" >&2
 if [ "$verdict" != PASS ]; then
     echo "---- last console lines ----" >&2
     tail -n 30 "$out/console.log" >&2
