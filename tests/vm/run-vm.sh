@@ -24,7 +24,8 @@ daemon=$build/daemon/framepaced
 
 image=$("$top/tests/vm/image.sh")
 kdir=$("$top/tests/vm/kernel.sh" "$kernel")
-kver=$(tar -tf "$kdir/modules-subset.tar" | sed -n '1s|^modules/\([^/]*\)/.*|\1|p')
+kver=$(tar -tf "$kdir/modules-subset.tar" | awk -F/ '$1 == "modules" && $2 != "" && !k { k = $2 } END { print k }')
+[ -n "$kver" ] || { echo "run-vm: no modules/KVER/ in $kdir/modules-subset.tar" >&2; exit 2; }
 
 work=$(mktemp -d /tmp/framepace-vm.XXXXXX)
 trap 'rm -rf "$work"' EXIT
