@@ -63,6 +63,9 @@ struct {
 struct task_ctx {
 	u64 vtime;          /* weighted virtual time: the task's place in the shared queue */
 	u64 running_since;  /* ns timestamp of the last ops.running */
+	u64 generation;     /* the generation the task was classified in */
+	u64 runs;
+	u64 runtime_ns;
 };
 
 struct {
@@ -102,15 +105,23 @@ struct {
  */
 __u64 vtime_now;
 
+/* Written by framepaced before attach; tasks remember the generation they were set up in. */
+__u64 generation = 1;
+
 struct fp_exit_info exit_info;
 
-static __always_inline void count(enum fp_counter idx)
+static __always_inline void count_add(enum fp_counter idx, u64 delta)
 {
 	u32 zero = 0;
 	struct fp_cpu_counters *cnt = bpf_map_lookup_elem(&counters, &zero);
 
 	if (cnt && idx < FP_NR_COUNTERS)
-		cnt->value[idx]++;
+		cnt->value[idx] += delta;
+}
+
+static __always_inline void count(enum fp_counter idx)
+{
+	count_add(idx, 1);
 }
 
 static __always_inline struct fp_tunables current_tunables(void)
@@ -250,6 +261,7 @@ void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
 	count(FP_CNT_RUNS);
 	if (!tctx)
 		return;
+	tctx->runs++;
 	tctx->running_since = bpf_ktime_get_ns();
 	if (time_before(vtime_now, tctx->vtime))
 		vtime_now = tctx->vtime;
@@ -258,11 +270,15 @@ void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
 void BPF_STRUCT_OPS(framepace_stopping, struct task_struct *p, bool runnable)
 {
 	struct task_ctx *tctx = lookup_task_ctx(p);
+	u64 used;
 
 	if (!tctx || !tctx->running_since)
 		return;
-	tctx->vtime = charge_vtime(tctx->vtime, bpf_ktime_get_ns() - tctx->running_since,
-				   p->scx.weight);
+	used = bpf_ktime_get_ns() - tctx->running_since;
+	tctx->vtime = charge_vtime(tctx->vtime, used, p->scx.weight);
+	tctx->runtime_ns += used;
+	count(FP_CNT_STOPS);
+	count_add(FP_CNT_RUN_NS, used);
 }
 
 void BPF_STRUCT_OPS(framepace_enable, struct task_struct *p)
@@ -281,6 +297,7 @@ s32 BPF_STRUCT_OPS(framepace_init_task, struct task_struct *p, struct scx_init_t
 	if (!tctx)
 		return -ENOMEM;
 	tctx->vtime = vtime_now;
+	tctx->generation = generation;
 	count(FP_CNT_TASK_INITS);
 	return 0;
 }
@@ -357,6 +374,34 @@ void BPF_STRUCT_OPS(framepace_exit, struct scx_exit_info *ei)
 	exit_info.exit_code = ei->exit_code;
 	/* Last, so that a non-zero kind means the whole record is there. */
 	*(volatile s64 *)&exit_info.kind = ei->kind;
+}
+
+/*
+ * ListTasks: one fp_task_record per task that has a context. Iterators run outside the
+ * scheduling paths, so this costs nothing while nobody asks.
+ */
+SEC("iter/task")
+int dump_task(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct fp_task_record rec = {};
+	struct task_ctx *tctx;
+
+	if (!task)
+		return 0;
+	tctx = bpf_task_storage_get(&task_ctxs, task, 0, 0);
+	if (!tctx)
+		return 0;
+	rec.pid = task->tgid;
+	rec.tid = task->pid;
+	rec.policy = task->policy;
+	rec.weight = task->scx.weight;
+	rec.generation = tctx->generation;
+	rec.runs = tctx->runs;
+	rec.runtime_ns = tctx->runtime_ns;
+	__builtin_memcpy(rec.comm, task->comm, sizeof(rec.comm));
+	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
+	return 0;
 }
 
 /*

@@ -42,6 +42,8 @@ enum fp_counter {
 	FP_CNT_SLEEP_CLAMPED,    /* a sleeper's saved-up budget was cut to the bound */
 	FP_CNT_RUNS,             /* times a task started running */
 	FP_CNT_TASK_INITS,       /* task contexts created */
+	FP_CNT_STOPS,            /* times a task stopped running */
+	FP_CNT_RUN_NS,           /* total runtime of those stops, ns: run_ns / stops = mean run */
 	FP_NR_COUNTERS,
 };
 
@@ -83,6 +85,20 @@ struct fp_exit_info {
 #define FP_EXIT_KIND_ERROR      1024
 #define FP_EXIT_KIND_ERROR_BPF  1025
 #define FP_EXIT_KIND_ERROR_STALL 1026
+
+/* One task as the task iterator reports it to ListTasks. */
+#define FP_COMM_LEN 16
+
+struct fp_task_record {
+	fp_u32 pid;           /* thread group id */
+	fp_u32 tid;
+	fp_u32 policy;        /* SCHED_NORMAL 0, SCHED_BATCH 3, SCHED_IDLE 5, SCHED_EXT 7 */
+	fp_u32 weight;        /* sched_ext weight, 100 = nice 0 */
+	fp_u64 generation;    /* generation the task was classified in */
+	fp_u64 runs;
+	fp_u64 runtime_ns;
+	char comm[FP_COMM_LEN];
+};
 
 /* Arguments of the pure-logic programs that host tests run through BPF_PROG_TEST_RUN. */
 struct fp_vtime_probe {
