@@ -23,6 +23,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
 #include "kfuncs.h"
 #include "framepace_shared.h"
 
@@ -106,7 +107,7 @@ struct {
 __u64 vtime_now;
 
 /* Written by framepaced before attach; tasks remember the generation they were set up in. */
-__u64 generation = 1;
+__u64 generation;
 
 struct fp_exit_info exit_info;
 
@@ -395,7 +396,8 @@ int dump_task(struct bpf_iter__task *ctx)
 	rec.pid = task->tgid;
 	rec.tid = task->pid;
 	rec.policy = task->policy;
-	rec.weight = task->scx.weight;
+	/* The iterator also loads on kernels without sched_ext (host tests). */
+	rec.weight = bpf_core_field_exists(task->scx) ? task->scx.weight : 100;
 	rec.generation = tctx->generation;
 	rec.runs = tctx->runs;
 	rec.runtime_ns = tctx->runtime_ns;

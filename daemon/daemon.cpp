@@ -7,11 +7,14 @@
 #include <string>
 #include <sys/epoll.h>
 #include <systemd/sd-daemon.h>
+#include <time.h>
 
 #include "log.h"
 #include "message_ids.h"
 #include "sched_ext_sysfs.h"
+#include "scheduler_methods.h"
 #include "topology.h"
+#include "varlink_server.h"
 
 namespace framepace {
 namespace {
@@ -39,10 +42,59 @@ Status rearm(sd_event_source* source, uint64_t usec) {
     return Ok{};
 }
 
+uint64_t monotonic_usec() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
+}
+
 }  // namespace
+
+Daemon::Daemon(const Options& options)
+    : options_(options),
+      store_(std::filesystem::path(options.state_dir) / "tunables.json"),
+      started_usec_(monotonic_usec()) {}
+
+// Defaults, then what was stored with persist, then the command line.
+fp_tunables Daemon::initial_tunables() const {
+    fp_tunables tunables = default_tunables();
+    auto stored = store_.load(tunables);
+    if (!stored)
+        log_printf(LOG_WARNING, "ignoring stored tunables: %s", stored.error().message.c_str());
+    else if (*stored)
+        tunables = **stored;
+    return apply_overrides(tunables, options_.tunable_overrides);
+}
+
+SchedulerHandle* Daemon::scheduler() {
+    return scheduler_ && scheduler_->attached() ? scheduler_.get() : nullptr;
+}
+
+Status Daemon::set_tunables(const fp_tunables& tunables, bool persist) {
+    if (auto status = validate_tunables(tunables); !status)
+        return status;
+    if (!scheduler())
+        return Error{-ENODEV, "the scheduler is not attached"};
+    if (auto status = scheduler_->write_tunables(tunables); !status)
+        return status;
+    tunables_ = tunables;
+    LogFields fields;
+    for (const auto& range : kTunableRanges)
+        fields.emplace_back("FRAMEPACE_" + std::string(range.name),
+                            std::to_string(tunables.*range.field));
+    log_structured(LOG_INFO, message_id::kTunablesChanged,
+                   persist ? "tunables changed and stored" : "tunables changed", fields);
+    if (persist) {
+        if (auto status = store_.save(tunables); !status)
+            return Error{status.error().code, "tunables applied but not stored: " +
+                                                  status.error().message};
+    }
+    return Ok{};
+}
 
 Expected<std::unique_ptr<Daemon>> Daemon::start(const Options& options) {
     std::unique_ptr<Daemon> daemon(new Daemon(options));
+    daemon->tunables_ = daemon->initial_tunables();
 
     if (auto status = check_can_load(); !status)
         return status.error();
@@ -51,7 +103,7 @@ Expected<std::unique_ptr<Daemon>> Daemon::start(const Options& options) {
         return topology.error();
 
     route_libbpf_logs(options.verbose);
-    auto scheduler = SchedulerHandle::load_and_attach(*topology, options.tunables);
+    auto scheduler = SchedulerHandle::load_and_attach(*topology, daemon->tunables_, 1);
     if (!scheduler)
         return scheduler.error();
     daemon->scheduler_ = std::move(scheduler.value());
@@ -65,14 +117,58 @@ Expected<std::unique_ptr<Daemon>> Daemon::start(const Options& options) {
                     {"FRAMEPACE_SCHED_EXT_STATE", state ? state->state : "unknown"},
                     {"FRAMEPACE_ENABLE_SEQ",
                      state && state->enable_seq ? std::to_string(*state->enable_seq) : ""},
-                    {"FRAMEPACE_SLICE_NS", std::to_string(options.tunables.slice_ns)}});
+                    {"FRAMEPACE_SLICE_NS", std::to_string(daemon->tunables_.slice_ns)}});
 
     if (auto status = daemon->add_event_sources(); !status)
+        return status.error();
+    if (auto status = daemon->serve_varlink(); !status)
         return status.error();
     return daemon;
 }
 
-Daemon::~Daemon() = default;
+Daemon::~Daemon() {
+    // The server's connections and streams refer to the methods, which refer to us.
+    varlink_.reset();
+    methods_.reset();
+}
+
+Status Daemon::serve_varlink() {
+    varlink_ = std::make_unique<varlink::Server>(
+        loop_.get(), varlink::ServiceInfo{"framepace", "framepaced", FRAMEPACE_VERSION,
+                                          "https://github.com/framepace/framepace"});
+    methods_ = std::make_unique<varlink::SchedulerMethods>(*this, loop_.get());
+    varlink_->add_interface(methods_->interface());
+
+    size_t served = 0;
+    char** names = nullptr;
+    int n = sd_listen_fds_with_names(1, &names);
+    if (n < 0)
+        return make_error(n, "failed to take the sockets passed by systemd");
+    for (int i = 0; i < n; i++) {
+        UniqueFd fd(SD_LISTEN_FDS_START + i);
+        std::string name = names && names[i] ? names[i] : "";
+        free(names ? names[i] : nullptr);
+        if (name != "varlink") {
+            log_printf(LOG_WARNING, "ignoring a passed socket named '%s'", name.c_str());
+            continue;
+        }
+        if (auto status = varlink_->listen(std::move(fd)); !status)
+            return status;
+        served++;
+    }
+    free(names);
+    if (!options_.listen_path.empty()) {
+        auto fd = varlink::bind_unix_socket(options_.listen_path, 0666);
+        if (!fd)
+            return fd.error();
+        if (auto status = varlink_->listen(std::move(*fd)); !status)
+            return status;
+        served++;
+    }
+    if (served == 0)
+        log_printf(LOG_INFO, "no Varlink socket (not socket-activated, no --listen)");
+    return Ok{};
+}
 
 Status Daemon::add_event_sources() {
     sd_event* raw = nullptr;
@@ -146,6 +242,7 @@ bool Daemon::check_ejected() {
     auto info = scheduler_->exit_info();
     if (!info)
         return false;
+    last_exit_ = info;
     auto fields = exit_fields(*info);
     log_structured(LOG_ERR, message_id::kSchedulerEjected,
                    "the kernel ejected the framepace scheduler: " +

@@ -8,6 +8,13 @@
 #include "expected.h"
 #include "options.h"
 #include "scheduler_handle.h"
+#include "scheduler_service.h"
+#include "tunables_store.h"
+
+namespace framepace::varlink {
+class Server;
+class SchedulerMethods;
+}
 
 namespace framepace {
 
@@ -17,18 +24,27 @@ enum ExitStatus : int {
     kExitEjected = 2,      // the kernel disabled the scheduler
 };
 
-class Daemon {
+class Daemon final : public SchedulerService {
 public:
     static Expected<std::unique_ptr<Daemon>> start(const Options& options);
-    ~Daemon();
+    ~Daemon() override;
 
     // Runs until stopped or ejected; returns the process exit status.
     int run();
 
-private:
-    explicit Daemon(const Options& options) : options_(options) {}
+    // SchedulerService
+    SchedulerHandle* scheduler() override;
+    std::optional<ExitInfo> last_exit() const override { return last_exit_; }
+    uint64_t started_usec() const override { return started_usec_; }
+    fp_tunables tunables() const override { return tunables_; }
+    Status set_tunables(const fp_tunables& tunables, bool persist) override;
 
+private:
+    explicit Daemon(const Options& options);
+
+    fp_tunables initial_tunables() const;
     Status add_event_sources();
+    Status serve_varlink();
     void log_counters();
     void stop(int status);
     // True when the kernel has disabled the scheduler (ops.exit ran without our detach).
@@ -41,8 +57,14 @@ private:
     static int on_stats_timer(sd_event_source* source, uint64_t usec, void* userdata);
 
     Options options_;
+    TunablesStore store_;
+    fp_tunables tunables_{};
+    uint64_t started_usec_ = 0;
+    std::optional<ExitInfo> last_exit_;
     EventLoop loop_;
     std::unique_ptr<SchedulerHandle> scheduler_;
+    std::unique_ptr<varlink::SchedulerMethods> methods_;
+    std::unique_ptr<varlink::Server> varlink_;
     EventSource sigterm_, sigint_, link_watch_, health_timer_, stats_timer_;
     int exit_status_ = kExitStopped;
 };

@@ -7,5 +7,6 @@ inline constexpr const char* kSchedulerAttached = "78daa8cb9fdc4d3898c966969458e
 inline constexpr const char* kSchedulerDetached = "f110a1f385674d4380b5f4a256021ab2";
 inline constexpr const char* kSchedulerEjected = "5ccc4803c37a47219b9245d2017a56ed";
 inline constexpr const char* kSchedulerCounters = "cda4e3164b5b4f67ad73d8d23f66a97d";
+inline constexpr const char* kTunablesChanged = "2f8e3c1a7b6d4e59a0c4d7e8f1b2a3c5";
 
 }  // namespace framepace::message_id

@@ -1,6 +1,7 @@
 #include "options.h"
 
 #include <charconv>
+#include <cstdlib>
 #include <getopt.h>
 #include <string_view>
 
@@ -14,6 +15,8 @@ enum : int {
     kOptSliceUs,
     kOptSleepBudgetUs,
     kOptLogTarget,
+    kOptListen,
+    kOptStateDir,
 };
 
 bool parse_u64(std::string_view text, uint64_t& out) {
@@ -22,13 +25,20 @@ bool parse_u64(std::string_view text, uint64_t& out) {
 }
 
 // Microseconds on the command line (humans), nanoseconds in BPF.
-Status parse_us_to_ns(std::string_view option, const char* text, uint64_t& out_ns) {
+Status parse_us_to_ns(std::string_view option, const char* text, std::optional<uint64_t>& out_ns) {
     uint64_t us = 0;
     if (!parse_u64(text, us) || us > UINT64_MAX / 1000)
         return invalid_input("--" + std::string(option) + ": '" + text +
                              "' is not a whole number of microseconds");
     out_ns = us * 1000;
     return Ok{};
+}
+
+size_t tunable_index(std::string_view name) {
+    for (size_t i = 0; i < std::size(kTunableRanges); i++)
+        if (kTunableRanges[i].name == name)
+            return i;
+    return 0;
 }
 
 }  // namespace
@@ -49,6 +59,13 @@ std::string usage_text() {
            "      --slice-us=US          time slice (default 3000, range 50..100000)\n"
            "      --sleep-budget-us=US   virtual time a sleeper may bank (default 3000,\n"
            "                             range 0..1000000)\n"
+           "      --listen=PATH          serve the Varlink interface on this socket (without\n"
+           "                             systemd; under systemd the socket unit provides it)\n"
+           "      --state-dir=DIR        where tunables stored with persist live (default\n"
+           "                             $STATE_DIRECTORY, else /var/lib/framepace)\n"
+           "\n"
+           "Tunables given here win over stored ones; both can be changed live through\n"
+           "io.framepace.Scheduler.SetTunables (varlinkctl).\n"
            "\n"
            "Exit status: 0 after a requested stop, 1 if the scheduler could not be loaded,\n"
            "2 if the kernel ejected it.\n";
@@ -63,10 +80,16 @@ Expected<Options> parse_options(int argc, char** argv) {
         {"stats-interval", required_argument, nullptr, kOptStatsInterval},
         {"slice-us", required_argument, nullptr, kOptSliceUs},
         {"sleep-budget-us", required_argument, nullptr, kOptSleepBudgetUs},
+        {"listen", required_argument, nullptr, kOptListen},
+        {"state-dir", required_argument, nullptr, kOptStateDir},
         {nullptr, 0, nullptr, 0},
     };
     Options options;
-    options.tunables = default_tunables();
+    const char* state_directory = std::getenv("STATE_DIRECTORY");
+    // systemd may pass several, colon-separated; ours is the first.
+    options.state_dir = state_directory && *state_directory
+                            ? std::string(state_directory).substr(0, std::string(state_directory).find(':'))
+                            : "/var/lib/framepace";
     optind = 0;  // getopt keeps global state; reset it so that parsing can run more than once
     opterr = 0;
     int c;
@@ -102,14 +125,27 @@ Expected<Options> parse_options(int argc, char** argv) {
                 return invalid_input("--stats-interval: below 10 ms the log is the load");
             break;
         case kOptSliceUs:
-            if (auto s = parse_us_to_ns("slice-us", optarg, options.tunables.slice_ns); !s)
+            if (auto s = parse_us_to_ns("slice-us", optarg,
+                                        options.tunable_overrides[tunable_index("slice_ns")]);
+                !s)
                 return s.error();
             break;
         case kOptSleepBudgetUs:
-            if (auto s = parse_us_to_ns("sleep-budget-us", optarg,
-                                        options.tunables.sleep_budget_ns);
+            if (auto s = parse_us_to_ns(
+                    "sleep-budget-us", optarg,
+                    options.tunable_overrides[tunable_index("sleep_budget_ns")]);
                 !s)
                 return s.error();
+            break;
+        case kOptListen:
+            if (!*optarg)
+                return invalid_input("--listen: empty path");
+            options.listen_path = optarg;
+            break;
+        case kOptStateDir:
+            if (!*optarg)
+                return invalid_input("--state-dir: empty path");
+            options.state_dir = optarg;
             break;
         case '?':
         default:
@@ -120,7 +156,9 @@ Expected<Options> parse_options(int argc, char** argv) {
     if (optind < argc)
         return invalid_input(std::string("unexpected argument '") + argv[optind] +
                              "' (see --help)");
-    if (auto status = validate_tunables(options.tunables); !status)
+    if (auto status = validate_tunables(apply_overrides(default_tunables(),
+                                                        options.tunable_overrides));
+        !status)
         return status.error();
     return options;
 }

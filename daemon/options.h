@@ -1,12 +1,15 @@
 // framepaced's command line.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "expected.h"
 #include "framepace_shared.h"
 #include "log.h"
+#include "tunables.h"
 
 namespace framepace {
 
@@ -16,7 +19,11 @@ struct Options {
     bool verbose = false;
     LogTarget log_target = LogTarget::Auto;
     uint64_t stats_interval_ms = 0;   // 0: no periodic counter lines
-    fp_tunables tunables{};
+    std::string listen_path;          // --listen: serve Varlink here (outside systemd)
+    std::string state_dir;            // where persisted tunables live
+    // Tunables given on the command line, indexed like kTunableRanges; they win over the
+    // persisted ones.
+    TunableOverrides tunable_overrides{};
 };
 
 // Never exits the process; --help and --version only set flags.

@@ -6,10 +6,12 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <unistd.h>
 #include <vector>
 
 #include "framepace.skel.h"
 #include "log.h"
+#include "unique_fd.h"
 
 namespace framepace {
 namespace {
@@ -41,7 +43,7 @@ void SchedulerHandle::SkeletonDeleter::operator()(struct ::framepace_bpf* skel) 
 void SchedulerHandle::LinkDeleter::operator()(bpf_link* link) const { bpf_link__destroy(link); }
 
 Expected<std::unique_ptr<SchedulerHandle>> SchedulerHandle::load_and_attach(
-    const Topology& topology, const fp_tunables& tunables) {
+    const Topology& topology, const fp_tunables& tunables, uint64_t generation) {
     std::unique_ptr<SchedulerHandle> handle(new SchedulerHandle());
 
     handle->skel_.reset(framepace_bpf__open());
@@ -54,10 +56,15 @@ Expected<std::unique_ptr<SchedulerHandle>> SchedulerHandle::load_and_attach(
     for (uint32_t cpu = 0; cpu < topology.nr_cpus && cpu < FP_MAX_CPUS; cpu++)
         skel->rodata->cpu_llc_id[cpu] = topology.cpu_llc[cpu];
 
+    skel->bss->generation = generation;
     if (int err = framepace_bpf__load(skel); err)
         return make_error(err, "failed to load the framepace BPF scheduler (verifier log above)");
     if (auto status = handle->write_tunables(tunables); !status)
         return status.error();
+
+    handle->task_iter_.reset(bpf_program__attach_iter(skel->progs.dump_task, nullptr));
+    if (!handle->task_iter_)
+        return make_error(-errno, "failed to attach the task iterator");
 
     handle->link_.reset(bpf_map__attach_struct_ops(skel->maps.framepace_ops));
     if (!handle->link_)
@@ -83,6 +90,46 @@ Expected<CounterTotals> SchedulerHandle::read_counters() const {
         return make_error(err, "failed to read the counters map");
     return sum_counters(per_cpu);
 }
+
+Status SchedulerHandle::reset_counters() {
+    int nr_cpus = libbpf_num_possible_cpus();
+    if (nr_cpus <= 0)
+        return make_error(nr_cpus, "failed to count possible CPUs");
+    // Each CPU keeps counting while we write; an increment racing the reset is lost, which
+    // is what a reset means anyway.
+    std::vector<fp_cpu_counters> zeros(static_cast<size_t>(nr_cpus));
+    uint32_t key = 0;
+    int err = bpf_map__update_elem(skel_->maps.counters, &key, sizeof(key), zeros.data(),
+                                   zeros.size() * sizeof(fp_cpu_counters), BPF_ANY);
+    if (err)
+        return make_error(err, "failed to reset the counters map");
+    return Ok{};
+}
+
+Expected<std::vector<fp_task_record>> SchedulerHandle::list_tasks() const {
+    UniqueFd fd(bpf_iter_create(bpf_link__fd(task_iter_.get())));
+    if (!fd.valid())
+        return make_error(-errno, "failed to start the task iterator");
+    std::vector<fp_task_record> tasks;
+    std::vector<char> buffer;
+    char chunk[16 * 1024];
+    for (;;) {
+        ssize_t n = read(fd.get(), chunk, sizeof(chunk));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return make_error(-errno, "failed to read the task iterator");
+        if (n == 0)
+            break;
+        buffer.insert(buffer.end(), chunk, chunk + n);
+    }
+    size_t count = buffer.size() / sizeof(fp_task_record);
+    tasks.resize(count);
+    std::memcpy(tasks.data(), buffer.data(), count * sizeof(fp_task_record));
+    return tasks;
+}
+
+uint64_t SchedulerHandle::generation() const { return skel_->bss->generation; }
 
 Status SchedulerHandle::write_tunables(const fp_tunables& tunables) {
     uint32_t key = 0;

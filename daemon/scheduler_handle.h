@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "counters.h"
 #include "exit_info.h"
@@ -21,13 +22,20 @@ public:
     // Opens, sizes to the topology, loads (verifier) and attaches. On failure nothing stays
     // loaded and the error says which step failed.
     static Expected<std::unique_ptr<SchedulerHandle>> load_and_attach(const Topology& topology,
-                                                                      const fp_tunables& tunables);
+                                                                      const fp_tunables& tunables,
+                                                                      uint64_t generation);
     ~SchedulerHandle();
     SchedulerHandle(const SchedulerHandle&) = delete;
     SchedulerHandle& operator=(const SchedulerHandle&) = delete;
 
     Expected<CounterTotals> read_counters() const;
+    Status reset_counters();
     Status write_tunables(const fp_tunables& tunables);
+
+    // Every task with scheduler state, read through the BPF task iterator.
+    Expected<std::vector<fp_task_record>> list_tasks() const;
+
+    uint64_t generation() const;
 
     // Set once ops.exit has run: after detach(), or when the kernel ejected the scheduler.
     std::optional<ExitInfo> exit_info() const;
@@ -51,6 +59,7 @@ private:
 
     std::unique_ptr<struct ::framepace_bpf, SkeletonDeleter> skel_;
     std::unique_ptr<bpf_link, LinkDeleter> link_;
+    std::unique_ptr<bpf_link, LinkDeleter> task_iter_;
 };
 
 // Routes libbpf's messages (verifier logs included) into our log.

@@ -6,9 +6,16 @@ namespace framepace {
 
 fp_tunables default_tunables() {
     fp_tunables t{};
-    t.slice_ns = FP_SLICE_NS_DEFAULT;
-    t.sleep_budget_ns = FP_SLEEP_BUDGET_NS_DEFAULT;
+    for (const auto& range : kTunableRanges)
+        t.*range.field = range.default_value;
     return t;
+}
+
+fp_tunables apply_overrides(fp_tunables base, const TunableOverrides& overrides) {
+    for (size_t i = 0; i < overrides.size(); i++)
+        if (overrides[i])
+            base.*kTunableRanges[i].field = *overrides[i];
+    return base;
 }
 
 Status validate_tunables(const fp_tunables& tunables) {

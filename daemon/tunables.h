@@ -2,7 +2,10 @@
 // every other way of changing them.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <iterator>
+#include <optional>
 #include <string_view>
 
 #include "expected.h"
@@ -16,14 +19,22 @@ struct TunableRange {
     uint64_t min;
     uint64_t max;
     uint64_t fp_tunables::*field;
+    uint64_t default_value;
+    std::string_view description;
 };
 
 inline constexpr TunableRange kTunableRanges[] = {
-    {"slice_ns", "ns", FP_SLICE_NS_MIN, FP_SLICE_NS_MAX, &fp_tunables::slice_ns},
-    {"sleep_budget_ns", "ns", 0, FP_SLEEP_BUDGET_NS_MAX, &fp_tunables::sleep_budget_ns},
+    {"slice_ns", "ns", FP_SLICE_NS_MIN, FP_SLICE_NS_MAX, &fp_tunables::slice_ns,
+     FP_SLICE_NS_DEFAULT, "time slice given to a task each time it is dispatched"},
+    {"sleep_budget_ns", "ns", 0, FP_SLEEP_BUDGET_NS_MAX, &fp_tunables::sleep_budget_ns,
+     FP_SLEEP_BUDGET_NS_DEFAULT, "most virtual time a sleeping task may bank (bounds lag)"},
 };
 
+using TunableOverrides = std::array<std::optional<uint64_t>, std::size(kTunableRanges)>;
+
 fp_tunables default_tunables();
+
+fp_tunables apply_overrides(fp_tunables base, const TunableOverrides& overrides);
 
 // Every field within its range, or an error naming the first one that is not.
 Status validate_tunables(const fp_tunables& tunables);

@@ -22,8 +22,9 @@ Expected<Options> parse(std::vector<std::string> args) {
 TEST(Options, DefaultsAreTheDocumentedOnes) {
     auto o = parse({});
     ASSERT_TRUE(o);
-    EXPECT_EQ(o->tunables.slice_ns, FP_SLICE_NS_DEFAULT);
-    EXPECT_EQ(o->tunables.sleep_budget_ns, FP_SLEEP_BUDGET_NS_DEFAULT);
+    fp_tunables t = apply_overrides(default_tunables(), o->tunable_overrides);
+    EXPECT_EQ(t.slice_ns, FP_SLICE_NS_DEFAULT);
+    EXPECT_EQ(t.sleep_budget_ns, FP_SLEEP_BUDGET_NS_DEFAULT);
     EXPECT_EQ(o->stats_interval_ms, 0u);
     EXPECT_FALSE(o->show_help);
 }
@@ -37,8 +38,9 @@ TEST(Options, HelpAndVersionAreFlags) {
 TEST(Options, SliceIsGivenInMicroseconds) {
     auto o = parse({"--slice-us=2000", "--sleep-budget-us", "500"});
     ASSERT_TRUE(o) << o.error().message;
-    EXPECT_EQ(o->tunables.slice_ns, 2'000'000u);
-    EXPECT_EQ(o->tunables.sleep_budget_ns, 500'000u);
+    fp_tunables t = apply_overrides(default_tunables(), o->tunable_overrides);
+    EXPECT_EQ(t.slice_ns, 2'000'000u);
+    EXPECT_EQ(t.sleep_budget_ns, 500'000u);
 }
 
 TEST(Options, OutOfRangeSliceNamesTheTunable) {

@@ -35,7 +35,9 @@ mkdir -p "$guest/cases" "$stage/usr/bin" "$stage/usr/lib/systemd/system" \
     "$stage/etc/systemd/system/multi-user.target.wants" "$stage/usr/lib"
 
 install -m755 "$daemon" "$stage/usr/bin/framepaced"
-install -m644 "$top/sysext/framepaced.service" "$stage/usr/lib/systemd/system/"
+install -m644 "$top/sysext/framepaced.service" "$top/sysext/framepaced.socket" "$stage/usr/lib/systemd/system/"
+mkdir -p "$stage/usr/share/framepace/varlink"
+install -m644 "$top/varlink/io.framepace.Scheduler.varlink" "$stage/usr/share/framepace/varlink/"
 install -m644 "$top/tests/vm/guest/lib.sh" "$guest/"
 install -m755 "$top/tests/vm/guest/job-$job" "$guest/job"
 install -m755 "$top/tests/vm/cases/"*.sh "$guest/cases/"

@@ -1,0 +1,29 @@
+// What the control plane (Varlink, later D-Bus) may see of and do to the running scheduler.
+// Daemon implements it; keeping it abstract lets the method layer be tested on its own.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "exit_info.h"
+#include "expected.h"
+#include "framepace_shared.h"
+
+namespace framepace {
+
+class SchedulerHandle;
+
+class SchedulerService {
+public:
+    virtual ~SchedulerService() = default;
+
+    // Null while no scheduler is attached (ejected, or between reloads).
+    virtual SchedulerHandle* scheduler() = 0;
+    virtual std::optional<ExitInfo> last_exit() const = 0;
+    virtual uint64_t started_usec() const = 0;   // CLOCK_MONOTONIC
+    virtual fp_tunables tunables() const = 0;
+    // Validated by the caller; applied to BPF at once, then stored if persist is set.
+    virtual Status set_tunables(const fp_tunables& tunables, bool persist) = 0;
+};
+
+}  // namespace framepace

@@ -1,0 +1,204 @@
+#!/bin/bash
+# The Varlink control plane with systemd's own varlinkctl: socket activation, every method,
+# live tuning visible in the scheduler's behaviour, bad input, permissions, streaming.
+. /usr/lib/framepace-vm/lib.sh
+ADDR=/run/framepace/io.framepace.Scheduler
+IF=io.framepace.Scheduler
+IDL=/usr/share/framepace/varlink/io.framepace.Scheduler.varlink
+
+vcall() { varlinkctl call --json=short "$ADDR" "$IF.$1" "${2:-{\}}"; }
+# vfail METHOD JSON [setpriv args]: the call must fail; prints its error output.
+vfail() { ! varlinkctl call --json=short "$ADDR" "$IF.$1" "$2" 2>&1; }
+
+systemctl stop framepaced.service framepaced.socket 2>/dev/null
+systemctl reset-failed framepaced.service 2>/dev/null
+
+# --- the IDL is valid as systemd reads it
+if out=$(varlinkctl validate-idl "$IDL" 2>&1); then
+    result idl_valid pass "varlinkctl validate-idl accepts $IDL"
+else
+    result idl_valid fail "$out"
+fi
+
+# --- socket activation: the socket listens before the daemon runs; the first call starts it
+systemctl start framepaced.socket
+if systemctl is-active -q framepaced.socket && ! systemctl is-active -q framepaced.service &&
+   [ -S "$ADDR" ]; then
+    before=ok
+else
+    before="socket=$(systemctl is-active framepaced.socket) service=$(systemctl is-active framepaced.service)"
+fi
+status=$(vcall GetStatus 2>&1)
+if [ "$before" = ok ] && systemctl is-active -q framepaced.service &&
+   [ "$(echo "$status" | jq -r .state)" = attached ] && [ "$(echo "$status" | jq -r .ops)" = framepace ] &&
+   [ "$(echo "$status" | jq -r .sched_ext_state)" = enabled ]; then
+    result socket_activation pass "first GetStatus started framepaced: $status"
+else
+    result socket_activation fail "before: $before; reply: $status"
+fi
+
+# --- varlinkctl info, list-interfaces, introspect
+info=$(varlinkctl info "$ADDR" 2>&1)
+ifaces=$(varlinkctl list-interfaces "$ADDR" 2>&1)
+intro=$(varlinkctl introspect "$ADDR" "$IF" 2>&1)
+if grep -q framepaced <<<"$info" && grep -q "^$IF\$" <<<"$ifaces" &&
+   grep -q "org.varlink.service" <<<"$ifaces" && grep -q "method SetTunables" <<<"$intro" &&
+   grep -q "method Monitor" <<<"$intro"; then
+    result introspection pass "info, list-interfaces, introspect answer"
+else
+    result introspection fail "info: $info | interfaces: $ifaces | introspect: $(head -c 300 <<<"$intro")"
+fi
+
+# --- every read method
+stats=$(vcall GetStats 2>&1)
+tunables=$(vcall GetTunables 2>&1)
+tasks=$(vcall ListTasks 2>&1)
+ntasks=$(echo "$tasks" | jq '.tasks | length' 2>/dev/null || echo 0)
+ran=$(echo "$tasks" | jq '[.tasks[] | select(.runs > 0 and .generation == 1)] | length' 2>/dev/null || echo 0)
+if [ "$(echo "$stats" | jq .counters.runs)" -gt 0 ] 2>/dev/null &&
+   [ "$(echo "$tunables" | jq '[.tunables[] | select(.name == "slice_ns")][0].value')" = 3000000 ] &&
+   [ "$ntasks" -gt 10 ] && [ "$ran" -gt 5 ]; then
+    result read_methods pass "GetStats runs=$(echo "$stats" | jq .counters.runs), GetTunables ok, ListTasks $ntasks tasks ($ran ran)"
+else
+    result read_methods fail "stats: $stats | tunables: $tunables | tasks: $(head -c 400 <<<"$tasks")"
+fi
+
+# --- ResetStats zeroes the counters
+runs_before=$(vcall GetStats | jq .counters.runs)
+vcall ResetStats >/dev/null
+runs_after=$(vcall GetStats | jq .counters.runs)
+if [ "$runs_after" -lt "$runs_before" ] && [ "$runs_after" -lt 1000 ]; then
+    result reset_stats pass "runs $runs_before -> $runs_after"
+else
+    result reset_stats fail "runs $runs_before -> $runs_after"
+fi
+
+# --- SetTunables acts on the running scheduler: the mean run length of CPU hogs follows
+# the slice (run_ns / stops over the same load), with no reload (enable_seq unchanged).
+mean_run_us() {
+    local a b
+    a=$(vcall GetStats)
+    stress-ng --cpu "$(( $(nproc) * 2 ))" --timeout 6s --quiet
+    b=$(vcall GetStats)
+    jq -n --argjson a "$a" --argjson b "$b" \
+        '((($b.counters.run_ns - $a.counters.run_ns) / ($b.counters.stops - $a.counters.stops)) / 1000) | floor'
+}
+seq0=$(cat /sys/kernel/sched_ext/enable_seq)
+short=$(mean_run_us)
+set_reply=$(vcall SetTunables '{"slice_ns": 20000000}' 2>&1)
+long=$(mean_run_us)
+vcall SetTunables '{"slice_ns": 3000000}' >/dev/null
+seq1=$(cat /sys/kernel/sched_ext/enable_seq)
+if [ "$(echo "$set_reply" | jq '[.tunables[] | select(.name == "slice_ns")][0].value')" = 20000000 ] &&
+   [ "$seq0" = "$seq1" ] && [ "$long" -gt $(( short * 2 )) ]; then
+    result set_tunables_live pass "mean run of CPU hogs: ${short} us at 3 ms slice, ${long} us at 20 ms; enable_seq unchanged ($seq0)" \
+        "{\"mean_run_us_3ms\":$short,\"mean_run_us_20ms\":$long}"
+else
+    result set_tunables_live fail "short=$short long=$long seq $seq0->$seq1 reply=$set_reply"
+fi
+
+# --- bad input: InvalidParameter naming the parameter; the daemon stays up
+bad_ok=1 details=
+for case in '{"slice_ns": 1}|slice_ns' '{"slice_ns": 999999999999}|slice_ns' \
+            '{"slice_ns": "fast"}|slice_ns' '{"slice_ns": -5}|slice_ns' \
+            '{"slice_ns": 2.5}|slice_ns' '{"bogus": 1}|bogus' '{"persist": "yes"}|persist'; do
+    params=${case%|*} name=${case#*|}
+    out=$(vfail SetTunables "$params") || { bad_ok=0; details+=" [$params accepted]"; continue; }
+    if ! grep -q InvalidParameter <<<"$out" || ! grep -q "$name" <<<"$out"; then
+        bad_ok=0 details+=" [$params: $out]"
+    fi
+done
+out=$(vfail GetStats '{"x": 1}') && grep -q InvalidParameter <<<"$out" || { bad_ok=0; details+=" [GetStats x: $out]"; }
+out=$(varlinkctl call "$ADDR" "$IF.NoSuchMethod" '{}' 2>&1) ; grep -q MethodNotFound <<<"$out" || { bad_ok=0; details+=" [NoSuchMethod: $out]"; }
+out=$(varlinkctl call "$ADDR" "io.example.Nope.Call" '{}' 2>&1) ; grep -q InterfaceNotFound <<<"$out" || { bad_ok=0; details+=" [Nope: $out]"; }
+slice=$(vcall GetTunables | jq '[.tunables[] | select(.name == "slice_ns")][0].value')
+if [ "$bad_ok" = 1 ] && [ "$slice" = 3000000 ] && systemctl is-active -q framepaced.service && state_is enabled; then
+    result invalid_parameters pass "out-of-range, mistyped and unknown parameters refused by name; slice unchanged"
+else
+    result invalid_parameters fail "$details slice=$slice"
+fi
+
+# --- permissions: reads open to all, changes root only
+nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+r_read=$(nobody varlinkctl call --json=short "$ADDR" "$IF.GetStatus" '{}' 2>&1)
+r_set=$(nobody varlinkctl call "$ADDR" "$IF.SetTunables" '{"slice_ns": 5000000}' 2>&1)
+r_reset=$(nobody varlinkctl call "$ADDR" "$IF.ResetStats" '{}' 2>&1)
+if [ "$(echo "$r_read" | jq -r .state 2>/dev/null)" = attached ] &&
+   grep -q PermissionDenied <<<"$r_set" && grep -q PermissionDenied <<<"$r_reset" &&
+   [ "$(vcall GetTunables | jq '[.tunables[] | select(.name == "slice_ns")][0].value')" = 3000000 ]; then
+    result permissions pass "uid 65534: GetStatus answered, SetTunables and ResetStats PermissionDenied"
+else
+    result permissions fail "read: $r_read | set: $r_set | reset: $r_reset"
+fi
+
+# --- Monitor streams with --more, refuses without
+mon=$(timeout 3 varlinkctl call --more --json=short "$ADDR" "$IF.Monitor" '{"interval_usec": 200000}' 2>/dev/null)
+n=$(echo "$mon" | grep -c timestamp_usec)
+nomore=$(varlinkctl call "$ADDR" "$IF.Monitor" '{}' 2>&1)
+if [ "$n" -ge 5 ] && grep -q ExpectedMore <<<"$nomore" && systemctl is-active -q framepaced.service; then
+    result monitor_streams pass "$n readings in 3 s at 200 ms; without --more: ExpectedMore"
+else
+    result monitor_streams fail "readings=$n nomore=$nomore"
+fi
+
+# --- protocol abuse: malformed JSON, non-object, oversized, a pipelined flood and a client
+# that never reads; each costs its own connection only
+abuse=$(python3 - "$ADDR" <<'PY'
+import socket, sys, time
+addr = sys.argv[1]
+def conn():
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.connect(addr); s.settimeout(5); return s
+def closed(s):
+    try:
+        return s.recv(65536) == b""
+    except Exception:
+        return False
+out = []
+s = conn(); s.sendall(b"{not json\0"); out.append("malformed:" + str(closed(s)))
+s = conn(); s.sendall(b"[1,2,3]\0"); out.append("array:" + str(closed(s)))
+s = conn(); s.sendall(b"{" + b" " * (200 * 1024)); out.append("oversized:" + str(closed(s)))
+# Pipelined: 2000 calls in one write, every reply in order.
+s = conn()
+call = b'{"method":"io.framepace.Scheduler.GetTunables"}\0'
+s.sendall(call * 2000)
+buf = b""; deadline = time.time() + 60
+while buf.count(b"\0") < 2000 and time.time() < deadline:
+    chunk = s.recv(1 << 20)
+    if not chunk: break
+    buf += chunk
+out.append("pipelined:" + str(buf.count(b"\0")))
+# A client that floods and never reads: the daemon must stay responsive meanwhile.
+hog = conn(); hog.setblocking(False)
+sent = 0
+try:
+    for _ in range(20000):
+        sent += hog.send(b'{"method":"io.framepace.Scheduler.ListTasks"}\0')
+except BlockingIOError:
+    pass
+s = conn(); s.sendall(b'{"method":"io.framepace.Scheduler.GetStatus"}\0')
+reply = s.recv(65536)
+out.append("responsive:" + str(b'"attached"' in reply))
+print(" ".join(out))
+PY
+)
+if [ "$abuse" = "malformed:True array:True oversized:True pipelined:2000 responsive:True" ] &&
+   systemctl is-active -q framepaced.service && state_is enabled; then
+    result protocol_abuse pass "$abuse"
+else
+    result protocol_abuse fail "$abuse (service $(systemctl is-active framepaced.service))"
+fi
+
+# --- persist: stored atomically, used after a restart
+vcall SetTunables '{"slice_ns": 4000000, "persist": true}' >/dev/null
+stored=$(jq .slice_ns /var/lib/framepace/tunables.json 2>/dev/null)
+systemctl restart framepaced.service
+after=$(vcall GetTunables | jq '[.tunables[] | select(.name == "slice_ns")][0].value')
+rm -f /var/lib/framepace/tunables.json
+if [ "$stored" = 4000000 ] && [ "$after" = 4000000 ]; then
+    result persist pass "slice_ns 4000000 stored and used after restart"
+else
+    result persist fail "stored=$stored after restart=$after"
+fi
+
+systemctl stop framepaced.service framepaced.socket
+exit 0

@@ -1,0 +1,266 @@
+#include "scheduler_methods.h"
+
+#include <sys/utsname.h>
+#include <time.h>
+
+#include "counters.h"
+#include "idl_io_framepace_scheduler.h"
+#include "log.h"
+#include "params.h"
+#include "sched_ext_sysfs.h"
+#include "scheduler_handle.h"
+#include "tunables.h"
+
+namespace framepace::varlink {
+namespace {
+
+uint64_t monotonic_usec() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
+}
+
+// Any method that takes no parameters still rejects unknown ones.
+bool no_parameters(const CallInfo& call, Responder& responder) {
+    if (auto bad = ParamTable().decode(call.parameters)) {
+        responder.error(kErrorInvalidParameter, {{"parameter", *bad}});
+        return false;
+    }
+    return true;
+}
+
+json tunables_json(const fp_tunables& tunables) {
+    json list = json::array();
+    for (const auto& range : kTunableRanges)
+        list.push_back({{"name", range.name},
+                        {"value", tunables.*range.field},
+                        {"default", range.default_value},
+                        {"min", range.min},
+                        {"max", range.max},
+                        {"unit", range.unit},
+                        {"description", range.description}});
+    return list;
+}
+
+json exit_json(const ExitInfo& info) {
+    return {{"kind", info.kind},
+            {"kind_name", exit_kind_name(info.kind)},
+            {"exit_code", info.exit_code},
+            {"reason", info.reason},
+            {"message", info.message}};
+}
+
+const char* class_name(uint32_t policy) {
+    switch (policy) {
+    case 0: return "normal";
+    case 3: return "batch";
+    case 5: return "idle";
+    case 7: return "ext";
+    default: return "other";
+    }
+}
+
+}  // namespace
+
+struct SchedulerMethods::MonitorStream {
+    SchedulerMethods* owner;
+    Responder responder;
+    uint64_t interval_usec;
+    EventSource timer;
+};
+
+SchedulerMethods::SchedulerMethods(SchedulerService& service, sd_event* loop)
+    : service_(service), loop_(loop) {}
+
+SchedulerMethods::~SchedulerMethods() = default;
+
+InterfaceSpec SchedulerMethods::interface() {
+    auto bind = [this](void (SchedulerMethods::*method)(const CallInfo&, Responder)) {
+        return [this, method](const CallInfo& call, Responder responder) {
+            (this->*method)(call, std::move(responder));
+        };
+    };
+    InterfaceSpec spec;
+    spec.name = kSchedulerInterface;
+    spec.description = kSchedulerIdl;
+    spec.methods["GetStatus"] = {bind(&SchedulerMethods::get_status), false};
+    spec.methods["GetStats"] = {bind(&SchedulerMethods::get_stats), false};
+    spec.methods["GetTunables"] = {bind(&SchedulerMethods::get_tunables), false};
+    spec.methods["SetTunables"] = {bind(&SchedulerMethods::set_tunables), true};
+    spec.methods["ResetStats"] = {bind(&SchedulerMethods::reset_stats), true};
+    spec.methods["Monitor"] = {bind(&SchedulerMethods::monitor), false};
+    spec.methods["ListTasks"] = {bind(&SchedulerMethods::list_tasks), false};
+    return spec;
+}
+
+SchedulerHandle* SchedulerMethods::attached_or_error(Responder& responder) {
+    SchedulerHandle* scheduler = service_.scheduler();
+    if (!scheduler) {
+        auto exit = service_.last_exit();
+        responder.error(kErrorSchedulerNotAttached,
+                        {{"reason", exit ? exit->reason : std::string("not loaded")}});
+    }
+    return scheduler;
+}
+
+void SchedulerMethods::get_status(const CallInfo& call, Responder responder) {
+    if (!no_parameters(call, responder))
+        return;
+    utsname uts{};
+    uname(&uts);
+    auto sysfs = read_sched_ext_state();
+    SchedulerHandle* scheduler = service_.scheduler();
+    json reply = {
+        {"state", scheduler ? "attached" : (service_.last_exit() ? "ejected" : "detached")},
+        {"sched_ext_state", sysfs ? sysfs->state : "unsupported"},
+        {"kernel", uts.release},
+        {"version", FRAMEPACE_VERSION},
+        {"layout_version", FP_LAYOUT_VERSION},
+        {"uptime_usec", monotonic_usec() - service_.started_usec()},
+        {"generation", scheduler ? scheduler->generation() : 0},
+    };
+    if (sysfs && sysfs->ops)
+        reply["ops"] = *sysfs->ops;
+    if (sysfs && sysfs->enable_seq)
+        reply["enable_seq"] = *sysfs->enable_seq;
+    if (auto exit = service_.last_exit())
+        reply["last_exit"] = exit_json(*exit);
+    responder.reply(std::move(reply));
+}
+
+std::optional<json> SchedulerMethods::stats_reply(Responder& responder) {
+    SchedulerHandle* scheduler = attached_or_error(responder);
+    if (!scheduler)
+        return std::nullopt;
+    auto totals = scheduler->read_counters();
+    if (!totals) {
+        responder.error(kErrorSchedulerNotAttached, {{"reason", totals.error().message}});
+        return std::nullopt;
+    }
+    json counters = json::object();
+    for (int i = 0; i < FP_NR_COUNTERS; i++)
+        counters[std::string(counter_name(static_cast<fp_counter>(i)))] = (*totals)[i];
+    return json{{"timestamp_usec", monotonic_usec()}, {"counters", std::move(counters)}};
+}
+
+void SchedulerMethods::get_stats(const CallInfo& call, Responder responder) {
+    if (!no_parameters(call, responder))
+        return;
+    if (auto reply = stats_reply(responder))
+        responder.reply(std::move(*reply));
+}
+
+void SchedulerMethods::get_tunables(const CallInfo& call, Responder responder) {
+    if (!no_parameters(call, responder))
+        return;
+    responder.reply({{"tunables", tunables_json(service_.tunables())}});
+}
+
+void SchedulerMethods::set_tunables(const CallInfo& call, Responder responder) {
+    std::optional<uint64_t> values[std::size(kTunableRanges)];
+    std::optional<bool> persist;
+    ParamTable table;
+    for (size_t i = 0; i < std::size(kTunableRanges); i++)
+        table.optional_uint(std::string(kTunableRanges[i].name), &values[i],
+                            kTunableRanges[i].min, kTunableRanges[i].max);
+    table.optional_bool("persist", &persist);
+    if (auto bad = table.decode(call.parameters))
+        return responder.error(kErrorInvalidParameter, {{"parameter", *bad}});
+    if (!attached_or_error(responder))
+        return;
+
+    fp_tunables tunables = service_.tunables();
+    for (size_t i = 0; i < std::size(kTunableRanges); i++)
+        if (values[i])
+            tunables.*kTunableRanges[i].field = *values[i];
+    if (auto status = service_.set_tunables(tunables, persist.value_or(false)); !status) {
+        // Applied but not stored, or not applied at all: the error says which.
+        return responder.error(kErrorPersistFailed, {{"reason", status.error().message}});
+    }
+    responder.reply({{"tunables", tunables_json(service_.tunables())}});
+}
+
+void SchedulerMethods::reset_stats(const CallInfo& call, Responder responder) {
+    if (!no_parameters(call, responder))
+        return;
+    SchedulerHandle* scheduler = attached_or_error(responder);
+    if (!scheduler)
+        return;
+    if (auto status = scheduler->reset_counters(); !status)
+        return responder.error(kErrorSchedulerNotAttached, {{"reason", status.error().message}});
+    log_printf(LOG_INFO, "counters reset by uid %u (pid %d)", static_cast<unsigned>(call.peer.uid),
+               static_cast<int>(call.peer.pid));
+    responder.reply();
+}
+
+void SchedulerMethods::monitor(const CallInfo& call, Responder responder) {
+    std::optional<uint64_t> interval;
+    if (auto bad = ParamTable()
+                       .optional_uint("interval_usec", &interval, kMonitorIntervalMin,
+                                      kMonitorIntervalMax)
+                       .decode(call.parameters))
+        return responder.error(kErrorInvalidParameter, {{"parameter", *bad}});
+    if (!call.more)
+        return responder.error(kErrorExpectedMore);
+    auto first = stats_reply(responder);
+    if (!first)
+        return;
+    responder.reply_more(std::move(*first));
+
+    auto stream = std::make_unique<MonitorStream>();
+    stream->owner = this;
+    stream->responder = responder;
+    stream->interval_usec = interval.value_or(kMonitorIntervalDefault);
+    sd_event_source* source = nullptr;
+    if (int r = sd_event_add_time_relative(loop_, &source, CLOCK_MONOTONIC, stream->interval_usec,
+                                           0, on_monitor_tick, stream.get());
+        r < 0)
+        return responder.error(kErrorSchedulerNotAttached,
+                               {{"reason", make_error(r, "cannot add a timer").message}});
+    stream->timer.reset(source);
+    streams_.push_back(std::move(stream));
+}
+
+int SchedulerMethods::on_monitor_tick(sd_event_source* source, uint64_t, void* userdata) {
+    auto* stream = static_cast<MonitorStream*>(userdata);
+    SchedulerMethods* self = stream->owner;
+    bool keep = stream->responder.connected();
+    if (keep) {
+        if (auto reply = self->stats_reply(stream->responder)) {
+            stream->responder.reply_more(std::move(*reply));
+        } else {
+            keep = false;  // the error was the final reply
+        }
+    }
+    if (!keep) {
+        self->streams_.remove_if([stream](const auto& s) { return s.get() == stream; });
+        return 0;
+    }
+    sd_event_source_set_time_relative(source, stream->interval_usec);
+    sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
+    return 0;
+}
+
+void SchedulerMethods::list_tasks(const CallInfo& call, Responder responder) {
+    if (!no_parameters(call, responder))
+        return;
+    SchedulerHandle* scheduler = attached_or_error(responder);
+    if (!scheduler)
+        return;
+    auto tasks = scheduler->list_tasks();
+    if (!tasks)
+        return responder.error(kErrorSchedulerNotAttached, {{"reason", tasks.error().message}});
+    json list = json::array();
+    for (const auto& task : *tasks)
+        list.push_back({{"pid", task.pid},
+                        {"tid", task.tid},
+                        {"comm", std::string(task.comm, strnlen(task.comm, sizeof(task.comm)))},
+                        {"class", class_name(task.policy)},
+                        {"weight", task.weight},
+                        {"generation", task.generation},
+                        {"runs", task.runs},
+                        {"runtime_ns", task.runtime_ns}});
+    responder.reply({{"tasks", std::move(list)}});
+}
+
+}  // namespace framepace::varlink

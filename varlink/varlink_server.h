@@ -1,0 +1,139 @@
+// A Varlink server on sd-event (libsystemd 252 has no public sd-varlink): NUL-delimited JSON
+// over an AF_UNIX stream socket, with org.varlink.service built in.
+//
+// One call is in flight per connection at a time, so replies leave in call order; a call
+// made with "more" keeps the connection busy until its final reply (or the client leaves).
+// Bounded everywhere: message size, buffered output, connections in total and per uid, idle
+// time. A connection that breaks a bound is closed; nothing else is affected.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <sys/types.h>
+#include <vector>
+
+#include "event_loop.h"
+#include "expected.h"
+#include "unique_fd.h"
+
+namespace framepace::varlink {
+
+using json = nlohmann::json;
+
+struct Limits {
+    size_t max_message_bytes = 64 * 1024;
+    size_t max_output_bytes = 1024 * 1024;   // a client that stops reading is dropped here
+    size_t max_connections = 128;
+    size_t max_connections_per_uid = 32;
+    uint64_t idle_timeout_usec = 60'000'000;
+};
+
+struct Peer {
+    uid_t uid = static_cast<uid_t>(-1);
+    pid_t pid = 0;
+};
+
+struct CallInfo {
+    std::string method;     // fully qualified: io.framepace.Scheduler.GetStats
+    json parameters;        // always an object
+    bool more = false;
+    bool oneway = false;
+    Peer peer;
+};
+
+class Connection;
+
+// Where a call's replies go. Copyable; outlives the handler for streaming calls, and turns
+// into a no-op once the client has gone.
+class Responder {
+public:
+    Responder() = default;
+    Responder(std::weak_ptr<Connection> connection, bool oneway)
+        : connection_(std::move(connection)), oneway_(oneway) {}
+
+    bool connected() const;
+    void reply(json parameters = json::object());
+    // A reply with "continues": true; only valid for calls made with "more".
+    void reply_more(json parameters);
+    void error(std::string_view name, json parameters = json::object());
+
+private:
+    void send(json message, bool final);
+    std::weak_ptr<Connection> connection_;
+    bool oneway_ = false;
+};
+
+using MethodHandler = std::function<void(const CallInfo&, Responder)>;
+
+struct MethodSpec {
+    MethodHandler handler;        // null: MethodNotImplemented
+    bool requires_root = false;   // PermissionDenied for any other peer
+};
+
+struct InterfaceSpec {
+    std::string name;
+    std::string description;      // the IDL text, served verbatim
+    std::map<std::string, MethodSpec, std::less<>> methods;  // short names
+};
+
+struct ServiceInfo {
+    std::string vendor, product, version, url;
+};
+
+class Server {
+public:
+    Server(sd_event* loop, ServiceInfo info, Limits limits = {});
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    void add_interface(InterfaceSpec spec);
+
+    // Serves a listening socket (from systemd or bind_unix_socket). Takes ownership.
+    Status listen(UniqueFd fd);
+
+    size_t connection_count() const { return connections_.size(); }
+
+    // Used by Connection.
+    void dispatch(const CallInfo& call, Responder responder);
+    void drop(Connection* connection);
+    const Limits& limits() const { return limits_; }
+    sd_event* loop() const { return loop_; }
+
+private:
+    static int on_accept(sd_event_source* source, int fd, uint32_t revents, void* userdata);
+    static int on_reap(sd_event_source* source, void* userdata);
+    void accept_one();
+    void builtin_get_info(Responder& responder) const;
+    void builtin_get_interface_description(const CallInfo& call, Responder& responder) const;
+
+    sd_event* loop_;
+    ServiceInfo info_;
+    Limits limits_;
+    std::vector<InterfaceSpec> interfaces_;
+    std::vector<std::pair<UniqueFd, EventSource>> listeners_;
+    std::map<Connection*, std::shared_ptr<Connection>> connections_;
+    std::vector<std::shared_ptr<Connection>> closed_;   // freed by reaper_
+    EventSource reaper_;
+};
+
+// Creates, binds and listens on an AF_UNIX stream socket at path (replacing a stale socket
+// file), for development outside systemd (--listen PATH).
+Expected<UniqueFd> bind_unix_socket(const std::string& path, mode_t mode);
+
+// The org.varlink.service interface description.
+extern const char* const kVarlinkServiceIdl;
+
+// Standard error names.
+inline constexpr const char* kErrorInterfaceNotFound = "org.varlink.service.InterfaceNotFound";
+inline constexpr const char* kErrorMethodNotFound = "org.varlink.service.MethodNotFound";
+inline constexpr const char* kErrorMethodNotImplemented = "org.varlink.service.MethodNotImplemented";
+inline constexpr const char* kErrorInvalidParameter = "org.varlink.service.InvalidParameter";
+inline constexpr const char* kErrorPermissionDenied = "org.varlink.service.PermissionDenied";
+inline constexpr const char* kErrorExpectedMore = "org.varlink.service.ExpectedMore";
+
+}  // namespace framepace::varlink
