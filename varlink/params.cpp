@@ -5,7 +5,11 @@ namespace framepace::varlink {
 ParamTable& ParamTable::optional_uint(std::string name, std::optional<uint64_t>* target,
                                       uint64_t min, uint64_t max) {
     fields_.push_back({std::move(name), false, [=](const nlohmann::json& value) {
-                           if (!value.is_number_unsigned())
+                           // Parsed JSON stores non-negative numbers as unsigned; values
+                           // built in code may be signed.
+                           if (!value.is_number_integer())
+                               return false;
+                           if (!value.is_number_unsigned() && value.get<int64_t>() < 0)
                                return false;
                            uint64_t v = value.get<uint64_t>();
                            if (v < min || v > max)

@@ -8,6 +8,7 @@
 
 #include "connection.h"
 #include "log.h"
+#include "params.h"
 
 namespace framepace::varlink {
 
@@ -103,25 +104,26 @@ void Server::accept_one() {
         socklen_t len = sizeof(cred);
         if (getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
             continue;
-        Peer peer{cred.uid, cred.pid};
-        size_t same_uid = 0;
-        for (const auto& [ptr, connection] : connections_)
-            same_uid += connection->peer().uid == peer.uid;
-        // Over a cap the connection is closed at once (fd goes out of scope): the client
-        // sees EOF, everyone else is served as before.
-        if (connections_.size() >= limits_.max_connections ||
-            same_uid >= limits_.max_connections_per_uid) {
-            log_printf(LOG_WARNING, "varlink: refusing a connection of uid %u (pid %d): too many",
-                       static_cast<unsigned>(peer.uid), static_cast<int>(peer.pid));
-            continue;
-        }
-        auto connection = std::make_shared<Connection>(*this, std::move(fd), peer);
-        if (auto status = connection->start(); !status) {
+        if (auto status = add_connection(std::move(fd), Peer{cred.uid, cred.pid}); !status)
             log_printf(LOG_WARNING, "varlink: %s", status.error().message.c_str());
-            continue;
-        }
-        connections_.emplace(connection.get(), std::move(connection));
     }
+}
+
+Status Server::add_connection(UniqueFd fd, Peer peer) {
+    size_t same_uid = 0;
+    for (const auto& [ptr, connection] : connections_)
+        same_uid += connection->peer().uid == peer.uid;
+    // Over a cap the connection is closed at once (fd goes out of scope): the client sees
+    // EOF, everyone else is served as before.
+    if (connections_.size() >= limits_.max_connections ||
+        same_uid >= limits_.max_connections_per_uid)
+        return Error{-EMFILE, "refusing a connection of uid " + std::to_string(peer.uid) +
+                                  " (pid " + std::to_string(peer.pid) + "): too many"};
+    auto connection = std::make_shared<Connection>(*this, std::move(fd), peer);
+    if (auto status = connection->start(); !status)
+        return status;
+    connections_.emplace(connection.get(), std::move(connection));
+    return Ok{};
 }
 
 void Server::drop(Connection* connection) {
@@ -158,15 +160,9 @@ void Server::builtin_get_info(Responder& responder) const {
 }
 
 void Server::builtin_get_interface_description(const CallInfo& call, Responder& responder) const {
-    const json& params = call.parameters;
-    for (const auto& [key, value] : params.items()) {
-        if (key != "interface" || !value.is_string())
-            return responder.error(kErrorInvalidParameter, {{"parameter", key}});
-    }
-    auto it = params.find("interface");
-    if (it == params.end())
-        return responder.error(kErrorInvalidParameter, {{"parameter", "interface"}});
-    const std::string name = it->get<std::string>();
+    std::string name;
+    if (auto bad = ParamTable().required_string("interface", &name).decode(call.parameters))
+        return responder.error(kErrorInvalidParameter, {{"parameter", *bad}});
     if (name == "org.varlink.service")
         return responder.reply({{"description", kVarlinkServiceIdl}});
     for (const auto& spec : interfaces_)

@@ -96,6 +96,10 @@ public:
     // Serves a listening socket (from systemd or bind_unix_socket). Takes ownership.
     Status listen(UniqueFd fd);
 
+    // Serves one already connected, non-blocking stream socket (accepted ones, and
+    // socketpairs in tests and the fuzzer). Refused over the connection caps.
+    Status add_connection(UniqueFd fd, Peer peer);
+
     size_t connection_count() const { return connections_.size(); }
 
     // Used by Connection.

@@ -1,0 +1,115 @@
+// The io.framepace.Scheduler method layer against a service with no scheduler attached:
+// parameter checking and errors. What the methods do to a real scheduler is proven in the VM.
+#include "scheduler_methods.h"
+
+#include <fstream>
+#include <gtest/gtest.h>
+#include <sstream>
+
+#include "tunables.h"
+#include "varlink_test_client.h"
+
+using namespace framepace;
+using namespace framepace::varlink;
+using framepace::varlink::testing::LoopFixture;
+
+namespace {
+
+class DetachedService : public SchedulerService {
+public:
+    SchedulerHandle* scheduler() override { return nullptr; }
+    std::optional<ExitInfo> last_exit() const override {
+        ExitInfo info;
+        info.kind = FP_EXIT_KIND_ERROR_STALL;
+        info.reason = "runnable task stall";
+        return info;
+    }
+    uint64_t started_usec() const override { return 0; }
+    fp_tunables tunables() const override { return default_tunables(); }
+    Status set_tunables(const fp_tunables&, bool) override { return Ok{}; }
+};
+
+class Methods : public LoopFixture {
+protected:
+    void SetUp() override {
+        LoopFixture::SetUp();
+        server_ = std::make_unique<Server>(loop_.get(), ServiceInfo{});
+        methods_ = std::make_unique<SchedulerMethods>(service_, loop_.get());
+        server_->add_interface(methods_->interface());
+        fd_ = connect(*server_);
+    }
+    json call_method(const std::string& method, json params = json::object(), bool more = false) {
+        json message = {{"method", std::string(kSchedulerInterface) + "." + method},
+                        {"parameters", params}};
+        if (more)
+            message["more"] = true;
+        return call(fd_, message);
+    }
+
+    DetachedService service_;
+    std::unique_ptr<Server> server_;
+    std::unique_ptr<SchedulerMethods> methods_;
+    int fd_ = -1;
+};
+
+}  // namespace
+
+TEST_F(Methods, StatusReportsTheEjection) {
+    auto reply = call_method("GetStatus")["parameters"];
+    EXPECT_EQ(reply["state"], "ejected");
+    EXPECT_EQ(reply["last_exit"]["kind"], FP_EXIT_KIND_ERROR_STALL);
+    EXPECT_EQ(reply["last_exit"]["reason"], "runnable task stall");
+    EXPECT_EQ(reply["layout_version"], FP_LAYOUT_VERSION);
+}
+
+TEST_F(Methods, CallsThatNeedTheSchedulerSaySoWithTheReason) {
+    for (const char* method : {"GetStats", "ResetStats", "ListTasks"}) {
+        auto reply = call_method(method);
+        EXPECT_EQ(reply["error"], kErrorSchedulerNotAttached) << method;
+        EXPECT_EQ(reply["parameters"]["reason"], "runnable task stall") << method;
+    }
+}
+
+TEST_F(Methods, TunablesListEveryRange) {
+    auto list = call_method("GetTunables")["parameters"]["tunables"];
+    ASSERT_EQ(list.size(), std::size(kTunableRanges));
+    for (size_t i = 0; i < list.size(); i++) {
+        EXPECT_EQ(list[i]["name"], kTunableRanges[i].name);
+        EXPECT_EQ(list[i]["min"], kTunableRanges[i].min);
+        EXPECT_EQ(list[i]["max"], kTunableRanges[i].max);
+        EXPECT_EQ(list[i]["value"], kTunableRanges[i].default_value);
+    }
+}
+
+TEST_F(Methods, SetTunablesRejectsByParameterNameBeforeAnythingElse) {
+    EXPECT_EQ(call_method("SetTunables", {{"slice_ns", 1}})["parameters"]["parameter"], "slice_ns");
+    EXPECT_EQ(call_method("SetTunables", {{"slice_ns", "x"}})["parameters"]["parameter"], "slice_ns");
+    EXPECT_EQ(call_method("SetTunables", {{"persist", 1}})["parameters"]["parameter"], "persist");
+    EXPECT_EQ(call_method("SetTunables", {{"nice", 1}})["parameters"]["parameter"], "nice");
+    // Valid, but nothing to apply it to.
+    EXPECT_EQ(call_method("SetTunables", {{"slice_ns", 2000000}})["error"],
+              kErrorSchedulerNotAttached);
+}
+
+TEST_F(Methods, MonitorNeedsMoreAndAValidInterval) {
+    EXPECT_EQ(call_method("Monitor")["error"], kErrorExpectedMore);
+    auto bad = call_method("Monitor", {{"interval_usec", 5}}, true);
+    EXPECT_EQ(bad["parameters"]["parameter"], "interval_usec");
+}
+
+TEST_F(Methods, ReadsRejectUnknownParameters) {
+    EXPECT_EQ(call_method("GetStatus", {{"verbose", true}})["parameters"]["parameter"], "verbose");
+}
+
+TEST(SchedulerIdl, DeclaresEveryTunableAsASetTunablesParameter) {
+    std::ifstream in(FRAMEPACE_SOURCE_DIR "/varlink/io.framepace.Scheduler.varlink");
+    std::stringstream idl;
+    idl << in.rdbuf();
+    std::string text = idl.str();
+    size_t method = text.find("method SetTunables(");
+    ASSERT_NE(method, std::string::npos);
+    std::string signature = text.substr(method, text.find(") ->", method) - method);
+    for (const auto& range : kTunableRanges)
+        EXPECT_NE(signature.find(std::string(range.name) + ": ?int"), std::string::npos)
+            << range.name;
+}
