@@ -34,7 +34,7 @@ fi
 
 host_packages=(
     build-essential cmake pkg-config git
-    clang-19 llvm-19 lld-19
+    clang-19 llvm-19 lld-19 libclang-rt-19-dev
     libelf-dev zlib1g-dev libzstd-dev
     libsdbus-c++-dev nlohmann-json3-dev
     googletest libgtest-dev libgmock-dev
