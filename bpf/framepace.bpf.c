@@ -60,6 +60,14 @@ struct {
 	__type(value, struct fp_cpu_counters);
 } counters SEC(".maps");
 
+/* Written once by framepaced at load; read by a restarted daemon before it adopts us. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct fp_meta);
+} meta SEC(".maps");
+
 /* Per-task state lives and dies with the task: no table to size, no LRU, nothing to leak. */
 struct task_ctx {
 	u64 vtime;          /* weighted virtual time: the task's place in the shared queue */
@@ -106,8 +114,20 @@ struct {
  */
 __u64 vtime_now;
 
-/* Written by framepaced before attach; tasks remember the generation they were set up in. */
+/*
+ * Bumped by framepaced on every (re)start. A task whose context was set up in an older
+ * generation is re-classified the next time it runs: one compare on the hot path, no scan.
+ */
 __u64 generation;
+
+/*
+ * CLOCK_MONOTONIC ns of framepaced's last heartbeat. Read only when a boost window is about
+ * to open: a dead or stuck daemon cannot leave games boosted over everyone else.
+ */
+__u64 heartbeat_ns;
+
+/* End of the open input-boost window (CLOCK_MONOTONIC ns); in the past when none is open. */
+__u64 boost_until_ns;
 
 struct fp_exit_info exit_info;
 
@@ -132,6 +152,8 @@ static __always_inline struct fp_tunables current_tunables(void)
 	struct fp_tunables dflt = {
 		.slice_ns = FP_SLICE_NS_DEFAULT,
 		.sleep_budget_ns = FP_SLEEP_BUDGET_NS_DEFAULT,
+		.boost_window_ns = FP_BOOST_WINDOW_NS_DEFAULT,
+		.heartbeat_limit_ns = FP_HEARTBEAT_LIMIT_NS_DEFAULT,
 	};
 
 	/* framepaced validates before writing; zero means "never written". */
@@ -160,6 +182,35 @@ static __always_inline u64 enqueue_vtime(u64 task_vtime, u64 now, u64 budget_ns,
 static __always_inline u64 charge_vtime(u64 task_vtime, u64 used_ns, u32 weight)
 {
 	return task_vtime + used_ns * 100 / (weight ? weight : 100);
+}
+
+/*
+ * Opens the input-boost window, or extends the open one. Only opening consults the
+ * heartbeat; extending an open window is a single store.
+ */
+static __always_inline bool open_boost_window(u64 now, const struct fp_tunables *t)
+{
+	if (time_before(now, boost_until_ns)) {
+		boost_until_ns = now + t->boost_window_ns;
+		count(FP_CNT_BOOST_OPENED);
+		return true;
+	}
+	if (!heartbeat_ns || now - heartbeat_ns > t->heartbeat_limit_ns) {
+		count(FP_CNT_BOOST_REFUSED);
+		return false;
+	}
+	boost_until_ns = now + t->boost_window_ns;
+	count(FP_CNT_BOOST_OPENED);
+	return true;
+}
+
+/* State set up by an earlier daemon generation starts over; the task keeps its place. */
+static __always_inline void reclassify(struct task_ctx *tctx)
+{
+	tctx->runs = 0;
+	tctx->runtime_ns = 0;
+	tctx->generation = generation;
+	count(FP_CNT_RECLASSIFIED);
 }
 
 static __always_inline u32 llc_of(s32 cpu)
@@ -262,6 +313,8 @@ void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
 	count(FP_CNT_RUNS);
 	if (!tctx)
 		return;
+	if (tctx->generation != generation)
+		reclassify(tctx);
 	tctx->runs++;
 	tctx->running_since = bpf_ktime_get_ns();
 	if (time_before(vtime_now, tctx->vtime))
@@ -427,6 +480,19 @@ int fp_test_tunables(struct fp_tunables *out)
 {
 	*out = current_tunables();
 	return 0;
+}
+
+/*
+ * Test hook until the input hook exists: asks for a boost window exactly as the input path
+ * will. Returns 1 if the window opened. Run through BPF_PROG_TEST_RUN by the host tests and
+ * by tests/vm's framepace-boost-probe.
+ */
+SEC("syscall")
+int fp_test_boost(void *ctx)
+{
+	struct fp_tunables t = current_tunables();
+
+	return open_boost_window(bpf_ktime_get_ns(), &t);
 }
 
 SEC(".struct_ops.link")

@@ -23,7 +23,7 @@ typedef int64_t fp_s64;
  * Bumped whenever a layout in this file changes: a daemon only adopts a running scheduler
  * whose layout version equals its own.
  */
-#define FP_LAYOUT_VERSION 1
+#define FP_LAYOUT_VERSION 2
 
 /* Upper bound for the topology tables in rodata; CPUs beyond it share LLC 0. */
 #define FP_MAX_CPUS 512
@@ -44,6 +44,9 @@ enum fp_counter {
 	FP_CNT_TASK_INITS,       /* task contexts created */
 	FP_CNT_STOPS,            /* times a task stopped running */
 	FP_CNT_RUN_NS,           /* total runtime of those stops, ns: run_ns / stops = mean run */
+	FP_CNT_RECLASSIFIED,     /* tasks whose state predates the current generation, reset */
+	FP_CNT_BOOST_OPENED,     /* input-boost windows opened or extended */
+	FP_CNT_BOOST_REFUSED,    /* boost windows refused: the daemon's heartbeat was stale */
 	FP_NR_COUNTERS,
 };
 
@@ -56,8 +59,10 @@ struct fp_cpu_counters {
  * reads once per callback. Units in the names.
  */
 struct fp_tunables {
-	fp_u64 slice_ns;         /* time slice given at each dispatch */
-	fp_u64 sleep_budget_ns;  /* most virtual time a sleeper may bank (lag bound) */
+	fp_u64 slice_ns;            /* time slice given at each dispatch */
+	fp_u64 sleep_budget_ns;     /* most virtual time a sleeper may bank (lag bound) */
+	fp_u64 boost_window_ns;     /* length of an input-boost window */
+	fp_u64 heartbeat_limit_ns;  /* a daemon heartbeat older than this refuses boosts */
 };
 
 #define FP_SLICE_NS_DEFAULT        3000000ULL  /* 3 ms: under a 120 Hz frame (8.33 ms) */
@@ -65,6 +70,24 @@ struct fp_tunables {
 #define FP_SLICE_NS_MAX          100000000ULL
 #define FP_SLEEP_BUDGET_NS_DEFAULT 3000000ULL
 #define FP_SLEEP_BUDGET_NS_MAX    1000000000ULL
+#define FP_BOOST_WINDOW_NS_DEFAULT   4000000ULL   /* 4 ms: half a 120 Hz frame */
+#define FP_BOOST_WINDOW_NS_MIN        100000ULL
+#define FP_BOOST_WINDOW_NS_MAX     100000000ULL
+#define FP_HEARTBEAT_LIMIT_NS_DEFAULT 5000000000ULL
+#define FP_HEARTBEAT_LIMIT_NS_MIN      200000000ULL
+#define FP_HEARTBEAT_LIMIT_NS_MAX    60000000000ULL
+
+/*
+ * Identifies a running framepace scheduler and its layout to a daemon that finds it kept
+ * across a restart. Its map ("meta") must never change shape: one array element, this
+ * struct first.
+ */
+#define FP_META_MAGIC 0x6670616365ULL /* "fpace" */
+
+struct fp_meta {
+	fp_u64 magic;
+	fp_u64 layout_version;
+};
 
 /* What the kernel said when it disabled the scheduler; written once by ops.exit. */
 #define FP_EXIT_REASON_LEN 128

@@ -28,6 +28,12 @@ inline constexpr TunableRange kTunableRanges[] = {
      FP_SLICE_NS_DEFAULT, "time slice given to a task each time it is dispatched"},
     {"sleep_budget_ns", "ns", 0, FP_SLEEP_BUDGET_NS_MAX, &fp_tunables::sleep_budget_ns,
      FP_SLEEP_BUDGET_NS_DEFAULT, "most virtual time a sleeping task may bank (bounds lag)"},
+    {"boost_window_ns", "ns", FP_BOOST_WINDOW_NS_MIN, FP_BOOST_WINDOW_NS_MAX,
+     &fp_tunables::boost_window_ns, FP_BOOST_WINDOW_NS_DEFAULT,
+     "length of an input-boost window; input during a window extends it"},
+    {"heartbeat_limit_ns", "ns", FP_HEARTBEAT_LIMIT_NS_MIN, FP_HEARTBEAT_LIMIT_NS_MAX,
+     &fp_tunables::heartbeat_limit_ns, FP_HEARTBEAT_LIMIT_NS_DEFAULT,
+     "boosts are refused while framepaced's heartbeat is older than this"},
 };
 
 using TunableOverrides = std::array<std::optional<uint64_t>, std::size(kTunableRanges)>;

@@ -4,7 +4,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <gtest/gtest.h>
+#include <ctime>
 #include <memory>
+#include <vector>
 #include <unistd.h>
 
 #include "framepace_shared.h"  // before the skeleton, which names its structs
@@ -107,4 +109,63 @@ TEST_F(BpfLogic, TunablesMapIsWhatTheSchedulerReads) {
 
 TEST_F(BpfLogic, ExitRecordStartsEmpty) {
     EXPECT_EQ(skel_->bss->exit_info.kind, 0);
+}
+
+namespace {
+
+uint64_t monotonic_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+}  // namespace
+
+class BoostGate : public BpfLogic {
+protected:
+    int request_boost() {
+        bpf_test_run_opts opts{};
+        opts.sz = sizeof(opts);
+        EXPECT_EQ(bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.fp_test_boost), &opts), 0);
+        return static_cast<int>(opts.retval);
+    }
+    uint64_t counter(fp_counter idx) {
+        int nr = libbpf_num_possible_cpus();
+        std::vector<fp_cpu_counters> per_cpu(static_cast<size_t>(nr));
+        uint32_t key = 0;
+        EXPECT_EQ(bpf_map__lookup_elem(skel_->maps.counters, &key, sizeof(key), per_cpu.data(),
+                                       per_cpu.size() * sizeof(fp_cpu_counters), 0), 0);
+        uint64_t sum = 0;
+        for (const auto& c : per_cpu)
+            sum += c.value[idx];
+        return sum;
+    }
+};
+
+TEST_F(BoostGate, NoHeartbeatYetRefuses) {
+    EXPECT_EQ(request_boost(), 0);
+    EXPECT_EQ(counter(FP_CNT_BOOST_REFUSED), 1u);
+    EXPECT_EQ(counter(FP_CNT_BOOST_OPENED), 0u);
+}
+
+TEST_F(BoostGate, FreshHeartbeatOpensAndStaleRefuses) {
+    skel_->bss->heartbeat_ns = monotonic_ns();
+    EXPECT_EQ(request_boost(), 1);
+    EXPECT_GT(skel_->bss->boost_until_ns, skel_->bss->heartbeat_ns);
+    EXPECT_EQ(counter(FP_CNT_BOOST_OPENED), 1u);
+
+    skel_->bss->boost_until_ns = 0;                               // window over
+    skel_->bss->heartbeat_ns = monotonic_ns() - 6'000'000'000ULL;  // older than the 5 s default
+    EXPECT_EQ(request_boost(), 0);
+    EXPECT_EQ(counter(FP_CNT_BOOST_REFUSED), 1u);
+}
+
+TEST_F(BoostGate, AnOpenWindowExtendsWithoutConsultingTheHeartbeat) {
+    skel_->bss->heartbeat_ns = monotonic_ns();
+    ASSERT_EQ(request_boost(), 1);
+    uint64_t first_end = skel_->bss->boost_until_ns;
+    skel_->bss->heartbeat_ns = 1;  // stale now, but the window is open
+    EXPECT_EQ(request_boost(), 1);
+    EXPECT_GE(skel_->bss->boost_until_ns, first_end);
+    EXPECT_EQ(counter(FP_CNT_BOOST_REFUSED), 0u);
 }

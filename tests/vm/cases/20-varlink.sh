@@ -200,5 +200,17 @@ else
     result persist fail "stored=$stored after restart=$after"
 fi
 
+# --- benchmark figures (recorded, not asserted): GetStats beside systemd-hostnamed's
+# io.systemd.Hostname.Describe, measured the same way in the same boot
+ours=$(python3 /usr/lib/framepace-vm/bench/varlink_latency.py "$ADDR" "$IF.GetStats" 2000 2>&1)
+theirs=$(python3 /usr/lib/framepace-vm/bench/varlink_latency.py /run/systemd/io.systemd.Hostname \
+         io.systemd.Hostname.Describe 300 2>&1)
+if jq -e .calls_per_sec <<<"$ours" >/dev/null 2>&1 && jq -e .calls_per_sec <<<"$theirs" >/dev/null 2>&1; then
+    result varlink_benchmark pass "GetStats: $ours; Hostname.Describe: $theirs" \
+        "$(jq -cn --argjson a "$ours" --argjson b "$theirs" '{framepace:$a,hostnamed:$b}')"
+else
+    result varlink_benchmark fail "ours: $ours; hostnamed: $theirs"
+fi
+
 systemctl stop framepaced.service framepaced.socket
 exit 0
