@@ -13,15 +13,16 @@
 #include "message_ids.h"
 #include "sched_ext_sysfs.h"
 #include "scheduler_methods.h"
-#include "topology.h"
 #include "varlink_server.h"
 
 namespace framepace {
 namespace {
 
-// How often the exit record is checked: the link's HUP is the fast path on kernels that
-// report it; this bounds detection everywhere else.
-constexpr uint64_t kHealthIntervalUsec = 100'000;
+// Reload back-off after an ejection: 1 s, doubling, at most a minute; back to 1 s once a
+// scheduler has stayed attached for a minute.
+constexpr uint64_t kReloadDelayMinUsec = 1'000'000;
+constexpr uint64_t kReloadDelayMaxUsec = 60'000'000;
+constexpr uint64_t kStableAfterUsec = 60'000'000;
 
 LogFields exit_fields(const ExitInfo& info) {
     return {
@@ -33,6 +34,12 @@ LogFields exit_fields(const ExitInfo& info) {
     };
 }
 
+uint64_t monotonic_usec() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
+}
+
 Status rearm(sd_event_source* source, uint64_t usec) {
     int r = sd_event_source_set_time_relative(source, usec);
     if (r >= 0)
@@ -42,10 +49,14 @@ Status rearm(sd_event_source* source, uint64_t usec) {
     return Ok{};
 }
 
-uint64_t monotonic_usec() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
+std::string sched_ext_state_text() {
+    auto state = read_sched_ext_state();
+    return state ? state->state : "unsupported";
+}
+
+std::string enable_seq_text() {
+    auto state = read_sched_ext_state();
+    return state && state->enable_seq ? std::to_string(*state->enable_seq) : "";
 }
 
 }  // namespace
@@ -53,7 +64,15 @@ uint64_t monotonic_usec() {
 Daemon::Daemon(const Options& options)
     : options_(options),
       store_(std::filesystem::path(options.state_dir) / "tunables.json"),
-      started_usec_(monotonic_usec()) {}
+      keeper_(SchedulerKeeper::for_environment()),
+      started_usec_(monotonic_usec()),
+      reload_delay_usec_(kReloadDelayMinUsec) {}
+
+Daemon::~Daemon() {
+    // The server's connections and streams refer to the methods, which refer to us.
+    varlink_.reset();
+    methods_.reset();
+}
 
 // Defaults, then what was stored with persist, then the command line.
 fp_tunables Daemon::initial_tunables() const {
@@ -79,60 +98,122 @@ Status Daemon::set_tunables(const fp_tunables& tunables, bool persist) {
         return status;
     tunables_ = tunables;
     LogFields fields;
-    for (const auto& range : kTunableRanges)
-        fields.emplace_back("FRAMEPACE_" + std::string(range.name),
-                            std::to_string(tunables.*range.field));
+    for (const auto& range : kTunableRanges) {
+        std::string key = "FRAMEPACE_" + std::string(range.name);
+        std::transform(key.begin(), key.end(), key.begin(), ::toupper);
+        fields.emplace_back(std::move(key), std::to_string(tunables.*range.field));
+    }
     log_structured(LOG_INFO, message_id::kTunablesChanged,
                    persist ? "tunables changed and stored" : "tunables changed", fields);
     if (persist) {
         if (auto status = store_.save(tunables); !status)
-            return Error{status.error().code, "tunables applied but not stored: " +
-                                                  status.error().message};
+            return Error{status.error().code,
+                         "tunables applied but not stored: " + status.error().message};
     }
+    return Ok{};
+}
+
+bool Daemon::try_adopt(const KeptFds& kept) {
+    auto version = SchedulerHandle::kept_layout_version(kept);
+    auto state = read_sched_ext_state();
+    bool running = state && state->state == "enabled" && state->ops && *state->ops == "framepace";
+    std::string why;
+    if (!version)
+        why = version.error().message;
+    else if (*version != FP_LAYOUT_VERSION)
+        why = "it has layout version " + std::to_string(*version) + ", this daemon " +
+              std::to_string(FP_LAYOUT_VERSION);
+    else if (!running)
+        why = "sched_ext is " + (state ? state->state : std::string("unsupported")) +
+              " with ops '" + (state && state->ops ? *state->ops : std::string()) + "'";
+
+    if (why.empty()) {
+        auto adopted = SchedulerHandle::adopt(kept);
+        if (adopted) {
+            scheduler_ = std::move(*adopted);
+            auto tunables = scheduler_->read_tunables();
+            tunables_ = tunables ? *tunables : initial_tunables();
+            uint64_t took_ms = (monotonic_usec() - started_usec_) / 1000;
+            log_structured(
+                LOG_INFO, message_id::kSchedulerAdopted,
+                "adopted the running framepace scheduler from the " + std::string(keeper_.store_name()) +
+                    " (generation " + std::to_string(scheduler_->generation()) + ", " +
+                    std::to_string(took_ms) + " ms after start)",
+                {{"FRAMEPACE_GENERATION", std::to_string(scheduler_->generation())},
+                 {"FRAMEPACE_KEPT_IN", keeper_.store_name()},
+                 {"FRAMEPACE_ENABLE_SEQ", enable_seq_text()},
+                 {"FRAMEPACE_ADOPT_MS", std::to_string(took_ms)}});
+            return true;
+        }
+        why = adopted.error().message;
+    }
+    // Not adoptable (an upgrade, or something broken): replace it, and say so.
+    auto detached = SchedulerHandle::detach_kept(kept);
+    log_structured(LOG_WARNING, message_id::kSchedulerReplaced,
+                   "replacing the kept scheduler: " + why +
+                       (detached ? "" : " (" + detached.error().message + ")"),
+                   {{"FRAMEPACE_REPLACE_REASON", why},
+                    {"FRAMEPACE_KEPT_LAYOUT_VERSION", version ? std::to_string(*version) : ""},
+                    {"FRAMEPACE_LAYOUT_VERSION", std::to_string(FP_LAYOUT_VERSION)}});
+    keeper_.forget();
+    return false;
+}
+
+Status Daemon::load_fresh(uint64_t generation) {
+    auto scheduler = SchedulerHandle::load_and_attach(topology_, tunables_, generation);
+    if (!scheduler)
+        return scheduler.error();
+    scheduler_ = std::move(*scheduler);
+    attached_usec_ = monotonic_usec();
+    log_structured(LOG_INFO, message_id::kSchedulerAttached,
+                   "framepace scheduler attached (" + std::to_string(topology_.nr_cpus) +
+                       " CPUs, " + std::to_string(topology_.nr_llcs) + " LLCs)",
+                   {{"FRAMEPACE_NR_CPUS", std::to_string(topology_.nr_cpus)},
+                    {"FRAMEPACE_NR_LLCS", std::to_string(topology_.nr_llcs)},
+                    {"FRAMEPACE_SCHED_EXT_STATE", sched_ext_state_text()},
+                    {"FRAMEPACE_ENABLE_SEQ", enable_seq_text()},
+                    {"FRAMEPACE_GENERATION", std::to_string(generation)},
+                    {"FRAMEPACE_SLICE_NS", std::to_string(tunables_.slice_ns)}});
     return Ok{};
 }
 
 Expected<std::unique_ptr<Daemon>> Daemon::start(const Options& options) {
     std::unique_ptr<Daemon> daemon(new Daemon(options));
-    daemon->tunables_ = daemon->initial_tunables();
+    sd_notify(0, "STATUS=Starting");
 
     if (auto status = check_can_load(); !status)
         return status.error();
     auto topology = read_topology("/sys/devices/system/cpu");
     if (!topology)
         return topology.error();
-
+    daemon->topology_ = std::move(*topology);
     route_libbpf_logs(options.verbose);
-    auto scheduler = SchedulerHandle::load_and_attach(*topology, daemon->tunables_, 1);
-    if (!scheduler)
-        return scheduler.error();
-    daemon->scheduler_ = std::move(scheduler.value());
 
-    auto state = read_sched_ext_state();
-    log_structured(LOG_INFO, message_id::kSchedulerAttached,
-                   "framepace scheduler attached (" + std::to_string(topology->nr_cpus) +
-                       " CPUs, " + std::to_string(topology->nr_llcs) + " LLCs)",
-                   {{"FRAMEPACE_NR_CPUS", std::to_string(topology->nr_cpus)},
-                    {"FRAMEPACE_NR_LLCS", std::to_string(topology->nr_llcs)},
-                    {"FRAMEPACE_SCHED_EXT_STATE", state ? state->state : "unknown"},
-                    {"FRAMEPACE_ENABLE_SEQ",
-                     state && state->enable_seq ? std::to_string(*state->enable_seq) : ""},
-                    {"FRAMEPACE_SLICE_NS", std::to_string(daemon->tunables_.slice_ns)}});
+    auto passed = take_passed_fds();
+    if (!passed)
+        return passed.error();
+    KeptFds kept = daemon->keeper_.take_kept(*passed);
+    bool adopted = !kept.empty() && daemon->try_adopt(kept);
+    kept.clear();
+    if (!adopted) {
+        sd_notify(0, "STATUS=Loading the scheduler");
+        daemon->tunables_ = daemon->initial_tunables();
+        if (auto status = daemon->load_fresh(1); !status)
+            return status.error();
+    }
+    daemon->attached_usec_ = monotonic_usec();
+    if (auto status = daemon->keeper_.keep(*daemon->scheduler_); !status)
+        log_printf(LOG_WARNING, "the scheduler will not survive a daemon crash: %s",
+                   status.error().message.c_str());
 
     if (auto status = daemon->add_event_sources(); !status)
         return status.error();
-    if (auto status = daemon->serve_varlink(); !status)
+    if (auto status = daemon->serve_varlink(*passed); !status)
         return status.error();
     return daemon;
 }
 
-Daemon::~Daemon() {
-    // The server's connections and streams refer to the methods, which refer to us.
-    varlink_.reset();
-    methods_.reset();
-}
-
-Status Daemon::serve_varlink() {
+Status Daemon::serve_varlink(PassedFds& passed) {
     varlink_ = std::make_unique<varlink::Server>(
         loop_.get(), varlink::ServiceInfo{"framepace", "framepaced", FRAMEPACE_VERSION,
                                           "https://github.com/framepace/framepace"});
@@ -140,23 +221,15 @@ Status Daemon::serve_varlink() {
     varlink_->add_interface(methods_->interface());
 
     size_t served = 0;
-    char** names = nullptr;
-    int n = sd_listen_fds_with_names(1, &names);
-    if (n < 0)
-        return make_error(n, "failed to take the sockets passed by systemd");
-    for (int i = 0; i < n; i++) {
-        UniqueFd fd(SD_LISTEN_FDS_START + i);
-        std::string name = names && names[i] ? names[i] : "";
-        free(names ? names[i] : nullptr);
+    for (auto& [name, fd] : passed) {
         if (name != "varlink") {
-            log_printf(LOG_WARNING, "ignoring a passed socket named '%s'", name.c_str());
+            log_printf(LOG_WARNING, "ignoring a passed descriptor named '%s'", name.c_str());
             continue;
         }
         if (auto status = varlink_->listen(std::move(fd)); !status)
             return status;
         served++;
     }
-    free(names);
     if (!options_.listen_path.empty()) {
         auto fd = varlink::bind_unix_socket(options_.listen_path, 0666);
         if (!fd)
@@ -192,19 +265,13 @@ Status Daemon::add_event_sources() {
         return make_error(r, "failed to watch SIGINT");
     sigint_.reset(source);
 
-    // Kernels from 6.9 signal EPOLLHUP on a struct_ops link the kernel has detached.
-    if (int r = sd_event_add_io(raw, &source, scheduler_->link_fd(), EPOLLHUP, on_link_event,
-                                this);
-        r >= 0)
-        link_watch_.reset(source);
-    else
-        log_printf(LOG_DEBUG, "link fd cannot be polled (%d); relying on the health timer", r);
-
-    if (int r = sd_event_add_time_relative(raw, &source, CLOCK_MONOTONIC, kHealthIntervalUsec, 0,
-                                           on_health_timer, this);
+    if (int r = sd_event_add_time_relative(raw, &source, CLOCK_MONOTONIC,
+                                           options_.heartbeat_interval_ms * 1000, 0, on_heartbeat,
+                                           this);
         r < 0)
-        return make_error(r, "failed to add the health timer");
-    health_timer_.reset(source);
+        return make_error(r, "failed to add the heartbeat timer");
+    heartbeat_timer_.reset(source);
+    scheduler_->heartbeat(monotonic_usec() * 1000);
 
     if (options_.stats_interval_ms > 0) {
         if (int r = sd_event_add_time_relative(raw, &source, CLOCK_MONOTONIC,
@@ -218,6 +285,11 @@ Status Daemon::add_event_sources() {
     // Pings the systemd watchdog from the loop itself, so a stuck loop stops pinging.
     if (int r = sd_event_set_watchdog(raw, true); r < 0)
         return make_error(r, "failed to enable the watchdog");
+    // Kernels from 6.9 signal EPOLLHUP on a struct_ops link the kernel has detached.
+    link_watch_.reset();
+    if (int r = sd_event_add_io(raw, &source, scheduler_->link_fd(), EPOLLHUP, on_link_event, this);
+        r >= 0)
+        link_watch_.reset(source);
     return Ok{};
 }
 
@@ -237,25 +309,69 @@ void Daemon::stop(int status) {
 }
 
 bool Daemon::check_ejected() {
-    if (!scheduler_->attached())
+    if (!scheduler_ || !scheduler_->attached())
         return false;
     auto info = scheduler_->exit_info();
     if (!info)
         return false;
     last_exit_ = info;
-    auto fields = exit_fields(*info);
     log_structured(LOG_ERR, message_id::kSchedulerEjected,
                    "the kernel ejected the framepace scheduler: " +
                        std::string(exit_kind_name(info->kind)) + " (" + info->reason + ")" +
                        (info->message.empty() ? "" : ": " + info->message),
-                   fields);
+                   exit_fields(*info));
     sd_notifyf(0, "STATUS=Scheduler ejected by the kernel: %s", info->reason.c_str());
+    link_watch_.reset();
     scheduler_->detach();
-    stop(kExitEjected);
+    keeper_.forget();
+    if (!options_.reload) {
+        stop(kExitEjected);
+        return true;
+    }
+    schedule_reload();
     return true;
 }
 
+void Daemon::schedule_reload() {
+    // A scheduler that ran for a while earns a fresh start of the back-off.
+    if (monotonic_usec() - attached_usec_ > kStableAfterUsec)
+        reload_delay_usec_ = kReloadDelayMinUsec;
+    uint64_t delay = reload_delay_usec_;
+    reload_delay_usec_ = std::min(reload_delay_usec_ * 2, kReloadDelayMaxUsec);
+    log_printf(LOG_INFO, "reloading the scheduler in %.1f s", delay / 1e6);
+    sd_event_source* source = nullptr;
+    if (int r = sd_event_add_time_relative(loop_.get(), &source, CLOCK_MONOTONIC, delay, 0,
+                                           on_reload_timer, this);
+        r < 0) {
+        log_printf(LOG_ERR, "cannot schedule a reload: %s", strerror(-r));
+        stop(kExitEjected);
+        return;
+    }
+    reload_timer_.reset(source);
+}
+
+int Daemon::on_reload_timer(sd_event_source*, uint64_t, void* userdata) {
+    auto* self = static_cast<Daemon*>(userdata);
+    uint64_t generation = self->scheduler_ ? self->scheduler_->generation() + 1 : 1;
+    self->scheduler_.reset();
+    if (auto status = self->load_fresh(generation); !status) {
+        log_printf(LOG_ERR, "reload failed: %s", status.error().message.c_str());
+        self->schedule_reload();
+        return 0;
+    }
+    if (auto status = self->keeper_.keep(*self->scheduler_); !status)
+        log_printf(LOG_WARNING, "%s", status.error().message.c_str());
+    sd_event_source* source = nullptr;
+    if (sd_event_add_io(self->loop_.get(), &source, self->scheduler_->link_fd(), EPOLLHUP,
+                        on_link_event, self) >= 0)
+        self->link_watch_.reset(source);
+    sd_notify(0, "STATUS=Scheduling with framepace (reloaded after an ejection)");
+    return 0;
+}
+
 void Daemon::log_counters() {
+    if (!scheduler())
+        return;
     auto totals = scheduler_->read_counters();
     if (!totals) {
         log_printf(LOG_WARNING, "%s", totals.error().message.c_str());
@@ -273,13 +389,19 @@ void Daemon::log_counters() {
 int Daemon::on_signal(sd_event_source*, const struct signalfd_siginfo* info, void* userdata) {
     auto* self = static_cast<Daemon*>(userdata);
     sd_notify(0, "STOPPING=1\nSTATUS=Detaching the scheduler");
-    if (self->check_ejected())
+    self->reload_timer_.reset();
+    if (!self->scheduler() || self->check_ejected()) {
+        self->keeper_.forget();
+        self->stop(self->options_.reload ? kExitStopped : self->exit_status_);
         return 0;
+    }
     self->log_counters();
+    self->link_watch_.reset();
     self->scheduler_->detach();
+    // A requested stop leaves nothing behind for a next daemon to adopt.
+    self->keeper_.forget();
     auto exit = self->scheduler_->exit_info();
-    auto state = read_sched_ext_state();
-    std::string state_text = state ? state->state : "unknown";
+    std::string state_text = sched_ext_state_text();
     if (exit) {
         auto fields = exit_fields(*exit);
         fields.emplace_back("FRAMEPACE_SCHED_EXT_STATE", state_text);
@@ -306,11 +428,11 @@ int Daemon::on_link_event(sd_event_source* source, int, uint32_t, void* userdata
     return 0;
 }
 
-int Daemon::on_health_timer(sd_event_source* source, uint64_t, void* userdata) {
+int Daemon::on_heartbeat(sd_event_source* source, uint64_t, void* userdata) {
     auto* self = static_cast<Daemon*>(userdata);
-    if (self->check_ejected())
-        return 0;
-    if (auto status = rearm(source, kHealthIntervalUsec); !status)
+    if (!self->check_ejected() && self->scheduler())
+        self->scheduler_->heartbeat(monotonic_usec() * 1000);
+    if (auto status = rearm(source, self->options_.heartbeat_interval_ms * 1000); !status)
         log_printf(LOG_ERR, "%s", status.error().message.c_str());
     return 0;
 }

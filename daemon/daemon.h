@@ -1,5 +1,6 @@
-// framepaced's lifecycle: load and attach the scheduler, watch it, report on it, detach on
-// request. One sd-event loop drives everything.
+// framepaced's lifecycle: find a kept scheduler and adopt it, or load one; keep it across
+// restarts; heartbeat, watch and report on it; reload it with back-off if the kernel ejects
+// it; detach on request. One sd-event loop drives everything.
 #pragma once
 
 #include <memory>
@@ -8,20 +9,22 @@
 #include "expected.h"
 #include "options.h"
 #include "scheduler_handle.h"
+#include "scheduler_keeper.h"
 #include "scheduler_service.h"
+#include "topology.h"
 #include "tunables_store.h"
 
 namespace framepace::varlink {
 class Server;
 class SchedulerMethods;
-}
+}  // namespace framepace::varlink
 
 namespace framepace {
 
 enum ExitStatus : int {
     kExitStopped = 0,      // SIGTERM/SIGINT: scheduler detached cleanly
     kExitLoadFailed = 1,
-    kExitEjected = 2,      // the kernel disabled the scheduler
+    kExitEjected = 2,      // the kernel disabled the scheduler and --no-reload was given
 };
 
 class Daemon final : public SchedulerService {
@@ -29,7 +32,7 @@ public:
     static Expected<std::unique_ptr<Daemon>> start(const Options& options);
     ~Daemon() override;
 
-    // Runs until stopped or ejected; returns the process exit status.
+    // Runs until stopped; returns the process exit status.
     int run();
 
     // SchedulerService
@@ -43,29 +46,38 @@ private:
     explicit Daemon(const Options& options);
 
     fp_tunables initial_tunables() const;
+    // Adopts the kept scheduler if it is a compatible framepace; detaches it otherwise.
+    bool try_adopt(const KeptFds& kept);
+    Status load_fresh(uint64_t generation);
     Status add_event_sources();
-    Status serve_varlink();
+    Status serve_varlink(PassedFds& passed);
     void log_counters();
     void stop(int status);
     // True when the kernel has disabled the scheduler (ops.exit ran without our detach).
     bool check_ejected();
+    void schedule_reload();
 
     static int on_signal(sd_event_source* source, const struct signalfd_siginfo* info,
                          void* userdata);
     static int on_link_event(sd_event_source* source, int fd, uint32_t revents, void* userdata);
-    static int on_health_timer(sd_event_source* source, uint64_t usec, void* userdata);
+    static int on_heartbeat(sd_event_source* source, uint64_t usec, void* userdata);
     static int on_stats_timer(sd_event_source* source, uint64_t usec, void* userdata);
+    static int on_reload_timer(sd_event_source* source, uint64_t usec, void* userdata);
 
     Options options_;
     TunablesStore store_;
+    SchedulerKeeper keeper_;
+    Topology topology_;
     fp_tunables tunables_{};
     uint64_t started_usec_ = 0;
+    uint64_t attached_usec_ = 0;       // when the current scheduler attached (back-off reset)
+    uint64_t reload_delay_usec_ = 0;   // next back-off step
     std::optional<ExitInfo> last_exit_;
     EventLoop loop_;
     std::unique_ptr<SchedulerHandle> scheduler_;
     std::unique_ptr<varlink::SchedulerMethods> methods_;
     std::unique_ptr<varlink::Server> varlink_;
-    EventSource sigterm_, sigint_, link_watch_, health_timer_, stats_timer_;
+    EventSource sigterm_, sigint_, link_watch_, heartbeat_timer_, stats_timer_, reload_timer_;
     int exit_status_ = kExitStopped;
 };
 

@@ -8,5 +8,7 @@ inline constexpr const char* kSchedulerDetached = "f110a1f385674d4380b5f4a256021
 inline constexpr const char* kSchedulerEjected = "5ccc4803c37a47219b9245d2017a56ed";
 inline constexpr const char* kSchedulerCounters = "cda4e3164b5b4f67ad73d8d23f66a97d";
 inline constexpr const char* kTunablesChanged = "2f8e3c1a7b6d4e59a0c4d7e8f1b2a3c5";
+inline constexpr const char* kSchedulerAdopted = "9b1d6e2f4a8c4f17b3e5d0a6c2f8e4b1";
+inline constexpr const char* kSchedulerReplaced = "4e7a2c9d1b5f4a83a6d0e3c7b9f1d5a2";
 
 }  // namespace framepace::message_id

@@ -17,6 +17,8 @@ enum : int {
     kOptLogTarget,
     kOptListen,
     kOptStateDir,
+    kOptHeartbeatInterval,
+    kOptNoReload,
 };
 
 bool parse_u64(std::string_view text, uint64_t& out) {
@@ -63,12 +65,19 @@ std::string usage_text() {
            "                             systemd; under systemd the socket unit provides it)\n"
            "      --state-dir=DIR        where tunables stored with persist live (default\n"
            "                             $STATE_DIRECTORY, else /var/lib/framepace)\n"
+           "      --heartbeat-interval=MS  how often the daemon tells BPF it is alive\n"
+           "                             (default 100; boosts need a fresh heartbeat)\n"
+           "      --no-reload            exit with status 2 when the kernel ejects the\n"
+           "                             scheduler, instead of reloading it with back-off\n"
            "\n"
            "Tunables given here win over stored ones; both can be changed live through\n"
            "io.framepace.Scheduler.SetTunables (varlinkctl).\n"
            "\n"
+           "A scheduler kept by an earlier framepaced (systemd's fd store, or pins in\n"
+           "/sys/fs/bpf/framepace) is adopted without a reload when its layout matches.\n"
+           "\n"
            "Exit status: 0 after a requested stop, 1 if the scheduler could not be loaded,\n"
-           "2 if the kernel ejected it.\n";
+           "2 if the kernel ejected it and --no-reload was given.\n";
 }
 
 Expected<Options> parse_options(int argc, char** argv) {
@@ -82,6 +91,8 @@ Expected<Options> parse_options(int argc, char** argv) {
         {"sleep-budget-us", required_argument, nullptr, kOptSleepBudgetUs},
         {"listen", required_argument, nullptr, kOptListen},
         {"state-dir", required_argument, nullptr, kOptStateDir},
+        {"heartbeat-interval", required_argument, nullptr, kOptHeartbeatInterval},
+        {"no-reload", no_argument, nullptr, kOptNoReload},
         {nullptr, 0, nullptr, 0},
     };
     Options options;
@@ -141,6 +152,15 @@ Expected<Options> parse_options(int argc, char** argv) {
             if (!*optarg)
                 return invalid_input("--listen: empty path");
             options.listen_path = optarg;
+            break;
+        case kOptHeartbeatInterval:
+            if (!parse_u64(optarg, options.heartbeat_interval_ms) ||
+                options.heartbeat_interval_ms < 10 || options.heartbeat_interval_ms > 10000)
+                return invalid_input(std::string("--heartbeat-interval: '") + optarg +
+                                     "' is not a number of milliseconds in 10..10000");
+            break;
+        case kOptNoReload:
+            options.reload = false;
             break;
         case kOptStateDir:
             if (!*optarg)

@@ -19,6 +19,8 @@ struct Options {
     bool verbose = false;
     LogTarget log_target = LogTarget::Auto;
     uint64_t stats_interval_ms = 0;   // 0: no periodic counter lines
+    uint64_t heartbeat_interval_ms = 100;
+    bool reload = true;               // reload after a kernel ejection (else exit 2)
     std::string listen_path;          // --listen: serve Varlink here (outside systemd)
     std::string state_dir;            // where persisted tunables live
     // Tunables given on the command line, indexed like kTunableRanges; they win over the

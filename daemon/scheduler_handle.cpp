@@ -3,6 +3,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <cerrno>
+#include <fcntl.h>
+#include <string_view>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -42,6 +44,7 @@ void SchedulerHandle::SkeletonDeleter::operator()(struct ::framepace_bpf* skel) 
 
 void SchedulerHandle::LinkDeleter::operator()(bpf_link* link) const { bpf_link__destroy(link); }
 
+
 Expected<std::unique_ptr<SchedulerHandle>> SchedulerHandle::load_and_attach(
     const Topology& topology, const fp_tunables& tunables, uint64_t generation) {
     std::unique_ptr<SchedulerHandle> handle(new SchedulerHandle());
@@ -61,22 +64,168 @@ Expected<std::unique_ptr<SchedulerHandle>> SchedulerHandle::load_and_attach(
         return make_error(err, "failed to load the framepace BPF scheduler (verifier log above)");
     if (auto status = handle->write_tunables(tunables); !status)
         return status.error();
+    fp_meta meta{FP_META_MAGIC, FP_LAYOUT_VERSION};
+    uint32_t key = 0;
+    if (int err = bpf_map__update_elem(skel->maps.meta, &key, sizeof(key), &meta, sizeof(meta), 0))
+        return make_error(err, "failed to write the meta map");
+    if (auto status = handle->attach_task_iterator(); !status)
+        return status.error();
 
-    handle->task_iter_.reset(bpf_program__attach_iter(skel->progs.dump_task, nullptr));
-    if (!handle->task_iter_)
-        return make_error(-errno, "failed to attach the task iterator");
-
-    handle->link_.reset(bpf_map__attach_struct_ops(skel->maps.framepace_ops));
-    if (!handle->link_)
+    bpf_link* link = bpf_map__attach_struct_ops(skel->maps.framepace_ops);
+    if (!link)
         return make_error(-errno, "failed to attach the framepace scheduler (struct_ops)");
+    // The handle owns the link as a plain fd, the same way as an adopted one.
+    handle->link_.reset(fcntl(bpf_link__fd(link), F_DUPFD_CLOEXEC, 3));
+    bpf_link__disconnect(link);
+    bpf_link__destroy(link);
+    if (!handle->link_.valid())
+        return make_error(-errno, "failed to take the struct_ops link");
     return handle;
 }
 
-SchedulerHandle::~SchedulerHandle() { detach(); }
+Status SchedulerHandle::attach_task_iterator() {
+    task_iter_.reset(bpf_program__attach_iter(skel_->progs.dump_task, nullptr));
+    if (!task_iter_)
+        return make_error(-errno, "failed to attach the task iterator");
+    return Ok{};
+}
 
-void SchedulerHandle::detach() { link_.reset(); }
+Expected<uint64_t> SchedulerHandle::kept_layout_version(const KeptFds& kept) {
+    auto meta_fd = kept.find("map.meta");
+    if (meta_fd == kept.end())
+        return Error{-ENOENT, "the kept scheduler has no meta map"};
+    bpf_map_info info{};
+    uint32_t len = sizeof(info);
+    if (bpf_map_get_info_by_fd(meta_fd->second.get(), &info, &len) < 0)
+        return make_error(-errno, "failed to inspect the kept meta map");
+    if (info.type != BPF_MAP_TYPE_ARRAY || info.value_size < sizeof(fp_meta))
+        return Error{-EINVAL, "the kept meta map is not framepace's"};
+    std::vector<char> value(info.value_size);
+    uint32_t key = 0;
+    if (bpf_map_lookup_elem(meta_fd->second.get(), &key, value.data()) < 0)
+        return make_error(-errno, "failed to read the kept meta map");
+    fp_meta meta;
+    std::memcpy(&meta, value.data(), sizeof(meta));
+    if (meta.magic != FP_META_MAGIC)
+        return Error{-EINVAL, "the kept meta map is not framepace's"};
+    return meta.layout_version;
+}
 
-int SchedulerHandle::link_fd() const { return link_ ? bpf_link__fd(link_.get()) : -1; }
+namespace {
+
+// The link must be a struct_ops link whose map is framepace's ops.
+Status verify_kept_link(int fd) {
+    bpf_link_info info{};
+    uint32_t len = sizeof(info);
+    if (bpf_link_get_info_by_fd(fd, &info, &len) < 0)
+        return make_error(-errno, "failed to inspect the kept link");
+    if (info.type != BPF_LINK_TYPE_STRUCT_OPS)
+        return Error{-EINVAL, "the kept link is not a struct_ops link"};
+    UniqueFd map(bpf_map_get_fd_by_id(info.struct_ops.map_id));
+    if (!map.valid())
+        return make_error(-errno, "the kept link's scheduler is gone");
+    bpf_map_info map_info{};
+    len = sizeof(map_info);
+    if (bpf_map_get_info_by_fd(map.get(), &map_info, &len) < 0)
+        return make_error(-errno, "failed to inspect the kept scheduler");
+    if (std::string_view(map_info.name) != "framepace_ops")
+        return Error{-EINVAL, std::string("the kept link runs '") + map_info.name +
+                                  "', not framepace"};
+    return Ok{};
+}
+
+}  // namespace
+
+Status SchedulerHandle::detach_kept(const KeptFds& kept) {
+    auto link = kept.find("link");
+    if (link == kept.end())
+        return Ok{};
+    if (bpf_link_detach(link->second.get()) < 0 && errno != ENOLINK)
+        return make_error(-errno, "failed to detach the kept scheduler");
+    return Ok{};
+}
+
+Expected<std::unique_ptr<SchedulerHandle>> SchedulerHandle::adopt(const KeptFds& kept) {
+    auto link = kept.find("link");
+    if (link == kept.end())
+        return Error{-ENOENT, "no kept link"};
+    if (auto status = verify_kept_link(link->second.get()); !status)
+        return status.error();
+
+    std::unique_ptr<SchedulerHandle> handle(new SchedulerHandle());
+    handle->skel_.reset(framepace_bpf__open());
+    if (!handle->skel_)
+        return make_error(-errno, "failed to open the framepace BPF object");
+    auto* skel = handle->skel_.get();
+
+    // The running scheduler's maps become ours; its programs stay where they are. Only the
+    // helper programs (iterator, test hooks) load again, against the same maps.
+    bpf_map* map;
+    bpf_object__for_each_map(map, skel->obj) {
+        if (bpf_map__type(map) == BPF_MAP_TYPE_STRUCT_OPS) {
+            bpf_map__set_autocreate(map, false);
+            continue;
+        }
+        auto fd = kept.find(std::string("map.") + bpf_map__name(map));
+        if (fd == kept.end())
+            return Error{-ENOENT, std::string("the kept scheduler lacks map ") + bpf_map__name(map)};
+        if (int err = bpf_map__reuse_fd(map, fd->second.get()); err)
+            return make_error(err, std::string("kept map ") + bpf_map__name(map) +
+                                       " does not fit this daemon");
+    }
+    bpf_program* prog;
+    bpf_object__for_each_program(prog, skel->obj) {
+        if (bpf_program__type(prog) == BPF_PROG_TYPE_STRUCT_OPS)
+            bpf_program__set_autoload(prog, false);
+    }
+    if (int err = framepace_bpf__load(skel); err)
+        return make_error(err, "failed to load framepace's helper programs for adoption");
+    if (auto status = handle->attach_task_iterator(); !status)
+        return status.error();
+    handle->link_.reset(fcntl(link->second.get(), F_DUPFD_CLOEXEC, 3));
+    if (!handle->link_.valid())
+        return make_error(-errno, "failed to take the kept link");
+    // Everything the previous daemon classified is now stale.
+    skel->bss->generation = skel->bss->generation + 1;
+    return handle;
+}
+
+SchedulerHandle::~SchedulerHandle() {
+    // Closing our reference detaches only if nobody else (fd store, pin) holds the link: a
+    // crash must not take the scheduler down.
+}
+
+void SchedulerHandle::detach() {
+    if (!link_.valid())
+        return;
+    if (bpf_link_detach(link_.get()) < 0 && errno != ENOLINK)
+        log_printf(LOG_WARNING, "failed to detach the scheduler: %s", strerror(errno));
+    link_.reset();
+}
+
+std::vector<std::pair<std::string, int>> SchedulerHandle::keepable_fds() const {
+    std::vector<std::pair<std::string, int>> fds;
+    if (link_.valid())
+        fds.emplace_back("link", link_.get());
+    bpf_map* map;
+    bpf_object__for_each_map(map, skel_->obj) {
+        if (bpf_map__type(map) != BPF_MAP_TYPE_STRUCT_OPS && bpf_map__fd(map) >= 0)
+            fds.emplace_back(std::string("map.") + bpf_map__name(map), bpf_map__fd(map));
+    }
+    return fds;
+}
+
+void SchedulerHandle::heartbeat(uint64_t now_ns) { skel_->bss->heartbeat_ns = now_ns; }
+
+Expected<fp_tunables> SchedulerHandle::read_tunables() const {
+    fp_tunables tunables{};
+    uint32_t key = 0;
+    int err = bpf_map__lookup_elem(skel_->maps.tunables, &key, sizeof(key), &tunables,
+                                   sizeof(tunables), 0);
+    if (err)
+        return make_error(err, "failed to read the tunables map");
+    return tunables;
+}
 
 Expected<CounterTotals> SchedulerHandle::read_counters() const {
     int nr_cpus = libbpf_num_possible_cpus();

@@ -2,8 +2,10 @@
 // the struct_ops link that keeps it attached. Destroying the handle detaches the scheduler.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "counters.h"
@@ -11,11 +13,16 @@
 #include "expected.h"
 #include "framepace_shared.h"
 #include "topology.h"
+#include "unique_fd.h"
 
 struct framepace_bpf;  // bpftool's skeleton
 struct bpf_link;
 
 namespace framepace {
+
+// The descriptors that keep a scheduler alive and reachable across a daemon restart, by name:
+// "link" (the struct_ops link) and "map.<name>" for every map but the struct_ops one.
+using KeptFds = std::map<std::string, UniqueFd>;
 
 class SchedulerHandle {
 public:
@@ -24,6 +31,17 @@ public:
     static Expected<std::unique_ptr<SchedulerHandle>> load_and_attach(const Topology& topology,
                                                                       const fp_tunables& tunables,
                                                                       uint64_t generation);
+    // Takes over a framepace scheduler that an earlier daemon attached and kept: reuses its
+    // maps, leaves its link (and so the running scheduler) untouched, and bumps its
+    // generation. Fails without side effects if the fds are not a compatible framepace.
+    static Expected<std::unique_ptr<SchedulerHandle>> adopt(const KeptFds& kept);
+
+    // The layout version recorded by a kept scheduler (from its "meta" map).
+    static Expected<uint64_t> kept_layout_version(const KeptFds& kept);
+
+    // Detaches a kept scheduler that will not be adopted (an upgrade).
+    static Status detach_kept(const KeptFds& kept);
+
     ~SchedulerHandle();
     SchedulerHandle(const SchedulerHandle&) = delete;
     SchedulerHandle& operator=(const SchedulerHandle&) = delete;
@@ -36,15 +54,23 @@ public:
     Expected<std::vector<fp_task_record>> list_tasks() const;
 
     uint64_t generation() const;
+    Expected<fp_tunables> read_tunables() const;
+
+    // Heartbeat for the boost gate: CLOCK_MONOTONIC ns, one store into BPF.
+    void heartbeat(uint64_t now_ns);
+
+    // The descriptors to keep (borrowed; valid while this handle lives), named as in KeptFds.
+    std::vector<std::pair<std::string, int>> keepable_fds() const;
 
     // Set once ops.exit has run: after detach(), or when the kernel ejected the scheduler.
     std::optional<ExitInfo> exit_info() const;
 
     // Polls EPOLLHUP when the kernel tears the link down.
-    int link_fd() const;
-    bool attached() const { return link_ != nullptr; }
+    int link_fd() const { return link_.get(); }
+    bool attached() const { return link_.valid(); }
 
-    // Unregisters the scheduler. The kernel runs ops.exit before this returns.
+    // Unregisters the scheduler, also when other references to the link exist (the fd
+    // store). The kernel runs ops.exit before this returns.
     void detach();
 
 private:
@@ -56,9 +82,10 @@ private:
     };
 
     SchedulerHandle() = default;
+    Status attach_task_iterator();
 
     std::unique_ptr<struct ::framepace_bpf, SkeletonDeleter> skel_;
-    std::unique_ptr<bpf_link, LinkDeleter> link_;
+    UniqueFd link_;
     std::unique_ptr<bpf_link, LinkDeleter> task_iter_;
 };
 

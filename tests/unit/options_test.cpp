@@ -63,6 +63,7 @@ TEST(Options, RejectsGarbageClearly) {
 TEST(Options, UsageMentionsEveryOption) {
     std::string usage = usage_text();
     for (const char* name : {"--help", "--version", "--verbose", "--log-target",
-                             "--stats-interval", "--slice-us", "--sleep-budget-us"})
+                             "--stats-interval", "--slice-us", "--sleep-budget-us", "--listen",
+                             "--state-dir", "--heartbeat-interval", "--no-reload"})
         EXPECT_NE(usage.find(name), std::string::npos) << name;
 }
