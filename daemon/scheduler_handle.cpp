@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 #include <cerrno>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <string_view>
 #include <cstdarg>
 #include <cstdio>
@@ -113,6 +114,28 @@ Expected<uint64_t> SchedulerHandle::kept_layout_version(const KeptFds& kept) {
 
 namespace {
 
+// libbpf maps the skeleton's .bss/.rodata views onto the kernel maps only for maps it
+// created; for reused ones they stay private copies. Map the running scheduler's sections
+// over them, so that skel->bss reads and writes what BPF sees.
+Status map_adopted_sections(bpf_object* obj) {
+    const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    bpf_map* map;
+    bpf_object__for_each_map(map, obj) {
+        if (!(bpf_map__map_flags(map) & BPF_F_MMAPABLE))
+            continue;
+        size_t size = 0;
+        void* view = bpf_map__initial_value(map, &size);
+        if (!view)
+            continue;
+        size_t length = (size + page - 1) / page * page;
+        int prot = (bpf_map__map_flags(map) & BPF_F_RDONLY_PROG) ? PROT_READ
+                                                                  : PROT_READ | PROT_WRITE;
+        if (mmap(view, length, prot, MAP_SHARED | MAP_FIXED, bpf_map__fd(map), 0) == MAP_FAILED)
+            return make_error(-errno, std::string("failed to map the kept ") + bpf_map__name(map));
+    }
+    return Ok{};
+}
+
 // The link must be a struct_ops link whose map is framepace's ops.
 Status verify_kept_link(int fd) {
     bpf_link_info info{};
@@ -180,6 +203,8 @@ Expected<std::unique_ptr<SchedulerHandle>> SchedulerHandle::adopt(const KeptFds&
     }
     if (int err = framepace_bpf__load(skel); err)
         return make_error(err, "failed to load framepace's helper programs for adoption");
+    if (auto status = map_adopted_sections(skel->obj); !status)
+        return status.error();
     if (auto status = handle->attach_task_iterator(); !status)
         return status.error();
     handle->link_.reset(fcntl(link->second.get(), F_DUPFD_CLOEXEC, 3));

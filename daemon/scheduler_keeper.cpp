@@ -1,5 +1,6 @@
 #include "scheduler_keeper.h"
 
+#include <algorithm>
 #include <bpf/bpf.h>
 #include <cerrno>
 #include <cstdlib>
@@ -13,6 +14,17 @@ namespace {
 
 // fd store names carry this prefix so they never mix with sockets.
 constexpr std::string_view kFdPrefix = "fp.";
+
+// bpffs refuses names with '.', which map names (".bss", "map.x") have; no map name has '-'.
+std::string pin_name(std::string name) {
+    std::replace(name.begin(), name.end(), '.', '-');
+    return name;
+}
+
+std::string kept_name(std::string pin) {
+    std::replace(pin.begin(), pin.end(), '-', '.');
+    return pin;
+}
 
 }  // namespace
 
@@ -56,7 +68,7 @@ KeptFds SchedulerKeeper::take_kept(PassedFds& passed) {
         for (const auto& entry : std::filesystem::directory_iterator(pin_dir_, ec)) {
             UniqueFd fd(bpf_obj_get(entry.path().c_str()));
             if (fd.valid())
-                kept.emplace(entry.path().filename().string(), std::move(fd));
+                kept.emplace(kept_name(entry.path().filename().string()), std::move(fd));
         }
     }
     return kept;
@@ -85,7 +97,7 @@ Status SchedulerKeeper::keep(const SchedulerHandle& scheduler) {
         return make_error(-ec.value(), "failed to create " + pin_dir_.string() +
                                            " (is bpffs mounted on /sys/fs/bpf?)");
     for (const auto& [name, fd] : scheduler.keepable_fds()) {
-        std::string path = (pin_dir_ / name).string();
+        std::string path = (pin_dir_ / pin_name(name)).string();
         if (bpf_obj_pin(fd, path.c_str()) < 0)
             return make_error(-errno, "failed to pin " + path);
     }

@@ -35,6 +35,7 @@ mkdir -p "$guest/cases" "$stage/usr/bin" "$stage/usr/lib/systemd/system" \
     "$stage/etc/systemd/system/multi-user.target.wants" "$stage/usr/lib"
 
 install -m755 "$daemon" "$stage/usr/bin/framepaced"
+install -m755 "$build/tests/framepace-vm-probe" "$guest/framepace-vm-probe"
 install -m644 "$top/sysext/framepaced.service" "$top/sysext/framepaced.socket" "$stage/usr/lib/systemd/system/"
 mkdir -p "$stage/usr/share/framepace/varlink"
 install -m644 "$top/varlink/io.framepace.Scheduler.varlink" "$stage/usr/share/framepace/varlink/"

@@ -5,9 +5,10 @@
 . /usr/lib/framepace-vm/lib.sh
 . /usr/lib/framepace-vm/message-ids.env
 
-use_stats_interval() {
+# use_daemon_args ARGS...: run the unit's framepaced with these arguments, no restarts.
+use_daemon_args() {
     mkdir -p /run/systemd/system/framepaced.service.d
-    printf '[Service]\nExecStart=\nExecStart=/usr/bin/framepaced --stats-interval=%s\n' "$1" \
+    printf '[Service]\nRestart=no\nExecStart=\nExecStart=/usr/bin/framepaced %s\n' "$*" \
         >/run/systemd/system/framepaced.service.d/50-test.conf
     systemctl daemon-reload
 }
@@ -24,7 +25,7 @@ else
 fi
 
 # --- attach through the unit (Type=notify: start returns once READY=1 was sent)
-use_stats_interval 1000
+use_daemon_args --stats-interval=1000
 seq_before=$(cat /sys/kernel/sched_ext/enable_seq)
 start_ns=$(date +%s%N)
 if systemctl start framepaced.service && state_is enabled && [ "$(sched_ops)" = framepace ]; then
@@ -81,8 +82,9 @@ else
     result sigterm_detaches fail "state=$(sched_state) kind=$kind status=$status entry=$entry"
 fi
 
-# --- the kernel ejects the scheduler (sysrq-S): structured report, non-zero exit
-use_stats_interval 0
+# --- the kernel ejects the scheduler (sysrq-S): structured report, and with --no-reload a
+# non-zero exit (the default, reloading with back-off, is tested in 30-recovery)
+use_daemon_args --no-reload
 systemctl reset-failed framepaced.service 2>/dev/null
 systemctl start framepaced.service
 if wait_for 10 state_is enabled; then

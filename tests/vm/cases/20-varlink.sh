@@ -2,11 +2,8 @@
 # The Varlink control plane with systemd's own varlinkctl: socket activation, every method,
 # live tuning visible in the scheduler's behaviour, bad input, permissions, streaming.
 . /usr/lib/framepace-vm/lib.sh
-ADDR=/run/framepace/io.framepace.Scheduler
-IF=io.framepace.Scheduler
 IDL=/usr/share/framepace/varlink/io.framepace.Scheduler.varlink
 
-vcall() { varlinkctl call --json=short "$ADDR" "$IF.$1" "${2:-{\}}"; }
 # vfail METHOD JSON [setpriv args]: the call must fail; prints its error output.
 vfail() { ! varlinkctl call --json=short "$ADDR" "$IF.$1" "$2" 2>&1; }
 
@@ -111,7 +108,7 @@ done
 out=$(vfail GetStats '{"x": 1}') && grep -q InvalidParameter <<<"$out" || { bad_ok=0; details+=" [GetStats x: $out]"; }
 out=$(varlinkctl call "$ADDR" "$IF.NoSuchMethod" '{}' 2>&1) ; grep -q MethodNotFound <<<"$out" || { bad_ok=0; details+=" [NoSuchMethod: $out]"; }
 out=$(varlinkctl call "$ADDR" "io.example.Nope.Call" '{}' 2>&1) ; grep -q InterfaceNotFound <<<"$out" || { bad_ok=0; details+=" [Nope: $out]"; }
-slice=$(vcall GetTunables | jq '[.tunables[] | select(.name == "slice_ns")][0].value')
+slice=$(tunable slice_ns)
 if [ "$bad_ok" = 1 ] && [ "$slice" = 3000000 ] && systemctl is-active -q framepaced.service && state_is enabled; then
     result invalid_parameters pass "out-of-range, mistyped and unknown parameters refused by name; slice unchanged"
 else
@@ -125,7 +122,7 @@ r_set=$(nobody varlinkctl call "$ADDR" "$IF.SetTunables" '{"slice_ns": 5000000}'
 r_reset=$(nobody varlinkctl call "$ADDR" "$IF.ResetStats" '{}' 2>&1)
 if [ "$(echo "$r_read" | jq -r .state 2>/dev/null)" = attached ] &&
    grep -q PermissionDenied <<<"$r_set" && grep -q PermissionDenied <<<"$r_reset" &&
-   [ "$(vcall GetTunables | jq '[.tunables[] | select(.name == "slice_ns")][0].value')" = 3000000 ]; then
+   [ "$(tunable slice_ns)" = 3000000 ]; then
     result permissions pass "uid 65534: GetStatus answered, SetTunables and ResetStats PermissionDenied"
 else
     result permissions fail "read: $r_read | set: $r_set | reset: $r_reset"
@@ -192,7 +189,7 @@ fi
 vcall SetTunables '{"slice_ns": 4000000, "persist": true}' >/dev/null
 stored=$(jq .slice_ns /var/lib/framepace/tunables.json 2>/dev/null)
 systemctl restart framepaced.service
-after=$(vcall GetTunables | jq '[.tunables[] | select(.name == "slice_ns")][0].value')
+after=$(tunable slice_ns)
 rm -f /var/lib/framepace/tunables.json
 if [ "$stored" = 4000000 ] && [ "$after" = 4000000 ]; then
     result persist pass "slice_ns 4000000 stored and used after restart"

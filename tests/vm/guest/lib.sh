@@ -41,6 +41,14 @@ journal_entry() {
 # counter_value JSON NAME: a FRAMEPACE_* field of a counters entry, 0 if absent.
 counter_value() { echo "$1" | jq -r ".FRAMEPACE_$2 // \"0\""; }
 
+ADDR=/run/framepace/io.framepace.Scheduler
+IF=io.framepace.Scheduler
+# vcall METHOD [JSON]: one io.framepace.Scheduler call, the reply on one line.
+vcall() { varlinkctl call --json=short "$ADDR" "$IF.$1" "${2:-{\}}"; }
+tunable() { vcall GetTunables | jq "[.tunables[] | select(.name == \"$1\")][0].value"; }
+enable_seq() { cat /sys/kernel/sched_ext/enable_seq; }
+main_pid() { systemctl show -P MainPID framepaced.service; }
+
 finish() {
     journalctl -b --no-pager -o short-monotonic >"$JOURNAL_PORT" 2>&1 || true
     if [ "$FAILED" = 0 ]; then

@@ -1,0 +1,167 @@
+#!/bin/bash
+# Crash recovery on the real kernel with real systemd: the scheduler outlives the daemon
+# (kill -9, watchdog kill), is adopted (not reloaded) with a new generation, boosts are
+# refused on a stale heartbeat, a requested stop leaves nothing behind, ejections reload with
+# back-off, and an incompatible kept scheduler is replaced.
+. /usr/lib/framepace-vm/lib.sh
+. /usr/lib/framepace-vm/message-ids.env
+PROBE=/usr/lib/framepace-vm/framepace-vm-probe
+
+systemctl stop framepaced.service 2>/dev/null
+systemctl reset-failed framepaced.service 2>/dev/null
+systemctl start framepaced.socket framepaced.service
+wait_for 10 state_is enabled
+
+# sample_state FILE: every ~10 ms, with builtins only, counts samples and those where
+# framepace was not the enabled scheduler; stops when /run/fp-sampler-stop appears.
+sample_state() {
+    local n=0 bad=0 s o
+    exec 7<> <(:)
+    while [ ! -e /run/fp-sampler-stop ]; do
+        read -r s </sys/kernel/sched_ext/state || s=missing
+        read -r o </sys/kernel/sched_ext/root/ops 2>/dev/null || o=none
+        n=$((n + 1))
+        if [ "$s" != enabled ] || [ "$o" != framepace ]; then bad=$((bad + 1)); fi
+        read -r -t 0.01 -u 7 || true
+    done
+    echo "$n $bad" >"$1"
+}
+start_sampler() { rm -f /run/fp-sampler-stop /run/fp-sampler; sample_state /run/fp-sampler & SAMPLER=$!; }
+stop_sampler() { touch /run/fp-sampler-stop; wait "$SAMPLER"; cat /run/fp-sampler; }
+
+adopted_count() { journalctl -o cat --no-pager MESSAGE_ID="$MSG_SCHEDULER_ADOPTED" | wc -l; }
+# generation of one task, from ListTasks
+task_generation() { vcall ListTasks | jq "[.tasks[] | select(.tid == $1)][0].generation // -1"; }
+# realtime µs of the newest adopted entry
+adopted_usec() { journal_entry "$MSG_SCHEDULER_ADOPTED" | jq -r '.__REALTIME_TIMESTAMP // 0'; }
+
+# A long-lived task that runs all the time, classified before the crash.
+( while :; do sleep 0.05; done ) &
+TICKER=$!
+sleep 1
+
+# crash CASE SIGNAL...: kill the daemon (or stop it for the watchdog), wait for a new one,
+# check the invariants. Sets CRASH_DETAIL and returns non-zero on a broken invariant.
+crash() {
+    local how=$1 gen0 seq0 pid0 adopted0 t0 sampled n bad gen1 seq1 tgen t1 reclass
+    gen0=$(vcall GetStatus | jq .generation)
+    seq0=$(enable_seq)
+    pid0=$(main_pid)
+    adopted0=$(adopted_count)
+    [ "$(task_generation "$TICKER")" = "$gen0" ] || { CRASH_DETAIL="ticker not in generation $gen0 before"; return 1; }
+    start_sampler
+    t0=$(date +%s%6N)
+    case "$how" in
+    kill9) kill -9 "$pid0" ;;
+    watchdog)
+        kill -STOP "$pid0"
+        sleep 2
+        BOOST_WHILE_STOPPED=$($PROBE boost)
+        ;;
+    esac
+    wait_for 30 bash -c "[ \$(journalctl -o cat --no-pager MESSAGE_ID=$MSG_SCHEDULER_ADOPTED | wc -l) -gt $adopted0 ]"
+    sleep 0.5
+    sampled=$(stop_sampler)
+    n=${sampled% *} bad=${sampled#* }
+    gen1=$(vcall GetStatus | jq .generation)
+    seq1=$(enable_seq)
+    t1=$(adopted_usec)
+    tgen=$(task_generation "$TICKER")
+    reclass=$(vcall GetStats | jq .counters.reclassified)
+    CRASH_DETAIL="pid $pid0 -> $(main_pid); $n state samples, $bad not enabled; enable_seq $seq0 -> $seq1; generation $gen0 -> $gen1 (a pre-existing task: $tgen; reclassified $reclass); kill to adopted $(( (t1 - t0) / 1000 )) ms"
+    CRASH_METRICS="{\"samples\":$n,\"not_enabled\":$bad,\"kill_to_adopted_ms\":$(( (t1 - t0) / 1000 )),\"adopt_ms\":$(journal_entry "$MSG_SCHEDULER_ADOPTED" | jq -r '.FRAMEPACE_ADOPT_MS // "null"')}"
+    [ "$n" -gt 50 ] && [ "$bad" = 0 ] && [ "$seq1" = "$seq0" ] && [ "$gen1" = $((gen0 + 1)) ] &&
+        [ "$tgen" = "$gen1" ] && [ "$reclass" -gt 0 ] && [ "$(main_pid)" != "$pid0" ] && state_is enabled
+}
+
+# --- kill -9: systemd restarts framepaced, which adopts the kept scheduler
+if crash kill9; then
+    result crash_adopted pass "$CRASH_DETAIL" "$CRASH_METRICS"
+else
+    result crash_adopted fail "$CRASH_DETAIL"
+fi
+
+# --- kill -STOP: the heartbeat goes stale (boost refused), the watchdog kills, adoption again
+vcall SetTunables '{"heartbeat_limit_ns": 1000000000}' >/dev/null
+refused0=$(vcall GetStats | jq .counters.boost_refused)
+if crash watchdog; then ok=1; else ok=0; fi
+refused1=$(vcall GetStats | jq .counters.boost_refused)
+watchdog_log=$(journalctl -u framepaced.service --no-pager -o cat | grep -c -i "watchdog timeout")
+boost_after=$($PROBE boost)
+if [ "$ok" = 1 ] && [ "$BOOST_WHILE_STOPPED" = refused ] && [ "$refused1" -gt "$refused0" ] &&
+   [ "$watchdog_log" -ge 1 ] && [ "$boost_after" = opened ]; then
+    result watchdog_adopted pass "boost while stopped: $BOOST_WHILE_STOPPED, after restart: $boost_after; watchdog timeouts logged: $watchdog_log; $CRASH_DETAIL" "$CRASH_METRICS"
+else
+    result watchdog_adopted fail "boost stopped=$BOOST_WHILE_STOPPED after=$boost_after refused $refused0->$refused1 watchdog_log=$watchdog_log; $CRASH_DETAIL"
+fi
+vcall SetTunables '{"heartbeat_limit_ns": 5000000000}' >/dev/null
+
+# --- forced ejection (sysrq-S): structured entry, GetStatus shows it, back after back-off
+ejections=0 details= delays=()
+for round in 1 2; do
+    seq0=$(enable_seq)
+    t0=$(date +%s%N)
+    echo S >/proc/sysrq-trigger
+    if wait_for 10 bash -c "[ \$(cat /sys/kernel/sched_ext/enable_seq) -gt $seq0 ] && [ \$(cat $STATE) = enabled ]"; then
+        delays+=($(( ($(date +%s%N) - t0) / 1000000 )))
+        ejections=$((ejections + 1))
+    fi
+    sleep 0.5
+done
+status=$(vcall GetStatus)
+entry=$(journal_entry "$MSG_SCHEDULER_EJECTED")
+if [ "$ejections" = 2 ] && [ "$(echo "$status" | jq .last_exit.kind)" = 67 ] &&
+   [ "$(echo "$status" | jq -r .state)" = attached ] &&
+   [ "$(echo "$entry" | jq -r .FRAMEPACE_EXIT_KIND)" = 67 ] &&
+   [ "${delays[1]}" -gt "${delays[0]}" ] && systemctl is-active -q framepaced.service; then
+    result ejection_reload pass "sysrq-S twice: back after ${delays[0]} ms then ${delays[1]} ms (back-off doubles); GetStatus last_exit: $(echo "$status" | jq -c .last_exit)" \
+        "{\"reload_ms\":[${delays[0]},${delays[1]}]}"
+else
+    result ejection_reload fail "reloads=$ejections delays=${delays[*]} status=$status entry=$entry"
+fi
+
+# --- an incompatible kept scheduler (older layout) is detached and replaced, and logged
+seq0=$(enable_seq)
+$PROBE set-layout-version 1
+kill -9 "$(main_pid)"
+if wait_for 30 bash -c "[ \$(cat /sys/kernel/sched_ext/enable_seq) -gt $seq0 ] && [ \$(cat $STATE) = enabled ]" &&
+   wait_for 10 bash -c "journalctl -o cat --no-pager MESSAGE_ID=$MSG_SCHEDULER_REPLACED | grep -q 'layout version 1'"; then
+    result upgrade_replaces pass "kept layout 1 vs daemon $(vcall GetStatus | jq .layout_version): $(journal_entry "$MSG_SCHEDULER_REPLACED" | jq -r .MESSAGE); enable_seq $seq0 -> $(enable_seq)"
+else
+    result upgrade_replaces fail "state $(sched_state) enable_seq $seq0 -> $(enable_seq); $(journal_entry "$MSG_SCHEDULER_REPLACED" | jq -r .MESSAGE)"
+fi
+
+# --- systemctl stop: detached, nothing left in the fd store or bpffs
+systemctl stop framepaced.service
+fdstore=$(systemctl show -P NFileDescriptorStore framepaced.service)
+if wait_for 5 state_is disabled && [ "${fdstore:-0}" = 0 ] && [ ! -e /sys/fs/bpf/framepace ]; then
+    result stop_leaves_nothing pass "state disabled, fd store entries: ${fdstore:-0}, no pins"
+else
+    result stop_leaves_nothing fail "state $(sched_state), fd store $fdstore, pins: $(ls /sys/fs/bpf/framepace 2>&1)"
+fi
+
+# --- outside systemd the same through bpffs pins
+mount | grep -q ' /sys/fs/bpf ' || mount -t bpf bpf /sys/fs/bpf
+env -u NOTIFY_SOCKET /usr/bin/framepaced --log-target=stderr >/run/fp-direct.log 2>&1 &
+wait_for 10 state_is enabled
+seq0=$(enable_seq)
+pins=$(ls /sys/fs/bpf/framepace 2>/dev/null | wc -l)
+kill -9 $!
+sleep 1
+still=$(sched_state)
+env -u NOTIFY_SOCKET /usr/bin/framepaced --log-target=stderr >>/run/fp-direct.log 2>&1 &
+direct=$!
+wait_for 10 grep -q "adopted the running framepace scheduler from the bpffs" /run/fp-direct.log
+adopted=$?
+seq1=$(enable_seq)
+kill -TERM $direct; wait $direct
+if [ "$pins" -gt 3 ] && [ "$still" = enabled ] && [ "$adopted" = 0 ] && [ "$seq1" = "$seq0" ] &&
+   state_is disabled && [ ! -e /sys/fs/bpf/framepace ]; then
+    result bpffs_fallback pass "$pins pins; enabled after kill -9; adopted from bpffs (enable_seq $seq0 unchanged); SIGTERM removed the pins"
+else
+    result bpffs_fallback fail "pins=$pins after-kill=$still adopted=$adopted seq $seq0->$seq1 state=$(sched_state) log: $(tail -n 5 /run/fp-direct.log)"
+fi
+
+kill "$TICKER" 2>/dev/null
+systemctl stop framepaced.socket
+exit 0
