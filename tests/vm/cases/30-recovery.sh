@@ -98,6 +98,7 @@ vcall SetTunables '{"heartbeat_limit_ns": 5000000000}' >/dev/null
 
 # --- forced ejection (sysrq-S): structured entry, GetStatus shows it, back after back-off
 ejections=0 details= delays=()
+cursor=$(journalctl -n 0 --show-cursor --no-pager | sed -n 's/^-- cursor: //p')
 for round in 1 2; do
     seq0=$(enable_seq)
     t0=$(date +%s%N)
@@ -110,14 +111,16 @@ for round in 1 2; do
 done
 status=$(vcall GetStatus)
 entry=$(journal_entry "$MSG_SCHEDULER_EJECTED")
+backoff=$(journalctl --after-cursor="$cursor" --no-pager -o cat _COMM=framepaced |
+          sed -n 's/^reloading the scheduler in \(.*\)$/\1/p' | paste -sd, -)
 if [ "$ejections" = 2 ] && [ "$(echo "$status" | jq .last_exit.kind)" = 67 ] &&
    [ "$(echo "$status" | jq -r .state)" = attached ] &&
    [ "$(echo "$entry" | jq -r .FRAMEPACE_EXIT_KIND)" = 67 ] &&
-   [ "${delays[1]}" -gt "${delays[0]}" ] && systemctl is-active -q framepaced.service; then
-    result ejection_reload pass "sysrq-S twice: back after ${delays[0]} ms then ${delays[1]} ms (back-off doubles); GetStatus last_exit: $(echo "$status" | jq -c .last_exit)" \
+   [ "$backoff" = "1.0 s,2.0 s" ] && systemctl is-active -q framepaced.service; then
+    result ejection_reload pass "sysrq-S twice: back-off $backoff; enabled again after ${delays[0]} ms and ${delays[1]} ms; GetStatus last_exit: $(echo "$status" | jq -c .last_exit)" \
         "{\"reload_ms\":[${delays[0]},${delays[1]}]}"
 else
-    result ejection_reload fail "reloads=$ejections delays=${delays[*]} status=$status entry=$entry"
+    result ejection_reload fail "reloads=$ejections delays=${delays[*]} back-off=$backoff status=$status entry=$entry"
 fi
 
 # --- an incompatible kept scheduler (older layout) is detached and replaced, and logged
