@@ -98,7 +98,6 @@ vcall SetTunables '{"heartbeat_limit_ns": 5000000000}' >/dev/null
 
 # --- forced ejection (sysrq-S): structured entry, GetStatus shows it, back after back-off
 ejections=0 details= delays=()
-cursor=$(journalctl -n 0 --show-cursor --no-pager | sed -n 's/^-- cursor: //p')
 for round in 1 2; do
     seq0=$(enable_seq)
     t0=$(date +%s%N)
@@ -111,7 +110,8 @@ for round in 1 2; do
 done
 status=$(vcall GetStatus)
 entry=$(journal_entry "$MSG_SCHEDULER_EJECTED")
-backoff=$(journalctl --after-cursor="$cursor" --no-pager -o cat _COMM=framepaced |
+# The only reloads of this boot are these two.
+backoff=$(journalctl --no-pager -o cat _COMM=framepaced |
           sed -n 's/^reloading the scheduler in \(.*\)$/\1/p' | paste -sd, -)
 if [ "$ejections" = 2 ] && [ "$(echo "$status" | jq .last_exit.kind)" = 67 ] &&
    [ "$(echo "$status" | jq -r .state)" = attached ] &&
