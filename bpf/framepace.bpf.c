@@ -68,6 +68,29 @@ struct {
 	__type(value, struct fp_meta);
 } meta SEC(".maps");
 
+/*
+ * The event rings: an array of FP_NR_RINGS ring buffers, created by framepaced at the size
+ * it was configured with (the template's size here is replaced before load).
+ */
+struct ring_template {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, FP_RING_BYTES_DEFAULT);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, FP_NR_RINGS);
+	__type(key, u32);
+	__array(values, struct ring_template);
+} rings SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct fp_ring_counters);
+} ring_counters SEC(".maps");
+
 /* Per-task state lives and dies with the task: no table to size, no LRU, nothing to leak. */
 struct task_ctx {
 	u64 vtime;          /* weighted virtual time: the task's place in the shared queue */
@@ -75,6 +98,7 @@ struct task_ctx {
 	u64 generation;     /* the generation the task was classified in */
 	u64 runs;
 	u64 runtime_ns;
+	u64 queued_at;      /* ns when it last joined the shared queue; 0 once it runs */
 };
 
 struct {
@@ -145,6 +169,49 @@ static __always_inline void count(enum fp_counter idx)
 	count_add(idx, 1);
 }
 
+/*
+ * Reserves an event in ring idx and counts it as produced or dropped. Never waits: a full
+ * ring costs one failed reserve and one counter increment.
+ */
+static __always_inline struct fp_event *event_reserve_in(u32 idx, u16 type)
+{
+	u32 zero = 0, key = idx;
+	struct fp_ring_counters *cnt = bpf_map_lookup_elem(&ring_counters, &zero);
+	struct fp_event *ev = NULL;
+	void *ring;
+
+	/* key, not idx, goes to the lookup: a stack copy would lose idx's bounds. */
+	ring = bpf_map_lookup_elem(&rings, &key);
+	if (ring)
+		ev = bpf_ringbuf_reserve(ring, sizeof(*ev), 0);
+	if (cnt && idx < FP_NR_RINGS) {
+		if (ev)
+			cnt->produced[idx]++;
+		else
+			cnt->dropped[idx]++;
+	}
+	if (!ev)
+		return NULL;
+	ev->version = FP_EVENT_VERSION;
+	ev->type = type;
+	ev->cpu = bpf_get_smp_processor_id();
+	ev->timestamp_ns = bpf_ktime_get_ns();
+	return ev;
+}
+
+/* The writer's CPU picks the ring. */
+static __always_inline struct fp_event *event_reserve(u16 type)
+{
+	return event_reserve_in(bpf_get_smp_processor_id() % FP_NR_RINGS, type);
+}
+
+static __always_inline void event_set_task(struct fp_event *ev, struct task_struct *p)
+{
+	ev->pid = p->tgid;
+	ev->tid = p->pid;
+	__builtin_memcpy(ev->comm, p->comm, sizeof(ev->comm));
+}
+
 static __always_inline struct fp_tunables current_tunables(void)
 {
 	u32 zero = 0;
@@ -154,6 +221,7 @@ static __always_inline struct fp_tunables current_tunables(void)
 		.sleep_budget_ns = FP_SLEEP_BUDGET_NS_DEFAULT,
 		.boost_window_ns = FP_BOOST_WINDOW_NS_DEFAULT,
 		.heartbeat_limit_ns = FP_HEARTBEAT_LIMIT_NS_DEFAULT,
+		.latency_outlier_ns = FP_LATENCY_OUTLIER_NS_DEFAULT,
 	};
 
 	/* framepaced validates before writing; zero means "never written". */
@@ -190,6 +258,8 @@ static __always_inline u64 charge_vtime(u64 task_vtime, u64 used_ns, u32 weight)
  */
 static __always_inline bool open_boost_window(u64 now, const struct fp_tunables *t)
 {
+	struct fp_event *ev;
+
 	if (time_before(now, boost_until_ns)) {
 		boost_until_ns = now + t->boost_window_ns;
 		count(FP_CNT_BOOST_OPENED);
@@ -201,6 +271,11 @@ static __always_inline bool open_boost_window(u64 now, const struct fp_tunables 
 	}
 	boost_until_ns = now + t->boost_window_ns;
 	count(FP_CNT_BOOST_OPENED);
+	ev = event_reserve(FP_EV_BOOST_OPENED);
+	if (ev) {
+		ev->boost.window_ns = t->boost_window_ns;
+		bpf_ringbuf_submit(ev, 0);
+	}
 	return true;
 }
 
@@ -296,6 +371,8 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 		tctx->vtime = vtime;
 		count(FP_CNT_SLEEP_CLAMPED);
 	}
+	/* Only shared-queue waits are timed: a direct dispatch onto an idle CPU has none. */
+	tctx->queued_at = bpf_ktime_get_ns();
 	fp_dsq_insert_vtime(p, FP_SHARED_DSQ, t.slice_ns, vtime, enq_flags);
 	count(FP_CNT_ENQ_SHARED);
 }
@@ -306,17 +383,38 @@ void BPF_STRUCT_OPS(framepace_dispatch, s32 cpu, struct task_struct *prev)
 		count(FP_CNT_DISPATCH_SHARED);
 }
 
+static __always_inline void report_wait(struct task_struct *p, struct task_ctx *tctx, u64 now)
+{
+	u64 wait = now - tctx->queued_at;
+	struct fp_event *ev;
+
+	tctx->queued_at = 0;
+	if (wait <= current_tunables().latency_outlier_ns)
+		return;
+	count(FP_CNT_LATENCY_OUTLIERS);
+	ev = event_reserve(FP_EV_LATENCY);
+	if (!ev)
+		return;
+	event_set_task(ev, p);
+	ev->latency.wait_ns = wait;
+	bpf_ringbuf_submit(ev, 0);
+}
+
 void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
 {
 	struct task_ctx *tctx = lookup_task_ctx(p);
+	u64 now;
 
 	count(FP_CNT_RUNS);
 	if (!tctx)
 		return;
 	if (tctx->generation != generation)
 		reclassify(tctx);
+	now = bpf_ktime_get_ns();
+	if (tctx->queued_at)
+		report_wait(p, tctx, now);
 	tctx->runs++;
-	tctx->running_since = bpf_ktime_get_ns();
+	tctx->running_since = now;
 	if (time_before(vtime_now, tctx->vtime))
 		vtime_now = tctx->vtime;
 }
@@ -430,6 +528,36 @@ void BPF_STRUCT_OPS(framepace_exit, struct scx_exit_info *ei)
 	*(volatile s64 *)&exit_info.kind = ei->kind;
 }
 
+/* Game candidates for the daemon: every exec, with the path that was executed. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct fp_event *ev = event_reserve(FP_EV_EXEC);
+
+	if (!ev)
+		return 0;
+	event_set_task(ev, p);
+	bpf_probe_read_kernel_str(ev->exec.filename, sizeof(ev->exec.filename), bprm->filename);
+	bpf_ringbuf_submit(ev, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *p)
+{
+	struct fp_event *ev;
+
+	/* One event per process, not per thread. */
+	if (p->pid != p->tgid)
+		return 0;
+	ev = event_reserve(FP_EV_EXIT);
+	if (!ev)
+		return 0;
+	event_set_task(ev, p);
+	bpf_ringbuf_submit(ev, 0);
+	return 0;
+}
+
 /*
  * ListTasks: one fp_task_record per task that has a context. Iterators run outside the
  * scheduling paths, so this costs nothing while nobody asks.
@@ -479,6 +607,35 @@ SEC("syscall")
 int fp_test_tunables(struct fp_tunables *out)
 {
 	*out = current_tunables();
+	return 0;
+}
+
+struct fill_ctx {
+	u32 ring;
+	u32 failed;
+};
+
+static long fill_one(u32 index, void *data)
+{
+	struct fill_ctx *fill = data;
+	struct fp_event *ev = event_reserve_in(fill->ring, FP_EV_TEST);
+
+	if (!ev) {
+		fill->failed++;
+		return 0;
+	}
+	bpf_ringbuf_submit(ev, BPF_RB_NO_WAKEUP);
+	return 0;
+}
+
+/* Fills one ring through the scheduler's own reserve path; reports the failed reserves. */
+SEC("syscall")
+int fp_test_fill_ring(struct fp_fill_probe *probe)
+{
+	struct fill_ctx fill = { .ring = probe->ring };
+
+	bpf_loop(probe->count, fill_one, &fill, 0);
+	probe->failed = fill.failed;
 	return 0;
 }
 

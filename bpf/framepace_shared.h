@@ -9,11 +9,13 @@
 
 #ifdef __bpf__
 /* vmlinux.h provides u32/u64/s64. */
+typedef u16 fp_u16;
 typedef u32 fp_u32;
 typedef u64 fp_u64;
 typedef s64 fp_s64;
 #else
 #include <stdint.h>
+typedef uint16_t fp_u16;
 typedef uint32_t fp_u32;
 typedef uint64_t fp_u64;
 typedef int64_t fp_s64;
@@ -47,6 +49,7 @@ enum fp_counter {
 	FP_CNT_RECLASSIFIED,     /* tasks whose state predates the current generation, reset */
 	FP_CNT_BOOST_OPENED,     /* input-boost windows opened or extended */
 	FP_CNT_BOOST_REFUSED,    /* boost windows refused: the daemon's heartbeat was stale */
+	FP_CNT_LATENCY_OUTLIERS, /* runs that started later than latency_outlier_ns after queueing */
 	FP_NR_COUNTERS,
 };
 
@@ -63,6 +66,7 @@ struct fp_tunables {
 	fp_u64 sleep_budget_ns;     /* most virtual time a sleeper may bank (lag bound) */
 	fp_u64 boost_window_ns;     /* length of an input-boost window */
 	fp_u64 heartbeat_limit_ns;  /* a daemon heartbeat older than this refuses boosts */
+	fp_u64 latency_outlier_ns;  /* a wait from queueing to running above this is reported */
 };
 
 #define FP_SLICE_NS_DEFAULT        3000000ULL  /* 3 ms: under a 120 Hz frame (8.33 ms) */
@@ -76,6 +80,9 @@ struct fp_tunables {
 #define FP_HEARTBEAT_LIMIT_NS_DEFAULT 5000000000ULL
 #define FP_HEARTBEAT_LIMIT_NS_MIN      200000000ULL
 #define FP_HEARTBEAT_LIMIT_NS_MAX    60000000000ULL
+#define FP_LATENCY_OUTLIER_NS_DEFAULT  20000000ULL   /* 20 ms: over two 120 Hz frames */
+#define FP_LATENCY_OUTLIER_NS_MIN        100000ULL
+#define FP_LATENCY_OUTLIER_NS_MAX     10000000000ULL
 
 /*
  * Identifies a running framepace scheduler and its layout to a daemon that finds it kept
@@ -108,6 +115,72 @@ struct fp_exit_info {
 #define FP_EXIT_KIND_ERROR      1024
 #define FP_EXIT_KIND_ERROR_BPF  1025
 #define FP_EXIT_KIND_ERROR_STALL 1026
+
+/*
+ * Events, BPF to framepaced, through FP_NR_RINGS ring buffers: a writer uses the ring of its
+ * CPU modulo FP_NR_RINGS. With fewer than 32 CPUs at most two CPUs share a ring, so writers
+ * rarely contend on a ring's spinlock, and a storm on one CPU fills one ring without
+ * silencing the others. A reserve that fails is counted as dropped for that ring, never
+ * waited on.
+ */
+#define FP_NR_RINGS 16
+#define FP_RING_BYTES_DEFAULT (256 * 1024)
+#define FP_RING_BYTES_MIN 4096                 /* one page: the kernel's minimum */
+#define FP_RING_BYTES_MAX (256 * 1024 * 1024)
+
+/* Bumped when an event layout changes; the daemon ignores (and counts) other versions. */
+#define FP_EVENT_VERSION 1
+
+enum fp_event_type {
+	FP_EV_EXEC = 1,           /* a process exec'd: a game candidate */
+	FP_EV_EXIT = 2,           /* a process (thread group) exited */
+	FP_EV_BOOST_OPENED = 3,   /* an input-boost window opened */
+	FP_EV_ROLE_CHANGE = 4,    /* a task's role changed (gaming policy) */
+	FP_EV_LATENCY = 5,        /* a task waited longer than latency_outlier_ns to run */
+	FP_EV_TEST = 6,           /* written by the ring-filling test program */
+	FP_NR_EVENT_TYPES,
+};
+
+#define FP_EVENT_PATH_LEN 64
+
+struct fp_event {
+	fp_u16 version;           /* FP_EVENT_VERSION */
+	fp_u16 type;              /* enum fp_event_type */
+	fp_u32 cpu;
+	fp_u64 timestamp_ns;      /* CLOCK_MONOTONIC */
+	fp_u32 pid;               /* thread group id */
+	fp_u32 tid;
+	char comm[16];
+	union {
+		struct {
+			char filename[FP_EVENT_PATH_LEN];
+		} exec;
+		struct {
+			fp_u64 window_ns;
+		} boost;
+		struct {
+			fp_u32 old_role;
+			fp_u32 new_role;
+		} role;
+		struct {
+			fp_u64 wait_ns;
+		} latency;
+	};
+};
+
+/* Per-CPU; a CPU only ever writes the slot of its own ring. */
+struct fp_ring_counters {
+	fp_u64 produced[FP_NR_RINGS];
+	fp_u64 dropped[FP_NR_RINGS];
+};
+
+/* Argument of the ring-filling test program. */
+struct fp_fill_probe {
+	fp_u32 ring;              /* in: ring to fill */
+	fp_u32 count;             /* in: reserves to attempt (at most 65536) */
+	fp_u32 failed;            /* out: reserves that failed */
+	fp_u32 pad;
+};
 
 /* One task as the task iterator reports it to ListTasks. */
 #define FP_COMM_LEN 16

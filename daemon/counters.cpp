@@ -8,7 +8,7 @@ namespace {
 constexpr std::array<std::string_view, FP_NR_COUNTERS> kNames = {
     "direct_prev",     "direct_llc",    "direct_any",  "select_busy", "enqueue_shared",
     "dispatch_shared", "sleep_clamped", "runs",        "task_inits",  "stops",
-    "run_ns",          "reclassified",  "boost_opened", "boost_refused",
+    "run_ns",          "reclassified",  "boost_opened", "boost_refused", "latency_outliers",
 };
 static_assert(kNames.size() == FP_NR_COUNTERS, "a counter is missing its name");
 

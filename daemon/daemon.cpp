@@ -24,6 +24,9 @@ constexpr uint64_t kReloadDelayMinUsec = 1'000'000;
 constexpr uint64_t kReloadDelayMaxUsec = 60'000'000;
 constexpr uint64_t kStableAfterUsec = 60'000'000;
 
+// How often the rings' drop counters are read.
+constexpr uint64_t kOverflowTickUsec = 100'000;
+
 LogFields exit_fields(const ExitInfo& info) {
     return {
         {"FRAMEPACE_EXIT_KIND", std::to_string(info.kind)},
@@ -66,7 +69,81 @@ Daemon::Daemon(const Options& options)
       store_(std::filesystem::path(options.state_dir) / "tunables.json"),
       keeper_(SchedulerKeeper::for_environment()),
       started_usec_(monotonic_usec()),
-      reload_delay_usec_(kReloadDelayMinUsec) {}
+      reload_delay_usec_(kReloadDelayMinUsec),
+      overflow_(OverflowConfig{options.overflow_threshold, options.overflow_window_ms * 1000}) {}
+
+EventCounts Daemon::event_counts() const {
+    EventCounts total = consumed_before_;
+    if (consumer_) {
+        for (size_t i = 0; i < total.by_type.size(); i++)
+            total.by_type[i] += consumer_->counts().by_type[i];
+        total.unknown += consumer_->counts().unknown;
+    }
+    return total;
+}
+
+Status Daemon::watch_scheduler() {
+    consumed_before_ = event_counts();
+    consumer_.reset();
+    auto fds = scheduler_->ring_fds();
+    auto consumer = EventConsumer::create(loop_.get(), fds, options_.debug_consume_interval_ms);
+    if (!consumer)
+        return consumer.error();
+    consumer_ = std::move(*consumer);
+    // A new scheduler has new rings whose counters start at zero.
+    overflow_ = OverflowMonitor(overflow_.config());
+    sd_event_source* source = nullptr;
+    if (sd_event_add_io(loop_.get(), &source, scheduler_->link_fd(), EPOLLHUP, on_link_event,
+                        this) >= 0)
+        link_watch_.reset(source);
+    return Ok{};
+}
+
+void Daemon::report_overflows() {
+    if (!scheduler())
+        return;
+    auto totals = scheduler_->read_ring_counters();
+    if (!totals)
+        return;
+    for (const auto& alert : overflow_.sample(monotonic_usec(), totals->dropped)) {
+        std::string ring = std::to_string(alert.ring);
+        if (alert.kind == OverflowAlert::Kind::Recovered) {
+            log_structured(LOG_INFO, message_id::kRingbufRecovered,
+                           "event ring " + ring + " stopped dropping events (" +
+                               std::to_string(alert.dropped_total) + " dropped in all)",
+                           {{"FRAMEPACE_RINGBUF", ring},
+                            {"FRAMEPACE_DROPPED_TOTAL", std::to_string(alert.dropped_total)},
+                            {"FRAMEPACE_SUPPRESSED", std::to_string(alert.suppressed)}});
+            continue;
+        }
+        uint64_t bytes = scheduler_->ring_bytes();
+        uint64_t suggested = suggested_ring_bytes(bytes, alert.dropped_in_window);
+        log_structured(
+            LOG_WARNING, message_id::kRingbufOverflow,
+            "event ring " + ring + " dropped " + std::to_string(alert.dropped_in_window) +
+                " events in " + std::to_string(alert.window_usec / 1000) + " ms (" +
+                std::to_string(alert.dropped_total) + " in all" +
+                (alert.suppressed ? ", " + std::to_string(alert.suppressed) + " alerts suppressed"
+                                  : std::string()) +
+                "); the daemon is not keeping up: consider --ringbuf-bytes=" +
+                std::to_string(suggested),
+            {{"FRAMEPACE_RINGBUF", ring},
+             {"FRAMEPACE_DROPPED", std::to_string(alert.dropped_in_window)},
+             {"FRAMEPACE_DROPPED_TOTAL", std::to_string(alert.dropped_total)},
+             {"FRAMEPACE_WINDOW_USEC", std::to_string(alert.window_usec)},
+             {"FRAMEPACE_RINGBUF_BYTES", std::to_string(bytes)},
+             {"FRAMEPACE_SUGGESTED_BYTES", std::to_string(suggested)},
+             {"FRAMEPACE_SUPPRESSED", std::to_string(alert.suppressed)}});
+    }
+}
+
+int Daemon::on_overflow_tick(sd_event_source* source, uint64_t, void* userdata) {
+    auto* self = static_cast<Daemon*>(userdata);
+    self->report_overflows();
+    if (auto status = rearm(source, kOverflowTickUsec); !status)
+        log_printf(LOG_ERR, "%s", status.error().message.c_str());
+    return 0;
+}
 
 Daemon::~Daemon() {
     // The server's connections and streams refer to the methods, which refer to us.
@@ -160,7 +237,8 @@ bool Daemon::try_adopt(const KeptFds& kept) {
 }
 
 Status Daemon::load_fresh(uint64_t generation) {
-    auto scheduler = SchedulerHandle::load_and_attach(topology_, tunables_, generation);
+    auto scheduler = SchedulerHandle::load_and_attach(topology_, tunables_, generation,
+                                                      options_.ring_bytes);
     if (!scheduler)
         return scheduler.error();
     scheduler_ = std::move(*scheduler);
@@ -285,12 +363,13 @@ Status Daemon::add_event_sources() {
     // Pings the systemd watchdog from the loop itself, so a stuck loop stops pinging.
     if (int r = sd_event_set_watchdog(raw, true); r < 0)
         return make_error(r, "failed to enable the watchdog");
+    if (int r = sd_event_add_time_relative(raw, &source, CLOCK_MONOTONIC, kOverflowTickUsec, 0,
+                                           on_overflow_tick, this);
+        r < 0)
+        return make_error(r, "failed to add the overflow timer");
+    overflow_timer_.reset(source);
     // Kernels from 6.9 signal EPOLLHUP on a struct_ops link the kernel has detached.
-    link_watch_.reset();
-    if (int r = sd_event_add_io(raw, &source, scheduler_->link_fd(), EPOLLHUP, on_link_event, this);
-        r >= 0)
-        link_watch_.reset(source);
-    return Ok{};
+    return watch_scheduler();
 }
 
 int Daemon::run() {
@@ -361,10 +440,8 @@ int Daemon::on_reload_timer(sd_event_source*, uint64_t, void* userdata) {
     }
     if (auto status = self->keeper_.keep(*self->scheduler_); !status)
         log_printf(LOG_WARNING, "%s", status.error().message.c_str());
-    sd_event_source* source = nullptr;
-    if (sd_event_add_io(self->loop_.get(), &source, self->scheduler_->link_fd(), EPOLLHUP,
-                        on_link_event, self) >= 0)
-        self->link_watch_.reset(source);
+    if (auto status = self->watch_scheduler(); !status)
+        log_printf(LOG_ERR, "%s", status.error().message.c_str());
     sd_notify(0, "STATUS=Scheduling with framepace (reloaded after an ejection)");
     return 0;
 }

@@ -5,9 +5,11 @@
 
 #include <memory>
 
+#include "event_consumer.h"
 #include "event_loop.h"
 #include "expected.h"
 #include "options.h"
+#include "overflow_monitor.h"
 #include "scheduler_handle.h"
 #include "scheduler_keeper.h"
 #include "scheduler_service.h"
@@ -40,6 +42,7 @@ public:
     std::optional<ExitInfo> last_exit() const override { return last_exit_; }
     uint64_t started_usec() const override { return started_usec_; }
     fp_tunables tunables() const override { return tunables_; }
+    EventCounts event_counts() const override;
     Status set_tunables(const fp_tunables& tunables, bool persist) override;
 
 private:
@@ -56,6 +59,9 @@ private:
     // True when the kernel has disabled the scheduler (ops.exit ran without our detach).
     bool check_ejected();
     void schedule_reload();
+    // Events and overflow watching for the scheduler now in scheduler_.
+    Status watch_scheduler();
+    void report_overflows();
 
     static int on_signal(sd_event_source* source, const struct signalfd_siginfo* info,
                          void* userdata);
@@ -63,6 +69,7 @@ private:
     static int on_heartbeat(sd_event_source* source, uint64_t usec, void* userdata);
     static int on_stats_timer(sd_event_source* source, uint64_t usec, void* userdata);
     static int on_reload_timer(sd_event_source* source, uint64_t usec, void* userdata);
+    static int on_overflow_tick(sd_event_source* source, uint64_t usec, void* userdata);
 
     Options options_;
     TunablesStore store_;
@@ -75,9 +82,13 @@ private:
     std::optional<ExitInfo> last_exit_;
     EventLoop loop_;
     std::unique_ptr<SchedulerHandle> scheduler_;
+    std::unique_ptr<EventConsumer> consumer_;
+    EventCounts consumed_before_;      // by consumers of earlier schedulers
+    OverflowMonitor overflow_;
     std::unique_ptr<varlink::SchedulerMethods> methods_;
     std::unique_ptr<varlink::Server> varlink_;
-    EventSource sigterm_, sigint_, link_watch_, heartbeat_timer_, stats_timer_, reload_timer_;
+    EventSource sigterm_, sigint_, link_watch_, heartbeat_timer_, stats_timer_, reload_timer_,
+        overflow_timer_;
     int exit_status_ = kExitStopped;
 };
 

@@ -19,6 +19,10 @@ enum : int {
     kOptStateDir,
     kOptHeartbeatInterval,
     kOptNoReload,
+    kOptRingbufBytes,
+    kOptOverflowThreshold,
+    kOptOverflowWindow,
+    kOptDebugConsumeInterval,
 };
 
 bool parse_u64(std::string_view text, uint64_t& out) {
@@ -69,6 +73,12 @@ std::string usage_text() {
            "                             (default 100; boosts need a fresh heartbeat)\n"
            "      --no-reload            exit with status 2 when the kernel ejects the\n"
            "                             scheduler, instead of reloading it with back-off\n"
+           "      --ringbuf-bytes=N      size of each of the 16 event rings, a power of two\n"
+           "                             from 4096 to 268435456 (default 262144)\n"
+           "      --overflow-threshold=N   alert when a ring drops more than N events ...\n"
+           "      --overflow-window-ms=MS  ... within MS milliseconds (defaults 10, 1000)\n"
+           "      --debug-consume-interval-ms=MS  drain events only every MS ms (testing\n"
+           "                             overflow handling; 0, the default, drains at once)\n"
            "\n"
            "Tunables given here win over stored ones; both can be changed live through\n"
            "io.framepace.Scheduler.SetTunables (varlinkctl).\n"
@@ -93,6 +103,10 @@ Expected<Options> parse_options(int argc, char** argv) {
         {"state-dir", required_argument, nullptr, kOptStateDir},
         {"heartbeat-interval", required_argument, nullptr, kOptHeartbeatInterval},
         {"no-reload", no_argument, nullptr, kOptNoReload},
+        {"ringbuf-bytes", required_argument, nullptr, kOptRingbufBytes},
+        {"overflow-threshold", required_argument, nullptr, kOptOverflowThreshold},
+        {"overflow-window-ms", required_argument, nullptr, kOptOverflowWindow},
+        {"debug-consume-interval-ms", required_argument, nullptr, kOptDebugConsumeInterval},
         {nullptr, 0, nullptr, 0},
     };
     Options options;
@@ -161,6 +175,34 @@ Expected<Options> parse_options(int argc, char** argv) {
             break;
         case kOptNoReload:
             options.reload = false;
+            break;
+        case kOptRingbufBytes: {
+            uint64_t bytes = 0;
+            if (!parse_u64(optarg, bytes) || bytes < FP_RING_BYTES_MIN || bytes > FP_RING_BYTES_MAX ||
+                (bytes & (bytes - 1)) != 0)
+                return invalid_input(std::string("--ringbuf-bytes: '") + optarg +
+                                     "' is not a power of two from " +
+                                     std::to_string(FP_RING_BYTES_MIN) + " to " +
+                                     std::to_string(FP_RING_BYTES_MAX));
+            options.ring_bytes = static_cast<uint32_t>(bytes);
+            break;
+        }
+        case kOptOverflowThreshold:
+            if (!parse_u64(optarg, options.overflow_threshold))
+                return invalid_input(std::string("--overflow-threshold: '") + optarg +
+                                     "' is not a whole number");
+            break;
+        case kOptOverflowWindow:
+            if (!parse_u64(optarg, options.overflow_window_ms) || options.overflow_window_ms < 100 ||
+                options.overflow_window_ms > 600000)
+                return invalid_input(std::string("--overflow-window-ms: '") + optarg +
+                                     "' is not a number of milliseconds in 100..600000");
+            break;
+        case kOptDebugConsumeInterval:
+            if (!parse_u64(optarg, options.debug_consume_interval_ms) ||
+                options.debug_consume_interval_ms > 60000)
+                return invalid_input(std::string("--debug-consume-interval-ms: '") + optarg +
+                                     "' is not a number of milliseconds in 0..60000");
             break;
         case kOptStateDir:
             if (!*optarg)

@@ -21,6 +21,10 @@ struct Options {
     uint64_t stats_interval_ms = 0;   // 0: no periodic counter lines
     uint64_t heartbeat_interval_ms = 100;
     bool reload = true;               // reload after a kernel ejection (else exit 2)
+    uint32_t ring_bytes = FP_RING_BYTES_DEFAULT;   // size of each event ring
+    uint64_t overflow_threshold = 10;             // drops per window that raise an alert
+    uint64_t overflow_window_ms = 1000;
+    uint64_t debug_consume_interval_ms = 0;       // 0: drain events as they come
     std::string listen_path;          // --listen: serve Varlink here (outside systemd)
     std::string state_dir;            // where persisted tunables live
     // Tunables given on the command line, indexed like kTunableRanges; they win over the

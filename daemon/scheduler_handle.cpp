@@ -47,7 +47,8 @@ void SchedulerHandle::LinkDeleter::operator()(bpf_link* link) const { bpf_link__
 
 
 Expected<std::unique_ptr<SchedulerHandle>> SchedulerHandle::load_and_attach(
-    const Topology& topology, const fp_tunables& tunables, uint64_t generation) {
+    const Topology& topology, const fp_tunables& tunables, uint64_t generation,
+    uint32_t ring_bytes) {
     std::unique_ptr<SchedulerHandle> handle(new SchedulerHandle());
 
     handle->skel_.reset(framepace_bpf__open());
@@ -61,15 +62,18 @@ Expected<std::unique_ptr<SchedulerHandle>> SchedulerHandle::load_and_attach(
         skel->rodata->cpu_llc_id[cpu] = topology.cpu_llc[cpu];
 
     skel->bss->generation = generation;
+    bpf_map__set_max_entries(bpf_map__inner_map(skel->maps.rings), ring_bytes);
     if (int err = framepace_bpf__load(skel); err)
         return make_error(err, "failed to load the framepace BPF scheduler (verifier log above)");
+    if (auto status = handle->create_rings(ring_bytes); !status)
+        return status.error();
     if (auto status = handle->write_tunables(tunables); !status)
         return status.error();
     fp_meta meta{FP_META_MAGIC, FP_LAYOUT_VERSION};
     uint32_t key = 0;
     if (int err = bpf_map__update_elem(skel->maps.meta, &key, sizeof(key), &meta, sizeof(meta), 0))
         return make_error(err, "failed to write the meta map");
-    if (auto status = handle->attach_task_iterator(); !status)
+    if (auto status = handle->attach_helpers(); !status)
         return status.error();
 
     bpf_link* link = bpf_map__attach_struct_ops(skel->maps.framepace_ops);
@@ -84,11 +88,78 @@ Expected<std::unique_ptr<SchedulerHandle>> SchedulerHandle::load_and_attach(
     return handle;
 }
 
-Status SchedulerHandle::attach_task_iterator() {
+// The programs that live with the daemon rather than with the scheduler: a restarted daemon
+// attaches its own.
+Status SchedulerHandle::attach_helpers() {
     task_iter_.reset(bpf_program__attach_iter(skel_->progs.dump_task, nullptr));
     if (!task_iter_)
         return make_error(-errno, "failed to attach the task iterator");
+    exec_hook_.reset(bpf_program__attach(skel_->progs.on_exec));
+    if (!exec_hook_)
+        return make_error(-errno, "failed to attach the exec hook");
+    exit_hook_.reset(bpf_program__attach(skel_->progs.on_exit));
+    if (!exit_hook_)
+        return make_error(-errno, "failed to attach the exit hook");
     return Ok{};
+}
+
+Status SchedulerHandle::create_rings(uint32_t bytes) {
+    int outer = bpf_map__fd(skel_->maps.rings);
+    for (uint32_t i = 0; i < FP_NR_RINGS; i++) {
+        std::string name = "fp_ring_" + std::to_string(i);
+        rings_[i].reset(bpf_map_create(BPF_MAP_TYPE_RINGBUF, name.c_str(), 0, 0, bytes, nullptr));
+        if (!rings_[i].valid())
+            return make_error(-errno, "failed to create event ring " + std::to_string(i) + " of " +
+                                          std::to_string(bytes) + " bytes");
+        int fd = rings_[i].get();
+        if (bpf_map_update_elem(outer, &i, &fd, BPF_ANY) < 0)
+            return make_error(-errno, "failed to install event ring " + std::to_string(i));
+    }
+    ring_bytes_ = bytes;
+    return Ok{};
+}
+
+// An adopted scheduler's rings are in its rings map, by id.
+Status SchedulerHandle::find_rings() {
+    int outer = bpf_map__fd(skel_->maps.rings);
+    for (uint32_t i = 0; i < FP_NR_RINGS; i++) {
+        uint32_t id = 0;
+        if (bpf_map_lookup_elem(outer, &i, &id) < 0)
+            return make_error(-errno, "the kept scheduler has no event ring " + std::to_string(i));
+        rings_[i].reset(bpf_map_get_fd_by_id(id));
+        if (!rings_[i].valid())
+            return make_error(-errno, "failed to open kept event ring " + std::to_string(i));
+        bpf_map_info info{};
+        uint32_t len = sizeof(info);
+        if (bpf_map_get_info_by_fd(rings_[i].get(), &info, &len) == 0)
+            ring_bytes_ = info.max_entries;
+    }
+    return Ok{};
+}
+
+std::array<int, FP_NR_RINGS> SchedulerHandle::ring_fds() const {
+    std::array<int, FP_NR_RINGS> fds{};
+    for (size_t i = 0; i < fds.size(); i++)
+        fds[i] = rings_[i].get();
+    return fds;
+}
+
+Expected<SchedulerHandle::RingTotals> SchedulerHandle::read_ring_counters() const {
+    int nr_cpus = libbpf_num_possible_cpus();
+    if (nr_cpus <= 0)
+        return make_error(nr_cpus, "failed to count possible CPUs");
+    std::vector<fp_ring_counters> per_cpu(static_cast<size_t>(nr_cpus));
+    uint32_t key = 0;
+    if (int err = bpf_map__lookup_elem(skel_->maps.ring_counters, &key, sizeof(key), per_cpu.data(),
+                                       per_cpu.size() * sizeof(fp_ring_counters), 0))
+        return make_error(err, "failed to read the ring counters");
+    RingTotals totals;
+    for (const auto& cpu : per_cpu)
+        for (size_t i = 0; i < FP_NR_RINGS; i++) {
+            totals.produced[i] += cpu.produced[i];
+            totals.dropped[i] += cpu.dropped[i];
+        }
+    return totals;
 }
 
 Expected<uint64_t> SchedulerHandle::kept_layout_version(const KeptFds& kept) {
@@ -205,7 +276,9 @@ Expected<std::unique_ptr<SchedulerHandle>> SchedulerHandle::adopt(const KeptFds&
         return make_error(err, "failed to load framepace's helper programs for adoption");
     if (auto status = map_adopted_sections(skel->obj); !status)
         return status.error();
-    if (auto status = handle->attach_task_iterator(); !status)
+    if (auto status = handle->find_rings(); !status)
+        return status.error();
+    if (auto status = handle->attach_helpers(); !status)
         return status.error();
     handle->link_.reset(fcntl(link->second.get(), F_DUPFD_CLOEXEC, 3));
     if (!handle->link_.valid())

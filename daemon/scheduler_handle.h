@@ -2,6 +2,7 @@
 // the struct_ops link that keeps it attached. Destroying the handle detaches the scheduler.
 #pragma once
 
+#include <array>
 #include <map>
 #include <memory>
 #include <optional>
@@ -30,7 +31,8 @@ public:
     // loaded and the error says which step failed.
     static Expected<std::unique_ptr<SchedulerHandle>> load_and_attach(const Topology& topology,
                                                                       const fp_tunables& tunables,
-                                                                      uint64_t generation);
+                                                                      uint64_t generation,
+                                                                      uint32_t ring_bytes);
     // Takes over a framepace scheduler that an earlier daemon attached and kept: reuses its
     // maps, leaves its link (and so the running scheduler) untouched, and bumps its
     // generation. Fails without side effects if the fds are not a compatible framepace.
@@ -54,6 +56,14 @@ public:
     Expected<std::vector<fp_task_record>> list_tasks() const;
 
     uint64_t generation() const;
+
+    // The event rings (FP_NR_RINGS of ring_bytes() each) and their per-ring counters.
+    std::array<int, FP_NR_RINGS> ring_fds() const;
+    uint32_t ring_bytes() const { return ring_bytes_; }
+    struct RingTotals {
+        std::array<uint64_t, FP_NR_RINGS> produced{}, dropped{};
+    };
+    Expected<RingTotals> read_ring_counters() const;
     Expected<fp_tunables> read_tunables() const;
 
     // Heartbeat for the boost gate: CLOCK_MONOTONIC ns, one store into BPF.
@@ -82,11 +92,15 @@ private:
     };
 
     SchedulerHandle() = default;
-    Status attach_task_iterator();
+    Status attach_helpers();
+    Status create_rings(uint32_t bytes);
+    Status find_rings();
 
     std::unique_ptr<struct ::framepace_bpf, SkeletonDeleter> skel_;
     UniqueFd link_;
-    std::unique_ptr<bpf_link, LinkDeleter> task_iter_;
+    std::unique_ptr<bpf_link, LinkDeleter> task_iter_, exec_hook_, exit_hook_;
+    std::array<UniqueFd, FP_NR_RINGS> rings_;
+    uint32_t ring_bytes_ = 0;
 };
 
 // Routes libbpf's messages (verifier logs included) into our log.

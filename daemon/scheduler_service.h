@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "event_consumer.h"
 #include "exit_info.h"
 #include "expected.h"
 #include "framepace_shared.h"
@@ -22,6 +23,8 @@ public:
     virtual std::optional<ExitInfo> last_exit() const = 0;
     virtual uint64_t started_usec() const = 0;   // CLOCK_MONOTONIC
     virtual fp_tunables tunables() const = 0;
+    // Events the daemon has consumed from the rings, by type.
+    virtual EventCounts event_counts() const = 0;
     // Validated by the caller; applied to BPF at once, then stored if persist is set.
     virtual Status set_tunables(const fp_tunables& tunables, bool persist) = 0;
 };

@@ -34,6 +34,9 @@ inline constexpr TunableRange kTunableRanges[] = {
     {"heartbeat_limit_ns", "ns", FP_HEARTBEAT_LIMIT_NS_MIN, FP_HEARTBEAT_LIMIT_NS_MAX,
      &fp_tunables::heartbeat_limit_ns, FP_HEARTBEAT_LIMIT_NS_DEFAULT,
      "boosts are refused while framepaced's heartbeat is older than this"},
+    {"latency_outlier_ns", "ns", FP_LATENCY_OUTLIER_NS_MIN, FP_LATENCY_OUTLIER_NS_MAX,
+     &fp_tunables::latency_outlier_ns, FP_LATENCY_OUTLIER_NS_DEFAULT,
+     "a task that waits longer than this from queueing to running is reported as an event"},
 };
 
 using TunableOverrides = std::array<std::optional<uint64_t>, std::size(kTunableRanges)>;

@@ -140,7 +140,23 @@ std::optional<json> SchedulerMethods::stats_reply(Responder& responder) {
     json counters = json::object();
     for (int i = 0; i < FP_NR_COUNTERS; i++)
         counters[std::string(counter_name(static_cast<fp_counter>(i)))] = (*totals)[i];
-    return json{{"timestamp_usec", monotonic_usec()}, {"counters", std::move(counters)}};
+    json rings = json::array();
+    if (auto ring_totals = scheduler->read_ring_counters()) {
+        for (size_t i = 0; i < FP_NR_RINGS; i++)
+            rings.push_back({{"index", i},
+                             {"produced", ring_totals->produced[i]},
+                             {"dropped", ring_totals->dropped[i]},
+                             {"size_bytes", scheduler->ring_bytes()}});
+    }
+    EventCounts consumed = service_.event_counts();
+    json events = json::object();
+    for (unsigned type = 1; type < FP_NR_EVENT_TYPES; type++)
+        events[event_type_name(type)] = consumed.by_type[type];
+    events["unknown"] = consumed.unknown;
+    return json{{"timestamp_usec", monotonic_usec()},
+                {"counters", std::move(counters)},
+                {"ringbufs", std::move(rings)},
+                {"events", std::move(events)}};
 }
 
 void SchedulerMethods::get_stats(const CallInfo& call, Responder responder) {

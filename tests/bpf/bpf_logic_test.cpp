@@ -11,6 +11,8 @@
 
 #include "framepace_shared.h"  // before the skeleton, which names its structs
 #include "framepace.skel.h"
+#include "overflow_monitor.h"
+#include "unique_fd.h"
 
 namespace {
 
@@ -168,4 +170,70 @@ TEST_F(BoostGate, AnOpenWindowExtendsWithoutConsultingTheHeartbeat) {
     EXPECT_EQ(request_boost(), 1);
     EXPECT_GE(skel_->bss->boost_until_ns, first_end);
     EXPECT_EQ(counter(FP_CNT_BOOST_REFUSED), 0u);
+}
+
+// The real ring path: a 4 KiB ring filled through the scheduler's own reserve code.
+class RingFill : public BpfLogic {
+protected:
+    void install_ring(uint32_t index, uint32_t bytes) {
+        ring_.reset(bpf_map_create(BPF_MAP_TYPE_RINGBUF, "test_ring", 0, 0, bytes, nullptr));
+        ASSERT_TRUE(ring_.valid());
+        int fd = ring_.get();
+        ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.rings), &index, &fd, BPF_ANY), 0);
+    }
+    fp_fill_probe fill(uint32_t ring, uint32_t count) {
+        fp_fill_probe probe{};
+        probe.ring = ring;
+        probe.count = count;
+        run(skel_->progs.fp_test_fill_ring, probe);
+        return probe;
+    }
+    std::pair<uint64_t, uint64_t> produced_dropped(uint32_t ring) {
+        int nr = libbpf_num_possible_cpus();
+        std::vector<fp_ring_counters> per_cpu(static_cast<size_t>(nr));
+        uint32_t key = 0;
+        EXPECT_EQ(bpf_map__lookup_elem(skel_->maps.ring_counters, &key, sizeof(key),
+                                       per_cpu.data(), per_cpu.size() * sizeof(per_cpu[0]), 0), 0);
+        uint64_t produced = 0, dropped = 0;
+        for (const auto& c : per_cpu) {
+            produced += c.produced[ring];
+            dropped += c.dropped[ring];
+        }
+        return {produced, dropped};
+    }
+    framepace::UniqueFd ring_;
+};
+
+TEST_F(RingFill, DropCounterEqualsFailedReservesExactly) {
+    install_ring(5, 4096);
+    auto probe = fill(5, 100);
+    auto [produced, dropped] = produced_dropped(5);
+    EXPECT_GT(probe.failed, 0u);
+    EXPECT_EQ(dropped, probe.failed);
+    EXPECT_EQ(produced + dropped, 100u);
+    // 4096 bytes hold 4096 / (sizeof(fp_event) + 8-byte header) records.
+    EXPECT_EQ(produced, 4096 / (sizeof(fp_event) + 8));
+    auto [other_produced, other_dropped] = produced_dropped(4);
+    EXPECT_EQ(other_produced + other_dropped, 0u);
+}
+
+TEST_F(RingFill, AMissingRingCountsEveryEventAsDropped) {
+    auto probe = fill(7, 25);
+    EXPECT_EQ(probe.failed, 25u);
+    EXPECT_EQ(produced_dropped(7).second, 25u);
+}
+
+TEST_F(RingFill, OverflowMonitorAlertsOnTheRealCounters) {
+    install_ring(2, 4096);
+    framepace::OverflowMonitor monitor;
+    std::vector<uint64_t> totals(FP_NR_RINGS, 0);
+    uint64_t now = 5'000'000;
+    EXPECT_TRUE(monitor.sample(now, totals).empty());
+    auto probe = fill(2, 200);
+    totals[2] = produced_dropped(2).second;
+    auto alerts = monitor.sample(now + 100'000, totals);
+    ASSERT_EQ(alerts.size(), 1u);
+    EXPECT_EQ(alerts[0].ring, 2u);
+    EXPECT_EQ(alerts[0].dropped_in_window, probe.failed);
+    EXPECT_EQ(alerts[0].dropped_total, probe.failed);
 }

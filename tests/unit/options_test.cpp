@@ -60,10 +60,20 @@ TEST(Options, RejectsGarbageClearly) {
     EXPECT_FALSE(parse({"extra"}));
 }
 
+TEST(Options, RingSizeMustBeAPowerOfTwoInRange) {
+    EXPECT_EQ(parse({"--ringbuf-bytes=8192"})->ring_bytes, 8192u);
+    EXPECT_FALSE(parse({"--ringbuf-bytes=5000"}));
+    EXPECT_FALSE(parse({"--ringbuf-bytes=2048"}));
+    EXPECT_FALSE(parse({"--ringbuf-bytes=536870912"}));
+    EXPECT_FALSE(parse({"--ringbuf-bytes=x"}));
+}
+
 TEST(Options, UsageMentionsEveryOption) {
     std::string usage = usage_text();
     for (const char* name : {"--help", "--version", "--verbose", "--log-target",
                              "--stats-interval", "--slice-us", "--sleep-budget-us", "--listen",
-                             "--state-dir", "--heartbeat-interval", "--no-reload"})
+                             "--state-dir", "--heartbeat-interval", "--no-reload",
+                             "--ringbuf-bytes", "--overflow-threshold", "--overflow-window-ms",
+                             "--debug-consume-interval-ms"})
         EXPECT_NE(usage.find(name), std::string::npos) << name;
 }

@@ -26,6 +26,7 @@ public:
     }
     uint64_t started_usec() const override { return 0; }
     fp_tunables tunables() const override { return default_tunables(); }
+    EventCounts event_counts() const override { return {}; }
     Status set_tunables(const fp_tunables&, bool) override { return Ok{}; }
 };
 

@@ -1,0 +1,75 @@
+// Drains the event rings inside the sd-event loop: every ring on one epoll fd (libbpf's
+// ring_buffer), events decoded into typed structs and counted; unknown types and versions
+// are counted, never fatal.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "event_loop.h"
+#include "expected.h"
+#include "framepace_shared.h"
+
+struct ring_buffer;
+
+namespace framepace {
+
+struct Event {
+    fp_event_type type;
+    uint32_t cpu = 0;
+    uint64_t timestamp_ns = 0;
+    uint32_t pid = 0, tid = 0;
+    std::string comm;
+    std::string filename;     // exec
+    uint64_t value = 0;       // boost window_ns, latency wait_ns
+};
+
+struct EventCounts {
+    std::array<uint64_t, FP_NR_EVENT_TYPES> by_type{};
+    uint64_t unknown = 0;        // unknown type or version, or a short record
+};
+
+// Stable names, as in GetStats.
+const char* event_type_name(unsigned type);
+
+// Decodes one ring record; nullopt for records this daemon does not understand.
+std::optional<Event> decode_event(std::span<const uint8_t> record);
+
+class EventConsumer {
+public:
+    using Sink = std::function<void(const Event&)>;
+
+    // consume_interval_ms 0: drain as soon as a ring signals data (normal operation).
+    // Otherwise drain only every that many ms: a debug knob to provoke overflows.
+    static Expected<std::unique_ptr<EventConsumer>> create(sd_event* loop,
+                                                           std::span<const int> ring_fds,
+                                                           uint64_t consume_interval_ms,
+                                                           Sink sink = {});
+    ~EventConsumer();
+
+    const EventCounts& counts() const { return counts_; }
+    // Drains what is there now; returns the number of records.
+    int drain();
+
+private:
+    EventConsumer() = default;
+    static int on_record(void* self, void* data, size_t size);
+    static int on_ready(sd_event_source* source, int fd, uint32_t revents, void* userdata);
+    static int on_timer(sd_event_source* source, uint64_t usec, void* userdata);
+
+    struct RingBufferDeleter {
+        void operator()(ring_buffer* rb) const;
+    };
+    std::unique_ptr<ring_buffer, RingBufferDeleter> rb_;
+    EventSource source_;
+    uint64_t interval_usec_ = 0;
+    EventCounts counts_;
+    Sink sink_;
+};
+
+}  // namespace framepace
