@@ -70,7 +70,8 @@ struct {
 
 /*
  * The event rings: an array of FP_NR_RINGS ring buffers, created by framepaced at the size
- * it was configured with (the template's size here is replaced before load).
+ * it was configured with. The kernel does not hold inner ring buffers to the template's
+ * size, only to its type.
  */
 struct ring_template {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

@@ -62,7 +62,6 @@ Expected<std::unique_ptr<SchedulerHandle>> SchedulerHandle::load_and_attach(
         skel->rodata->cpu_llc_id[cpu] = topology.cpu_llc[cpu];
 
     skel->bss->generation = generation;
-    bpf_map__set_max_entries(bpf_map__inner_map(skel->maps.rings), ring_bytes);
     if (int err = framepace_bpf__load(skel); err)
         return make_error(err, "failed to load the framepace BPF scheduler (verifier log above)");
     if (auto status = handle->create_rings(ring_bytes); !status)

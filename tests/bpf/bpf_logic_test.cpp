@@ -11,6 +11,7 @@
 
 #include "framepace_shared.h"  // before the skeleton, which names its structs
 #include "framepace.skel.h"
+#include "event_consumer.h"
 #include "overflow_monitor.h"
 #include "unique_fd.h"
 
@@ -236,4 +237,24 @@ TEST_F(RingFill, OverflowMonitorAlertsOnTheRealCounters) {
     EXPECT_EQ(alerts[0].ring, 2u);
     EXPECT_EQ(alerts[0].dropped_in_window, probe.failed);
     EXPECT_EQ(alerts[0].dropped_total, probe.failed);
+}
+
+TEST_F(RingFill, ConsumerDecodesEveryRecordTheRingHolds) {
+    install_ring(0, 4096);
+    int fd = ring_.get();
+    sd_event* raw = nullptr;
+    ASSERT_GE(sd_event_new(&raw), 0);
+    framepace::EventLoop loop(raw);
+    std::vector<framepace::Event> seen;
+    auto consumer = framepace::EventConsumer::create(
+        loop.get(), std::span<const int>(&fd, 1), 0,
+        [&seen](const framepace::Event& ev) { seen.push_back(ev); });
+    ASSERT_TRUE(consumer) << consumer.error().message;
+    auto probe = fill(0, 50);
+    EXPECT_EQ((*consumer)->drain(), static_cast<int>(50 - probe.failed));
+    EXPECT_EQ(seen.size(), 50 - probe.failed);
+    EXPECT_EQ((*consumer)->counts().by_type[FP_EV_TEST], 50 - probe.failed);
+    EXPECT_EQ((*consumer)->counts().unknown, 0u);
+    ASSERT_FALSE(seen.empty());
+    EXPECT_EQ(seen[0].type, FP_EV_TEST);
 }

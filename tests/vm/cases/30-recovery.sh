@@ -51,10 +51,11 @@ crash() {
     [ "$(task_generation "$TICKER")" = "$gen0" ] || { CRASH_DETAIL="ticker not in generation $gen0 before"; return 1; }
     start_sampler
     t0=$(date +%s%6N)
+    [ -n "$pid0" ] && [ "$pid0" != 0 ] || { CRASH_DETAIL="framepaced is not running"; return 1; }
     case "$how" in
-    kill9) kill -9 "$pid0" ;;
+    kill9) signal_daemon KILL ;;
     watchdog)
-        kill -STOP "$pid0"
+        signal_daemon STOP
         sleep 2
         BOOST_WHILE_STOPPED=$($PROBE boost)
         ;;
@@ -126,7 +127,7 @@ fi
 # --- an incompatible kept scheduler (older layout) is detached and replaced, and logged
 seq0=$(enable_seq)
 $PROBE set-layout-version 1
-kill -9 "$(main_pid)"
+signal_daemon KILL
 if wait_for 30 bash -c "[ \$(cat /sys/kernel/sched_ext/enable_seq) -gt $seq0 ] && [ \$(cat $STATE) = enabled ]" &&
    wait_for 10 bash -c "journalctl -o cat --no-pager MESSAGE_ID=$MSG_SCHEDULER_REPLACED | grep -q 'layout version 1'"; then
     result upgrade_replaces pass "kept layout 1 vs daemon $(vcall GetStatus | jq .layout_version): $(journal_entry "$MSG_SCHEDULER_REPLACED" | jq -r .MESSAGE); enable_seq $seq0 -> $(enable_seq)"

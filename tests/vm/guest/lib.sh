@@ -48,9 +48,17 @@ vcall() { varlinkctl call --json=short "$ADDR" "$IF.$1" "${2:-{\}}"; }
 tunable() { vcall GetTunables | jq "[.tunables[] | select(.name == \"$1\")][0].value"; }
 enable_seq() { cat /sys/kernel/sched_ext/enable_seq; }
 main_pid() { systemctl show -P MainPID framepaced.service; }
+# signal_daemon SIGNAL: signals framepaced's main process; never pid 0 (our process group).
+signal_daemon() {
+    local pid
+    pid=$(main_pid)
+    [ -n "$pid" ] && [ "$pid" != 0 ] || return 1
+    kill "-$1" "$pid"
+}
 
 finish() {
     journalctl -b --no-pager -o short-monotonic >"$JOURNAL_PORT" 2>&1 || true
+    grep -q '"result":"fail"' "$RESULTS_LOG" 2>/dev/null && FAILED=1
     if [ "$FAILED" = 0 ]; then
         echo "FRAMEPACE-VM-RESULT: PASS" >/dev/console
     else

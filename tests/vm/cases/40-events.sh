@@ -1,0 +1,98 @@
+#!/bin/bash
+# Event rings: events flow under normal load without drops or alerts; with tiny rings and a
+# slowed consumer an exec storm raises one structured overflow alert, fast, with every field
+# right, Varlink keeps answering, and a recovery entry follows; the catalog explains both.
+. /usr/lib/framepace-vm/lib.sh
+. /usr/lib/framepace-vm/message-ids.env
+
+use_daemon_args() {
+    mkdir -p /run/systemd/system/framepaced.service.d
+    printf '[Service]\nExecStart=\nExecStart=/usr/bin/framepaced %s\n' "$*" \
+        >/run/systemd/system/framepaced.service.d/50-test.conf
+    systemctl daemon-reload
+}
+alerts() { journalctl -o cat --no-pager MESSAGE_ID="$MSG_RINGBUF_OVERFLOW" | wc -l; }
+
+systemctl stop framepaced.service 2>/dev/null
+systemctl reset-failed framepaced.service 2>/dev/null
+systemctl start framepaced.socket framepaced.service
+wait_for 10 state_is enabled
+
+# --- normal load: events arrive, nothing dropped, no alert
+alerts0=$(alerts)
+before=$(vcall GetStats)
+stress-ng --exec 2 --timeout 8s --quiet
+sleep 1
+after=$(vcall GetStats)
+execs=$(( $(echo "$after" | jq .events.exec) - $(echo "$before" | jq .events.exec) ))
+produced=$(echo "$after" | jq '[.ringbufs[].produced] | add')
+dropped=$(echo "$after" | jq '[.ringbufs[].dropped] | add')
+if [ "$execs" -gt 20 ] && [ "$dropped" = 0 ] && [ "$(alerts)" = "$alerts0" ] &&
+   [ "$(echo "$after" | jq '.ringbufs | length')" = 16 ] &&
+   [ "$(echo "$after" | jq '.ringbufs[0].size_bytes')" = 262144 ]; then
+    result events_normal_load pass "$execs exec events consumed in 8 s of stress-ng --exec; $produced produced, 0 dropped, no alert" \
+        "{\"exec_events\":$execs,\"events_per_sec\":$(( execs / 8 ))}"
+else
+    result events_normal_load fail "execs=$execs produced=$produced dropped=$dropped alerts $alerts0->$(alerts) stats=$(echo "$after" | jq -c '{events,ringbufs:[.ringbufs[0]]}')"
+fi
+
+# --- storm: 4 KiB rings drained every 2 s
+use_daemon_args --ringbuf-bytes=4096 --debug-consume-interval-ms=2000
+systemctl restart framepaced.service
+wait_for 10 state_is enabled
+sleep 1
+alerts0=$(alerts)
+rm -f /run/fp-poll-stop
+python3 /usr/lib/framepace-vm/poll_stats.py "$ADDR" /run/fp-poll-stop >/run/fp-poll.json &
+poller=$!
+sleep 0.5
+stress-ng --exec 2 --timeout 6s --quiet
+wait_for 5 bash -c "[ \$(journalctl -o cat --no-pager MESSAGE_ID=$MSG_RINGBUF_OVERFLOW | wc -l) -gt $alerts0 ]"
+touch /run/fp-poll-stop
+wait "$poller"
+poll=$(cat /run/fp-poll.json)
+entry=$(journal_entry "$MSG_RINGBUF_OVERFLOW")
+ring=$(echo "$entry" | jq -r .FRAMEPACE_RINGBUF)
+dropped=$(echo "$entry" | jq -r .FRAMEPACE_DROPPED)
+total=$(echo "$entry" | jq -r .FRAMEPACE_DROPPED_TOTAL)
+suggested=$(echo "$entry" | jq -r .FRAMEPACE_SUGGESTED_BYTES)
+first_drop=$(echo "$poll" | jq -r .first_drop_usec)
+alert_at=$(echo "$entry" | jq -r .__REALTIME_TIMESTAMP)
+delay_ms=$(( (alert_at - first_drop) / 1000 ))
+ring_dropped=$(vcall GetStats | jq ".ringbufs[$ring].dropped")
+n_alerts=$(( $(alerts) - alerts0 ))
+if [ "$n_alerts" = 1 ] && [ "$(echo "$entry" | jq -r .PRIORITY)" = 4 ] &&
+   [ "$ring" -ge 0 ] && [ "$ring" -lt 16 ] && [ "$dropped" -gt 10 ] && [ "$total" -ge "$dropped" ] &&
+   [ "$ring_dropped" -ge "$total" ] &&
+   [ "$(echo "$entry" | jq -r .FRAMEPACE_WINDOW_USEC)" = 1000000 ] &&
+   [ "$(echo "$entry" | jq -r .FRAMEPACE_RINGBUF_BYTES)" = 4096 ] &&
+   [ "$suggested" -gt 4096 ] && [ $(( suggested & (suggested - 1) )) = 0 ] &&
+   [ "$delay_ms" -le 1100 ] &&
+   [ "$(echo "$poll" | jq .failures)" = 0 ] && [ "$(echo "$poll" | jq .calls)" -gt 20 ]; then
+    result overflow_alert pass "one alert ${delay_ms} ms after the first drop: $(echo "$entry" | jq -r .MESSAGE); Varlink during the storm: $poll" \
+        "{\"alert_delay_ms\":$delay_ms,\"varlink\":$poll}"
+else
+    result overflow_alert fail "alerts=$n_alerts delay=${delay_ms}ms ring_dropped=$ring_dropped poll=$poll entry=$entry"
+fi
+
+# --- recovery follows once the storm is over
+if wait_for 20 bash -c "journalctl -o json --no-pager MESSAGE_ID=$MSG_RINGBUF_RECOVERED | grep -q '\"FRAMEPACE_RINGBUF\":\"$ring\"'"; then
+    result overflow_recovery pass "$(journal_entry "$MSG_RINGBUF_RECOVERED" | jq -r .MESSAGE)"
+else
+    result overflow_recovery fail "no recovery entry for ring $ring"
+fi
+
+# --- the catalog explains both, once indexed
+journalctl --update-catalog
+if journalctl --dump-catalog "$MSG_RINGBUF_OVERFLOW" 2>/dev/null | grep -q "ringbuf-bytes" &&
+   journalctl --dump-catalog "$MSG_RINGBUF_RECOVERED" 2>/dev/null | grep -q "stopped dropping" &&
+   journalctl -x --no-pager MESSAGE_ID="$MSG_RINGBUF_OVERFLOW" | grep -q "Subject: A framepace event ring is dropping events"; then
+    result catalog pass "journalctl --dump-catalog and -x show the framepace texts"
+else
+    result catalog fail "$(journalctl --dump-catalog "$MSG_RINGBUF_OVERFLOW" 2>&1 | head -3)"
+fi
+
+rm -rf /run/systemd/system/framepaced.service.d
+systemctl daemon-reload
+systemctl stop framepaced.service framepaced.socket
+exit 0
