@@ -19,8 +19,10 @@ while [ $# -gt 0 ]; do
 done
 out=${out:-$top/results/vm-$job-$kernel}
 case "$job" in test|demo) ;; *) echo "run-vm: --job is test or demo" >&2; exit 2 ;; esac
-daemon=$build/daemon/framepaced
-[ -x "$daemon" ] || { echo "run-vm: $daemon is missing; build first" >&2; exit 2; }
+sysext=$build/sysext/framepace.raw
+[ -f "$sysext" ] || { echo "run-vm: $sysext is missing; build first (cmake --build)" >&2; exit 2; }
+version=$(sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' "$build/CMakeCache.txt")
+next_version=$version.1
 
 image=$("$top/tests/vm/image.sh")
 kdir=$("$top/tests/vm/kernel.sh" "$kernel")
@@ -34,20 +36,21 @@ guest=$stage/usr/lib/framepace-vm
 mkdir -p "$guest/cases" "$stage/usr/bin" "$stage/usr/lib/systemd/system" \
     "$stage/etc/systemd/system/multi-user.target.wants" "$stage/usr/lib"
 
-install -m755 "$daemon" "$stage/usr/bin/framepaced"
 install -m755 "$build/tests/framepace-vm-probe" "$guest/framepace-vm-probe"
-install -m644 "$top/sysext/framepaced.service" "$top/sysext/framepaced.socket" "$stage/usr/lib/systemd/system/"
-mkdir -p "$stage/usr/share/framepace/varlink"
-install -m644 "$top/varlink/io.framepace.Scheduler.varlink" "$stage/usr/share/framepace/varlink/"
+# framepace itself goes in the way users install it: the sysext image this build produced,
+# plus a second one with a newer version for the refresh test.
+mkdir -p "$stage/var/lib/extensions"
+install -m644 "$sysext" "$stage/var/lib/extensions/framepace.raw"
+"$top/sysext/build-sysext.sh" "$build" "$work/sysext-next" "$next_version" >/dev/null
+install -m644 "$work/sysext-next/framepace_$next_version.raw" "$guest/framepace-next.raw"
+echo "FRAMEPACE_NEXT_VERSION=$next_version" >>"$guest/job.env"
 install -m644 "$top/tests/vm/guest/lib.sh" "$guest/"
 install -m755 "$top/tests/vm/guest/poll_stats.py" "$guest/"
-mkdir -p "$stage/usr/lib/systemd/catalog"
-install -m644 "$top/sysext/framepace.catalog" "$stage/usr/lib/systemd/catalog/"
 install -m755 "$top/tests/vm/guest/job-$job" "$guest/job"
 install -m755 "$top/tests/vm/cases/"*.sh "$guest/cases/"
 mkdir -p "$guest/bench"
 install -m755 "$top/bench/"*.py "$guest/bench/"
-echo "FRAMEPACE_DEMO_SECONDS=${FRAMEPACE_DEMO_SECONDS:-20}" >"$guest/job.env"
+echo "FRAMEPACE_DEMO_SECONDS=${FRAMEPACE_DEMO_SECONDS:-20}" >>"$guest/job.env"
 # The journal's MESSAGE_IDs, from the daemon's own header: one source of truth.
 sed -n 's/.*k\([A-Za-z]*\) = "\([0-9a-f]\{32\}\)".*/\1 \2/p' "$top/daemon/message_ids.h" |
     while read -r name id; do

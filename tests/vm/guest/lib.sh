@@ -56,6 +56,14 @@ signal_daemon() {
     kill "-$1" "$pid"
 }
 
+# framepace arrives as the sysext image in /var/lib/extensions; merge it unless the boot did.
+install_framepace() {
+    [ -x /usr/bin/framepaced ] && return 0
+    systemd-sysext refresh >/dev/console 2>&1
+    systemctl daemon-reload
+    [ -x /usr/bin/framepaced ]
+}
+
 finish() {
     journalctl -b --no-pager -o short-monotonic >"$JOURNAL_PORT" 2>&1 || true
     grep -q '"result":"fail"' "$RESULTS_LOG" 2>/dev/null && FAILED=1
