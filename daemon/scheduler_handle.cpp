@@ -32,6 +32,20 @@ int libbpf_print(enum libbpf_print_level level, const char* format, va_list args
     return 0;
 }
 
+// One value per possible CPU from a per-CPU array's element 0.
+template <typename T>
+Expected<std::vector<T>> read_per_cpu(const bpf_map* map, const char* what) {
+    int nr_cpus = libbpf_num_possible_cpus();
+    if (nr_cpus <= 0)
+        return make_error(nr_cpus, "failed to count possible CPUs");
+    std::vector<T> per_cpu(static_cast<size_t>(nr_cpus));
+    uint32_t key = 0;
+    if (int err = bpf_map__lookup_elem(map, &key, sizeof(key), per_cpu.data(),
+                                       per_cpu.size() * sizeof(T), 0))
+        return make_error(err, std::string("failed to read ") + what);
+    return per_cpu;
+}
+
 }  // namespace
 
 void route_libbpf_logs(bool verbose) {
@@ -144,16 +158,11 @@ std::array<int, FP_NR_RINGS> SchedulerHandle::ring_fds() const {
 }
 
 Expected<SchedulerHandle::RingTotals> SchedulerHandle::read_ring_counters() const {
-    int nr_cpus = libbpf_num_possible_cpus();
-    if (nr_cpus <= 0)
-        return make_error(nr_cpus, "failed to count possible CPUs");
-    std::vector<fp_ring_counters> per_cpu(static_cast<size_t>(nr_cpus));
-    uint32_t key = 0;
-    if (int err = bpf_map__lookup_elem(skel_->maps.ring_counters, &key, sizeof(key), per_cpu.data(),
-                                       per_cpu.size() * sizeof(fp_ring_counters), 0))
-        return make_error(err, "failed to read the ring counters");
+    auto per_cpu = read_per_cpu<fp_ring_counters>(skel_->maps.ring_counters, "the ring counters");
+    if (!per_cpu)
+        return per_cpu.error();
     RingTotals totals;
-    for (const auto& cpu : per_cpu)
+    for (const auto& cpu : *per_cpu)
         for (size_t i = 0; i < FP_NR_RINGS; i++) {
             totals.produced[i] += cpu.produced[i];
             totals.dropped[i] += cpu.dropped[i];
@@ -325,16 +334,10 @@ Expected<fp_tunables> SchedulerHandle::read_tunables() const {
 }
 
 Expected<CounterTotals> SchedulerHandle::read_counters() const {
-    int nr_cpus = libbpf_num_possible_cpus();
-    if (nr_cpus <= 0)
-        return make_error(nr_cpus, "failed to count possible CPUs");
-    std::vector<fp_cpu_counters> per_cpu(static_cast<size_t>(nr_cpus));
-    uint32_t key = 0;
-    int err = bpf_map__lookup_elem(skel_->maps.counters, &key, sizeof(key), per_cpu.data(),
-                                   per_cpu.size() * sizeof(fp_cpu_counters), 0);
-    if (err)
-        return make_error(err, "failed to read the counters map");
-    return sum_counters(per_cpu);
+    auto per_cpu = read_per_cpu<fp_cpu_counters>(skel_->maps.counters, "the counters map");
+    if (!per_cpu)
+        return per_cpu.error();
+    return sum_counters(*per_cpu);
 }
 
 Status SchedulerHandle::reset_counters() {

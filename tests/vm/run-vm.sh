@@ -49,7 +49,7 @@ install -m755 "$top/tests/vm/guest/poll_stats.py" "$guest/"
 install -m755 "$top/tests/vm/guest/job-$job" "$guest/job"
 install -m755 "$top/tests/vm/cases/"*.sh "$guest/cases/"
 mkdir -p "$guest/bench"
-install -m755 "$top/bench/"*.py "$guest/bench/"
+install -m755 "$top/bench/"*.py "$build/bench/framepace_bench_events" "$guest/bench/"
 echo "FRAMEPACE_DEMO_SECONDS=${FRAMEPACE_DEMO_SECONDS:-20}" >>"$guest/job.env"
 # The journal's MESSAGE_IDs, from the daemon's own header: one source of truth.
 sed -n 's/.*k\([A-Za-z]*\) = "\([0-9a-f]\{32\}\)".*/\1 \2/p' "$top/daemon/message_ids.h" |

@@ -5,14 +5,6 @@
 . /usr/lib/framepace-vm/lib.sh
 . /usr/lib/framepace-vm/message-ids.env
 
-# use_daemon_args ARGS...: run the unit's framepaced with these arguments, no restarts.
-use_daemon_args() {
-    mkdir -p /run/systemd/system/framepaced.service.d
-    printf '[Service]\nRestart=no\nExecStart=\nExecStart=/usr/bin/framepaced %s\n' "$*" \
-        >/run/systemd/system/framepaced.service.d/50-test.conf
-    systemctl daemon-reload
-}
-
 latest_counters() { journal_entry "$MSG_SCHEDULER_COUNTERS"; }
 
 # --- without privileges: a clear refusal, nothing attached
@@ -25,7 +17,7 @@ else
 fi
 
 # --- attach through the unit (Type=notify: start returns once READY=1 was sent)
-use_daemon_args --stats-interval=1000
+use_daemon_args --no-restart --stats-interval=1000
 seq_before=$(cat /sys/kernel/sched_ext/enable_seq)
 start_ns=$(date +%s%N)
 if systemctl start framepaced.service && state_is enabled && [ "$(sched_ops)" = framepace ]; then
@@ -84,7 +76,7 @@ fi
 
 # --- the kernel ejects the scheduler (sysrq-S): structured report, and with --no-reload a
 # non-zero exit (the default, reloading with back-off, is tested in 30-recovery)
-use_daemon_args --no-reload
+use_daemon_args --no-restart --no-reload
 systemctl reset-failed framepaced.service 2>/dev/null
 systemctl start framepaced.service
 if wait_for 10 state_is enabled; then

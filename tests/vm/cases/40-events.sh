@@ -5,12 +5,6 @@
 . /usr/lib/framepace-vm/lib.sh
 . /usr/lib/framepace-vm/message-ids.env
 
-use_daemon_args() {
-    mkdir -p /run/systemd/system/framepaced.service.d
-    printf '[Service]\nExecStart=\nExecStart=/usr/bin/framepaced %s\n' "$*" \
-        >/run/systemd/system/framepaced.service.d/50-test.conf
-    systemctl daemon-reload
-}
 alerts() { journalctl -o cat --no-pager MESSAGE_ID="$MSG_RINGBUF_OVERFLOW" | wc -l; }
 # exec_storm SECONDS: two shells exec'ing /bin/true as fast as they can (stress-ng's exec
 # stressor refuses to run as root).
@@ -107,4 +101,13 @@ fi
 rm -rf /run/systemd/system/framepaced.service.d
 systemctl daemon-reload
 systemctl stop framepaced.service framepaced.socket
+
+# --- benchmark figures (recorded, not asserted): BPF cost per produced event against the
+# drop path, and the consumer's decode rate, on this kernel under TCG
+bench=$(/usr/lib/framepace-vm/bench/framepace_bench_events 2>&1)
+if jq -e .consumer_events_per_sec <<<"$bench" >/dev/null 2>&1; then
+    result events_benchmark pass "$bench" "$bench"
+else
+    result events_benchmark fail "$bench"
+fi
 exit 0

@@ -56,6 +56,16 @@ signal_daemon() {
     kill "-$1" "$pid"
 }
 
+# use_daemon_args [--no-restart] ARGS...: run the unit's framepaced with these arguments.
+use_daemon_args() {
+    local restart=
+    [ "$1" = --no-restart ] && { restart='Restart=no\n'; shift; }
+    mkdir -p /run/systemd/system/framepaced.service.d
+    printf "[Service]\n${restart}ExecStart=\nExecStart=/usr/bin/framepaced %s\n" "$*" \
+        >/run/systemd/system/framepaced.service.d/50-test.conf
+    systemctl daemon-reload
+}
+
 # framepace arrives as the sysext image in /var/lib/extensions; merge it unless the boot did.
 install_framepace() {
     [ -x /usr/bin/framepaced ] && return 0
