@@ -202,6 +202,11 @@ void Connection::flush() {
         return;
     }
     update_io_events();
+    // Output drained below the backpressure mark: calls already read may be waiting for it,
+    // and no new input need come to wake them.
+    if (!processing_ && !busy_ && out_.size() < kOutputBackpressureBytes &&
+        in_.find('\0') != std::string::npos)
+        process_input();
 }
 
 void Connection::update_io_events() {

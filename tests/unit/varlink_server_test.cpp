@@ -36,6 +36,9 @@ protected:
         spec.methods["Later"] = {[this](const CallInfo&, Responder r) { later_ = r; }};
         spec.methods["Root"] = {[](const CallInfo&, Responder r) { r.reply(); }, true};
         spec.methods["Missing"] = {nullptr};
+        spec.methods["Big"] = {[](const CallInfo&, Responder r) {
+            r.reply({{"data", std::string(10000, 'y')}});
+        }};
         server_->add_interface(std::move(spec));
         fd_ = connect(*server_);
     }
@@ -211,4 +214,24 @@ TEST(ParamTable, DecodesTypesRangesAndRejectsUnknownFields) {
     EXPECT_EQ(table.decode({{"name", nullptr}}), "name");
     EXPECT_EQ(table.decode({{"name", "x"}, {"n", nullptr}}), std::nullopt);
     EXPECT_EQ(table.decode(json::array()), "parameters");
+}
+
+TEST_F(VarlinkServer, PipelinedCallsBeyondTheOutputBackpressureAllGetAnswered) {
+    // One write of many calls whose replies exceed the output backpressure: once the client
+    // reads, the server must go on with the calls it already holds, without new input.
+    std::string batch;
+    for (int i = 0; i < 300; i++)
+        batch += std::string(R"({"method":"io.test.Echo.Big"})") + '\0';
+    size_t sent = 0;
+    size_t replies = 0;
+    for (int round = 0; round < 2000 && replies < 300; round++) {
+        if (sent < batch.size()) {
+            ssize_t n = ::send(fd_, batch.data() + sent, batch.size() - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (n > 0)
+                sent += static_cast<size_t>(n);
+        }
+        replies += receive(fd_).size();
+    }
+    EXPECT_EQ(sent, batch.size());
+    EXPECT_EQ(replies, 300u);
 }
