@@ -87,8 +87,10 @@ fi
 # a few processes, i.e. produce the very events that keep a 4 KiB ring drained every 2 s
 # overflowing.
 sleep 12
-if journalctl -o json --no-pager MESSAGE_ID="$MSG_RINGBUF_RECOVERED" | grep -q "\"FRAMEPACE_RINGBUF\":\"$ring\""; then
-    result overflow_recovery pass "$(journal_entry "$MSG_RINGBUF_RECOVERED" | jq -r .MESSAGE)"
+recovered=$(journalctl -o json --no-pager MESSAGE_ID="$MSG_RINGBUF_RECOVERED" |
+            jq -r "select(.FRAMEPACE_RINGBUF == \"$ring\") | .MESSAGE" | tail -n1)
+if [ -n "$recovered" ]; then
+    result overflow_recovery pass "$recovered"
 else
     result overflow_recovery fail "no recovery entry for ring $ring"
 fi
