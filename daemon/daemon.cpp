@@ -284,10 +284,17 @@ Expected<std::unique_ptr<Daemon>> Daemon::start(const Options& options) {
         log_printf(LOG_WARNING, "the scheduler will not survive a daemon crash: %s",
                    status.error().message.c_str());
 
+    // A daemon that cannot serve must not leave a scheduler behind that nobody watches:
+    // detach it and drop what was kept.
+    auto abandon = [&daemon](const Error& error) {
+        daemon->scheduler_->detach();
+        daemon->keeper_.forget();
+        return error;
+    };
     if (auto status = daemon->add_event_sources(); !status)
-        return status.error();
+        return abandon(status.error());
     if (auto status = daemon->serve_varlink(*passed); !status)
-        return status.error();
+        return abandon(status.error());
     return daemon;
 }
 

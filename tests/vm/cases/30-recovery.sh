@@ -166,6 +166,16 @@ else
     result bpffs_fallback fail "pins=$pins after-kill=$still adopted=$adopted seq $seq0->$seq1 state=$(sched_state) log: $(tail -n 5 /run/fp-direct.log)"
 fi
 
+# --- a daemon that fails after loading (here: its --listen path cannot be bound) leaves
+# nothing attached or pinned behind
+out=$(env -u NOTIFY_SOCKET /usr/bin/framepaced --log-target=stderr --listen=/proc/framepace/sock 2>&1)
+rc=$?
+if [ "$rc" = 1 ] && state_is disabled && [ ! -e /sys/fs/bpf/framepace ] && grep -q "failed to bind" <<<"$out"; then
+    result failed_start_cleans_up pass "exit 1 ($(tail -n1 <<<"$out" | cut -c1-120)); sched_ext disabled, no pins"
+else
+    result failed_start_cleans_up fail "rc=$rc state=$(sched_state) pins=$(ls /sys/fs/bpf/framepace 2>&1) out=$out"
+fi
+
 kill "$TICKER" 2>/dev/null
 systemctl stop framepaced.socket
 exit 0
