@@ -2,22 +2,30 @@
 /*
  * framepace - a sched_ext scheduler for games.
  *
- * Policy (first cut; the gaming policy builds on it):
- *  - Placement is locality first. A waking task goes back to its previous CPU if that CPU is
- *    idle, else to an idle CPU that shares the previous CPU's last-level cache, else to any
- *    idle CPU it may use; in all three cases it is inserted straight into that CPU's local
- *    queue and never touches shared state.
- *  - When no allowed CPU is idle the task joins one shared queue ordered by weighted virtual
- *    time: runtime is charged as used_ns * 100 / weight, so nice levels are honoured.
- *  - A task that slept may not bank more than sleep_budget_ns of virtual time: it wakes with a
- *    deadline at most that far ahead of everyone else, so sleepers win the next pick without
- *    starving the tasks that kept running.
+ * Policy:
+ *  - framepaced tells us which thread groups are games, compositors and audio servers (the
+ *    "classes" map, by tgid); behaviour does the rest. Each task gets a role (policy.h) from
+ *    its class, its mean run length, how often it wakes and who wakes it; the role picks its
+ *    slice and its deadline offset, both tunables.
+ *  - Placement is locality first: the previous CPU if idle, else a wholly idle SMT core in
+ *    its LLC, else any idle CPU in its LLC, else any idle CPU; the task goes straight to that
+ *    CPU's local queue. Tasks that are not latency-critical migrate at most once per
+ *    migration_interval_ns.
+ *  - Otherwise the task is queued by deadline (weighted virtual time plus its role's offset):
+ *    under light load on its CPU's own queue (cache-warm, no shared lock; idle CPUs steal),
+ *    and on one shared queue once CPU utilisation passes shared_util_pct, where the earliest
+ *    deadline anywhere runs next.
+ *  - Runtime is charged as used_ns * 100 / weight: nice levels are honoured, and games run
+ *    with game_weight_pct of their weight. A sleeper banks at most sleep_budget_ns, so lag is
+ *    bounded and batch work always progresses.
+ *  - input_event opens a short boost window (only while framepaced's heartbeat is fresh):
+ *    game, compositor and input-handling tasks queue at the front and preempt batch work on
+ *    their CPU. Tasks woken from inside input_event are the input handlers.
  *  - ops.timeout_ms makes the kernel eject us (and fall back to the fair class) if any
  *    runnable task waits longer than that: the last line of defence against a policy bug.
  *
- * Known limits: one shared queue serialises enqueues of busy systems on one lock - fine for
- * the handheld/desktop CPU counts we target, and the reason the idle fast path exists. No
- * SMT awareness yet.
+ * RT tasks are above sched_ext and never reach us; the audio role is for the SCHED_OTHER
+ * audio servers (pipewire without rtkit).
  */
 #define BPF_NO_KFUNC_PROTOTYPES
 #include "vmlinux.h"
@@ -26,11 +34,18 @@
 #include <bpf/bpf_core_read.h>
 #include "kfuncs.h"
 #include "framepace_shared.h"
+#include "policy.h"
 
 char _license[] SEC("license") = "GPL";
 
 #define ENOENT 2
+#define EBUSY 16
 #define ENOMEM 12
+#define CLOCK_MONOTONIC 1
+
+/* The utilisation sampler's period, and the gap between entering and leaving shared mode. */
+#define UTIL_PERIOD_NS 10000000ULL
+#define UTIL_HYSTERESIS_PCT 10
 
 #define BPF_STRUCT_OPS(name, args...) SEC("struct_ops/" #name) BPF_PROG(name, ##args)
 #define BPF_STRUCT_OPS_SLEEPABLE(name, args...) SEC("struct_ops.s/" #name) BPF_PROG(name, ##args)
@@ -44,6 +59,8 @@ static __always_inline bool time_before(u64 a, u64 b)
  * Globals use __u32/__u64: the skeleton repeats their types for C++, which has no u32. */
 const volatile __u32 nr_cpus = 1;
 const volatile __u32 nr_llcs = 1;
+const volatile __u32 nr_online_cpus = 1;
+const volatile __u32 smt_enabled = 0;
 const volatile __u32 cpu_llc_id[FP_MAX_CPUS];
 
 struct {
@@ -94,12 +111,23 @@ struct {
 
 /* Per-task state lives and dies with the task: no table to size, no LRU, nothing to leak. */
 struct task_ctx {
-	u64 vtime;          /* weighted virtual time: the task's place in the shared queue */
-	u64 running_since;  /* ns timestamp of the last ops.running */
-	u64 generation;     /* the generation the task was classified in */
+	u64 vtime;             /* weighted virtual time: the task's place in the queues */
+	u64 running_since;     /* ns timestamp of the last ops.running */
+	u64 generation;        /* the generation the task was classified in */
 	u64 runs;
 	u64 runtime_ns;
-	u64 queued_at;      /* ns when it last joined the shared queue; 0 once it runs */
+	u64 queued_at;         /* ns when it was last queued; 0 once it runs */
+	u64 avg_run_ns;        /* moving mean of run lengths */
+	u64 avg_wake_ns;       /* moving mean of the intervals between wakeups */
+	u64 last_wake_ns;      /* when it last started running after a sleep */
+	u64 last_migration_ns;
+	u64 game_wakeup_ns;    /* when a game thread last woke it */
+	u64 input_wakeup_ns;   /* when input_event last woke it */
+	u64 slice_ns;          /* the slice it was last given */
+	u32 classes_seq;       /* classes_seq its class was read at */
+	u8 class_id;           /* enum fp_class of its thread group */
+	u8 role;               /* enum fp_role */
+	u8 slept;              /* stopped without being runnable: the next run is a wakeup */
 };
 
 struct {
@@ -131,6 +159,50 @@ struct {
 	__type(key, u32);
 	__type(value, struct cpu_scratch);
 } scratch SEC(".maps");
+
+/* framepaced's decisions, by tgid (enum fp_class). Read once per task per classes_seq. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, u32);
+	__type(value, u32);
+} classes SEC(".maps");
+
+/* What each CPU is doing, for wakers and for boosted tasks looking for batch work to preempt. */
+struct cpu_state {
+	u32 role;       /* role of the running task; FP_NR_ROLES while none runs */
+	u32 in_input;   /* inside input_event: whoever is woken now handles input */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct cpu_state);
+} cpu_states SEC(".maps");
+
+struct util_timer {
+	struct bpf_timer timer;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct util_timer);
+} util_timers SEC(".maps");
+
+/*
+ * Bumped by framepaced after every change to "classes": a task re-reads its class when its
+ * copy is older. One compare on the hot path, no scan.
+ */
+__u32 classes_seq;
+
+/* Share of busy CPUs, a moving mean sampled every UTIL_PERIOD_NS, in percent. */
+__u32 util_pct;
+
+/* Non-zero while utilisation is above shared_util_pct: everything uses the shared queue. */
+__u32 shared_mode;
 
 /*
  * Virtual time of the task that most recently started running. Updated without atomics
@@ -213,22 +285,39 @@ static __always_inline void event_set_task(struct fp_event *ev, struct task_stru
 	__builtin_memcpy(ev->comm, p->comm, sizeof(ev->comm));
 }
 
-static __always_inline struct fp_tunables current_tunables(void)
+/* What the scheduler runs with until framepaced has written the tunables map. */
+static const struct fp_tunables default_tunables = {
+	.role_slice_ns = FP_ROLE_SLICE_NS_DEFAULTS,
+	.role_deadline_ns = FP_ROLE_DEADLINE_NS_DEFAULTS,
+	.sleep_budget_ns = FP_SLEEP_BUDGET_NS_DEFAULT,
+	.boost_window_ns = FP_BOOST_WINDOW_NS_DEFAULT,
+	.heartbeat_limit_ns = FP_HEARTBEAT_LIMIT_NS_DEFAULT,
+	.latency_outlier_ns = FP_LATENCY_OUTLIER_NS_DEFAULT,
+	.critical_run_ns = FP_CRITICAL_RUN_NS_DEFAULT,
+	.critical_wake_ns = FP_CRITICAL_WAKE_NS_DEFAULT,
+	.interactive_run_ns = FP_INTERACTIVE_RUN_NS_DEFAULT,
+	.batch_slice_pct = FP_BATCH_SLICE_PCT_DEFAULT,
+	.game_weight_pct = FP_GAME_WEIGHT_PCT_DEFAULT,
+	.shared_util_pct = FP_SHARED_UTIL_PCT_DEFAULT,
+	.migration_interval_ns = FP_MIGRATION_INTERVAL_NS_DEFAULT,
+};
+
+/* One map lookup, no copy. framepaced validates before writing; a zero slice = never written. */
+static __always_inline const struct fp_tunables *current_tunables(void)
 {
 	u32 zero = 0;
 	struct fp_tunables *t = bpf_map_lookup_elem(&tunables, &zero);
-	struct fp_tunables dflt = {
-		.slice_ns = FP_SLICE_NS_DEFAULT,
-		.sleep_budget_ns = FP_SLEEP_BUDGET_NS_DEFAULT,
-		.boost_window_ns = FP_BOOST_WINDOW_NS_DEFAULT,
-		.heartbeat_limit_ns = FP_HEARTBEAT_LIMIT_NS_DEFAULT,
-		.latency_outlier_ns = FP_LATENCY_OUTLIER_NS_DEFAULT,
-	};
 
-	/* framepaced validates before writing; zero means "never written". */
-	if (!t || !t->slice_ns)
-		return dflt;
-	return *t;
+	if (!t || !t->role_slice_ns[FP_ROLE_NORMAL])
+		return &default_tunables;
+	return t;
+}
+
+static __always_inline struct cpu_state *this_cpu_state(void)
+{
+	u32 zero = 0;
+
+	return bpf_map_lookup_elem(&cpu_states, &zero);
 }
 
 static __always_inline struct task_ctx *lookup_task_ctx(struct task_struct *p)
@@ -280,13 +369,33 @@ static __always_inline bool open_boost_window(u64 now, const struct fp_tunables 
 	return true;
 }
 
+/* Boosted: a window is open and the task is the game's, the compositor, or handles input. */
+static __always_inline bool boosted(const struct task_ctx *tctx, u64 now,
+				   const struct fp_tunables *t)
+{
+	if (!time_before(now, boost_until_ns))
+		return false;
+	return boostable(tctx->role) || now - tctx->input_wakeup_ns < t->boost_window_ns;
+}
+
 /* State set up by an earlier daemon generation starts over; the task keeps its place. */
 static __always_inline void reclassify(struct task_ctx *tctx)
 {
 	tctx->runs = 0;
 	tctx->runtime_ns = 0;
+	tctx->classes_seq = classes_seq - 1;
 	tctx->generation = generation;
 	count(FP_CNT_RECLASSIFIED);
+}
+
+/* Re-reads the thread group's class after framepaced changed the classes map. */
+static __always_inline void refresh_class(struct task_struct *p, struct task_ctx *tctx)
+{
+	u32 tgid = p->tgid;
+	u32 *class_id = bpf_map_lookup_elem(&classes, &tgid);
+
+	tctx->class_id = class_id && *class_id < FP_NR_CLASSES ? *class_id : FP_CLASS_NONE;
+	tctx->classes_seq = classes_seq;
 }
 
 static __always_inline u32 llc_of(s32 cpu)
@@ -296,26 +405,52 @@ static __always_inline u32 llc_of(s32 cpu)
 	return 0;
 }
 
-static __always_inline s32 idle_cpu_in_llc(struct task_struct *p, s32 prev_cpu)
+/* The CPUs of prev's LLC that p may use; only worth it with more than one LLC. */
+static __always_inline const struct cpumask *llc_allowed(struct task_struct *p, s32 prev_cpu)
 {
 	u32 zero = 0, llc = llc_of(prev_cpu);
-	struct llc_ctx *lctx = bpf_map_lookup_elem(&llcs, &llc);
-	struct cpu_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	struct llc_ctx *lctx;
+	struct cpu_scratch *s;
 	struct bpf_cpumask *llc_cpus, *allowed;
 
+	if (nr_llcs <= 1)
+		return p->cpus_ptr;
+	lctx = bpf_map_lookup_elem(&llcs, &llc);
+	s = bpf_map_lookup_elem(&scratch, &zero);
 	if (!lctx || !s)
-		return -ENOENT;
+		return p->cpus_ptr;
 	llc_cpus = lctx->cpus;
 	allowed = s->mask;
 	if (!llc_cpus || !allowed)
-		return -ENOENT;
+		return p->cpus_ptr;
 	bpf_cpumask_and(allowed, fp_cast_mask(llc_cpus), p->cpus_ptr);
-	return scx_bpf_pick_idle_cpu(fp_cast_mask(allowed), 0);
+	return fp_cast_mask(allowed);
 }
 
-/* Nearest idle CPU first: the previous one keeps its caches warm, its LLC siblings share L3. */
-static __always_inline s32 pick_idle_cpu(struct task_struct *p, s32 prev_cpu)
+/*
+ * A task that moved less than migration_interval_ns ago stays on its (busy) previous CPU:
+ * ping-ponging between CPUs costs more cache than the wait. Latency-critical roles and
+ * boosted tasks always take an idle CPU.
+ */
+static __always_inline bool migration_limited(const struct task_ctx *tctx, u64 now,
+					      const struct fp_tunables *t)
 {
+	if (!tctx || !t->migration_interval_ns || latency_critical(tctx->role))
+		return false;
+	if (now - tctx->input_wakeup_ns < t->boost_window_ns)
+		return false;
+	return now - tctx->last_migration_ns < t->migration_interval_ns;
+}
+
+/*
+ * Nearest idle CPU first: the previous one keeps its caches warm, a wholly idle core in its
+ * LLC has no sibling to share the core with, the rest of the LLC shares L3.
+ */
+static __always_inline s32 pick_idle_cpu(struct task_struct *p, s32 prev_cpu,
+					 struct task_ctx *tctx, u64 now,
+					 const struct fp_tunables *t)
+{
+	const struct cpumask *llc;
 	s32 cpu;
 
 	if (bpf_cpumask_test_cpu(prev_cpu, p->cpus_ptr) &&
@@ -323,74 +458,162 @@ static __always_inline s32 pick_idle_cpu(struct task_struct *p, s32 prev_cpu)
 		count(FP_CNT_DIRECT_PREV);
 		return prev_cpu;
 	}
+	if (migration_limited(tctx, now, t)) {
+		count(FP_CNT_MIGRATION_LIMITED);
+		return -EBUSY;
+	}
 
-	/* Only worth a cpumask walk when there is more than one cache to choose between. */
-	if (nr_llcs > 1) {
-		cpu = idle_cpu_in_llc(p, prev_cpu);
+	llc = llc_allowed(p, prev_cpu);
+	if (smt_enabled) {
+		cpu = scx_bpf_pick_idle_cpu(llc, SCX_PICK_IDLE_CORE);
 		if (cpu >= 0) {
-			count(FP_CNT_DIRECT_LLC);
-			return cpu;
+			count(FP_CNT_DIRECT_CORE);
+			goto migrated;
 		}
 	}
-
-	cpu = scx_bpf_pick_idle_cpu(p->cpus_ptr, 0);
+	cpu = scx_bpf_pick_idle_cpu(llc, 0);
 	if (cpu >= 0) {
-		/* With one LLC every idle CPU shares prev's cache. */
-		count(nr_llcs > 1 ? FP_CNT_DIRECT_ANY : FP_CNT_DIRECT_LLC);
+		count(FP_CNT_DIRECT_LLC);
+		goto migrated;
 	}
+	/* With one LLC the search above already covered every allowed CPU. */
+	if (nr_llcs <= 1)
+		return -EBUSY;
+	cpu = scx_bpf_pick_idle_cpu(p->cpus_ptr, 0);
+	if (cpu < 0)
+		return cpu;
+	count(FP_CNT_DIRECT_ANY);
+migrated:
+	if (tctx)
+		tctx->last_migration_ns = now;
 	return cpu;
+}
+
+/* Who is waking p: input_event (p handles input) or a game thread (p works for the game). */
+static __always_inline void note_waker(struct task_ctx *tctx, u64 now)
+{
+	struct cpu_state *cs = this_cpu_state();
+
+	if (!cs)
+		return;
+	if (cs->in_input) {
+		tctx->input_wakeup_ns = now;
+		count(FP_CNT_INPUT_WAKEUPS);
+	} else if (game_role(cs->role)) {
+		tctx->game_wakeup_ns = now;
+	}
 }
 
 s32 BPF_STRUCT_OPS(framepace_select_cpu, struct task_struct *p, s32 prev_cpu, u64 wake_flags)
 {
-	s32 cpu = pick_idle_cpu(p, prev_cpu);
+	const struct fp_tunables *t = current_tunables();
+	struct task_ctx *tctx = lookup_task_ctx(p);
+	u64 now = bpf_ktime_get_ns();
+	s32 cpu;
 
+	if (tctx && (wake_flags & SCX_WAKE_TTWU))
+		note_waker(tctx, now);
+	cpu = pick_idle_cpu(p, prev_cpu, tctx, now, t);
 	if (cpu >= 0) {
-		fp_dsq_insert(p, SCX_DSQ_LOCAL, current_tunables().slice_ns, 0);
+		u32 role = tctx && tctx->role < FP_NR_ROLES ? tctx->role : FP_ROLE_NORMAL;
+
+		fp_dsq_insert(p, SCX_DSQ_LOCAL, t->role_slice_ns[role], 0);
+		if (tctx)
+			tctx->slice_ns = t->role_slice_ns[role];
 		return cpu;
 	}
 	count(FP_CNT_SELECT_BUSY);
 	return prev_cpu;
 }
 
+/* A boosted task may not wait behind batch work: preempt it on the task's CPU. */
+static __always_inline void preempt_batch(s32 cpu)
+{
+	u32 zero = 0;
+	struct cpu_state *cs = bpf_map_lookup_percpu_elem(&cpu_states, &zero, cpu);
+
+	if (cs && cs->role == FP_ROLE_BATCH) {
+		scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
+		count(FP_CNT_BOOST_PREEMPT);
+	}
+}
+
 void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 {
-	struct fp_tunables t = current_tunables();
+	const struct fp_tunables *t = current_tunables();
 	struct task_ctx *tctx = lookup_task_ctx(p);
-	bool clamped;
-	u64 vtime;
+	s32 cpu = scx_bpf_task_cpu(p);
+	u64 now, vtime, deadline, slice;
+	bool clamped, boost;
+	u32 role;
 
 	/* Every task gets a context in init_task; without one, queue it at the current time. */
 	if (!tctx) {
-		fp_dsq_insert_vtime(p, FP_SHARED_DSQ, t.slice_ns, vtime_now, enq_flags);
+		fp_dsq_insert_vtime(p, FP_SHARED_DSQ, t->role_slice_ns[FP_ROLE_NORMAL], vtime_now,
+				    enq_flags);
 		count(FP_CNT_ENQ_SHARED);
 		return;
 	}
 
-	vtime = enqueue_vtime(tctx->vtime, vtime_now, t.sleep_budget_ns, &clamped);
+	now = bpf_ktime_get_ns();
+	vtime = enqueue_vtime(tctx->vtime, vtime_now, t->sleep_budget_ns, &clamped);
 	if (clamped) {
 		tctx->vtime = vtime;
 		count(FP_CNT_SLEEP_CLAMPED);
 	}
-	/* Only shared-queue waits are timed: a direct dispatch onto an idle CPU has none. */
-	tctx->queued_at = bpf_ktime_get_ns();
-	fp_dsq_insert_vtime(p, FP_SHARED_DSQ, t.slice_ns, vtime, enq_flags);
-	count(FP_CNT_ENQ_SHARED);
+	role = tctx->role < FP_NR_ROLES ? tctx->role : FP_ROLE_NORMAL;
+	boost = boosted(tctx, now, t);
+	deadline = task_deadline(vtime, vtime_now, role, boost, t);
+	slice = t->role_slice_ns[role];
+	tctx->slice_ns = slice;
+	tctx->queued_at = now;
+
+	/* A CPU only consumes its own queue, so p must be allowed there (affinity changes). */
+	if (!shared_mode && bpf_cpumask_test_cpu(cpu, p->cpus_ptr)) {
+		fp_dsq_insert_vtime(p, FP_CPU_DSQ(cpu), slice, deadline, enq_flags);
+		count(FP_CNT_ENQ_CPU);
+		if (cpu != bpf_get_smp_processor_id())
+			scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
+	} else {
+		fp_dsq_insert_vtime(p, FP_SHARED_DSQ, slice, deadline, enq_flags);
+		count(FP_CNT_ENQ_SHARED);
+	}
+	if (boost) {
+		count(FP_CNT_BOOSTED);
+		preempt_batch(cpu);
+	}
 }
 
+/* Own queue, then the shared one, then whatever another CPU has waiting. */
 void BPF_STRUCT_OPS(framepace_dispatch, s32 cpu, struct task_struct *prev)
 {
-	if (fp_dsq_move_to_local(FP_SHARED_DSQ))
+	u32 i, victim;
+
+	if (fp_dsq_move_to_local(FP_CPU_DSQ(cpu))) {
+		count(FP_CNT_DISPATCH_CPU);
+		return;
+	}
+	if (fp_dsq_move_to_local(FP_SHARED_DSQ)) {
 		count(FP_CNT_DISPATCH_SHARED);
+		return;
+	}
+	bpf_for(i, 1, nr_cpus) {
+		victim = ((u32)cpu + i) % nr_cpus;
+		if (fp_dsq_move_to_local(FP_CPU_DSQ(victim))) {
+			count(FP_CNT_STEALS);
+			return;
+		}
+	}
 }
 
-static __always_inline void report_wait(struct task_struct *p, struct task_ctx *tctx, u64 now)
+static __always_inline void report_wait(struct task_struct *p, struct task_ctx *tctx, u64 now,
+					const struct fp_tunables *t)
 {
 	u64 wait = now - tctx->queued_at;
 	struct fp_event *ev;
 
 	tctx->queued_at = 0;
-	if (wait <= current_tunables().latency_outlier_ns)
+	if (wait <= t->latency_outlier_ns)
 		return;
 	count(FP_CNT_LATENCY_OUTLIERS);
 	ev = event_reserve(FP_EV_LATENCY);
@@ -404,6 +627,7 @@ static __always_inline void report_wait(struct task_struct *p, struct task_ctx *
 void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
 {
 	struct task_ctx *tctx = lookup_task_ctx(p);
+	struct cpu_state *cs = this_cpu_state();
 	u64 now;
 
 	count(FP_CNT_RUNS);
@@ -411,27 +635,72 @@ void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
 		return;
 	if (tctx->generation != generation)
 		reclassify(tctx);
+	if (tctx->classes_seq != classes_seq)
+		refresh_class(p, tctx);
 	now = bpf_ktime_get_ns();
 	if (tctx->queued_at)
-		report_wait(p, tctx, now);
+		report_wait(p, tctx, now, current_tunables());
+	if (tctx->slept) {
+		if (tctx->last_wake_ns)
+			tctx->avg_wake_ns = ewma(tctx->avg_wake_ns, now - tctx->last_wake_ns);
+		tctx->last_wake_ns = now;
+		tctx->slept = 0;
+	}
 	tctx->runs++;
 	tctx->running_since = now;
 	if (time_before(vtime_now, tctx->vtime))
 		vtime_now = tctx->vtime;
+	if (cs)
+		cs->role = tctx->role;
+}
+
+/* Role changes of classified tasks go to framepaced; everyone else's are only counted. */
+static __always_inline void set_role(struct task_struct *p, struct task_ctx *tctx, u32 role)
+{
+	struct fp_event *ev;
+
+	if (tctx->class_id != FP_CLASS_NONE) {
+		count(FP_CNT_ROLE_CHANGES);
+		ev = event_reserve(FP_EV_ROLE_CHANGE);
+		if (ev) {
+			event_set_task(ev, p);
+			ev->role.old_role = tctx->role;
+			ev->role.new_role = role;
+			bpf_ringbuf_submit(ev, 0);
+		}
+	}
+	tctx->role = role;
 }
 
 void BPF_STRUCT_OPS(framepace_stopping, struct task_struct *p, bool runnable)
 {
+	const struct fp_tunables *t = current_tunables();
 	struct task_ctx *tctx = lookup_task_ctx(p);
-	u64 used;
+	struct cpu_state *cs = this_cpu_state();
+	u64 now, used, weight;
+	u32 role;
 
+	if (cs)
+		cs->role = FP_NR_ROLES;
 	if (!tctx || !tctx->running_since)
 		return;
-	used = bpf_ktime_get_ns() - tctx->running_since;
-	tctx->vtime = charge_vtime(tctx->vtime, used, p->scx.weight);
+	now = bpf_ktime_get_ns();
+	used = now - tctx->running_since;
+	weight = p->scx.weight;
+	if (tctx->class_id == FP_CLASS_GAME)
+		weight = weight * t->game_weight_pct / 100;
+	tctx->vtime = charge_vtime(tctx->vtime, used, weight);
 	tctx->runtime_ns += used;
+	tctx->avg_run_ns = ewma(tctx->avg_run_ns, used);
+	if (!runnable)
+		tctx->slept = 1;
 	count(FP_CNT_STOPS);
 	count_add(FP_CNT_RUN_NS, used);
+
+	role = classify_role(tctx->class_id, p->scx.weight, tctx->avg_run_ns, tctx->avg_wake_ns,
+			     tctx->slice_ns, now - tctx->game_wakeup_ns, t);
+	if (role != tctx->role)
+		set_role(p, tctx, role);
 }
 
 void BPF_STRUCT_OPS(framepace_enable, struct task_struct *p)
@@ -451,8 +720,58 @@ s32 BPF_STRUCT_OPS(framepace_init_task, struct task_struct *p, struct scx_init_t
 		return -ENOMEM;
 	tctx->vtime = vtime_now;
 	tctx->generation = generation;
+	tctx->classes_seq = classes_seq - 1;   /* read the class at the first run */
+	/* No evidence yet of frequent wakeups: critical is earned, not assumed. */
+	tctx->avg_wake_ns = FP_BEHAVIOUR_NS_MAX;
+	tctx->slice_ns = FP_SLICE_NS_DEFAULT;
 	count(FP_CNT_TASK_INITS);
 	return 0;
+}
+
+/*
+ * Every UTIL_PERIOD_NS: the share of busy CPUs, smoothed, decides between per-CPU queues and
+ * the shared one, with hysteresis so that a load near the threshold does not flip-flop.
+ */
+static int sample_utilisation(void *map, int *key, struct util_timer *ut)
+{
+	const struct fp_tunables *t = current_tunables();
+	const struct cpumask *idle = scx_bpf_get_idle_cpumask();
+	u32 online = nr_online_cpus ? nr_online_cpus : 1;
+	u32 idle_cpus = bpf_cpumask_weight(idle);
+	u32 busy_pct;
+
+	scx_bpf_put_idle_cpumask(idle);
+	if (idle_cpus > online)
+		idle_cpus = online;
+	busy_pct = (online - idle_cpus) * 100 / online;
+	util_pct = (util_pct * 3 + busy_pct) / 4;
+
+	if (!shared_mode && util_pct >= t->shared_util_pct) {
+		shared_mode = 1;
+		count(FP_CNT_SHARED_MODE);
+	} else if (shared_mode && util_pct + UTIL_HYSTERESIS_PCT < t->shared_util_pct) {
+		shared_mode = 0;
+		count(FP_CNT_CPU_MODE);
+	}
+	bpf_timer_start(&ut->timer, UTIL_PERIOD_NS, 0);
+	return 0;
+}
+
+static s32 start_util_timer(void)
+{
+	u32 zero = 0;
+	struct util_timer *ut = bpf_map_lookup_elem(&util_timers, &zero);
+	s32 err;
+
+	if (!ut)
+		return -ENOENT;
+	err = bpf_timer_init(&ut->timer, &util_timers, CLOCK_MONOTONIC);
+	if (err)
+		return err;
+	err = bpf_timer_set_callback(&ut->timer, sample_utilisation);
+	if (err)
+		return err;
+	return bpf_timer_start(&ut->timer, UTIL_PERIOD_NS, 0);
 }
 
 static s32 init_scratch_masks(void)
@@ -507,17 +826,40 @@ static s32 init_llc_masks(void)
 	return 0;
 }
 
+static s32 create_queues(void)
+{
+	u32 cpu;
+	s32 err;
+
+	err = scx_bpf_create_dsq(FP_SHARED_DSQ, -1);
+	for (cpu = 0; !err && cpu < FP_MAX_CPUS && cpu < nr_cpus; cpu++)
+		err = scx_bpf_create_dsq(FP_CPU_DSQ(cpu), -1);
+	return err;
+}
+
 s32 BPF_STRUCT_OPS_SLEEPABLE(framepace_init)
 {
 	s32 err;
 
-	err = scx_bpf_create_dsq(FP_SHARED_DSQ, -1);
+	err = create_queues();
 	if (err)
 		return err;
 	err = init_scratch_masks();
 	if (err)
 		return err;
-	return init_llc_masks();
+	err = init_llc_masks();
+	if (err)
+		return err;
+	return start_util_timer();
+}
+
+static void stop_util_timer(void)
+{
+	u32 zero = 0;
+	struct util_timer *ut = bpf_map_lookup_elem(&util_timers, &zero);
+
+	if (ut)
+		bpf_timer_cancel(&ut->timer);
 }
 
 void BPF_STRUCT_OPS(framepace_exit, struct scx_exit_info *ei)
@@ -525,6 +867,7 @@ void BPF_STRUCT_OPS(framepace_exit, struct scx_exit_info *ei)
 	bpf_probe_read_kernel_str(exit_info.reason, sizeof(exit_info.reason), ei->reason);
 	bpf_probe_read_kernel_str(exit_info.msg, sizeof(exit_info.msg), ei->msg);
 	exit_info.exit_code = ei->exit_code;
+	stop_util_timer();
 	/* Last, so that a non-zero kind means the whole record is there. */
 	*(volatile s64 *)&exit_info.kind = ei->kind;
 }
@@ -560,6 +903,34 @@ int BPF_PROG(on_exit, struct task_struct *p)
 }
 
 /*
+ * Input boost. Every input event opens or extends the window (gated by the heartbeat);
+ * whoever input_event wakes on this CPU while it runs is an input handler (see note_waker).
+ * Attached only where the kernel has input_event (framepaced checks).
+ */
+SEC("fentry/input_event")
+int BPF_PROG(on_input_event, struct input_dev *dev, unsigned int type, unsigned int code,
+	     int value)
+{
+	struct cpu_state *cs = this_cpu_state();
+
+	if (cs)
+		cs->in_input = 1;
+	open_boost_window(bpf_ktime_get_ns(), current_tunables());
+	return 0;
+}
+
+SEC("fexit/input_event")
+int BPF_PROG(on_input_event_exit, struct input_dev *dev, unsigned int type, unsigned int code,
+	     int value)
+{
+	struct cpu_state *cs = this_cpu_state();
+
+	if (cs)
+		cs->in_input = 0;
+	return 0;
+}
+
+/*
  * ListTasks: one fp_task_record per task that has a context. Iterators run outside the
  * scheduling paths, so this costs nothing while nobody asks.
  */
@@ -583,6 +954,10 @@ int dump_task(struct bpf_iter__task *ctx)
 	rec.generation = tctx->generation;
 	rec.runs = tctx->runs;
 	rec.runtime_ns = tctx->runtime_ns;
+	rec.class_id = tctx->class_id;
+	rec.role = tctx->role;
+	rec.avg_run_ns = tctx->avg_run_ns;
+	rec.avg_wake_ns = tctx->avg_wake_ns;
 	__builtin_memcpy(rec.comm, task->comm, sizeof(rec.comm));
 	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
 	return 0;
@@ -607,7 +982,24 @@ int fp_test_vtime(struct fp_vtime_probe *probe)
 SEC("syscall")
 int fp_test_tunables(struct fp_tunables *out)
 {
-	*out = current_tunables();
+	*out = *current_tunables();
+	return 0;
+}
+
+SEC("syscall")
+int fp_test_role(struct fp_role_probe *probe)
+{
+	probe->role = classify_role(probe->class_id, probe->weight, probe->avg_run_ns,
+				    probe->avg_wake_ns, probe->slice_ns, probe->game_wakeup_age_ns,
+				    current_tunables());
+	return 0;
+}
+
+SEC("syscall")
+int fp_test_deadline(struct fp_deadline_probe *probe)
+{
+	probe->deadline = task_deadline(probe->vtime, probe->vtime_now, probe->role,
+					probe->boosted, current_tunables());
 	return 0;
 }
 
@@ -641,16 +1033,13 @@ int fp_test_fill_ring(struct fp_fill_probe *probe)
 }
 
 /*
- * Test hook until the input hook exists: asks for a boost window exactly as the input path
- * will. Returns 1 if the window opened. Run through BPF_PROG_TEST_RUN by the host tests and
- * by tests/vm's framepace-boost-probe.
+ * Asks for a boost window exactly as the input hook does. Returns 1 if the window opened.
+ * Run through BPF_PROG_TEST_RUN by the host tests and by tests/vm's framepace-vm-probe.
  */
 SEC("syscall")
 int fp_test_boost(void *ctx)
 {
-	struct fp_tunables t = current_tunables();
-
-	return open_boost_window(bpf_ktime_get_ns(), &t);
+	return open_boost_window(bpf_ktime_get_ns(), current_tunables());
 }
 
 SEC(".struct_ops.link")

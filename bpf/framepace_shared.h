@@ -25,13 +25,44 @@ typedef int64_t fp_s64;
  * Bumped whenever a layout in this file changes: a daemon only adopts a running scheduler
  * whose layout version equals its own.
  */
-#define FP_LAYOUT_VERSION 2
+#define FP_LAYOUT_VERSION 3
 
 /* Upper bound for the topology tables in rodata; CPUs beyond it share LLC 0. */
 #define FP_MAX_CPUS 512
 
-/* The one shared deadline queue (ids below 2^63 are free for schedulers to use). */
+/*
+ * The shared deadline queue, used while the system is loaded; under light load each CPU
+ * queues on its own, in FP_CPU_DSQ(cpu). (Ids below 2^63 are free for schedulers to use.)
+ */
 #define FP_SHARED_DSQ 0
+#define FP_CPU_DSQ(cpu) ((fp_u64)(cpu) + 1)
+
+/*
+ * What framepaced decided a thread group is, by identity (environment, executable, comm,
+ * user rules); written into the "classes" map by tgid.
+ */
+enum fp_class {
+	FP_CLASS_NONE = 0,
+	FP_CLASS_GAME = 1,
+	FP_CLASS_COMPOSITOR = 2,
+	FP_CLASS_AUDIO = 3,
+	FP_NR_CLASSES,
+};
+
+/*
+ * What a thread is, by behaviour (and its class): decides its slice and how early its
+ * deadline is. Values are part of the layout (events, ListTasks).
+ */
+enum fp_role {
+	FP_ROLE_NORMAL = 0,
+	FP_ROLE_INTERACTIVE = 1,   /* short runs: editors, shells, desktop helpers */
+	FP_ROLE_BATCH = 2,         /* uses up its slices, or nice > 0 */
+	FP_ROLE_GAME = 3,          /* a game thread, or a helper the game keeps waking */
+	FP_ROLE_GAME_CRITICAL = 4, /* a game thread that wakes often and runs briefly (render) */
+	FP_ROLE_COMPOSITOR = 5,
+	FP_ROLE_AUDIO = 6,
+	FP_NR_ROLES,
+};
 
 /* Per-CPU counters, summed by userspace. Append only: indices are part of the layout. */
 enum fp_counter {
@@ -50,6 +81,17 @@ enum fp_counter {
 	FP_CNT_BOOST_OPENED,     /* input-boost windows opened or extended */
 	FP_CNT_BOOST_REFUSED,    /* boost windows refused: the daemon's heartbeat was stale */
 	FP_CNT_LATENCY_OUTLIERS, /* runs that started later than latency_outlier_ns after queueing */
+	FP_CNT_DIRECT_CORE,      /* woken onto a wholly idle SMT core in prev's LLC */
+	FP_CNT_ENQ_CPU,          /* enqueued on a CPU's own queue (light load) */
+	FP_CNT_DISPATCH_CPU,     /* moved from the CPU's own queue */
+	FP_CNT_STEALS,           /* moved from another CPU's queue by an idle CPU */
+	FP_CNT_MIGRATION_LIMITED,/* kept on its busy previous CPU: migrated too recently */
+	FP_CNT_BOOSTED,          /* enqueued with a boosted (front) deadline */
+	FP_CNT_BOOST_PREEMPT,    /* a CPU running batch work kicked for a boosted task */
+	FP_CNT_INPUT_WAKEUPS,    /* tasks woken from inside input_event: input handlers */
+	FP_CNT_ROLE_CHANGES,     /* role changes of classified (game, compositor, audio) tasks */
+	FP_CNT_SHARED_MODE,      /* switches from per-CPU queues to the shared queue */
+	FP_CNT_CPU_MODE,         /* switches back to per-CPU queues */
 	FP_NR_COUNTERS,
 };
 
@@ -59,19 +101,28 @@ struct fp_cpu_counters {
 
 /*
  * Tunables that change live: one array element that framepaced writes and the scheduler
- * reads once per callback. Units in the names.
+ * reads once per callback. Units in the names; per-role arrays are indexed by enum fp_role.
  */
 struct fp_tunables {
-	fp_u64 slice_ns;            /* time slice given at each dispatch */
+	fp_u64 role_slice_ns[FP_NR_ROLES];     /* slice given at each dispatch, by role */
+	fp_u64 role_deadline_ns[FP_NR_ROLES];  /* deadline = virtual time + this, by role */
 	fp_u64 sleep_budget_ns;     /* most virtual time a sleeper may bank (lag bound) */
 	fp_u64 boost_window_ns;     /* length of an input-boost window */
 	fp_u64 heartbeat_limit_ns;  /* a daemon heartbeat older than this refuses boosts */
 	fp_u64 latency_outlier_ns;  /* a wait from queueing to running above this is reported */
+	fp_u64 critical_run_ns;     /* game threads with a mean run below this ... */
+	fp_u64 critical_wake_ns;    /* ... and a mean wake interval below this are critical */
+	fp_u64 interactive_run_ns;  /* other threads with a mean run below this are interactive */
+	fp_u64 batch_slice_pct;     /* a mean run of this % of the slice or more is batch */
+	fp_u64 game_weight_pct;     /* games' weight relative to their nice level's */
+	fp_u64 shared_util_pct;     /* CPU utilisation above which the shared queue is used */
+	fp_u64 migration_interval_ns; /* a non-latency task migrates at most once per this */
 };
 
 #define FP_SLICE_NS_DEFAULT        3000000ULL  /* 3 ms: under a 120 Hz frame (8.33 ms) */
 #define FP_SLICE_NS_MIN              50000ULL
 #define FP_SLICE_NS_MAX          100000000ULL
+#define FP_DEADLINE_NS_MAX       1000000000ULL
 #define FP_SLEEP_BUDGET_NS_DEFAULT 3000000ULL
 #define FP_SLEEP_BUDGET_NS_MAX    1000000000ULL
 #define FP_BOOST_WINDOW_NS_DEFAULT   4000000ULL   /* 4 ms: half a 120 Hz frame */
@@ -83,6 +134,21 @@ struct fp_tunables {
 #define FP_LATENCY_OUTLIER_NS_DEFAULT  20000000ULL   /* 20 ms: over two 120 Hz frames */
 #define FP_LATENCY_OUTLIER_NS_MIN        100000ULL
 #define FP_LATENCY_OUTLIER_NS_MAX     10000000000ULL
+#define FP_CRITICAL_RUN_NS_DEFAULT      2000000ULL   /* render/submit work per frame */
+#define FP_CRITICAL_WAKE_NS_DEFAULT    50000000ULL   /* 20 Hz or faster */
+#define FP_INTERACTIVE_RUN_NS_DEFAULT   1000000ULL
+#define FP_BEHAVIOUR_NS_MAX          1000000000ULL
+#define FP_BATCH_SLICE_PCT_DEFAULT           90ULL
+#define FP_GAME_WEIGHT_PCT_DEFAULT          200ULL
+#define FP_GAME_WEIGHT_PCT_MAX             1000ULL
+#define FP_SHARED_UTIL_PCT_DEFAULT           75ULL
+#define FP_MIGRATION_INTERVAL_NS_DEFAULT 1000000ULL
+
+/* Defaults by role: NORMAL, INTERACTIVE, BATCH, GAME, GAME_CRITICAL, COMPOSITOR, AUDIO. */
+#define FP_ROLE_SLICE_NS_DEFAULTS \
+	{ 3000000ULL, 3000000ULL, 6000000ULL, 3000000ULL, 3000000ULL, 3000000ULL, 1000000ULL }
+#define FP_ROLE_DEADLINE_NS_DEFAULTS \
+	{ 4000000ULL, 1000000ULL, 12000000ULL, 1000000ULL, 0ULL, 0ULL, 0ULL }
 
 /*
  * Identifies a running framepace scheduler and its layout to a daemon that finds it kept
@@ -194,6 +260,10 @@ struct fp_task_record {
 	fp_u64 runs;
 	fp_u64 runtime_ns;
 	char comm[FP_COMM_LEN];
+	fp_u32 class_id;      /* enum fp_class of the thread group */
+	fp_u32 role;          /* enum fp_role */
+	fp_u64 avg_run_ns;    /* moving mean of run lengths */
+	fp_u64 avg_wake_ns;   /* moving mean of the interval between wakeups */
 };
 
 /* Arguments of the pure-logic programs that host tests run through BPF_PROG_TEST_RUN. */
@@ -206,6 +276,27 @@ struct fp_vtime_probe {
 	fp_u32 clamped;        /* out: budget bound applied */
 	fp_u64 enqueue_vtime;  /* out: vtime the task is queued with */
 	fp_u64 charged_vtime;  /* out: task vtime after charging used_ns */
+};
+
+/* Argument of the role test program: the classification the scheduler applies. */
+struct fp_role_probe {
+	fp_u32 class_id;      /* in */
+	fp_u32 weight;        /* in: sched_ext weight, 100 = nice 0 */
+	fp_u64 avg_run_ns;    /* in */
+	fp_u64 avg_wake_ns;   /* in */
+	fp_u64 slice_ns;      /* in: the slice the task was last given */
+	fp_u64 game_wakeup_age_ns; /* in: time since a game thread last woke it */
+	fp_u32 role;          /* out */
+	fp_u32 pad;
+};
+
+/* Argument of the deadline test program. */
+struct fp_deadline_probe {
+	fp_u64 vtime;         /* in: the task's (clamped) virtual time */
+	fp_u64 vtime_now;     /* in */
+	fp_u32 role;          /* in */
+	fp_u32 boosted;       /* in */
+	fp_u64 deadline;      /* out */
 };
 
 #endif /* FRAMEPACE_SHARED_H */

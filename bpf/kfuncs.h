@@ -29,6 +29,9 @@ s32 scx_bpf_create_dsq(u64 dsq_id, s32 node) __weak __ksym;
 bool scx_bpf_test_and_clear_cpu_idle(s32 cpu) __weak __ksym;
 s32 scx_bpf_pick_idle_cpu(const struct cpumask *cpus_allowed, u64 flags) __weak __ksym;
 void scx_bpf_kick_cpu(s32 cpu, u64 flags) __weak __ksym;
+s32 scx_bpf_task_cpu(const struct task_struct *p) __weak __ksym;
+const struct cpumask *scx_bpf_get_idle_cpumask(void) __weak __ksym;
+void scx_bpf_put_idle_cpumask(const struct cpumask *cpumask) __weak __ksym;
 
 /* cpumask kptrs */
 struct bpf_cpumask *bpf_cpumask_create(void) __weak __ksym;
@@ -37,6 +40,7 @@ void bpf_cpumask_set_cpu(u32 cpu, struct bpf_cpumask *cpumask) __weak __ksym;
 bool bpf_cpumask_test_cpu(u32 cpu, const struct cpumask *cpumask) __weak __ksym;
 bool bpf_cpumask_and(struct bpf_cpumask *dst, const struct cpumask *src1,
 		     const struct cpumask *src2) __weak __ksym;
+u32 bpf_cpumask_weight(const struct cpumask *cpumask) __weak __ksym;
 void bpf_rcu_read_lock(void) __weak __ksym;
 void bpf_rcu_read_unlock(void) __weak __ksym;
 

@@ -9,6 +9,9 @@ constexpr std::array<std::string_view, FP_NR_COUNTERS> kNames = {
     "direct_prev",     "direct_llc",    "direct_any",  "select_busy", "enqueue_shared",
     "dispatch_shared", "sleep_clamped", "runs",        "task_inits",  "stops",
     "run_ns",          "reclassified",  "boost_opened", "boost_refused", "latency_outliers",
+    "direct_core",     "enqueue_cpu",   "dispatch_cpu", "steals",        "migration_limited",
+    "boosted",         "boost_preempt", "input_wakeups", "role_changes", "shared_mode",
+    "cpu_mode",
 };
 static_assert(kNames.size() == FP_NR_COUNTERS, "a counter is missing its name");
 

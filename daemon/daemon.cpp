@@ -178,7 +178,7 @@ Status Daemon::set_tunables(const fp_tunables& tunables, bool persist) {
     for (const auto& range : kTunableRanges) {
         std::string key = "FRAMEPACE_" + std::string(range.name);
         std::transform(key.begin(), key.end(), key.begin(), ::toupper);
-        fields.emplace_back(std::move(key), std::to_string(tunables.*range.field));
+        fields.emplace_back(std::move(key), std::to_string(tunable_value(tunables, range)));
     }
     log_structured(LOG_INFO, message_id::kTunablesChanged,
                    persist ? "tunables changed and stored" : "tunables changed", fields);
@@ -251,7 +251,7 @@ Status Daemon::load_fresh(uint64_t generation) {
                     {"FRAMEPACE_SCHED_EXT_STATE", sched_ext_state_text()},
                     {"FRAMEPACE_ENABLE_SEQ", enable_seq_text()},
                     {"FRAMEPACE_GENERATION", std::to_string(generation)},
-                    {"FRAMEPACE_SLICE_NS", std::to_string(tunables_.slice_ns)}});
+                    {"FRAMEPACE_SLICE_NORMAL_NS", std::to_string(tunables_.role_slice_ns[FP_ROLE_NORMAL])}});
     return Ok{};
 }
 

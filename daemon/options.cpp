@@ -62,7 +62,8 @@ std::string usage_text() {
            "                             or stderr\n"
            "      --stats-interval=MS    log the scheduler's counters every MS milliseconds\n"
            "                             (0, the default: never)\n"
-           "      --slice-us=US          time slice (default 3000, range 50..100000)\n"
+           "      --slice-us=US          time slice of every role (default 3000 except batch\n"
+           "                             6000 and audio 1000; range 50..100000)\n"
            "      --sleep-budget-us=US   virtual time a sleeper may bank (default 3000,\n"
            "                             range 0..1000000)\n"
            "      --listen=PATH          serve the Varlink interface on this socket (without\n"
@@ -150,12 +151,16 @@ Expected<Options> parse_options(int argc, char** argv) {
             if (options.stats_interval_ms != 0 && options.stats_interval_ms < 10)
                 return invalid_input("--stats-interval: below 10 ms the log is the load");
             break;
-        case kOptSliceUs:
-            if (auto s = parse_us_to_ns("slice-us", optarg,
-                                        options.tunable_overrides[tunable_index("slice_ns")]);
-                !s)
+        case kOptSliceUs: {
+            // One base slice for every role; the per-role tunables refine it.
+            std::optional<uint64_t> slice;
+            if (auto s = parse_us_to_ns("slice-us", optarg, slice); !s)
                 return s.error();
+            for (size_t i = 0; i < std::size(kTunableRanges); i++)
+                if (kTunableRanges[i].name.starts_with("slice_"))
+                    options.tunable_overrides[i] = slice;
             break;
+        }
         case kOptSleepBudgetUs:
             if (auto s = parse_us_to_ns(
                     "sleep-budget-us", optarg,

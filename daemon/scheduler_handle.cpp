@@ -64,20 +64,20 @@ Expected<std::unique_ptr<SchedulerHandle>> SchedulerHandle::load_and_attach(
     const Topology& topology, const fp_tunables& tunables, uint64_t generation,
     uint32_t ring_bytes) {
     std::unique_ptr<SchedulerHandle> handle(new SchedulerHandle());
-
-    handle->skel_.reset(framepace_bpf__open());
-    if (!handle->skel_)
-        return make_error(-errno, "failed to open the framepace BPF object");
+    auto configure = [&](struct ::framepace_bpf* skel) -> Status {
+        skel->rodata->nr_cpus = topology.nr_cpus;
+        skel->rodata->nr_llcs = topology.nr_llcs;
+        skel->rodata->nr_online_cpus = topology.nr_online;
+        skel->rodata->smt_enabled = topology.smt;
+        for (uint32_t cpu = 0; cpu < topology.nr_cpus && cpu < FP_MAX_CPUS; cpu++)
+            skel->rodata->cpu_llc_id[cpu] = topology.cpu_llc[cpu];
+        skel->bss->generation = generation;
+        return Ok{};
+    };
+    if (auto status = handle->open_and_load(configure); !status)
+        return Error{status.error().code,
+                     "failed to load the framepace BPF scheduler: " + status.error().message};
     auto* skel = handle->skel_.get();
-
-    skel->rodata->nr_cpus = topology.nr_cpus;
-    skel->rodata->nr_llcs = topology.nr_llcs;
-    for (uint32_t cpu = 0; cpu < topology.nr_cpus && cpu < FP_MAX_CPUS; cpu++)
-        skel->rodata->cpu_llc_id[cpu] = topology.cpu_llc[cpu];
-
-    skel->bss->generation = generation;
-    if (int err = framepace_bpf__load(skel); err)
-        return make_error(err, "failed to load the framepace BPF scheduler (verifier log above)");
     if (auto status = handle->create_rings(ring_bytes); !status)
         return status.error();
     if (auto status = handle->write_tunables(tunables); !status)
@@ -113,7 +113,44 @@ Status SchedulerHandle::attach_helpers() {
     exit_hook_.reset(bpf_program__attach(skel_->progs.on_exit));
     if (!exit_hook_)
         return make_error(-errno, "failed to attach the exit hook");
+    if (!bpf_program__autoload(skel_->progs.on_input_event))
+        return Ok{};
+    input_hook_.reset(bpf_program__attach(skel_->progs.on_input_event));
+    input_exit_hook_.reset(bpf_program__attach(skel_->progs.on_input_event_exit));
+    if (!input_hook_ || !input_exit_hook_) {
+        // A kernel that refuses the trampoline still schedules fine: no boost, one warning.
+        log_printf(LOG_WARNING, "failed to hook input_event (%s): input boost is off",
+                   strerror(errno));
+        input_hook_.reset();
+        input_exit_hook_.reset();
+    }
     return Ok{};
+}
+
+// Input boost needs input_event in the kernel's BTF (missing where input is a module) and a
+// kernel that accepts fentry programs (some refuse them: lockdown, no trampolines). Without
+// either the scheduler loads all the same, with input boost off and one warning.
+Status SchedulerHandle::open_and_load(const std::function<Status(struct ::framepace_bpf*)>& configure) {
+    bool input_hooks = libbpf_find_vmlinux_btf_id("input_event", BPF_TRACE_FENTRY) >= 0;
+    if (!input_hooks)
+        log_printf(LOG_WARNING, "this kernel has no input_event to hook: input boost is off");
+    for (;;) {
+        skel_.reset(framepace_bpf__open());
+        if (!skel_)
+            return make_error(-errno, "cannot open the framepace BPF object");
+        if (auto status = configure(skel_.get()); !status)
+            return status;
+        bpf_program__set_autoload(skel_->progs.on_input_event, input_hooks);
+        bpf_program__set_autoload(skel_->progs.on_input_event_exit, input_hooks);
+        int err = framepace_bpf__load(skel_.get());
+        if (!err)
+            return Ok{};
+        if (!input_hooks)
+            return make_error(err, "verifier log above");
+        log_printf(LOG_WARNING, "the kernel refused the input_event hook (%s): input boost is "
+                   "off", strerror(-err));
+        input_hooks = false;
+    }
 }
 
 Status SchedulerHandle::create_rings(uint32_t bytes) {
@@ -255,33 +292,35 @@ Expected<std::unique_ptr<SchedulerHandle>> SchedulerHandle::adopt(const KeptFds&
         return status.error();
 
     std::unique_ptr<SchedulerHandle> handle(new SchedulerHandle());
-    handle->skel_.reset(framepace_bpf__open());
-    if (!handle->skel_)
-        return make_error(-errno, "failed to open the framepace BPF object");
-    auto* skel = handle->skel_.get();
-
     // The running scheduler's maps become ours; its programs stay where they are. Only the
-    // helper programs (iterator, test hooks) load again, against the same maps.
-    bpf_map* map;
-    bpf_object__for_each_map(map, skel->obj) {
-        if (bpf_map__type(map) == BPF_MAP_TYPE_STRUCT_OPS) {
-            bpf_map__set_autocreate(map, false);
-            continue;
+    // helper programs (iterator, hooks, test programs) load again, against the same maps.
+    auto configure = [&](struct ::framepace_bpf* skel) -> Status {
+        bpf_map* map;
+        bpf_object__for_each_map(map, skel->obj) {
+            if (bpf_map__type(map) == BPF_MAP_TYPE_STRUCT_OPS) {
+                bpf_map__set_autocreate(map, false);
+                continue;
+            }
+            auto fd = kept.find(std::string("map.") + bpf_map__name(map));
+            if (fd == kept.end())
+                return Error{-ENOENT,
+                             std::string("the kept scheduler lacks map ") + bpf_map__name(map)};
+            if (int err = bpf_map__reuse_fd(map, fd->second.get()); err)
+                return make_error(err, std::string("kept map ") + bpf_map__name(map) +
+                                           " does not fit this daemon");
         }
-        auto fd = kept.find(std::string("map.") + bpf_map__name(map));
-        if (fd == kept.end())
-            return Error{-ENOENT, std::string("the kept scheduler lacks map ") + bpf_map__name(map)};
-        if (int err = bpf_map__reuse_fd(map, fd->second.get()); err)
-            return make_error(err, std::string("kept map ") + bpf_map__name(map) +
-                                       " does not fit this daemon");
-    }
-    bpf_program* prog;
-    bpf_object__for_each_program(prog, skel->obj) {
-        if (bpf_program__type(prog) == BPF_PROG_TYPE_STRUCT_OPS)
-            bpf_program__set_autoload(prog, false);
-    }
-    if (int err = framepace_bpf__load(skel); err)
-        return make_error(err, "failed to load framepace's helper programs for adoption");
+        bpf_program* prog;
+        bpf_object__for_each_program(prog, skel->obj) {
+            if (bpf_program__type(prog) == BPF_PROG_TYPE_STRUCT_OPS)
+                bpf_program__set_autoload(prog, false);
+        }
+        return Ok{};
+    };
+    if (auto status = handle->open_and_load(configure); !status)
+        return Error{status.error().code,
+                     "failed to load framepace's helper programs for adoption: " +
+                         status.error().message};
+    auto* skel = handle->skel_.get();
     if (auto status = map_adopted_sections(skel->obj); !status)
         return status.error();
     if (auto status = handle->find_rings(); !status)
@@ -322,6 +361,55 @@ std::vector<std::pair<std::string, int>> SchedulerHandle::keepable_fds() const {
 }
 
 void SchedulerHandle::heartbeat(uint64_t now_ns) { skel_->bss->heartbeat_ns = now_ns; }
+
+// The daemon is the only writer of classes_seq; the increment is published after the map.
+void SchedulerHandle::classes_changed() {
+    __atomic_store_n(&skel_->bss->classes_seq, skel_->bss->classes_seq + 1, __ATOMIC_RELEASE);
+}
+
+Status SchedulerHandle::set_class(uint32_t tgid, fp_class class_id) {
+    uint32_t value = class_id;
+    if (int err = bpf_map__update_elem(skel_->maps.classes, &tgid, sizeof(tgid), &value,
+                                       sizeof(value), BPF_ANY))
+        return make_error(err, "failed to write the classes map (tgid " +
+                                   std::to_string(tgid) + ")");
+    classes_changed();
+    return Ok{};
+}
+
+Status SchedulerHandle::clear_class(uint32_t tgid) {
+    int err = bpf_map__delete_elem(skel_->maps.classes, &tgid, sizeof(tgid), 0);
+    if (err && err != -ENOENT)
+        return make_error(err, "failed to delete from the classes map");
+    classes_changed();
+    return Ok{};
+}
+
+Status SchedulerHandle::replace_classes(const std::map<uint32_t, fp_class>& classes) {
+    std::vector<uint32_t> stale;
+    uint32_t key = 0, next = 0;
+    const void* prev = nullptr;
+    while (bpf_map__get_next_key(skel_->maps.classes, prev, &next, sizeof(next)) == 0) {
+        if (!classes.contains(next))
+            stale.push_back(next);
+        key = next;
+        prev = &key;
+    }
+    for (uint32_t tgid : stale)
+        bpf_map__delete_elem(skel_->maps.classes, &tgid, sizeof(tgid), 0);
+    for (const auto& [tgid, class_id] : classes) {
+        uint32_t value = class_id;
+        if (int err = bpf_map__update_elem(skel_->maps.classes, &tgid, sizeof(tgid), &value,
+                                           sizeof(value), BPF_ANY))
+            return make_error(err, "failed to write the classes map");
+    }
+    classes_changed();
+    return Ok{};
+}
+
+uint32_t SchedulerHandle::util_pct() const { return skel_->bss->util_pct; }
+
+bool SchedulerHandle::shared_mode() const { return skel_->bss->shared_mode != 0; }
 
 Expected<fp_tunables> SchedulerHandle::read_tunables() const {
     fp_tunables tunables{};

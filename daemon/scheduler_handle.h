@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -69,6 +70,18 @@ public:
     // Heartbeat for the boost gate: CLOCK_MONOTONIC ns, one store into BPF.
     void heartbeat(uint64_t now_ns);
 
+    // framepaced's decisions by tgid in the "classes" map; the scheduler's tasks re-read
+    // their class after each change. replace_classes makes the map exactly `classes`.
+    Status set_class(uint32_t tgid, fp_class class_id);
+    Status clear_class(uint32_t tgid);
+    Status replace_classes(const std::map<uint32_t, fp_class>& classes);
+
+    // The load tracker: smoothed share of busy CPUs, and whether the shared queue is in use.
+    uint32_t util_pct() const;
+    bool shared_mode() const;
+    // False when this kernel has no input_event to hook: no input boost.
+    bool input_hooked() const { return input_hook_ != nullptr; }
+
     // The descriptors to keep (borrowed; valid while this handle lives), named as in KeptFds.
     std::vector<std::pair<std::string, int>> keepable_fds() const;
 
@@ -92,13 +105,16 @@ private:
     };
 
     SchedulerHandle() = default;
+    Status open_and_load(const std::function<Status(struct ::framepace_bpf*)>& configure);
     Status attach_helpers();
+    void classes_changed();
     Status create_rings(uint32_t bytes);
     Status find_rings();
 
     std::unique_ptr<struct ::framepace_bpf, SkeletonDeleter> skel_;
     UniqueFd link_;
-    std::unique_ptr<bpf_link, LinkDeleter> task_iter_, exec_hook_, exit_hook_;
+    std::unique_ptr<bpf_link, LinkDeleter> task_iter_, exec_hook_, exit_hook_, input_hook_,
+        input_exit_hook_;
     std::array<UniqueFd, FP_NR_RINGS> rings_;
     uint32_t ring_bytes_ = 0;
 };

@@ -14,6 +14,8 @@ namespace framepace {
 struct Topology {
     uint32_t nr_cpus = 0;              // possible CPUs (ids 0 .. nr_cpus-1)
     uint32_t nr_llcs = 0;
+    uint32_t nr_online = 0;            // online CPUs (hotplug restarts the scheduler)
+    bool smt = false;                  // some core has more than one hardware thread
     std::vector<uint32_t> cpu_llc;     // dense LLC index of each CPU
 };
 

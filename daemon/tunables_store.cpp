@@ -27,15 +27,12 @@ Expected<std::optional<fp_tunables>> TunablesStore::load(const fp_tunables& defa
 
     fp_tunables tunables = defaults;
     for (const auto& [key, value] : doc.items()) {
-        const TunableRange* range = nullptr;
-        for (const auto& r : kTunableRanges)
-            if (r.name == key)
-                range = &r;
+        const TunableRange* range = find_tunable(key);
         if (!range)
             return invalid_input(path_.string() + ": unknown tunable '" + key + "'");
         if (!value.is_number_unsigned())
             return invalid_input(path_.string() + ": " + key + " is not a non-negative integer");
-        tunables.*range->field = value.get<uint64_t>();
+        tunable_ref(tunables, *range) = value.get<uint64_t>();
     }
     if (auto status = validate_tunables(tunables); !status)
         return invalid_input(path_.string() + ": " + status.error().message);
@@ -45,7 +42,7 @@ Expected<std::optional<fp_tunables>> TunablesStore::load(const fp_tunables& defa
 Status TunablesStore::save(const fp_tunables& tunables) const {
     nlohmann::json doc = nlohmann::json::object();
     for (const auto& range : kTunableRanges)
-        doc[std::string(range.name)] = tunables.*range.field;
+        doc[std::string(range.name)] = tunable_value(tunables, range);
     std::string text = doc.dump(2) + "\n";
 
     std::error_code ec;

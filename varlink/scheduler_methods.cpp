@@ -33,7 +33,7 @@ json tunables_json(const fp_tunables& tunables) {
     json list = json::array();
     for (const auto& range : kTunableRanges)
         list.push_back({{"name", range.name},
-                        {"value", tunables.*range.field},
+                        {"value", tunable_value(tunables, range)},
                         {"default", range.default_value},
                         {"min", range.min},
                         {"max", range.max},
@@ -188,7 +188,7 @@ void SchedulerMethods::set_tunables(const CallInfo& call, Responder responder) {
     fp_tunables tunables = service_.tunables();
     for (size_t i = 0; i < std::size(kTunableRanges); i++)
         if (values[i])
-            tunables.*kTunableRanges[i].field = *values[i];
+            tunable_ref(tunables, kTunableRanges[i]) = *values[i];
     if (auto status = service_.set_tunables(tunables, persist.value_or(false)); !status) {
         // Applied but not stored, or not applied at all: the error says which.
         return responder.error(kErrorPersistFailed, {{"reason", status.error().message}});

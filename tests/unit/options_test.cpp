@@ -23,7 +23,8 @@ TEST(Options, DefaultsAreTheDocumentedOnes) {
     auto o = parse({});
     ASSERT_TRUE(o);
     fp_tunables t = apply_overrides(default_tunables(), o->tunable_overrides);
-    EXPECT_EQ(t.slice_ns, FP_SLICE_NS_DEFAULT);
+    EXPECT_EQ(t.role_slice_ns[FP_ROLE_NORMAL], FP_SLICE_NS_DEFAULT);
+    EXPECT_EQ(t.role_slice_ns[FP_ROLE_BATCH], 6'000'000u);
     EXPECT_EQ(t.sleep_budget_ns, FP_SLEEP_BUDGET_NS_DEFAULT);
     EXPECT_EQ(o->stats_interval_ms, 0u);
     EXPECT_FALSE(o->show_help);
@@ -39,14 +40,15 @@ TEST(Options, SliceIsGivenInMicroseconds) {
     auto o = parse({"--slice-us=2000", "--sleep-budget-us", "500"});
     ASSERT_TRUE(o) << o.error().message;
     fp_tunables t = apply_overrides(default_tunables(), o->tunable_overrides);
-    EXPECT_EQ(t.slice_ns, 2'000'000u);
+    for (uint64_t slice : t.role_slice_ns)
+        EXPECT_EQ(slice, 2'000'000u) << "--slice-us sets every role's slice";
     EXPECT_EQ(t.sleep_budget_ns, 500'000u);
 }
 
 TEST(Options, OutOfRangeSliceNamesTheTunable) {
     auto o = parse({"--slice-us=10"});
     ASSERT_FALSE(o);
-    EXPECT_NE(o.error().message.find("slice_ns"), std::string::npos) << o.error().message;
+    EXPECT_NE(o.error().message.find("slice_"), std::string::npos) << o.error().message;
 }
 
 TEST(Options, RejectsGarbageClearly) {

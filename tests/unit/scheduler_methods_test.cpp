@@ -83,12 +83,12 @@ TEST_F(Methods, TunablesListEveryRange) {
 }
 
 TEST_F(Methods, SetTunablesRejectsByParameterNameBeforeAnythingElse) {
-    EXPECT_EQ(call_method("SetTunables", {{"slice_ns", 1}})["parameters"]["parameter"], "slice_ns");
-    EXPECT_EQ(call_method("SetTunables", {{"slice_ns", "x"}})["parameters"]["parameter"], "slice_ns");
+    EXPECT_EQ(call_method("SetTunables", {{"slice_batch_ns", 1}})["parameters"]["parameter"], "slice_batch_ns");
+    EXPECT_EQ(call_method("SetTunables", {{"slice_batch_ns", "x"}})["parameters"]["parameter"], "slice_batch_ns");
     EXPECT_EQ(call_method("SetTunables", {{"persist", 1}})["parameters"]["parameter"], "persist");
     EXPECT_EQ(call_method("SetTunables", {{"nice", 1}})["parameters"]["parameter"], "nice");
     // Valid, but nothing to apply it to.
-    EXPECT_EQ(call_method("SetTunables", {{"slice_ns", 2000000}})["error"],
+    EXPECT_EQ(call_method("SetTunables", {{"slice_batch_ns", 2000000}})["error"],
               kErrorSchedulerNotAttached);
 }
 

@@ -37,25 +37,25 @@ TEST_F(Store, NoFileMeansNothingStored) {
 
 TEST_F(Store, SaveThenLoadRoundTripsAndLeavesNoTemporary) {
     fp_tunables t = default_tunables();
-    t.slice_ns = 4'000'000;
+    t.role_slice_ns[FP_ROLE_BATCH] = 4'000'000;
     ASSERT_TRUE(store().save(t));
     auto loaded = store().load(default_tunables());
     ASSERT_TRUE(loaded && *loaded);
-    EXPECT_EQ((*loaded)->slice_ns, 4'000'000u);
+    EXPECT_EQ((*loaded)->role_slice_ns[FP_ROLE_BATCH], 4'000'000u);
     EXPECT_FALSE(fs::exists(dir_ / "tunables.json.tmp"));
 }
 
 TEST_F(Store, MissingKeysKeepDefaults) {
-    write(R"({"slice_ns": 2000000})");
+    write(R"({"slice_batch_ns": 2000000})");
     auto loaded = store().load(default_tunables());
     ASSERT_TRUE(loaded && *loaded);
-    EXPECT_EQ((*loaded)->slice_ns, 2'000'000u);
+    EXPECT_EQ((*loaded)->role_slice_ns[FP_ROLE_BATCH], 2'000'000u);
     EXPECT_EQ((*loaded)->sleep_budget_ns, FP_SLEEP_BUDGET_NS_DEFAULT);
 }
 
 TEST_F(Store, BadFilesAreErrorsNamingFileAndProblem) {
-    for (const char* text : {"not json", "[1]", R"({"slice_ns": "x"})", R"({"slice_ns": -1})",
-                             R"({"slice_ns": 1})", R"({"colour": 3})"}) {
+    for (const char* text : {"not json", "[1]", R"({"slice_batch_ns": "x"})", R"({"slice_batch_ns": -1})",
+                             R"({"slice_batch_ns": 1})", R"({"colour": 3})"}) {
         write(text);
         auto loaded = store().load(default_tunables());
         ASSERT_FALSE(loaded) << text;

@@ -9,16 +9,16 @@ TEST(Tunables, DefaultsValidate) { EXPECT_TRUE(validate_tunables(default_tunable
 TEST(Tunables, EveryRangeIsEnforcedAtBothEnds) {
     for (const auto& range : kTunableRanges) {
         fp_tunables t = default_tunables();
-        t.*range.field = range.max;
+        tunable_ref(t, range) = range.max;
         EXPECT_TRUE(validate_tunables(t)) << range.name;
-        t.*range.field = range.max + 1;
+        tunable_ref(t, range) = range.max + 1;
         auto above = validate_tunables(t);
         ASSERT_FALSE(above) << range.name;
         EXPECT_NE(above.error().message.find(range.name), std::string::npos);
-        t.*range.field = range.min;
+        tunable_ref(t, range) = range.min;
         EXPECT_TRUE(validate_tunables(t)) << range.name;
         if (range.min > 0) {
-            t.*range.field = range.min - 1;
+            tunable_ref(t, range) = range.min - 1;
             EXPECT_FALSE(validate_tunables(t)) << range.name;
         }
     }
