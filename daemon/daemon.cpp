@@ -57,6 +57,17 @@ std::string sched_ext_state_text() {
     return state ? state->state : "unsupported";
 }
 
+// Bad rules are an error in the log, not a daemon that will not start: the built-in rules
+// still find Steam and Proton games.
+std::vector<ClassRule> load_rules(const std::string& path) {
+    auto rules = load_class_rules(path);
+    if (!rules) {
+        log_printf(LOG_ERR, "ignoring the classification rules: %s", rules.error().message.c_str());
+        return {};
+    }
+    return std::move(*rules);
+}
+
 std::string enable_seq_text() {
     auto state = read_sched_ext_state();
     return state && state->enable_seq ? std::to_string(*state->enable_seq) : "";
@@ -70,7 +81,28 @@ Daemon::Daemon(const Options& options)
       keeper_(SchedulerKeeper::for_environment()),
       started_usec_(monotonic_usec()),
       reload_delay_usec_(kReloadDelayMinUsec),
-      overflow_(OverflowConfig{options.overflow_threshold, options.overflow_window_ms * 1000}) {}
+      overflow_(OverflowConfig{options.overflow_threshold, options.overflow_window_ms * 1000}),
+      tracker_("/proc", load_rules(options.classes_file)) {}
+
+std::vector<ClassifiedProcess> Daemon::classified_processes() const {
+    std::vector<ClassifiedProcess> list;
+    for (const auto& [pid, entry] : tracker_.processes())
+        list.push_back(entry);
+    return list;
+}
+
+void Daemon::on_event(const Event& event) {
+    switch (event.type) {
+    case FP_EV_EXEC:
+        tracker_.on_exec(event, monotonic_usec() * 1000);
+        break;
+    case FP_EV_EXIT:
+        tracker_.on_exit(event.pid);
+        break;
+    default:
+        break;
+    }
+}
 
 EventCounts Daemon::event_counts() const {
     EventCounts total = consumed_before_;
@@ -86,10 +118,13 @@ Status Daemon::watch_scheduler() {
     consumed_before_ = event_counts();
     consumer_.reset();
     auto fds = scheduler_->ring_fds();
-    auto consumer = EventConsumer::create(loop_.get(), fds, options_.debug_consume_interval_ms);
+    auto consumer = EventConsumer::create(loop_.get(), fds, options_.debug_consume_interval_ms,
+                                          [this](const Event& event) { on_event(event); });
     if (!consumer)
         return consumer.error();
     consumer_ = std::move(*consumer);
+    if (auto status = tracker_.attach(scheduler_.get()); !status)
+        log_printf(LOG_WARNING, "%s", status.error().message.c_str());
     // A new scheduler has new rings whose counters start at zero.
     overflow_ = OverflowMonitor(overflow_.config());
     sd_event_source* source = nullptr;
@@ -375,6 +410,8 @@ Status Daemon::add_event_sources() {
         r < 0)
         return make_error(r, "failed to add the overflow timer");
     overflow_timer_.reset(source);
+    // Games already running when we start (or restart) are found once; exec events do the rest.
+    tracker_.scan();
     // Kernels from 6.9 signal EPOLLHUP on a struct_ops link the kernel has detached.
     return watch_scheduler();
 }
@@ -439,6 +476,7 @@ void Daemon::schedule_reload() {
 int Daemon::on_reload_timer(sd_event_source*, uint64_t, void* userdata) {
     auto* self = static_cast<Daemon*>(userdata);
     uint64_t generation = self->scheduler_ ? self->scheduler_->generation() + 1 : 1;
+    self->tracker_.attach(nullptr);
     self->scheduler_.reset();
     if (auto status = self->load_fresh(generation); !status) {
         log_printf(LOG_ERR, "reload failed: %s", status.error().message.c_str());

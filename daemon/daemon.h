@@ -8,6 +8,7 @@
 #include "event_consumer.h"
 #include "event_loop.h"
 #include "expected.h"
+#include "game_tracker.h"
 #include "options.h"
 #include "overflow_monitor.h"
 #include "scheduler_handle.h"
@@ -44,6 +45,9 @@ public:
     fp_tunables tunables() const override { return tunables_; }
     EventCounts event_counts() const override;
     Status set_tunables(const fp_tunables& tunables, bool persist) override;
+    std::vector<ClassifiedProcess> classified_processes() const override;
+    Status mark_game(uint32_t pid) override { return tracker_.mark_game(pid); }
+    Status unmark_game(uint32_t pid) override { return tracker_.unmark_game(pid); }
 
 private:
     explicit Daemon(const Options& options);
@@ -62,6 +66,7 @@ private:
     // Events and overflow watching for the scheduler now in scheduler_.
     Status watch_scheduler();
     void report_overflows();
+    void on_event(const Event& event);
 
     static int on_signal(sd_event_source* source, const struct signalfd_siginfo* info,
                          void* userdata);
@@ -85,6 +90,7 @@ private:
     std::unique_ptr<EventConsumer> consumer_;
     EventCounts consumed_before_;      // by consumers of earlier schedulers
     OverflowMonitor overflow_;
+    GameTracker tracker_;
     std::unique_ptr<varlink::SchedulerMethods> methods_;
     std::unique_ptr<varlink::Server> varlink_;
     EventSource sigterm_, sigint_, link_watch_, heartbeat_timer_, stats_timer_, reload_timer_,

@@ -23,6 +23,7 @@ enum : int {
     kOptOverflowThreshold,
     kOptOverflowWindow,
     kOptDebugConsumeInterval,
+    kOptClassesFile,
 };
 
 bool parse_u64(std::string_view text, uint64_t& out) {
@@ -72,6 +73,9 @@ std::string usage_text() {
            "                             $STATE_DIRECTORY, else /var/lib/framepace)\n"
            "      --heartbeat-interval=MS  how often the daemon tells BPF it is alive\n"
            "                             (default 100; boosts need a fresh heartbeat)\n"
+           "      --classes-file=PATH    rules that mark games, compositors and audio servers\n"
+           "                             (default /etc/framepace/classes.conf; see\n"
+           "                             framepaced(8))\n"
            "      --no-reload            exit with status 2 when the kernel ejects the\n"
            "                             scheduler, instead of reloading it with back-off\n"
            "      --ringbuf-bytes=N      size of each of the 16 event rings, a power of two\n"
@@ -105,6 +109,7 @@ Expected<Options> parse_options(int argc, char** argv) {
         {"state-dir", required_argument, nullptr, kOptStateDir},
         {"heartbeat-interval", required_argument, nullptr, kOptHeartbeatInterval},
         {"no-reload", no_argument, nullptr, kOptNoReload},
+        {"classes-file", required_argument, nullptr, kOptClassesFile},
         {"ringbuf-bytes", required_argument, nullptr, kOptRingbufBytes},
         {"overflow-threshold", required_argument, nullptr, kOptOverflowThreshold},
         {"overflow-window-ms", required_argument, nullptr, kOptOverflowWindow},
@@ -181,6 +186,9 @@ Expected<Options> parse_options(int argc, char** argv) {
             break;
         case kOptNoReload:
             options.reload = false;
+            break;
+        case kOptClassesFile:
+            options.classes_file = optarg;
             break;
         case kOptRingbufBytes: {
             uint64_t bytes = 0;

@@ -27,6 +27,7 @@ struct Options {
     uint64_t debug_consume_interval_ms = 0;       // 0: drain events as they come
     std::string listen_path;          // --listen: serve Varlink here (outside systemd)
     std::string state_dir;            // where persisted tunables live
+    std::string classes_file = "/etc/framepace/classes.conf";  // user classification rules
     // Tunables given on the command line, indexed like kTunableRanges; they win over the
     // persisted ones.
     TunableOverrides tunable_overrides{};

@@ -4,10 +4,12 @@
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "event_consumer.h"
 #include "exit_info.h"
 #include "expected.h"
+#include "game_tracker.h"
 #include "framepace_shared.h"
 
 namespace framepace {
@@ -27,6 +29,10 @@ public:
     virtual EventCounts event_counts() const = 0;
     // Validated by the caller; applied to BPF at once, then stored if persist is set.
     virtual Status set_tunables(const fp_tunables& tunables, bool persist) = 0;
+    // Games, compositors and audio servers known now, and marking games by hand.
+    virtual std::vector<ClassifiedProcess> classified_processes() const = 0;
+    virtual Status mark_game(uint32_t pid) = 0;
+    virtual Status unmark_game(uint32_t pid) = 0;
 };
 
 }  // namespace framepace

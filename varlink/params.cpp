@@ -4,7 +4,17 @@ namespace framepace::varlink {
 
 ParamTable& ParamTable::optional_uint(std::string name, std::optional<uint64_t>* target,
                                       uint64_t min, uint64_t max) {
-    fields_.push_back({std::move(name), false, [=](const nlohmann::json& value) {
+    return add_uint(std::move(name), false, target, min, max);
+}
+
+ParamTable& ParamTable::required_uint(std::string name, std::optional<uint64_t>* target,
+                                      uint64_t min, uint64_t max) {
+    return add_uint(std::move(name), true, target, min, max);
+}
+
+ParamTable& ParamTable::add_uint(std::string name, bool required,
+                                 std::optional<uint64_t>* target, uint64_t min, uint64_t max) {
+    fields_.push_back({std::move(name), required, [=](const nlohmann::json& value) {
                            // Parsed JSON stores non-negative numbers as unsigned; values
                            // built in code may be signed.
                            if (!value.is_number_integer())

@@ -16,6 +16,8 @@ class ParamTable {
 public:
     ParamTable& optional_uint(std::string name, std::optional<uint64_t>* target,
                               uint64_t min = 0, uint64_t max = UINT64_MAX);
+    ParamTable& required_uint(std::string name, std::optional<uint64_t>* target,
+                              uint64_t min = 0, uint64_t max = UINT64_MAX);
     ParamTable& optional_bool(std::string name, std::optional<bool>* target);
     ParamTable& required_string(std::string name, std::string* target);
 
@@ -29,6 +31,8 @@ private:
         // Returns false when the value has the wrong type or is out of range.
         std::function<bool(const nlohmann::json&)> assign;
     };
+    ParamTable& add_uint(std::string name, bool required, std::optional<uint64_t>* target,
+                         uint64_t min, uint64_t max);
     std::vector<Field> fields_;
 };
 

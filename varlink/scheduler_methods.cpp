@@ -7,6 +7,7 @@
 #include "idl_io_framepace_scheduler.h"
 #include "log.h"
 #include "params.h"
+#include "role_names.h"
 #include "sched_ext_sysfs.h"
 #include "scheduler_handle.h"
 #include "tunables.h"
@@ -50,7 +51,7 @@ json exit_json(const ExitInfo& info) {
             {"message", info.message}};
 }
 
-const char* class_name(uint32_t policy) {
+const char* policy_name(uint32_t policy) {
     switch (policy) {
     case 0: return "normal";
     case 3: return "batch";
@@ -90,6 +91,9 @@ InterfaceSpec SchedulerMethods::interface() {
     spec.methods["ResetStats"] = {bind(&SchedulerMethods::reset_stats), true};
     spec.methods["Monitor"] = {bind(&SchedulerMethods::monitor), false};
     spec.methods["ListTasks"] = {bind(&SchedulerMethods::list_tasks), false};
+    spec.methods["ListGames"] = {bind(&SchedulerMethods::list_games), false};
+    spec.methods["MarkGame"] = {bind(&SchedulerMethods::mark_game), true};
+    spec.methods["UnmarkGame"] = {bind(&SchedulerMethods::unmark_game), true};
     return spec;
 }
 
@@ -119,6 +123,11 @@ void SchedulerMethods::get_status(const CallInfo& call, Responder responder) {
         {"uptime_usec", monotonic_usec() - service_.started_usec()},
         {"generation", scheduler ? scheduler->generation() : 0},
     };
+    if (scheduler) {
+        reply["queue_mode"] = scheduler->shared_mode() ? "shared" : "per-cpu";
+        reply["util_pct"] = scheduler->util_pct();
+        reply["input_boost"] = scheduler->input_hooked();
+    }
     if (sysfs && sysfs->ops)
         reply["ops"] = *sysfs->ops;
     if (sysfs && sysfs->enable_seq)
@@ -271,12 +280,56 @@ void SchedulerMethods::list_tasks(const CallInfo& call, Responder responder) {
         list.push_back({{"pid", task.pid},
                         {"tid", task.tid},
                         {"comm", std::string(task.comm, strnlen(task.comm, sizeof(task.comm)))},
-                        {"class", class_name(task.policy)},
+                        {"class", policy_name(task.policy)},
                         {"weight", task.weight},
                         {"generation", task.generation},
                         {"runs", task.runs},
-                        {"runtime_ns", task.runtime_ns}});
+                        {"runtime_ns", task.runtime_ns},
+                        {"process_class", class_name(static_cast<fp_class>(task.class_id))},
+                        {"role", role_name(task.role)},
+                        {"avg_run_ns", task.avg_run_ns},
+                        {"avg_wake_ns", task.avg_wake_ns}});
     responder.reply({{"tasks", std::move(list)}});
+}
+
+void SchedulerMethods::list_games(const CallInfo& call, Responder responder) {
+    if (!no_parameters(call, responder))
+        return;
+    json list = json::array();
+    for (const auto& entry : service_.classified_processes()) {
+        json item = {{"pid", entry.pid},
+                     {"comm", entry.comm},
+                     {"class", class_name(entry.class_id)},
+                     {"reason", entry.reason},
+                     {"manual", entry.manual}};
+        if (entry.latency_ns)
+            item["classified_after_usec"] = *entry.latency_ns / 1000;
+        list.push_back(std::move(item));
+    }
+    responder.reply({{"processes", std::move(list)}});
+}
+
+// MarkGame and UnmarkGame: one pid parameter, an error naming what is wrong with it.
+void SchedulerMethods::change_game(const CallInfo& call, Responder responder, bool mark) {
+    std::optional<uint64_t> pid;
+    if (auto bad = ParamTable().required_uint("pid", &pid, 1, 4194304).decode(call.parameters))
+        return responder.error(kErrorInvalidParameter, {{"parameter", *bad}});
+    auto status = mark ? service_.mark_game(static_cast<uint32_t>(*pid))
+                       : service_.unmark_game(static_cast<uint32_t>(*pid));
+    if (!status)
+        return responder.error(mark ? kErrorNoSuchProcess : kErrorNotAGame,
+                               {{"pid", *pid}, {"reason", status.error().message}});
+    log_printf(LOG_INFO, "process %llu %s by uid %u", static_cast<unsigned long long>(*pid),
+               mark ? "marked as a game" : "unmarked", static_cast<unsigned>(call.peer.uid));
+    responder.reply();
+}
+
+void SchedulerMethods::mark_game(const CallInfo& call, Responder responder) {
+    change_game(call, std::move(responder), true);
+}
+
+void SchedulerMethods::unmark_game(const CallInfo& call, Responder responder) {
+    change_game(call, std::move(responder), false);
 }
 
 }  // namespace framepace::varlink

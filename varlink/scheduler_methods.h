@@ -13,6 +13,8 @@ namespace framepace::varlink {
 inline constexpr const char* kSchedulerInterface = "io.framepace.Scheduler";
 inline constexpr const char* kErrorSchedulerNotAttached = "io.framepace.Scheduler.SchedulerNotAttached";
 inline constexpr const char* kErrorPersistFailed = "io.framepace.Scheduler.PersistFailed";
+inline constexpr const char* kErrorNoSuchProcess = "io.framepace.Scheduler.NoSuchProcess";
+inline constexpr const char* kErrorNotAGame = "io.framepace.Scheduler.NotAGame";
 
 // Monitor intervals, microseconds.
 inline constexpr uint64_t kMonitorIntervalMin = 10'000;
@@ -37,6 +39,10 @@ private:
     void reset_stats(const CallInfo& call, Responder responder);
     void monitor(const CallInfo& call, Responder responder);
     void list_tasks(const CallInfo& call, Responder responder);
+    void list_games(const CallInfo& call, Responder responder);
+    void mark_game(const CallInfo& call, Responder responder);
+    void unmark_game(const CallInfo& call, Responder responder);
+    void change_game(const CallInfo& call, Responder responder, bool mark);
 
     // Answers SchedulerNotAttached and returns null when there is no scheduler.
     SchedulerHandle* attached_or_error(Responder& responder);

@@ -13,6 +13,7 @@
 #include "framepace.skel.h"
 #include "event_consumer.h"
 #include "overflow_monitor.h"
+#include "tunables.h"
 #include "unique_fd.h"
 
 namespace {
@@ -64,10 +65,88 @@ protected:
         return probe;
     }
 
+    uint32_t role(uint32_t class_id, uint32_t weight, uint64_t avg_run, uint64_t avg_wake,
+                  uint64_t game_wakeup_age = UINT64_MAX, uint64_t slice = 3'000'000) {
+        fp_role_probe probe{};
+        probe.class_id = class_id;
+        probe.weight = weight;
+        probe.avg_run_ns = avg_run;
+        probe.avg_wake_ns = avg_wake;
+        probe.slice_ns = slice;
+        probe.game_wakeup_age_ns = game_wakeup_age;
+        run(skel_->progs.fp_test_role, probe);
+        return probe.role;
+    }
+
+    uint64_t deadline(uint64_t vtime, uint64_t vtime_now, uint32_t role, bool boosted) {
+        fp_deadline_probe probe{};
+        probe.vtime = vtime;
+        probe.vtime_now = vtime_now;
+        probe.role = role;
+        probe.boosted = boosted;
+        run(skel_->progs.fp_test_deadline, probe);
+        return probe.deadline;
+    }
+
     Skeleton skel_;
 };
 
+constexpr uint64_t kMs = 1'000'000;
+
 }  // namespace
+
+// The defaults: critical below 2 ms runs and 50 ms wake intervals; batch at 90 % of the
+// slice; interactive below 1 ms runs.
+TEST_F(BpfLogic, GameThreadsAreCriticalOnlyWhenTheyWakeOftenAndRunBriefly) {
+    EXPECT_EQ(role(FP_CLASS_GAME, 100, 1 * kMs, 8 * kMs), FP_ROLE_GAME_CRITICAL);   // render
+    EXPECT_EQ(role(FP_CLASS_GAME, 100, 5 * kMs, 8 * kMs), FP_ROLE_GAME);            // long runs
+    EXPECT_EQ(role(FP_CLASS_GAME, 100, 1 * kMs, 200 * kMs), FP_ROLE_GAME);          // rare
+    // A game that hogs and runs at nice 5 is still the game.
+    EXPECT_EQ(role(FP_CLASS_GAME, 50, 3 * kMs, FP_BEHAVIOUR_NS_MAX), FP_ROLE_GAME);
+}
+
+TEST_F(BpfLogic, CompositorAndAudioGoByClassWhateverTheyDo) {
+    EXPECT_EQ(role(FP_CLASS_COMPOSITOR, 100, 50 * kMs, 1000 * kMs), FP_ROLE_COMPOSITOR);
+    EXPECT_EQ(role(FP_CLASS_AUDIO, 10, 0, 0), FP_ROLE_AUDIO);
+}
+
+TEST_F(BpfLogic, UnclassifiedTasksGoByBehaviourAndNice) {
+    EXPECT_EQ(role(FP_CLASS_NONE, 100, 2'900'000, 100 * kMs), FP_ROLE_BATCH);  // uses its slice
+    EXPECT_EQ(role(FP_CLASS_NONE, 100, 5'400'000, 100 * kMs, UINT64_MAX, 6 * kMs), FP_ROLE_BATCH);
+    EXPECT_EQ(role(FP_CLASS_NONE, 100, 5'300'000, 100 * kMs, UINT64_MAX, 6 * kMs), FP_ROLE_NORMAL);
+    EXPECT_EQ(role(FP_CLASS_NONE, 36, 10'000, 1 * kMs), FP_ROLE_BATCH);        // nice > 0
+    EXPECT_EQ(role(FP_CLASS_NONE, 100, 200'000, 10 * kMs), FP_ROLE_INTERACTIVE);
+    EXPECT_EQ(role(FP_CLASS_NONE, 100, 1'500'000, 10 * kMs), FP_ROLE_NORMAL);
+}
+
+TEST_F(BpfLogic, AHelperTheGameKeepsWakingWorksForTheGame) {
+    EXPECT_EQ(role(FP_CLASS_NONE, 100, 1'500'000, 10 * kMs, 5 * kMs), FP_ROLE_GAME);
+    EXPECT_EQ(role(FP_CLASS_NONE, 100, 1'500'000, 10 * kMs, 80 * kMs), FP_ROLE_NORMAL);
+    // ... unless it is batch work: nice > 0 wins.
+    EXPECT_EQ(role(FP_CLASS_NONE, 36, 1'500'000, 10 * kMs, 5 * kMs), FP_ROLE_BATCH);
+}
+
+TEST_F(BpfLogic, RoleTunablesChangeTheClassification) {
+    fp_tunables t = framepace::default_tunables();
+    t.critical_run_ns = 10 * kMs;
+    t.batch_slice_pct = 50;
+    uint32_t key = 0;
+    ASSERT_EQ(bpf_map__update_elem(skel_->maps.tunables, &key, sizeof(key), &t, sizeof(t), 0), 0);
+    EXPECT_EQ(role(FP_CLASS_GAME, 100, 5 * kMs, 8 * kMs), FP_ROLE_GAME_CRITICAL);
+    EXPECT_EQ(role(FP_CLASS_NONE, 100, 1'600'000, 100 * kMs), FP_ROLE_BATCH);
+}
+
+TEST_F(BpfLogic, DeadlinesOrderRolesWithinABoundAndBoostGoesFirst) {
+    const uint64_t vtime = 500 * kMs, now = 500 * kMs;
+    EXPECT_EQ(deadline(vtime, now, FP_ROLE_GAME_CRITICAL, false), vtime);
+    EXPECT_EQ(deadline(vtime, now, FP_ROLE_NORMAL, false), vtime + 4 * kMs);
+    EXPECT_EQ(deadline(vtime, now, FP_ROLE_BATCH, false), vtime + 12 * kMs);
+    EXPECT_LT(deadline(vtime, now, FP_ROLE_GAME, false), deadline(vtime, now, FP_ROLE_NORMAL, false));
+    // Boosted: the earliest time a sleeper may claim (vtime_now - sleep budget), never earlier.
+    EXPECT_EQ(deadline(vtime + 50 * kMs, now, FP_ROLE_GAME, true), now - FP_SLEEP_BUDGET_NS_DEFAULT);
+    // An out-of-range role is treated as normal.
+    EXPECT_EQ(deadline(vtime, now, 99, false), vtime + 4 * kMs);
+}
 
 TEST_F(BpfLogic, SleeperBudgetIsBounded) {
     auto p = vtime(/*now*/ 100'000'000, /*task*/ 10'000'000, /*budget*/ 3'000'000, 0, 100);

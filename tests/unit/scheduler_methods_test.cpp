@@ -13,6 +13,8 @@ using namespace framepace;
 using namespace framepace::varlink;
 using framepace::varlink::testing::LoopFixture;
 
+#include <set>
+
 namespace {
 
 class DetachedService : public SchedulerService {
@@ -28,6 +30,27 @@ public:
     fp_tunables tunables() const override { return default_tunables(); }
     EventCounts event_counts() const override { return {}; }
     Status set_tunables(const fp_tunables&, bool) override { return Ok{}; }
+    std::vector<ClassifiedProcess> classified_processes() const override {
+        std::vector<ClassifiedProcess> list;
+        for (uint32_t pid : games_)
+            list.push_back({pid, FP_CLASS_GAME, "game.exe", "manual", true, std::nullopt});
+        return list;
+    }
+    // Pids from 1000 on "exist".
+    Status mark_game(uint32_t pid) override {
+        if (pid < 1000)
+            return Error{-ESRCH, "no process " + std::to_string(pid)};
+        games_.insert(pid);
+        return Ok{};
+    }
+    Status unmark_game(uint32_t pid) override {
+        if (!games_.erase(pid))
+            return Error{-ENOENT, "not a game"};
+        return Ok{};
+    }
+
+private:
+    std::set<uint32_t> games_;
 };
 
 class Methods : public LoopFixture {
@@ -100,6 +123,27 @@ TEST_F(Methods, MonitorNeedsMoreAndAValidInterval) {
 
 TEST_F(Methods, ReadsRejectUnknownParameters) {
     EXPECT_EQ(call_method("GetStatus", {{"verbose", true}})["parameters"]["parameter"], "verbose");
+}
+
+TEST_F(Methods, GamesAreMarkedAndUnmarkedByPid) {
+    EXPECT_EQ(call_method("MarkGame")["parameters"]["parameter"], "pid");
+    EXPECT_EQ(call_method("MarkGame", {{"pid", 0}})["parameters"]["parameter"], "pid");
+    EXPECT_EQ(call_method("MarkGame", {{"pid", "1000"}})["parameters"]["parameter"], "pid");
+    EXPECT_EQ(call_method("MarkGame", {{"pid", 1000}, {"x", 1}})["parameters"]["parameter"], "x");
+    auto missing = call_method("MarkGame", {{"pid", 12}});
+    EXPECT_EQ(missing["error"], "io.framepace.Scheduler.NoSuchProcess");
+    EXPECT_EQ(missing["parameters"]["pid"], 12);
+
+    EXPECT_FALSE(call_method("MarkGame", {{"pid", 4242}}).contains("error"));
+    auto games = call_method("ListGames")["parameters"]["processes"];
+    ASSERT_EQ(games.size(), 1u);
+    EXPECT_EQ(games[0]["pid"], 4242);
+    EXPECT_EQ(games[0]["class"], "game");
+    EXPECT_EQ(games[0]["manual"], true);
+
+    EXPECT_FALSE(call_method("UnmarkGame", {{"pid", 4242}}).contains("error"));
+    EXPECT_EQ(call_method("UnmarkGame", {{"pid", 4242}})["error"], "io.framepace.Scheduler.NotAGame");
+    EXPECT_TRUE(call_method("ListGames")["parameters"]["processes"].empty());
 }
 
 TEST(SchedulerIdl, DeclaresEveryTunableAsASetTunablesParameter) {
