@@ -36,7 +36,7 @@ guest=$stage/usr/lib/framepace-vm
 mkdir -p "$guest/cases" "$stage/usr/bin" "$stage/usr/lib/systemd/system" \
     "$stage/etc/systemd/system/multi-user.target.wants" "$stage/usr/lib"
 
-install -m755 "$build/tests/framepace-vm-probe" "$guest/framepace-vm-probe"
+install -m755 "$build/tests/"framepace-vm-* "$guest/"
 # framepace itself goes in the way users install it: the sysext image this build produced,
 # plus a second one with a newer version for the refresh test.
 mkdir -p "$stage/var/lib/extensions"
@@ -51,6 +51,8 @@ install -m755 "$top/tests/vm/cases/"*.sh "$guest/cases/"
 mkdir -p "$guest/bench"
 install -m755 "$top/bench/"*.py "$build/bench/framepace_bench_events" "$guest/bench/"
 echo "FRAMEPACE_DEMO_SECONDS=${FRAMEPACE_DEMO_SECONDS:-20}" >>"$guest/job.env"
+# FRAMEPACE_VM_CASES="05 50": only the cases whose names start so (while developing one).
+echo "FRAMEPACE_VM_CASES=\"${FRAMEPACE_VM_CASES:-}\"" >>"$guest/job.env"
 # The journal's MESSAGE_IDs, from the daemon's own header: one source of truth.
 sed -n 's/.*k\([A-Za-z]*\) = "\([0-9a-f]\{32\}\)".*/\1 \2/p' "$top/daemon/message_ids.h" |
     while read -r name id; do

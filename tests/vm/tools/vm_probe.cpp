@@ -4,6 +4,9 @@
 //                                               "opened" or "refused"
 //   framepace-vm-probe set-layout-version N     rewrite the layout version in the meta map
 //                                               (makes the next daemon see an "old" scheduler)
+//   framepace-vm-probe prog-stats PREFIX        one JSON object: run count and total run time
+//                                               of every loaded program whose name starts
+//                                               with PREFIX (needs kernel.bpf_stats_enabled=1)
 #include <bpf/bpf.h>
 #include <cstdio>
 #include <cstdlib>
@@ -82,6 +85,26 @@ int set_layout_version(unsigned long long version) {
     return 0;
 }
 
+int prog_stats(const char* prefix) {
+    std::string out = "{";
+    __u32 id = 0;
+    while (bpf_prog_get_next_id(id, &id) == 0) {
+        UniqueFd fd(bpf_prog_get_fd_by_id(id));
+        bpf_prog_info info{};
+        __u32 len = sizeof(info);
+        if (!fd.valid() || bpf_prog_get_info_by_fd(fd.get(), &info, &len) != 0 ||
+            std::strncmp(info.name, prefix, std::strlen(prefix)) != 0)
+            continue;
+        if (out.size() > 1)
+            out += ",";
+        out += "\"" + std::string(info.name) + "\":{\"run_cnt\":" +
+               std::to_string(info.run_cnt) + ",\"run_time_ns\":" +
+               std::to_string(info.run_time_ns) + "}";
+    }
+    std::puts((out + "}").c_str());
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -89,6 +112,8 @@ int main(int argc, char** argv) {
         return boost();
     if (argc == 3 && std::strcmp(argv[1], "set-layout-version") == 0)
         return set_layout_version(std::strtoull(argv[2], nullptr, 10));
-    std::fprintf(stderr, "usage: framepace-vm-probe boost | set-layout-version N\n");
+    if (argc == 3 && std::strcmp(argv[1], "prog-stats") == 0)
+        return prog_stats(argv[2]);
+    std::fprintf(stderr, "usage: framepace-vm-probe boost | set-layout-version N | prog-stats PREFIX\n");
     return 2;
 }

@@ -1,0 +1,222 @@
+#!/bin/bash
+# The gaming policy on the real kernel: games found by exec, by /proc scan and by hand; roles
+# from behaviour; input boost from a uinput keyboard, gated by the heartbeat; nice levels and
+# game weight under full load; stress-ng's aggressive stressors; a storm of short threads.
+. /usr/lib/framepace-vm/lib.sh
+. /usr/lib/framepace-vm/message-ids.env
+TOOLS=/usr/lib/framepace-vm
+PIDS=()
+cleanup() { kill "${PIDS[@]}" 2>/dev/null; wait 2>/dev/null; }
+trap cleanup EXIT
+
+rm -rf /run/systemd/system/framepaced.service.d
+systemctl daemon-reload
+systemctl stop framepaced.service 2>/dev/null
+systemctl reset-failed framepaced.service 2>/dev/null
+
+# as_nobody CMD...: in the background as an unprivileged user, like a real game (framepaced
+# must still read its environment); the pid is the process that ends up running CMD.
+as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@" & }
+game_entry() { vcall ListGames | jq -c "[.processes[] | select(.pid == $1)][0] // empty"; }
+is_listed() { [ -n "$(game_entry "$1")" ]; }
+not_listed() { [ -z "$(game_entry "$1")" ]; }
+# role of the thread TID, or "missing"
+task_role() { vcall ListTasks | jq -r "[.tasks[] | select(.tid == $1)][0].role // \"missing\""; }
+task_class() { vcall ListTasks | jq -r "[.tasks[] | select(.tid == $1)][0].process_class // \"missing\""; }
+class_is() { [ "$(task_class "$1")" = "$2" ]; }
+daemon_answers() { vcall GetStatus >/dev/null 2>&1; }
+counter() { vcall GetStats | jq ".counters.$1"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+hog() { nice -n "$1" bash -c 'while :; do :; done' & PIDS+=($!); }
+
+# A Steam game already running when the daemon starts: the /proc scan finds it.
+as_nobody env SteamAppId=480 sleep 600
+EARLY=$!; PIDS+=($EARLY)
+sleep 0.5
+systemctl start framepaced.socket framepaced.service
+wait_for 10 state_is enabled
+entry=$(game_entry "$EARLY")
+if [ "$(echo "$entry" | jq -r .reason)" = scan:steam-env ]; then
+    result game_scan pass "found at start: $entry"
+else
+    result game_scan fail "ListGames for $EARLY: '$entry'"
+fi
+
+# --- classified from the exec within 100 ms: a Steam launch, and a Windows .exe
+as_nobody env SteamAppId=480 sleep 600
+STEAM=$!; PIDS+=($STEAM)
+cp /usr/bin/sleep /tmp/game.exe
+/tmp/game.exe 600 &
+EXE=$!; PIDS+=($EXE)
+bash -c 'while :; do sleep 0.1; done' &
+LOOP=$!; PIDS+=($LOOP)
+wait_for 5 is_listed "$STEAM"
+wait_for 5 is_listed "$EXE"
+sleep 1
+steam=$(game_entry "$STEAM")
+exe=$(game_entry "$EXE")
+steam_us=$(echo "$steam" | jq '.classified_after_usec // 999999999')
+exe_us=$(echo "$exe" | jq '.classified_after_usec // 999999999')
+if [ "$(echo "$steam" | jq -r .reason)" = steam-env ] && [ "$steam_us" -lt 100000 ] &&
+   [ "$(echo "$exe" | jq -r .reason)" = windows-exe ] && [ "$exe_us" -lt 100000 ] &&
+   not_listed "$LOOP"; then
+    result game_detect pass "SteamAppId process (uid 65534) in ${steam_us} µs, game.exe in ${exe_us} µs after exec; the shell loop is not a game" \
+        "{\"steam_us\":$steam_us,\"exe_us\":$exe_us}"
+else
+    result game_detect fail "steam='$steam' exe='$exe' loop='$(game_entry "$LOOP")'"
+fi
+journalctl --update-catalog
+if journalctl -o json --no-pager MESSAGE_ID="$MSG_PROCESS_CLASSIFIED" |
+       jq -e "select(.FRAMEPACE_PID == \"$STEAM\" and .FRAMEPACE_CLASS == \"game\" and .FRAMEPACE_REASON == \"steam-env\")" >/dev/null; then
+    result game_journal pass "structured entry with FRAMEPACE_PID/CLASS/REASON/LATENCY_US"
+else
+    result game_journal fail "no classification entry for $STEAM"
+fi
+
+# --- by hand: MarkGame reaches the scheduler's tasks, UnmarkGame takes it back
+mark=$(vcall MarkGame "{\"pid\": $LOOP}" 2>&1)
+wait_for 3 class_is "$LOOP" game
+marked_class=$(task_class "$LOOP")
+marked=$(game_entry "$LOOP")
+vcall UnmarkGame "{\"pid\": $LOOP}" >/dev/null 2>&1
+wait_for 3 class_is "$LOOP" none
+unmarked_class=$(task_class "$LOOP")
+bad=$(vcall MarkGame '{"pid": 4000000}' 2>&1)
+if [ "$marked_class" = game ] && [ "$(echo "$marked" | jq -r .manual)" = true ] &&
+   [ "$unmarked_class" = none ] && not_listed "$LOOP" && echo "$bad" | grep -q NoSuchProcess &&
+   state_is enabled; then
+    result game_mark pass "MarkGame → task class game, UnmarkGame → none; unknown pid → NoSuchProcess"
+else
+    result game_mark fail "mark='$mark' class=$marked_class entry='$marked' after unmark=$unmarked_class bad='$bad'"
+fi
+
+# --- roles from behaviour: a 120 Hz render loop in a Steam game is game-critical, CPU hogs
+# are batch (nice 0 by using up their slices, nice 19 by their nice level)
+hog 0; HOG0=$!
+hog 0
+hog 19; HOG19=$!
+env SteamAppId=480 "$TOOLS/framepace-vm-render" 10 8333 500 >/run/fp-render.json &
+RENDER=$!
+sleep 4
+render_role=$(task_role "$RENDER")
+hog0_role=$(task_role "$HOG0")
+hog19_role=$(task_role "$HOG19")
+if [ "$render_role" = game_critical ] && [ "$hog0_role" = batch ] && [ "$hog19_role" = batch ]; then
+    result roles pass "render loop: $render_role, nice-0 hog: $hog0_role, nice-19 hog: $hog19_role"
+else
+    result roles fail "render=$render_role hog0=$hog0_role hog19=$hog19_role: $(vcall ListTasks | jq -c "[.tasks[] | select(.tid == $RENDER or .tid == $HOG0)]")"
+fi
+
+# --- input boost: key events open windows while the heartbeat is fresh; the reader woken by
+# input_event is an input handler, boosted past the batch hogs
+modprobe uinput
+vcall SetTunables '{"heartbeat_limit_ns": 1000000000}' >/dev/null
+input_boost=$(vcall GetStatus | jq .input_boost)
+opened0=$(counter boost_opened); refused0=$(counter boost_refused)
+wakeups0=$(counter input_wakeups); boosted0=$(counter boosted); preempt0=$(counter boost_preempt)
+keys=$("$TOOLS/framepace-vm-uinput" 25 20)
+opened1=$(counter boost_opened); refused1=$(counter boost_refused)
+wakeups1=$(counter input_wakeups); boosted1=$(counter boosted); preempt1=$(counter boost_preempt)
+figures="{\"opened\":$((opened1 - opened0)),\"refused\":$((refused1 - refused0)),\"input_wakeups\":$((wakeups1 - wakeups0)),\"boosted\":$((boosted1 - boosted0)),\"boost_preempt\":$((preempt1 - preempt0)),\"keys\":$keys}"
+if [ "$input_boost" = true ] && [ "$(echo "$keys" | jq .read)" = 50 ] &&
+   [ $((opened1 - opened0)) -ge 50 ] && [ $((refused1 - refused0)) = 0 ] &&
+   [ $((wakeups1 - wakeups0)) -gt 0 ] && [ $((boosted1 - boosted0)) -gt 0 ]; then
+    result input_boost pass "25 key presses under load: $figures" "$figures"
+else
+    result input_boost fail "input_boost=$input_boost $figures"
+fi
+
+# ... and are refused while the daemon is stopped (its heartbeat goes stale)
+signal_daemon STOP
+sleep 1.5
+stopped_keys=$("$TOOLS/framepace-vm-uinput" 10 10)
+signal_daemon CONT
+wait_for 5 daemon_answers
+opened2=$(counter boost_opened); refused2=$(counter boost_refused)
+if [ $((opened2 - opened1)) = 0 ] && [ $((refused2 - refused1)) -ge 20 ] && state_is enabled; then
+    result input_boost_gate pass "daemon stopped: $((refused2 - refused1)) input events refused a window, none opened"
+else
+    result input_boost_gate fail "opened=$((opened2 - opened1)) refused=$((refused2 - refused1)) keys=$stopped_keys"
+fi
+vcall SetTunables '{"heartbeat_limit_ns": 5000000000}' >/dev/null
+wait "$RENDER"
+render=$(cat /run/fp-render.json)
+result render_under_load pass "120 Hz render loop, 500 µs work, 3 hogs on $(nproc) CPUs: $render" "$render"
+cleanup; PIDS=()
+
+# --- nice levels and game weight under full load (2 hogs per CPU): a nice-19 hog still
+# runs; a game hog gets more than a fair share
+hog 0; hog 0; hog 0; hog 0
+hog 19; N19=$!
+sleep 5
+n19_ticks=$(cpu_ticks "$N19")
+seq0=$(enable_seq)
+cleanup; PIDS=()
+hog 0; A=$!; hog 0; B=$!; hog 0; C=$!
+env SteamAppId=480 bash -c 'while :; do :; done' & G=$!; PIDS+=($G)
+sleep 6
+g=$(cpu_ticks "$G"); a=$(cpu_ticks "$A"); b=$(cpu_ticks "$B"); c=$(cpu_ticks "$C")
+cleanup; PIDS=()
+mean=$(( (a + b + c) / 3 ))
+if [ "$n19_ticks" -gt 0 ] && state_is enabled && [ "$(enable_seq)" = "$seq0" ]; then
+    result nice_starvation pass "nice-19 hog under 4 nice-0 hogs ran $n19_ticks ticks in 5 s" "{\"nice19_ticks\":$n19_ticks}"
+else
+    result nice_starvation fail "nice-19 ticks=$n19_ticks state=$(sched_state)"
+fi
+if [ "$mean" -gt 0 ] && [ $((g * 10)) -gt $((mean * 13)) ]; then
+    result game_share pass "game hog $g ticks vs nice-0 hogs $a/$b/$c (mean $mean): $((g * 100 / mean)) % of a fair share" \
+        "{\"game_ticks\":$g,\"other_ticks\":[$a,$b,$c]}"
+else
+    result game_share fail "game $g ticks vs $a/$b/$c"
+fi
+
+# --- sched_ext CI's smoke: aggressive CPU, fork and affinity stressors for 45 s, with the
+# per-callback cost measured by the kernel's BPF stats
+seq0=$(enable_seq)
+vcall ResetStats >/dev/null
+sysctl -q kernel.bpf_stats_enabled=1
+stats0=$("$TOOLS/framepace-vm-probe" prog-stats framepace_)
+( n=0; bad=0
+  while [ ! -e /run/fp-stress-done ]; do
+      n=$((n + 1)); state_is enabled || bad=$((bad + 1)); sleep 1
+  done; echo "$n $bad" >/run/fp-stress-samples ) &
+SAMPLER=$!
+rm -f /run/fp-stress-done
+stress=$(stress-ng --aggressive --cpu 2 --fork 2 --affinity 2 --timeout 45s --metrics-brief 2>&1)
+stress_rc=$?
+touch /run/fp-stress-done; wait "$SAMPLER"; rm -f /run/fp-stress-done
+stats1=$("$TOOLS/framepace-vm-probe" prog-stats framepace_)
+sysctl -q kernel.bpf_stats_enabled=0
+counters=$(vcall GetStats | jq -c .counters)
+read -r samples not_enabled </run/fp-stress-samples
+costs=$(jq -cn --argjson a "$stats0" --argjson b "$stats1" '$b | to_entries | map(
+    {key: .key, value: ((.value.run_time_ns - ($a[.key].run_time_ns // 0)) /
+                        ([(.value.run_cnt - ($a[.key].run_cnt // 0)), 1] | max) | floor)}) | from_entries')
+runs=$(echo "$counters" | jq .runs); stops=$(echo "$counters" | jq .stops)
+gap=$(( runs > stops ? runs - stops : stops - runs ))
+if [ "$stress_rc" = 0 ] && [ "$not_enabled" = 0 ] && [ "$(enable_seq)" = "$seq0" ] &&
+   [ "$runs" -gt 10000 ] && [ "$gap" -le 64 ] &&
+   [ "$(echo "$counters" | jq .shared_mode)" -ge 1 ]; then
+    result stress_aggressive pass "45 s of stress-ng --aggressive cpu/fork/affinity: $samples samples all enabled, no ejection; counters $counters; mean ns per call $costs" \
+        "{\"counters\":$counters,\"mean_ns_per_call\":$costs}"
+else
+    result stress_aggressive fail "rc=$stress_rc not_enabled=$not_enabled/$samples seq $seq0→$(enable_seq) runs=$runs stops=$stops counters=$counters stress: $(echo "$stress" | tail -3)"
+fi
+
+# --- 10 000 short-lived threads: every fork gets task state, and it is freed again
+tasks0=$(vcall ListTasks | jq '.tasks | length')
+inits0=$(counter task_inits)
+threads=$("$TOOLS/framepace-vm-threads" 10000)
+inits1=$(counter task_inits)
+sleep 1
+tasks1=$(vcall ListTasks | jq '.tasks | length')
+if [ "$(echo "$threads" | jq .failed)" = 0 ] && [ $((inits1 - inits0)) -ge 10000 ] &&
+   [ "$tasks1" -le $((tasks0 + 20)) ] && state_is enabled; then
+    result thread_storm pass "$threads; task_inits +$((inits1 - inits0)); tasks with state $tasks0 → $tasks1" \
+        "{\"threads\":$threads,\"tasks_before\":$tasks0,\"tasks_after\":$tasks1}"
+else
+    result thread_storm fail "$threads inits +$((inits1 - inits0)) tasks $tasks0 → $tasks1"
+fi
+
+systemctl stop framepaced.service framepaced.socket
+exit 0
