@@ -300,6 +300,7 @@ static const struct fp_tunables default_tunables = {
 	.game_weight_pct = FP_GAME_WEIGHT_PCT_DEFAULT,
 	.shared_util_pct = FP_SHARED_UTIL_PCT_DEFAULT,
 	.migration_interval_ns = FP_MIGRATION_INTERVAL_NS_DEFAULT,
+	.lag_limit_ns = FP_LAG_LIMIT_NS_DEFAULT,
 };
 
 /* One map lookup, no copy. framepaced validates before writing; a zero slice = never written. */
@@ -325,15 +326,34 @@ static __always_inline struct task_ctx *lookup_task_ctx(struct task_struct *p)
 	return bpf_task_storage_get(&task_ctxs, p, 0, 0);
 }
 
-/* A sleeper re-enters at most budget_ns behind the queue's virtual time. */
-static __always_inline u64 enqueue_vtime(u64 task_vtime, u64 now, u64 budget_ns, bool *clamped)
+/*
+ * Where a task (re-)enters the queue, relative to the queue's virtual time: a waking sleeper
+ * at most budget_ns behind it (it may not bank more), and nobody more than lag_ns ahead of
+ * it. The upper bound is what keeps a low-weight task (nice 19 charges 100x) from waiting
+ * past the kernel's watchdog however busy the system is. A runnable task that lags because
+ * it is heavy (negative nice, a game) keeps its lag: that is its larger share.
+ */
+static __always_inline u64 enqueue_vtime(u64 task_vtime, u64 now, u64 budget_ns, u64 lag_ns,
+					 bool waking, u32 *clamped)
 {
-	if (time_before(task_vtime, now - budget_ns)) {
-		*clamped = true;
+	if (waking && time_before(task_vtime, now - budget_ns)) {
+		*clamped = FP_CLAMP_SLEEP;
 		return now - budget_ns;
 	}
-	*clamped = false;
+	if (time_before(now + lag_ns, task_vtime)) {
+		*clamped = FP_CLAMP_LAG;
+		return now + lag_ns;
+	}
+	*clamped = FP_CLAMP_NONE;
 	return task_vtime;
+}
+
+static __always_inline void count_clamp(u32 clamped)
+{
+	if (clamped == FP_CLAMP_SLEEP)
+		count(FP_CNT_SLEEP_CLAMPED);
+	else if (clamped == FP_CLAMP_LAG)
+		count(FP_CNT_LAG_CLAMPED);
 }
 
 /* Weight 100 is nice 0; a heavier task's time counts for less. */
@@ -544,8 +564,8 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 	struct task_ctx *tctx = lookup_task_ctx(p);
 	s32 cpu = scx_bpf_task_cpu(p);
 	u64 now, vtime, deadline, slice;
-	bool clamped, boost;
-	u32 role;
+	u32 role, clamped;
+	bool boost;
 
 	/* Every task gets a context in init_task; without one, queue it at the current time. */
 	if (!tctx) {
@@ -556,10 +576,11 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 	}
 
 	now = bpf_ktime_get_ns();
-	vtime = enqueue_vtime(tctx->vtime, vtime_now, t->sleep_budget_ns, &clamped);
+	vtime = enqueue_vtime(tctx->vtime, vtime_now, t->sleep_budget_ns, t->lag_limit_ns,
+			      enq_flags & SCX_ENQ_WAKEUP, &clamped);
 	if (clamped) {
 		tctx->vtime = vtime;
-		count(FP_CNT_SLEEP_CLAMPED);
+		count_clamp(clamped);
 	}
 	role = tctx->role < FP_NR_ROLES ? tctx->role : FP_ROLE_NORMAL;
 	boost = boosted(tctx, now, t);
@@ -641,6 +662,13 @@ void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
 	if (tctx->queued_at)
 		report_wait(p, tctx, now, current_tunables());
 	if (tctx->slept) {
+		/* Woken straight onto an idle CPU, it skipped enqueue's bounds: apply them here. */
+		const struct fp_tunables *t = current_tunables();
+		u32 clamped;
+
+		tctx->vtime = enqueue_vtime(tctx->vtime, vtime_now, t->sleep_budget_ns,
+					    t->lag_limit_ns, true, &clamped);
+		count_clamp(clamped);
 		if (tctx->last_wake_ns)
 			tctx->avg_wake_ns = ewma(tctx->avg_wake_ns, now - tctx->last_wake_ns);
 		tctx->last_wake_ns = now;
@@ -970,10 +998,10 @@ int dump_task(struct bpf_iter__task *ctx)
 SEC("syscall")
 int fp_test_vtime(struct fp_vtime_probe *probe)
 {
-	bool clamped;
+	u32 clamped;
 
-	probe->enqueue_vtime = enqueue_vtime(probe->task_vtime, probe->vtime_now,
-					     probe->budget_ns, &clamped);
+	probe->enqueue_vtime = enqueue_vtime(probe->task_vtime, probe->vtime_now, probe->budget_ns,
+					     probe->lag_limit_ns, probe->waking, &clamped);
 	probe->clamped = clamped;
 	probe->charged_vtime = charge_vtime(probe->task_vtime, probe->used_ns, probe->weight);
 	return 0;

@@ -92,6 +92,7 @@ enum fp_counter {
 	FP_CNT_ROLE_CHANGES,     /* role changes of classified (game, compositor, audio) tasks */
 	FP_CNT_SHARED_MODE,      /* switches from per-CPU queues to the shared queue */
 	FP_CNT_CPU_MODE,         /* switches back to per-CPU queues */
+	FP_CNT_LAG_CLAMPED,      /* a task's virtual time was pulled back to lag_limit_ns ahead */
 	FP_NR_COUNTERS,
 };
 
@@ -117,6 +118,7 @@ struct fp_tunables {
 	fp_u64 game_weight_pct;     /* games' weight relative to their nice level's */
 	fp_u64 shared_util_pct;     /* CPU utilisation above which the shared queue is used */
 	fp_u64 migration_interval_ns; /* a non-latency task migrates at most once per this */
+	fp_u64 lag_limit_ns;        /* most virtual time a task may be ahead of the queue */
 };
 
 #define FP_SLICE_NS_DEFAULT        3000000ULL  /* 3 ms: under a 120 Hz frame (8.33 ms) */
@@ -143,6 +145,8 @@ struct fp_tunables {
 #define FP_GAME_WEIGHT_PCT_MAX             1000ULL
 #define FP_SHARED_UTIL_PCT_DEFAULT           75ULL
 #define FP_MIGRATION_INTERVAL_NS_DEFAULT 1000000ULL
+#define FP_LAG_LIMIT_NS_DEFAULT        40000000ULL   /* bounds a nice-19 task's wait */
+#define FP_LAG_LIMIT_NS_MIN             1000000ULL
 
 /* Defaults by role: NORMAL, INTERACTIVE, BATCH, GAME, GAME_CRITICAL, COMPOSITOR, AUDIO. */
 #define FP_ROLE_SLICE_NS_DEFAULTS \
@@ -271,12 +275,20 @@ struct fp_vtime_probe {
 	fp_u64 vtime_now;      /* in: the queue's current virtual time */
 	fp_u64 task_vtime;     /* in: the task's saved virtual time */
 	fp_u64 budget_ns;      /* in: sleep budget */
+	fp_u64 lag_limit_ns;   /* in: most a task may be ahead */
 	fp_u64 used_ns;        /* in: runtime to charge */
 	fp_u32 weight;         /* in: task weight (100 = nice 0) */
-	fp_u32 clamped;        /* out: budget bound applied */
+	fp_u32 waking;         /* in: the task is waking up */
+	fp_u32 clamped;        /* out: FP_CLAMP_* */
+	fp_u32 pad;
 	fp_u64 enqueue_vtime;  /* out: vtime the task is queued with */
 	fp_u64 charged_vtime;  /* out: task vtime after charging used_ns */
 };
+
+/* Which bound enqueue_vtime applied. */
+#define FP_CLAMP_NONE 0
+#define FP_CLAMP_SLEEP 1   /* a sleeper banked more than sleep_budget_ns */
+#define FP_CLAMP_LAG 2     /* a task ran more than lag_limit_ns ahead */
 
 /* Argument of the role test program: the classification the scheduler applies. */
 struct fp_role_probe {

@@ -476,7 +476,7 @@ void Daemon::schedule_reload() {
 int Daemon::on_reload_timer(sd_event_source*, uint64_t, void* userdata) {
     auto* self = static_cast<Daemon*>(userdata);
     uint64_t generation = self->scheduler_ ? self->scheduler_->generation() + 1 : 1;
-    self->tracker_.attach(nullptr);
+    self->tracker_.detach();
     self->scheduler_.reset();
     if (auto status = self->load_fresh(generation); !status) {
         log_printf(LOG_ERR, "reload failed: %s", status.error().message.c_str());

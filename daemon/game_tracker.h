@@ -35,6 +35,8 @@ public:
     // The scheduler to mirror into (null while none is attached); on a new one the map is
     // rewritten to exactly what this tracker knows.
     Status attach(SchedulerHandle* scheduler);
+    // Stops mirroring (the scheduler is going away); what is known stays known.
+    void detach() { scheduler_ = nullptr; }
 
     // Every process in /proc, once; what it finds replaces earlier automatic decisions.
     void scan();

@@ -54,13 +54,15 @@ protected:
     }
 
     fp_vtime_probe vtime(uint64_t now, uint64_t task, uint64_t budget, uint64_t used,
-                         uint32_t weight) {
+                         uint32_t weight, bool waking = true, uint64_t lag = 1ULL << 62) {
         fp_vtime_probe probe{};
         probe.vtime_now = now;
         probe.task_vtime = task;
         probe.budget_ns = budget;
+        probe.lag_limit_ns = lag;
         probe.used_ns = used;
         probe.weight = weight;
+        probe.waking = waking;
         run(skel_->progs.fp_test_vtime, probe);
         return probe;
     }
@@ -150,13 +152,31 @@ TEST_F(BpfLogic, DeadlinesOrderRolesWithinABoundAndBoostGoesFirst) {
 
 TEST_F(BpfLogic, SleeperBudgetIsBounded) {
     auto p = vtime(/*now*/ 100'000'000, /*task*/ 10'000'000, /*budget*/ 3'000'000, 0, 100);
-    EXPECT_EQ(p.clamped, 1u);
+    EXPECT_EQ(p.clamped, unsigned(FP_CLAMP_SLEEP));
     EXPECT_EQ(p.enqueue_vtime, 97'000'000u);
+}
+
+TEST_F(BpfLogic, ARunnableHeavyTaskKeepsItsLag) {
+    // Not waking: a game or nice -5 task that fell behind keeps its larger share.
+    auto p = vtime(100'000'000, 10'000'000, 3'000'000, 0, 100, /*waking*/ false);
+    EXPECT_EQ(p.clamped, unsigned(FP_CLAMP_NONE));
+    EXPECT_EQ(p.enqueue_vtime, 10'000'000u);
+}
+
+TEST_F(BpfLogic, NobodyRunsAheadMoreThanTheLagLimit) {
+    // A nice-19 task charged 100x for a 6 ms run is pulled back to 40 ms ahead.
+    auto p = vtime(100'000'000, 700'000'000, 3'000'000, 0, 1, false, 40'000'000);
+    EXPECT_EQ(p.clamped, unsigned(FP_CLAMP_LAG));
+    EXPECT_EQ(p.enqueue_vtime, 140'000'000u);
+    auto woken = vtime(100'000'000, 700'000'000, 3'000'000, 0, 1, true, 40'000'000);
+    EXPECT_EQ(woken.enqueue_vtime, 140'000'000u);
+    auto within = vtime(100'000'000, 130'000'000, 3'000'000, 0, 1, false, 40'000'000);
+    EXPECT_EQ(within.clamped, unsigned(FP_CLAMP_NONE));
 }
 
 TEST_F(BpfLogic, RecentTaskKeepsItsVtime) {
     auto p = vtime(100'000'000, 98'000'000, 3'000'000, 0, 100);
-    EXPECT_EQ(p.clamped, 0u);
+    EXPECT_EQ(p.clamped, unsigned(FP_CLAMP_NONE));
     EXPECT_EQ(p.enqueue_vtime, 98'000'000u);
     auto ahead = vtime(100'000'000, 150'000'000, 3'000'000, 0, 100);
     EXPECT_EQ(ahead.enqueue_vtime, 150'000'000u);
@@ -165,7 +185,7 @@ TEST_F(BpfLogic, RecentTaskKeepsItsVtime) {
 TEST_F(BpfLogic, BoundHoldsAcrossWrapAtStart) {
     // Right after load vtime_now is small; now - budget wraps and must not clamp.
     auto p = vtime(1'000, 0, 3'000'000, 0, 100);
-    EXPECT_EQ(p.clamped, 0u);
+    EXPECT_EQ(p.clamped, unsigned(FP_CLAMP_NONE));
     EXPECT_EQ(p.enqueue_vtime, 0u);
 }
 
