@@ -46,6 +46,8 @@ char _license[] SEC("license") = "GPL";
 /* The utilisation sampler's period, and the gap between entering and leaving shared mode. */
 #define UTIL_PERIOD_NS 10000000ULL
 #define UTIL_HYSTERESIS_PCT 10
+/* How many CPUs a waking critical task looks at for batch work to preempt. */
+#define FP_PREEMPT_SCAN_MAX 64
 
 #define BPF_STRUCT_OPS(name, args...) SEC("struct_ops/" #name) BPF_PROG(name, ##args)
 #define BPF_STRUCT_OPS_SLEEPABLE(name, args...) SEC("struct_ops.s/" #name) BPF_PROG(name, ##args)
@@ -546,16 +548,51 @@ s32 BPF_STRUCT_OPS(framepace_select_cpu, struct task_struct *p, s32 prev_cpu, u6
 	return prev_cpu;
 }
 
-/* A boosted task may not wait behind batch work: preempt it on the task's CPU. */
-static __always_inline void preempt_batch(s32 cpu)
+static __always_inline bool runs_batch(struct task_struct *p, u32 cpu)
 {
 	u32 zero = 0;
 	struct cpu_state *cs = bpf_map_lookup_percpu_elem(&cpu_states, &zero, cpu);
 
-	if (cs && cs->role == FP_ROLE_BATCH) {
-		scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
-		count(FP_CNT_BOOST_PREEMPT);
+	return cs && cs->role == FP_ROLE_BATCH && bpf_cpumask_test_cpu(cpu, p->cpus_ptr);
+}
+
+/*
+ * A CPU p may use that is running batch work, its previous CPU first; -1 if none. Only
+ * waking latency-critical or boosted tasks look, and they are few: a bounded walk over the
+ * per-CPU states, no locks.
+ */
+static __always_inline s32 batch_cpu_for(struct task_struct *p, s32 prev_cpu)
+{
+	u32 i;
+
+	if (runs_batch(p, prev_cpu))
+		return prev_cpu;
+	bpf_for(i, 0, nr_cpus) {
+		if (i >= FP_PREEMPT_SCAN_MAX)
+			break;
+		if (i != (u32)prev_cpu && runs_batch(p, i))
+			return i;
 	}
+	return -1;
+}
+
+/*
+ * A waking game-critical, compositor, audio or boosted task does not wait for batch work to
+ * use up its slice: it goes straight to the local queue of a CPU running batch work, which
+ * is told to reschedule. Critical roles are earned by short runs, so batch work loses at
+ * most a few short slices; a stale per-CPU role only costs one needless reschedule.
+ */
+static __always_inline bool preempt_batch(struct task_struct *p, s32 prev_cpu, u64 slice,
+					  u64 enq_flags)
+{
+	s32 cpu = batch_cpu_for(p, prev_cpu);
+
+	if (cpu < 0)
+		return false;
+	fp_dsq_insert(p, SCX_DSQ_LOCAL_ON | cpu, slice, enq_flags);
+	scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
+	count(FP_CNT_PREEMPT_BATCH);
+	return true;
 }
 
 void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
@@ -588,6 +625,11 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 	slice = t->role_slice_ns[role];
 	tctx->slice_ns = slice;
 	tctx->queued_at = now;
+	if (boost)
+		count(FP_CNT_BOOSTED);
+	if ((boost || latency_critical(role)) && (enq_flags & SCX_ENQ_WAKEUP) &&
+	    preempt_batch(p, cpu, slice, enq_flags))
+		return;
 
 	/* A CPU only consumes its own queue, so p must be allowed there (affinity changes). */
 	if (!shared_mode && bpf_cpumask_test_cpu(cpu, p->cpus_ptr)) {
@@ -598,10 +640,6 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 	} else {
 		fp_dsq_insert_vtime(p, FP_SHARED_DSQ, slice, deadline, enq_flags);
 		count(FP_CNT_ENQ_SHARED);
-	}
-	if (boost) {
-		count(FP_CNT_BOOSTED);
-		preempt_batch(cpu);
 	}
 }
 
