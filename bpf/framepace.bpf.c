@@ -126,6 +126,7 @@ struct task_ctx {
 	u64 game_wakeup_ns;    /* when a game thread last woke it */
 	u64 input_wakeup_ns;   /* when input_event last woke it */
 	u64 slice_ns;          /* the slice it was last given */
+	u64 runnable_pct;      /* moving share of stops at which it was still runnable, % */
 	u32 classes_seq;       /* classes_seq its class was read at */
 	u8 class_id;           /* enum fp_class of its thread group */
 	u8 role;               /* enum fp_role */
@@ -298,7 +299,7 @@ static const struct fp_tunables default_tunables = {
 	.critical_run_ns = FP_CRITICAL_RUN_NS_DEFAULT,
 	.critical_wake_ns = FP_CRITICAL_WAKE_NS_DEFAULT,
 	.interactive_run_ns = FP_INTERACTIVE_RUN_NS_DEFAULT,
-	.batch_slice_pct = FP_BATCH_SLICE_PCT_DEFAULT,
+	.batch_runnable_pct = FP_BATCH_RUNNABLE_PCT_DEFAULT,
 	.game_weight_pct = FP_GAME_WEIGHT_PCT_DEFAULT,
 	.shared_util_pct = FP_SHARED_UTIL_PCT_DEFAULT,
 	.migration_interval_ns = FP_MIGRATION_INTERVAL_NS_DEFAULT,
@@ -362,6 +363,17 @@ static __always_inline void count_clamp(u32 clamped)
 static __always_inline u64 charge_vtime(u64 task_vtime, u64 used_ns, u32 weight)
 {
 	return task_vtime + used_ns * 100 / (weight ? weight : 100);
+}
+
+/* The weight runtime is charged at: the nice level's, scaled up for games. */
+static __always_inline u64 charge_weight(struct task_struct *p, const struct task_ctx *tctx,
+					 const struct fp_tunables *t)
+{
+	u64 weight = p->scx.weight;
+
+	if (tctx->class_id == FP_CLASS_GAME)
+		weight = weight * t->game_weight_pct / 100;
+	return weight;
 }
 
 /*
@@ -643,10 +655,60 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 	}
 }
 
-/* Own queue, then the shared one, then whatever another CPU has waiting. */
+/* Deadline of the first task in a queue; false when it is empty. */
+static __always_inline bool queue_head_deadline(u64 dsq_id, u64 *deadline)
+{
+	struct bpf_iter_scx_dsq it;
+	struct task_struct *head;
+	bool found = false;
+
+	if (bpf_iter_scx_dsq_new(&it, dsq_id, 0) == 0) {
+		head = bpf_iter_scx_dsq_next(&it);
+		if (head) {
+			*deadline = head->scx.dsq_vtime;
+			found = true;
+		}
+	}
+	bpf_iter_scx_dsq_destroy(&it);
+	return found;
+}
+
+/*
+ * ops.dispatch runs when prev's slice is over but before prev is queued again, so without
+ * this check the best waiting task always replaces it and weights (nice < 0, games) would
+ * only order the waiters, not share the CPU. prev runs on with a new slice if its deadline,
+ * charged for the run so far, is still earlier than that of the task dispatch would take.
+ */
+static __always_inline bool prev_runs_on(struct task_struct *prev, s32 cpu)
+{
+	const struct fp_tunables *t = current_tunables();
+	struct task_ctx *tctx = lookup_task_ctx(prev);
+	u64 vtime, deadline, head;
+	u32 role;
+
+	if (!tctx || !tctx->running_since)
+		return false;
+	if (!queue_head_deadline(FP_CPU_DSQ(cpu), &head) &&
+	    !queue_head_deadline(FP_SHARED_DSQ, &head))
+		return false;  /* nothing waits: the kernel keeps prev by itself */
+	role = tctx->role < FP_NR_ROLES ? tctx->role : FP_ROLE_NORMAL;
+	vtime = charge_vtime(tctx->vtime, bpf_ktime_get_ns() - tctx->running_since,
+			     charge_weight(prev, tctx, t));
+	deadline = task_deadline(vtime, vtime_now, role, false, t);
+	if (!time_before(deadline, head))
+		return false;
+	prev->scx.slice = t->role_slice_ns[role];
+	count(FP_CNT_KEEP_PREV);
+	return true;
+}
+
+/* prev if it still deserves the CPU; else own queue, the shared one, another CPU's queue. */
 void BPF_STRUCT_OPS(framepace_dispatch, s32 cpu, struct task_struct *prev)
 {
 	u32 i, victim;
+
+	if (prev && (prev->scx.flags & SCX_TASK_QUEUED) && prev_runs_on(prev, cpu))
+		return;
 
 	if (fp_dsq_move_to_local(FP_CPU_DSQ(cpu))) {
 		count(FP_CNT_DISPATCH_CPU);
@@ -743,7 +805,7 @@ void BPF_STRUCT_OPS(framepace_stopping, struct task_struct *p, bool runnable)
 	const struct fp_tunables *t = current_tunables();
 	struct task_ctx *tctx = lookup_task_ctx(p);
 	struct cpu_state *cs = this_cpu_state();
-	u64 now, used, weight;
+	u64 now, used;
 	u32 role;
 
 	if (cs)
@@ -752,19 +814,17 @@ void BPF_STRUCT_OPS(framepace_stopping, struct task_struct *p, bool runnable)
 		return;
 	now = bpf_ktime_get_ns();
 	used = now - tctx->running_since;
-	weight = p->scx.weight;
-	if (tctx->class_id == FP_CLASS_GAME)
-		weight = weight * t->game_weight_pct / 100;
-	tctx->vtime = charge_vtime(tctx->vtime, used, weight);
+	tctx->vtime = charge_vtime(tctx->vtime, used, charge_weight(p, tctx, t));
 	tctx->runtime_ns += used;
 	tctx->avg_run_ns = ewma(tctx->avg_run_ns, used);
+	tctx->runnable_pct = ewma(tctx->runnable_pct, runnable ? 100 : 0);
 	if (!runnable)
 		tctx->slept = 1;
 	count(FP_CNT_STOPS);
 	count_add(FP_CNT_RUN_NS, used);
 
 	role = classify_role(tctx->class_id, p->scx.weight, tctx->avg_run_ns, tctx->avg_wake_ns,
-			     tctx->slice_ns, now - tctx->game_wakeup_ns, t);
+			     tctx->runnable_pct, now - tctx->game_wakeup_ns, t);
 	if (role != tctx->role)
 		set_role(p, tctx, role);
 }
@@ -1056,7 +1116,7 @@ SEC("syscall")
 int fp_test_role(struct fp_role_probe *probe)
 {
 	probe->role = classify_role(probe->class_id, probe->weight, probe->avg_run_ns,
-				    probe->avg_wake_ns, probe->slice_ns, probe->game_wakeup_age_ns,
+				    probe->avg_wake_ns, probe->runnable_pct, probe->game_wakeup_age_ns,
 				    current_tunables());
 	return 0;
 }

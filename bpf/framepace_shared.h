@@ -93,6 +93,7 @@ enum fp_counter {
 	FP_CNT_SHARED_MODE,      /* switches from per-CPU queues to the shared queue */
 	FP_CNT_CPU_MODE,         /* switches back to per-CPU queues */
 	FP_CNT_LAG_CLAMPED,      /* a task's virtual time was pulled back to lag_limit_ns ahead */
+	FP_CNT_KEEP_PREV,        /* a task whose slice ended ran on: its deadline was earliest */
 	FP_NR_COUNTERS,
 };
 
@@ -114,7 +115,7 @@ struct fp_tunables {
 	fp_u64 critical_run_ns;     /* game threads with a mean run below this ... */
 	fp_u64 critical_wake_ns;    /* ... and a mean wake interval below this are critical */
 	fp_u64 interactive_run_ns;  /* other threads with a mean run below this are interactive */
-	fp_u64 batch_slice_pct;     /* a mean run of this % of the slice or more is batch */
+	fp_u64 batch_runnable_pct;  /* still runnable at this % of its stops or more: batch */
 	fp_u64 game_weight_pct;     /* games' weight relative to their nice level's */
 	fp_u64 shared_util_pct;     /* CPU utilisation above which the shared queue is used */
 	fp_u64 migration_interval_ns; /* a non-latency task migrates at most once per this */
@@ -140,7 +141,7 @@ struct fp_tunables {
 #define FP_CRITICAL_WAKE_NS_DEFAULT    50000000ULL   /* 20 Hz or faster */
 #define FP_INTERACTIVE_RUN_NS_DEFAULT   1000000ULL
 #define FP_BEHAVIOUR_NS_MAX          1000000000ULL
-#define FP_BATCH_SLICE_PCT_DEFAULT           90ULL
+#define FP_BATCH_RUNNABLE_PCT_DEFAULT        90ULL
 #define FP_GAME_WEIGHT_PCT_DEFAULT          200ULL
 #define FP_GAME_WEIGHT_PCT_MAX             1000ULL
 #define FP_SHARED_UTIL_PCT_DEFAULT           75ULL
@@ -296,7 +297,7 @@ struct fp_role_probe {
 	fp_u32 weight;        /* in: sched_ext weight, 100 = nice 0 */
 	fp_u64 avg_run_ns;    /* in */
 	fp_u64 avg_wake_ns;   /* in */
-	fp_u64 slice_ns;      /* in: the slice the task was last given */
+	fp_u64 runnable_pct;  /* in: share of its stops at which it was still runnable */
 	fp_u64 game_wakeup_age_ns; /* in: time since a game thread last woke it */
 	fp_u32 role;          /* out */
 	fp_u32 pad;

@@ -33,12 +33,13 @@ static __always_inline bool boostable(u32 role)
 }
 
 /*
- * Identity first (the daemon's class), then behaviour. A helper the game has woken within
- * the last critical_wake_ns (wineserver, a game's own audio or network process) counts as
- * part of the game. Nice > 0 is always batch: the user asked for it.
+ * Identity first (the daemon's class), then behaviour. Batch work is what rarely sleeps: it
+ * was still runnable (slice used up, or preempted) at most of its stops. A helper the game
+ * has woken within the last critical_wake_ns (wineserver, a game's own audio or network
+ * process) counts as part of the game. Nice > 0 is always batch: the user asked for it.
  */
 static __always_inline u32 classify_role(u32 class_id, u32 weight, u64 avg_run_ns,
-					 u64 avg_wake_ns, u64 slice_ns, u64 game_wakeup_age_ns,
+					 u64 avg_wake_ns, u64 runnable_pct, u64 game_wakeup_age_ns,
 					 const struct fp_tunables *t)
 {
 	if (class_id == FP_CLASS_COMPOSITOR)
@@ -50,7 +51,7 @@ static __always_inline u32 classify_role(u32 class_id, u32 weight, u64 avg_run_n
 			return FP_ROLE_GAME_CRITICAL;
 		return FP_ROLE_GAME;
 	}
-	if (weight < 100 || avg_run_ns * 100 >= slice_ns * t->batch_slice_pct)
+	if (weight < 100 || runnable_pct >= t->batch_runnable_pct)
 		return FP_ROLE_BATCH;
 	if (game_wakeup_age_ns < t->critical_wake_ns)
 		return FP_ROLE_GAME;

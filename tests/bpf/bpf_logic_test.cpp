@@ -68,13 +68,13 @@ protected:
     }
 
     uint32_t role(uint32_t class_id, uint32_t weight, uint64_t avg_run, uint64_t avg_wake,
-                  uint64_t game_wakeup_age = UINT64_MAX, uint64_t slice = 3'000'000) {
+                  uint64_t game_wakeup_age = UINT64_MAX, uint64_t runnable_pct = 0) {
         fp_role_probe probe{};
         probe.class_id = class_id;
         probe.weight = weight;
         probe.avg_run_ns = avg_run;
         probe.avg_wake_ns = avg_wake;
-        probe.slice_ns = slice;
+        probe.runnable_pct = runnable_pct;
         probe.game_wakeup_age_ns = game_wakeup_age;
         run(skel_->progs.fp_test_role, probe);
         return probe.role;
@@ -97,8 +97,8 @@ constexpr uint64_t kMs = 1'000'000;
 
 }  // namespace
 
-// The defaults: critical below 2 ms runs and 50 ms wake intervals; batch at 90 % of the
-// slice; interactive below 1 ms runs.
+// The defaults: critical below 2 ms runs and 50 ms wake intervals; batch when still runnable
+// at 90 % of its stops; interactive below 1 ms runs.
 TEST_F(BpfLogic, GameThreadsAreCriticalOnlyWhenTheyWakeOftenAndRunBriefly) {
     EXPECT_EQ(role(FP_CLASS_GAME, 100, 1 * kMs, 8 * kMs), FP_ROLE_GAME_CRITICAL);   // render
     EXPECT_EQ(role(FP_CLASS_GAME, 100, 5 * kMs, 8 * kMs), FP_ROLE_GAME);            // long runs
@@ -113,9 +113,10 @@ TEST_F(BpfLogic, CompositorAndAudioGoByClassWhateverTheyDo) {
 }
 
 TEST_F(BpfLogic, UnclassifiedTasksGoByBehaviourAndNice) {
-    EXPECT_EQ(role(FP_CLASS_NONE, 100, 2'900'000, 100 * kMs), FP_ROLE_BATCH);  // uses its slice
-    EXPECT_EQ(role(FP_CLASS_NONE, 100, 5'400'000, 100 * kMs, UINT64_MAX, 6 * kMs), FP_ROLE_BATCH);
-    EXPECT_EQ(role(FP_CLASS_NONE, 100, 5'300'000, 100 * kMs, UINT64_MAX, 6 * kMs), FP_ROLE_NORMAL);
+    EXPECT_EQ(role(FP_CLASS_NONE, 100, 2'900'000, 100 * kMs, UINT64_MAX, 95), FP_ROLE_BATCH);
+    // A hog preempted into short runs is still batch: it never sleeps.
+    EXPECT_EQ(role(FP_CLASS_NONE, 100, 300'000, 100 * kMs, UINT64_MAX, 90), FP_ROLE_BATCH);
+    EXPECT_EQ(role(FP_CLASS_NONE, 100, 5'300'000, 100 * kMs, UINT64_MAX, 89), FP_ROLE_NORMAL);
     EXPECT_EQ(role(FP_CLASS_NONE, 36, 10'000, 1 * kMs), FP_ROLE_BATCH);        // nice > 0
     EXPECT_EQ(role(FP_CLASS_NONE, 100, 200'000, 10 * kMs), FP_ROLE_INTERACTIVE);
     EXPECT_EQ(role(FP_CLASS_NONE, 100, 1'500'000, 10 * kMs), FP_ROLE_NORMAL);
@@ -131,11 +132,11 @@ TEST_F(BpfLogic, AHelperTheGameKeepsWakingWorksForTheGame) {
 TEST_F(BpfLogic, RoleTunablesChangeTheClassification) {
     fp_tunables t = framepace::default_tunables();
     t.critical_run_ns = 10 * kMs;
-    t.batch_slice_pct = 50;
+    t.batch_runnable_pct = 50;
     uint32_t key = 0;
     ASSERT_EQ(bpf_map__update_elem(skel_->maps.tunables, &key, sizeof(key), &t, sizeof(t), 0), 0);
     EXPECT_EQ(role(FP_CLASS_GAME, 100, 5 * kMs, 8 * kMs), FP_ROLE_GAME_CRITICAL);
-    EXPECT_EQ(role(FP_CLASS_NONE, 100, 1'600'000, 100 * kMs), FP_ROLE_BATCH);
+    EXPECT_EQ(role(FP_CLASS_NONE, 100, 1'600'000, 100 * kMs, UINT64_MAX, 60), FP_ROLE_BATCH);
 }
 
 TEST_F(BpfLogic, DeadlinesOrderRolesWithinABoundAndBoostGoesFirst) {
