@@ -11,6 +11,10 @@
 #include <cstdlib>
 #include <vector>
 
+#include "percentile.h"
+
+using framepace::vm::percentile;
+
 namespace {
 
 constexpr uint64_t kNsPerSec = 1'000'000'000;
@@ -19,14 +23,6 @@ uint64_t now_ns() {
     timespec ts{};
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return static_cast<uint64_t>(ts.tv_sec) * kNsPerSec + static_cast<uint64_t>(ts.tv_nsec);
-}
-
-uint64_t percentile(std::vector<uint64_t> values, double p) {
-    if (values.empty())
-        return 0;
-    std::sort(values.begin(), values.end());
-    size_t index = static_cast<size_t>(p * static_cast<double>(values.size() - 1) + 0.5);
-    return values[std::min(index, values.size() - 1)];
 }
 
 }  // namespace

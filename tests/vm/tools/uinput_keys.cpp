@@ -21,6 +21,10 @@
 #include <thread>
 #include <vector>
 
+#include "percentile.h"
+
+using framepace::vm::percentile;
+
 namespace {
 
 constexpr const char* kName = "framepace-test-keyboard";
@@ -52,14 +56,6 @@ std::string find_event_node() {
         usleep(10'000);
     }
     return {};
-}
-
-uint64_t percentile(std::vector<uint64_t> values, double p) {
-    if (values.empty())
-        return 0;
-    std::sort(values.begin(), values.end());
-    size_t index = static_cast<size_t>(p * static_cast<double>(values.size() - 1) + 0.5);
-    return values[std::min(index, values.size() - 1)];
 }
 
 }  // namespace
