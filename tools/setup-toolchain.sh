@@ -40,7 +40,7 @@ host_packages=(
     googletest libgtest-dev libgmock-dev
     squashfs-tools erofs-utils zstd cpio xz-utils kmod busybox-static
     debootstrap dpkg-dev
-    python3
+    python3 python3-matplotlib
 )
 # libsystemd-dev follows libsystemd0, which mkosi lifts to 254.
 backports_packages=(bpftool qemu-system-x86 qemu-utils mkosi libsystemd-dev)

@@ -17,11 +17,9 @@ if [ -f "$shared/$want/vmlinuz" ] && [ -f "$shared/$want/modules-subset.tar" ]; 
     exit 0
 fi
 
-case "$want" in
-*+deb13-*) suite=trixie-backports; keyring=trixie ;;
-*+deb14-*) suite=sid; keyring=trixie ;;
-*) echo "kernel: don't know which Debian suite builds $want" >&2; exit 1 ;;
-esac
+. "$top/tools/debian-apt.sh"
+read -r suite keyring < <(debian_suite_for "$want") ||
+    { echo "kernel: don't know which Debian suite builds $want" >&2; exit 1; }
 line=${want#*+}          # deb13-amd64
 mkdir -p "$cache"
 exec 9>"$cache/.lock"
@@ -29,13 +27,8 @@ flock 9
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/lists/partial" "$work/cache/archives/partial"
-dist=$suite; [ "$suite" = sid ] && dist=unstable
-echo "deb [signed-by=/usr/share/keyrings/debian-archive-$keyring-automatic.gpg] http://deb.debian.org/debian $dist main" >"$work/sources.list"
-apt=(-o Dir::Etc::sourcelist="$work/sources.list" -o Dir::Etc::sourceparts=/nonexistent
-     -o Dir::State::Lists="$work/lists" -o Dir::Cache="$work/cache"
-     -o Dir::State::status=/dev/null -o APT::Sandbox::User=root -o Debug::NoLocking=1)
-apt-get "${apt[@]}" update -qq
+debian_apt_init "$work" "$suite" "$keyring"
+apt=("${DEBIAN_APT[@]}")
 # Generic flavour only: the cloud kernel lacks uinput.
 kver=$(apt-cache "${apt[@]}" search --names-only "^linux-binary-unsigned-[0-9.]+\+${line//./\\.}$" |
        awk '{print $1}' | sed 's/^linux-binary-unsigned-//' | sort -V | tail -n1)

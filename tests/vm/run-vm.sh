@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Boots the test VM on a real sched_ext kernel under QEMU (TCG) and runs one job in it.
-#   run-vm.sh [--kernel KVER] [--job test|demo] [--build-dir DIR] [--out DIR]
+#   run-vm.sh [--kernel KVER] [--job test|demo|bench] [--build-dir DIR] [--out DIR]
 # The guest is the cached trixie image (tests/vm/image.sh) as initramfs, plus a small
 # archive with this build's framepaced, units, test cases and the kernel's modules.
 # Results: OUT/results.jsonl (one JSON object per check), OUT/console.log, OUT/journal.txt.
@@ -18,7 +18,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 out=${out:-$top/results/vm-$job-$kernel}
-case "$job" in test|demo) ;; *) echo "run-vm: --job is test or demo" >&2; exit 2 ;; esac
+case "$job" in test|demo|bench) ;; *) echo "run-vm: --job is test, demo or bench" >&2; exit 2 ;; esac
 sysext=$build/sysext/framepace.raw
 [ -f "$sysext" ] || { echo "run-vm: $sysext is missing; build first (cmake --build)" >&2; exit 2; }
 version=$(sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' "$build/CMakeCache.txt")
@@ -36,7 +36,7 @@ guest=$stage/usr/lib/framepace-vm
 mkdir -p "$guest/cases" "$stage/usr/bin" "$stage/usr/lib/systemd/system" \
     "$stage/etc/systemd/system/multi-user.target.wants" "$stage/usr/lib"
 
-install -m755 "$build/tests/"framepace-vm-* "$guest/"
+install -m755 "$build/tests/"framepace-vm-* "$build/bench/framepace-bench-game" "$guest/"
 # framepace itself goes in the way users install it: the sysext image this build produced,
 # plus a second one with a newer version for the refresh test.
 mkdir -p "$stage/var/lib/extensions"
@@ -48,8 +48,13 @@ install -m644 "$top/tests/vm/guest/lib.sh" "$guest/"
 install -m755 "$top/tests/vm/guest/poll_stats.py" "$guest/"
 install -m755 "$top/tests/vm/guest/job-$job" "$guest/job"
 install -m755 "$top/tests/vm/cases/"*.sh "$guest/cases/"
-mkdir -p "$guest/bench"
+mkdir -p "$guest/bench" "$guest/scx"
 install -m755 "$top/bench/"*.py "$build/bench/framepace_bench_events" "$guest/bench/"
+# The comparison scheduler of the benchmarks, from the kernel's own tools/sched_ext.
+scx=$("$top/bench/build-scx-simple.sh" "$kver")
+install -m755 "$scx/scx_simple" "$guest/scx/"
+install -m644 "$scx/VERSION" "$guest/scx/"
+echo "FRAMEPACE_BENCH_ARGS=\"${FRAMEPACE_BENCH_ARGS:-}\"" >>"$guest/job.env"
 echo "FRAMEPACE_DEMO_SECONDS=${FRAMEPACE_DEMO_SECONDS:-20}" >>"$guest/job.env"
 # FRAMEPACE_VM_CASES="05 50": only the cases whose names start so (while developing one).
 echo "FRAMEPACE_VM_CASES=\"${FRAMEPACE_VM_CASES:-}\"" >>"$guest/job.env"

@@ -1,0 +1,247 @@
+#!/usr/bin/env python3
+"""The scheduler benchmark, run inside the test VM on the real kernel: every scenario under
+the kernel's default scheduler (EEVDF), scx_simple and framepace, interleaved (each
+repetition rotates the order), all in one boot. Writes every raw figure as one JSON document.
+
+    sched_bench.py --out FILE --scx-simple PATH --tools DIR [--smoke] [--reps N]
+
+Scenarios, per scheduler and repetition:
+  idle_wakeup     cyclictest (SCHED_OTHER, 1 ms interval) on an idle system
+  game            the synthetic game (framepace-bench-game, launched as a Steam game) under
+                  2 CPU hogs per vCPU plus a fork/exec loop
+  input           uinput key presses under the same load: write() to the reader running
+  loaded_wakeup   cyclictest under the same load
+  messaging       `perf bench sched messaging` run time
+  hackbench       rt-tests' hackbench run time
+  callbacks       mean ns per struct_ops callback (kernel.bpf_stats_enabled) during the two
+                  throughput runs (sched_ext schedulers only)
+"""
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+SCHEDULERS = ["eevdf", "scx_simple", "framepace"]
+CALLBACKS = ["select_cpu", "enqueue", "dispatch", "running", "stopping"]
+PROG_PREFIX = {"framepace": "framepace_", "scx_simple": "simple_"}
+STATE = "/sys/kernel/sched_ext/state"
+OPS = "/sys/kernel/sched_ext/root/ops"
+
+FULL = dict(reps=3, game_s=20, keys=100, cyclic_s=10, messaging=["-g", "4", "-l", "200"],
+            hackbench=["-g", "4", "-l", "200"])
+SMOKE = dict(reps=1, game_s=3, keys=10, cyclic_s=2, messaging=["-g", "2", "-l", "20"],
+             hackbench=["-g", "2", "-l", "20"])
+
+
+def progress(text):
+    line = f"bench: {text}"
+    print(line, file=sys.stderr, flush=True)
+    try:
+        with open("/dev/console", "w") as console:
+            console.write(line + "\n")
+    except OSError:
+        pass
+
+
+def read(path, default=""):
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return default
+
+
+def wait_until(predicate, timeout_s):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+class Scheduler:
+    """Starts and stops one of the three schedulers."""
+
+    def __init__(self, name, scx_simple):
+        self.name = name
+        self.scx_simple = scx_simple
+        self.proc = None
+
+    def start(self):
+        if self.name == "framepace":
+            subprocess.run(["systemctl", "start", "framepaced.socket", "framepaced.service"], check=True)
+            ok = wait_until(lambda: read(OPS) == "framepace" and read(STATE) == "enabled", 20)
+        elif self.name == "scx_simple":
+            self.proc = subprocess.Popen([self.scx_simple], stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)
+            ok = wait_until(lambda: read(OPS) == "simple" and read(STATE) == "enabled", 20)
+        else:
+            ok = read(STATE, "disabled") == "disabled"
+        if not ok:
+            raise RuntimeError(f"{self.name} did not start (state {read(STATE)}, ops {read(OPS)})")
+
+    def attached(self):
+        if self.name == "eevdf":
+            return read(STATE, "disabled") == "disabled"
+        return read(STATE) == "enabled" and read(OPS) == ("simple" if self.name == "scx_simple" else "framepace")
+
+    def stop(self):
+        if self.name == "framepace":
+            subprocess.run(["systemctl", "stop", "framepaced.service", "framepaced.socket"], check=False)
+        elif self.proc:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+            self.proc = None
+        wait_until(lambda: read(STATE, "disabled") == "disabled", 20)
+
+
+class Load:
+    """Two CPU hogs per vCPU and a fork/exec loop: the background of a game on a busy desktop."""
+
+    def __init__(self):
+        self.procs = []
+
+    def __enter__(self):
+        for _ in range(2 * os.cpu_count()):
+            self.procs.append(subprocess.Popen(["bash", "-c", "while :; do :; done"]))
+        self.procs.append(subprocess.Popen(["bash", "-c", "while :; do /bin/true; done"]))
+        time.sleep(1)
+        return self
+
+    def __exit__(self, *exc):
+        for p in self.procs:
+            p.kill()
+        for p in self.procs:
+            p.wait()
+
+
+def cyclictest(seconds):
+    """Wakeup latency of a SCHED_OTHER thread on a 1 ms timer, from cyclictest's histogram."""
+    out = subprocess.run(["cyclictest", "-q", "-m", "--policy=other", "-t", "1", "-i", "1000",
+                          "-D", str(seconds), "-h", "50000"],
+                         capture_output=True, text=True, check=True).stdout
+    buckets = []
+    for line in out.splitlines():
+        m = re.match(r"^(\d+)\s+(\d+)\s*$", line)
+        if m:
+            buckets.append((int(m.group(1)), int(m.group(2))))
+    total = sum(n for _, n in buckets)
+    overflow = int(re.search(r"# Histogram Overflows:\s*(\d+)", out).group(1)) if "Overflows" in out else 0
+    max_us = int(re.search(r"# Max Latencies:\s*(\d+)", out).group(1))
+
+    def pct(p):
+        want, seen = p * (total + overflow), 0
+        for us, n in buckets:
+            seen += n
+            if seen >= want:
+                return us
+        return max_us
+    return {"samples": total + overflow, "p50_us": pct(0.5), "p99_us": pct(0.99), "max_us": max_us}
+
+
+def timed_seconds(cmd, pattern):
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    m = re.search(pattern, out.stdout + out.stderr)
+    if not m:
+        raise RuntimeError(f"{cmd[0]}: no run time in its output: {out.stdout[-300:]}")
+    return float(m.group(1))
+
+
+def prog_stats(tools, prefix):
+    out = subprocess.run([f"{tools}/framepace-vm-probe", "prog-stats", prefix],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
+
+
+def callback_costs(before, after, prefix):
+    """Mean ns per call of each struct_ops callback between two prog-stats readings."""
+    costs = {}
+    for name, now in after.items():
+        rest = name[len(prefix):]
+        callback = next((c for c in CALLBACKS if rest and c.startswith(rest)), None)
+        if not callback:
+            continue
+        then = before.get(name, {"run_cnt": 0, "run_time_ns": 0})
+        calls = now["run_cnt"] - then["run_cnt"]
+        if calls > 0:
+            costs[callback] = {"calls": calls,
+                               "mean_ns": (now["run_time_ns"] - then["run_time_ns"]) / calls}
+    return costs
+
+
+def run_one(sched, cfg, tools):
+    figures = {}
+    progress(f"{sched.name}: idle wakeup latency ({cfg['cyclic_s']} s)")
+    figures["idle_wakeup"] = cyclictest(cfg["cyclic_s"])
+    with Load():
+        progress(f"{sched.name}: synthetic game under load ({cfg['game_s']} s)")
+        env = dict(os.environ, SteamAppId="480")
+        out = subprocess.run([f"{tools}/framepace-bench-game", str(cfg["game_s"]), "1000"],
+                             env=env, capture_output=True, text=True, check=True).stdout
+        figures["game"] = json.loads(out)
+        progress(f"{sched.name}: input to response under load ({cfg['keys']} keys)")
+        out = subprocess.run([f"{tools}/framepace-vm-uinput", str(cfg["keys"]), "20"],
+                             capture_output=True, text=True, check=True).stdout
+        figures["input"] = json.loads(out)
+        progress(f"{sched.name}: wakeup latency under load ({cfg['cyclic_s']} s)")
+        figures["loaded_wakeup"] = cyclictest(cfg["cyclic_s"])
+    prefix = PROG_PREFIX.get(sched.name)
+    before = prog_stats(tools, prefix) if prefix else None
+    progress(f"{sched.name}: perf bench sched messaging, hackbench")
+    figures["messaging_s"] = timed_seconds(["perf", "bench", "sched", "messaging"] + cfg["messaging"],
+                                           r"Total time:\s*([0-9.]+)")
+    figures["hackbench_s"] = timed_seconds(["hackbench"] + cfg["hackbench"], r"Time:\s*([0-9.]+)")
+    if prefix:
+        figures["callbacks"] = callback_costs(before, prog_stats(tools, prefix), prefix)
+    figures["stayed_attached"] = sched.attached()
+    return figures
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--scx-simple", required=True)
+    ap.add_argument("--tools", required=True)
+    ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--reps", type=int)
+    args = ap.parse_args()
+    cfg = dict(SMOKE if args.smoke else FULL)
+    if args.reps:
+        cfg["reps"] = args.reps
+
+    subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=1"], check=True)
+    runs = []
+    started = time.monotonic()
+    for rep in range(cfg["reps"]):
+        order = SCHEDULERS[rep % 3:] + SCHEDULERS[:rep % 3]
+        for name in order:
+            progress(f"repetition {rep + 1}/{cfg['reps']}, {name} "
+                     f"({time.monotonic() - started:.0f} s so far)")
+            sched = Scheduler(name, args.scx_simple)
+            sched.start()
+            try:
+                figures = run_one(sched, cfg, args.tools)
+            finally:
+                sched.stop()
+            runs.append({"rep": rep, "scheduler": name, **figures})
+    subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=0"], check=False)
+    doc = {"meta": {"kernel": os.uname().release, "vcpus": os.cpu_count(),
+                    "date": time.strftime("%Y-%m-%d"), "smoke": args.smoke, "reps": cfg["reps"],
+                    "scx_simple": read(os.path.join(os.path.dirname(args.scx_simple), "VERSION")),
+                    "seconds": round(time.monotonic() - started)},
+           "runs": runs}
+    with open(args.out, "w") as f:
+        json.dump(doc, f)
+    progress(f"done in {time.monotonic() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
