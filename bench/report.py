@@ -42,14 +42,15 @@ METRICS = [
 def load(path):
     with open(path) as f:
         text = f.read()
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        pass
-    # A VM results file: one JSON record per line; the benchmark is the record whose metrics
-    # hold the run.
-    for line in text.splitlines():
-        record = json.loads(line)
+    # Either the run itself, or a VM results file: one JSON record per line, the benchmark's
+    # being the one whose metrics hold the run.
+    for line in [text] + text.splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if "runs" in record:
+            return record
         metrics = record.get("metrics", {})
         if isinstance(metrics, dict) and "runs" in metrics:
             return metrics

@@ -46,8 +46,9 @@ char _license[] SEC("license") = "GPL";
 /* The utilisation sampler's period, and the gap between entering and leaving shared mode. */
 #define UTIL_PERIOD_NS 10000000ULL
 #define UTIL_HYSTERESIS_PCT 10
-/* How many CPUs a waking critical task looks at for batch work to preempt. */
+/* How many CPUs a waking critical task looks at for work to preempt. */
 #define FP_PREEMPT_SCAN_MAX 64
+#define FP_PREEMPT_NEVER 3
 
 #define BPF_STRUCT_OPS(name, args...) SEC("struct_ops/" #name) BPF_PROG(name, ##args)
 #define BPF_STRUCT_OPS_SLEEPABLE(name, args...) SEC("struct_ops.s/" #name) BPF_PROG(name, ##args)
@@ -469,7 +470,7 @@ static __always_inline const struct cpumask *llc_allowed(struct task_struct *p, 
 static __always_inline bool migration_limited(const struct task_ctx *tctx, u64 now,
 					      const struct fp_tunables *t)
 {
-	if (!tctx || !t->migration_interval_ns || latency_critical(tctx->role))
+	if (!t->migration_interval_ns || latency_critical(tctx->role))
 		return false;
 	if (now - tctx->input_wakeup_ns < t->boost_window_ns)
 		return false;
@@ -480,8 +481,16 @@ static __always_inline bool migration_limited(const struct task_ctx *tctx, u64 n
  * Nearest idle CPU first: the previous one keeps its caches warm, a wholly idle core in its
  * LLC has no sibling to share the core with, the rest of the LLC shares L3.
  */
+/* The clock, read at most once per callback and only on the paths that need it. */
+static __always_inline u64 clock_once(u64 *now)
+{
+	if (!*now)
+		*now = bpf_ktime_get_ns();
+	return *now;
+}
+
 static __always_inline s32 pick_idle_cpu(struct task_struct *p, s32 prev_cpu,
-					 struct task_ctx *tctx, u64 now,
+					 struct task_ctx *tctx, u64 *now,
 					 const struct fp_tunables *t)
 {
 	const struct cpumask *llc;
@@ -492,7 +501,7 @@ static __always_inline s32 pick_idle_cpu(struct task_struct *p, s32 prev_cpu,
 		count(FP_CNT_DIRECT_PREV);
 		return prev_cpu;
 	}
-	if (migration_limited(tctx, now, t)) {
+	if (tctx && migration_limited(tctx, clock_once(now), t)) {
 		count(FP_CNT_MIGRATION_LIMITED);
 		return -EBUSY;
 	}
@@ -519,22 +528,22 @@ static __always_inline s32 pick_idle_cpu(struct task_struct *p, s32 prev_cpu,
 	count(FP_CNT_DIRECT_ANY);
 migrated:
 	if (tctx)
-		tctx->last_migration_ns = now;
+		tctx->last_migration_ns = clock_once(now);
 	return cpu;
 }
 
 /* Who is waking p: input_event (p handles input) or a game thread (p works for the game). */
-static __always_inline void note_waker(struct task_ctx *tctx, u64 now)
+static __always_inline void note_waker(struct task_ctx *tctx, u64 *now)
 {
 	struct cpu_state *cs = this_cpu_state();
 
 	if (!cs)
 		return;
 	if (cs->in_input) {
-		tctx->input_wakeup_ns = now;
+		tctx->input_wakeup_ns = clock_once(now);
 		count(FP_CNT_INPUT_WAKEUPS);
 	} else if (game_role(cs->role)) {
-		tctx->game_wakeup_ns = now;
+		tctx->game_wakeup_ns = clock_once(now);
 	}
 }
 
@@ -542,12 +551,12 @@ s32 BPF_STRUCT_OPS(framepace_select_cpu, struct task_struct *p, s32 prev_cpu, u6
 {
 	const struct fp_tunables *t = current_tunables();
 	struct task_ctx *tctx = lookup_task_ctx(p);
-	u64 now = bpf_ktime_get_ns();
+	u64 now = 0;
 	s32 cpu;
 
 	if (tctx && (wake_flags & SCX_WAKE_TTWU))
-		note_waker(tctx, now);
-	cpu = pick_idle_cpu(p, prev_cpu, tctx, now, t);
+		note_waker(tctx, &now);
+	cpu = pick_idle_cpu(p, prev_cpu, tctx, &now, t);
 	if (cpu >= 0) {
 		u32 role = tctx && tctx->role < FP_NR_ROLES ? tctx->role : FP_ROLE_NORMAL;
 
@@ -560,50 +569,68 @@ s32 BPF_STRUCT_OPS(framepace_select_cpu, struct task_struct *p, s32 prev_cpu, u6
 	return prev_cpu;
 }
 
-static __always_inline bool runs_batch(struct task_struct *p, u32 cpu)
+/* How readily a CPU gives itself up to a waking critical task: batch first, never games. */
+static __always_inline u32 preempt_rank(struct task_struct *p, u32 cpu)
 {
 	u32 zero = 0;
 	struct cpu_state *cs = bpf_map_lookup_percpu_elem(&cpu_states, &zero, cpu);
 
-	return cs && cs->role == FP_ROLE_BATCH && bpf_cpumask_test_cpu(cpu, p->cpus_ptr);
-}
-
-/*
- * A CPU p may use that is running batch work, its previous CPU first; -1 if none. Only
- * waking latency-critical or boosted tasks look, and they are few: a bounded walk over the
- * per-CPU states, no locks.
- */
-static __always_inline s32 batch_cpu_for(struct task_struct *p, s32 prev_cpu)
-{
-	u32 i;
-
-	if (runs_batch(p, prev_cpu))
-		return prev_cpu;
-	bpf_for(i, 0, nr_cpus) {
-		if (i >= FP_PREEMPT_SCAN_MAX)
-			break;
-		if (i != (u32)prev_cpu && runs_batch(p, i))
-			return i;
+	if (!cs || !bpf_cpumask_test_cpu(cpu, p->cpus_ptr))
+		return FP_PREEMPT_NEVER;
+	switch (cs->role) {
+	case FP_ROLE_BATCH:
+		return 0;
+	case FP_ROLE_NORMAL:
+		return 1;
+	case FP_ROLE_INTERACTIVE:
+		return 2;
+	default:
+		return FP_PREEMPT_NEVER;  /* game, critical, compositor, audio, or idle */
 	}
-	return -1;
 }
 
 /*
- * A waking game-critical, compositor, audio or boosted task does not wait for batch work to
- * use up its slice: it goes straight to the local queue of a CPU running batch work, which
- * is told to reschedule. Critical roles are earned by short runs, so batch work loses at
- * most a few short slices; a stale per-CPU role only costs one needless reschedule.
+ * The CPU p may use whose work matters least (batch, then normal, then interactive), its
+ * previous CPU when that ties; -1 if every CPU runs something as important. Only waking
+ * latency-critical or boosted tasks look, and they are few: a bounded walk over the per-CPU
+ * states, no locks.
  */
-static __always_inline bool preempt_batch(struct task_struct *p, s32 prev_cpu, u64 slice,
-					  u64 enq_flags)
+static __always_inline s32 victim_cpu_for(struct task_struct *p, s32 prev_cpu)
 {
-	s32 cpu = batch_cpu_for(p, prev_cpu);
+	u32 best_rank = preempt_rank(p, prev_cpu), rank, i;
+	s32 best = best_rank < FP_PREEMPT_NEVER ? prev_cpu : -1;
+
+	bpf_for(i, 0, nr_cpus) {
+		if (i >= FP_PREEMPT_SCAN_MAX || best_rank == 0)
+			break;
+		if (i == (u32)prev_cpu)
+			continue;
+		rank = preempt_rank(p, i);
+		if (rank < best_rank) {
+			best_rank = rank;
+			best = i;
+		}
+	}
+	return best;
+}
+
+/*
+ * A waking game-critical, compositor, audio or boosted task does not wait for less
+ * important work to use up its slice: it goes straight to the local queue of the CPU that
+ * runs the least important work, which is told to reschedule. Critical roles are earned by
+ * short runs, so the others lose at most a few short slices; a stale per-CPU role only costs
+ * one needless reschedule.
+ */
+static __always_inline bool preempt_for(struct task_struct *p, s32 prev_cpu, u64 slice,
+					u64 enq_flags)
+{
+	s32 cpu = victim_cpu_for(p, prev_cpu);
 
 	if (cpu < 0)
 		return false;
 	fp_dsq_insert(p, SCX_DSQ_LOCAL_ON | cpu, slice, enq_flags);
 	scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
-	count(FP_CNT_PREEMPT_BATCH);
+	count(FP_CNT_PREEMPTED);
 	return true;
 }
 
@@ -640,7 +667,7 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 	if (boost)
 		count(FP_CNT_BOOSTED);
 	if ((boost || latency_critical(role)) && (enq_flags & SCX_ENQ_WAKEUP) &&
-	    preempt_batch(p, cpu, slice, enq_flags))
+	    preempt_for(p, cpu, slice, enq_flags))
 		return;
 
 	/* A CPU only consumes its own queue, so p must be allowed there (affinity changes). */

@@ -87,7 +87,8 @@ enum fp_counter {
 	FP_CNT_STEALS,           /* moved from another CPU's queue by an idle CPU */
 	FP_CNT_MIGRATION_LIMITED,/* kept on its busy previous CPU: migrated too recently */
 	FP_CNT_BOOSTED,          /* enqueued with a boosted (front) deadline */
-	FP_CNT_PREEMPT_BATCH,    /* a waking critical or boosted task took a CPU from batch work */
+	FP_CNT_PREEMPTED,        /* a waking critical or boosted task took a CPU from less
+				    important work (batch, normal, interactive) */
 	FP_CNT_INPUT_WAKEUPS,    /* tasks woken from inside input_event: input handlers */
 	FP_CNT_ROLE_CHANGES,     /* role changes of classified (game, compositor, audio) tasks */
 	FP_CNT_SHARED_MODE,      /* switches from per-CPU queues to the shared queue */

@@ -50,14 +50,19 @@ install -m755 "$top/tests/vm/guest/job-$job" "$guest/job"
 install -m755 "$top/tests/vm/cases/"*.sh "$guest/cases/"
 mkdir -p "$guest/bench" "$guest/scx"
 install -m755 "$top/bench/"*.py "$build/bench/framepace_bench_events" "$guest/bench/"
-# The comparison scheduler of the benchmarks, from the kernel's own tools/sched_ext.
-scx=$("$top/bench/build-scx-simple.sh" "$kver")
-install -m755 "$scx/scx_simple" "$guest/scx/"
-install -m644 "$scx/VERSION" "$guest/scx/"
+# The comparison scheduler of the benchmarks, from the kernel's own tools/sched_ext (the test
+# job needs it for the benchmark's smoke case unless that case is skipped).
+if [ "$job" = bench ] || { [ "$job" = test ] && [[ " ${FRAMEPACE_VM_SKIP_CASES:-} " != *" 60 "* ]]; }; then
+    scx=$("$top/bench/build-scx-simple.sh" "$kver")
+    install -m755 "$scx/scx_simple" "$guest/scx/"
+    install -m644 "$scx/VERSION" "$guest/scx/"
+fi
 echo "FRAMEPACE_BENCH_ARGS=\"${FRAMEPACE_BENCH_ARGS:-}\"" >>"$guest/job.env"
 echo "FRAMEPACE_DEMO_SECONDS=${FRAMEPACE_DEMO_SECONDS:-20}" >>"$guest/job.env"
 # FRAMEPACE_VM_CASES="05 50": only the cases whose names start so (while developing one).
 echo "FRAMEPACE_VM_CASES=\"${FRAMEPACE_VM_CASES:-}\"" >>"$guest/job.env"
+# FRAMEPACE_VM_SKIP_CASES="60": leave those out.
+echo "FRAMEPACE_VM_SKIP_CASES=\"${FRAMEPACE_VM_SKIP_CASES:-}\"" >>"$guest/job.env"
 # The journal's MESSAGE_IDs, from the daemon's own header: one source of truth.
 sed -n 's/.*k\([A-Za-z]*\) = "\([0-9a-f]\{32\}\)".*/\1 \2/p' "$top/daemon/message_ids.h" |
     while read -r name id; do

@@ -117,11 +117,11 @@ modprobe uinput
 vcall SetTunables '{"heartbeat_limit_ns": 1000000000}' >/dev/null
 input_boost=$(vcall GetStatus | jq .input_boost)
 opened0=$(counter boost_opened); refused0=$(counter boost_refused)
-wakeups0=$(counter input_wakeups); boosted0=$(counter boosted); preempt0=$(counter preempt_batch)
+wakeups0=$(counter input_wakeups); boosted0=$(counter boosted); preempt0=$(counter preempted)
 keys=$("$TOOLS/framepace-vm-uinput" 25 20)
 opened1=$(counter boost_opened); refused1=$(counter boost_refused)
-wakeups1=$(counter input_wakeups); boosted1=$(counter boosted); preempt1=$(counter preempt_batch)
-figures="{\"opened\":$((opened1 - opened0)),\"refused\":$((refused1 - refused0)),\"input_wakeups\":$((wakeups1 - wakeups0)),\"boosted\":$((boosted1 - boosted0)),\"preempt_batch\":$((preempt1 - preempt0)),\"keys\":$keys}"
+wakeups1=$(counter input_wakeups); boosted1=$(counter boosted); preempt1=$(counter preempted)
+figures="{\"opened\":$((opened1 - opened0)),\"refused\":$((refused1 - refused0)),\"input_wakeups\":$((wakeups1 - wakeups0)),\"boosted\":$((boosted1 - boosted0)),\"preempted\":$((preempt1 - preempt0)),\"keys\":$keys}"
 if [ "$input_boost" = true ] && [ "$(echo "$keys" | jq .read)" = 50 ] &&
    [ $((opened1 - opened0)) -ge 50 ] && [ $((refused1 - refused0)) = 0 ] &&
    [ $((wakeups1 - wakeups0)) -gt 0 ] && [ $((boosted1 - boosted0)) -gt 0 ]; then
