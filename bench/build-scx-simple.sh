@@ -14,12 +14,8 @@ read -r suite keyring < <(debian_suite_for "$want") ||
     { echo "scx_simple: don't know which Debian suite builds $want" >&2; exit 1; }
 series=$(echo "$want" | cut -d. -f1-2)   # 7.3
 
-mkdir -p "$cache"
-exec 9>"$cache/.lock"
-flock 9
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-debian_apt_init "$work" "$suite" "$keyring"
+debian_fetch_begin "$cache" "$suite" "$keyring"
+work=$WORK
 source_version() {
     apt-cache "${DEBIAN_APT[@]}" show "linux-source-$1" 2>/dev/null |
         sed -n 's/^Version: //p' | sort -V | tail -n1

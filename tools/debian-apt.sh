@@ -3,6 +3,9 @@
 #   debian_suite_for KVER     -> "SUITE KEYRING" of the Debian line that builds that kernel
 #   debian_apt_init DIR SUITE KEYRING   sets the array DEBIAN_APT (options for apt-get and
 #                                       apt-cache) and runs `apt-get update`
+#   debian_fetch_begin CACHE SUITE KEYRING   takes CACHE's lock (held until exit), makes a
+#                                       work directory WORK (removed at exit) and runs
+#                                       debian_apt_init in it
 
 debian_suite_for() {
     case "$1" in
@@ -21,4 +24,13 @@ debian_apt_init() {
                 -o Dir::State::Lists="$dir/lists" -o Dir::Cache="$dir/cache"
                 -o Dir::State::status=/dev/null -o APT::Sandbox::User=root -o Debug::NoLocking=1)
     apt-get "${DEBIAN_APT[@]}" update -qq
+}
+
+debian_fetch_begin() {
+    mkdir -p "$1"
+    exec 9>"$1/.lock"
+    flock 9
+    WORK=$(mktemp -d)
+    trap 'rm -rf "$WORK"' EXIT
+    debian_apt_init "$WORK" "$2" "$3"
 }

@@ -21,13 +21,8 @@ fi
 read -r suite keyring < <(debian_suite_for "$want") ||
     { echo "kernel: don't know which Debian suite builds $want" >&2; exit 1; }
 line=${want#*+}          # deb13-amd64
-mkdir -p "$cache"
-exec 9>"$cache/.lock"
-flock 9
-
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-debian_apt_init "$work" "$suite" "$keyring"
+debian_fetch_begin "$cache" "$suite" "$keyring"
+work=$WORK
 apt=("${DEBIAN_APT[@]}")
 # Generic flavour only: the cloud kernel lacks uinput.
 kver=$(apt-cache "${apt[@]}" search --names-only "^linux-binary-unsigned-[0-9.]+\+${line//./\\.}$" |
