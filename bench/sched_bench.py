@@ -29,6 +29,9 @@ SCHEDULERS = ["eevdf", "scx_simple", "framepace"]
 CALLBACKS = ["select_cpu", "enqueue", "dispatch", "running", "stopping"]
 PROG_PREFIX = {"framepace": "framepace_", "scx_simple": "simple_"}
 STATE = "/sys/kernel/sched_ext/state"
+# After a scheduler starts (framepaced scans /proc and logs; the previous run's load has just
+# ended), every scheduler gets the same quiet time before anything is measured.
+SETTLE_S = 3
 OPS = "/sys/kernel/sched_ext/root/ops"
 
 FULL = dict(reps=3, game_s=20, keys=100, cyclic_s=10, messaging=["-g", "4", "-l", "200"],
@@ -227,6 +230,7 @@ def main():
                      f"({time.monotonic() - started:.0f} s so far)")
             sched = Scheduler(name, args.scx_simple)
             sched.start()
+            time.sleep(SETTLE_S)
             try:
                 figures = run_one(sched, cfg, args.tools)
             finally:
