@@ -25,7 +25,7 @@ typedef int64_t fp_s64;
  * Bumped whenever a layout in this file changes: a daemon only adopts a running scheduler
  * whose layout version equals its own.
  */
-#define FP_LAYOUT_VERSION 3
+#define FP_LAYOUT_VERSION 4
 
 /* Upper bound for the topology tables in rodata; CPUs beyond it share LLC 0. */
 #define FP_MAX_CPUS 512
@@ -121,6 +121,13 @@ struct fp_tunables {
 	fp_u64 shared_util_pct;     /* CPU utilisation above which the shared queue is used */
 	fp_u64 migration_interval_ns; /* a non-latency task migrates at most once per this */
 	fp_u64 lag_limit_ns;        /* most virtual time a task may be ahead of the queue */
+	/*
+	 * framepaced's bookkeeping, never read here: bit i set when tunable i (in the daemon's
+	 * table order) was set explicitly at run time. Kept with the maps, so a daemon that
+	 * adopts the scheduler after a crash knows which values a power-profile preset may
+	 * replace.
+	 */
+	fp_u64 user_set_mask;
 };
 
 #define FP_SLICE_NS_DEFAULT        3000000ULL  /* 3 ms: under a 120 Hz frame (8.33 ms) */

@@ -9,6 +9,7 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "message_ids.h"
 #include "sched_ext_sysfs.h"
@@ -37,12 +38,6 @@ LogFields exit_fields(const ExitInfo& info) {
     };
 }
 
-uint64_t monotonic_usec() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
-}
-
 Status rearm(sd_event_source* source, uint64_t usec) {
     int r = sd_event_source_set_time_relative(source, usec);
     if (r >= 0)
@@ -68,6 +63,16 @@ std::vector<ClassRule> load_rules(const std::string& path) {
     return std::move(*rules);
 }
 
+// Like bad rules: a bad presets file is an error in the log, and the built-in presets stay.
+PresetTable load_presets_or_builtin(const std::string& path) {
+    auto table = load_presets(path);
+    if (!table) {
+        log_printf(LOG_ERR, "ignoring the presets file: %s", table.error().message.c_str());
+        return builtin_presets();
+    }
+    return std::move(*table);
+}
+
 std::string enable_seq_text() {
     auto state = read_sched_ext_state();
     return state && state->enable_seq ? std::to_string(*state->enable_seq) : "";
@@ -79,6 +84,7 @@ Daemon::Daemon(const Options& options)
     : options_(options),
       store_(std::filesystem::path(options.state_dir) / "tunables.json"),
       keeper_(SchedulerKeeper::for_environment()),
+      presets_(load_presets_or_builtin(options.presets_file)),
       started_usec_(monotonic_usec()),
       reload_delay_usec_(kReloadDelayMinUsec),
       overflow_(OverflowConfig{options.overflow_threshold, options.overflow_window_ms * 1000}),
@@ -186,43 +192,83 @@ Daemon::~Daemon() {
     methods_.reset();
 }
 
-// Defaults, then what was stored with persist, then the command line.
-fp_tunables Daemon::initial_tunables() const {
-    fp_tunables tunables = default_tunables();
-    auto stored = store_.load(tunables);
+fp_tunables Daemon::initial_tunables() {
+    auto stored = store_.load();
     if (!stored)
         log_printf(LOG_WARNING, "ignoring stored tunables: %s", stored.error().message.c_str());
-    else if (*stored)
-        tunables = **stored;
-    return apply_overrides(tunables, options_.tunable_overrides);
+    layers_.set_stored(stored ? *stored : TunableOverrides{});
+    layers_.set_command_line(options_.tunable_overrides);
+    return layers_.effective();
 }
 
 SchedulerHandle* Daemon::scheduler() {
     return scheduler_ && scheduler_->attached() ? scheduler_.get() : nullptr;
 }
 
-Status Daemon::set_tunables(const fp_tunables& tunables, bool persist) {
+Status Daemon::apply_layers(const std::string& why) {
+    fp_tunables tunables = layers_.effective();
     if (auto status = validate_tunables(tunables); !status)
         return status;
-    if (!scheduler())
-        return Error{-ENODEV, "the scheduler is not attached"};
-    if (auto status = scheduler_->write_tunables(tunables); !status)
-        return status;
+    if (scheduler()) {
+        if (auto status = scheduler_->write_tunables(tunables); !status)
+            return status;
+    }
+    // Without a scheduler the values wait for the next load.
     tunables_ = tunables;
     LogFields fields;
-    for (const auto& range : kTunableRanges) {
-        std::string key = "FRAMEPACE_" + std::string(range.name);
+    std::string explicit_names;
+    for (size_t i = 0; i < std::size(kTunableRanges); i++) {
+        std::string key = "FRAMEPACE_" + std::string(kTunableRanges[i].name);
         std::transform(key.begin(), key.end(), key.begin(), ::toupper);
-        fields.emplace_back(std::move(key), std::to_string(tunable_value(tunables, range)));
+        fields.emplace_back(std::move(key), std::to_string(tunable_value(tunables, kTunableRanges[i])));
+        TunableSource source = layers_.source(i);
+        if (source != TunableSource::Default && source != TunableSource::Preset)
+            explicit_names += (explicit_names.empty() ? "" : " ") + std::string(kTunableRanges[i].name);
     }
-    log_structured(LOG_INFO, message_id::kTunablesChanged,
-                   persist ? "tunables changed and stored" : "tunables changed", fields);
+    fields.emplace_back("FRAMEPACE_PRESET", layers_.preset_name());
+    fields.emplace_back("FRAMEPACE_EXPLICIT_TUNABLES", explicit_names);
+    log_structured(LOG_INFO, message_id::kTunablesChanged, why, fields);
+    return Ok{};
+}
+
+Status Daemon::set_tunables(const TunableOverrides& values, bool persist) {
+    if (!scheduler())
+        return Error{-ENODEV, "the scheduler is not attached"};
+    TunableLayers before = layers_;
+    layers_.set_explicit(values);
+    if (auto status = apply_layers(persist ? "tunables changed and stored" : "tunables changed");
+        !status) {
+        layers_ = before;
+        return status;
+    }
     if (persist) {
-        if (auto status = store_.save(tunables); !status)
+        if (auto status = store_.save(layers_.persistent()); !status)
             return Error{status.error().code,
                          "tunables applied but not stored: " + status.error().message};
     }
     return Ok{};
+}
+
+Status Daemon::reset_tunables() {
+    if (!scheduler())
+        return Error{-ENODEV, "the scheduler is not attached"};
+    TunableLayers before = layers_;
+    layers_.reset_explicit();
+    std::string why = "tunables reset to " +
+                      (layers_.preset_name().empty() ? std::string("their defaults")
+                                                     : "preset " + layers_.preset_name());
+    if (auto status = apply_layers(why); !status) {
+        layers_ = before;
+        return status;
+    }
+    if (auto status = store_.save({}); !status)
+        return Error{status.error().code,
+                     "tunables reset but the stored ones remain: " + status.error().message};
+    return Ok{};
+}
+
+PowerProfileView Daemon::power_profile() const {
+    return {profiles_ ? profiles_->active() : std::nullopt, layers_.preset_name(), presets_};
 }
 
 bool Daemon::try_adopt(const KeptFds& kept) {
@@ -243,8 +289,13 @@ bool Daemon::try_adopt(const KeptFds& kept) {
         auto adopted = SchedulerHandle::adopt(kept);
         if (adopted) {
             scheduler_ = std::move(*adopted);
+            // The values stay as adopted until the power profile is known (or known absent):
+            // then the layers, with the run-time choices of the daemon before, are applied.
+            fp_tunables layered = initial_tunables();
             auto tunables = scheduler_->read_tunables();
-            tunables_ = tunables ? *tunables : initial_tunables();
+            if (tunables)
+                layers_.adopt_explicit(*tunables);
+            tunables_ = tunables ? *tunables : layered;
             uint64_t took_ms = (monotonic_usec() - started_usec_) / 1000;
             log_structured(
                 LOG_INFO, message_id::kSchedulerAdopted,
@@ -330,6 +381,7 @@ Expected<std::unique_ptr<Daemon>> Daemon::start(const Options& options) {
         return abandon(status.error());
     if (auto status = daemon->serve_varlink(*passed); !status)
         return abandon(status.error());
+    daemon->connect_system_bus();
     return daemon;
 }
 

@@ -14,6 +14,8 @@
 #include "scheduler_handle.h"
 #include "scheduler_keeper.h"
 #include "scheduler_service.h"
+#include "sleep_guard.h"
+#include "system_bus.h"
 #include "topology.h"
 #include "tunables_store.h"
 
@@ -44,7 +46,10 @@ public:
     uint64_t started_usec() const override { return started_usec_; }
     fp_tunables tunables() const override { return tunables_; }
     EventCounts event_counts() const override;
-    Status set_tunables(const fp_tunables& tunables, bool persist) override;
+    TunableSource tunable_source(size_t index) const override { return layers_.source(index); }
+    Status set_tunables(const TunableOverrides& values, bool persist) override;
+    Status reset_tunables() override;
+    PowerProfileView power_profile() const override;
     std::vector<ClassifiedProcess> classified_processes() const override;
     Status mark_game(uint32_t pid) override { return tracker_.mark_game(pid); }
     Status unmark_game(uint32_t pid) override { return tracker_.unmark_game(pid); }
@@ -52,7 +57,16 @@ public:
 private:
     explicit Daemon(const Options& options);
 
-    fp_tunables initial_tunables() const;
+    // Defaults, stored choices and the command line, in layers_.
+    fp_tunables initial_tunables();
+    // Writes layers_' result to the scheduler (if attached) and logs the change.
+    Status apply_layers(const std::string& why);
+    void apply_layers_or_log(const std::string& why);
+    // Power profiles and suspend/resume (daemon_system_bus.cpp); the daemon runs on without.
+    void connect_system_bus();
+    void on_power_profile(const std::optional<ActiveProfile>& active);
+    void before_sleep();
+    void after_resume(uint64_t slept_usec);
     // Adopts the kept scheduler if it is a compatible framepace; detaches it otherwise.
     bool try_adopt(const KeptFds& kept);
     Status load_fresh(uint64_t generation);
@@ -81,6 +95,8 @@ private:
     SchedulerKeeper keeper_;
     Topology topology_;
     fp_tunables tunables_{};
+    TunableLayers layers_;
+    PresetTable presets_;
     uint64_t started_usec_ = 0;
     uint64_t attached_usec_ = 0;       // when the current scheduler attached (back-off reset)
     uint64_t reload_delay_usec_ = 0;   // next back-off step
@@ -91,6 +107,11 @@ private:
     EventCounts consumed_before_;      // by consumers of earlier schedulers
     OverflowMonitor overflow_;
     GameTracker tracker_;
+    // After loop_: they detach from it when destroyed. The guard and the follower call into
+    // the bus, so they go first.
+    std::unique_ptr<SystemBus> bus_;
+    std::unique_ptr<PowerProfileFollower> profiles_;
+    std::unique_ptr<SleepGuard> sleep_guard_;
     std::unique_ptr<varlink::SchedulerMethods> methods_;
     std::unique_ptr<varlink::Server> varlink_;
     EventSource sigterm_, sigint_, link_watch_, heartbeat_timer_, stats_timer_, reload_timer_,

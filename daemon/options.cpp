@@ -24,6 +24,8 @@ enum : int {
     kOptOverflowWindow,
     kOptDebugConsumeInterval,
     kOptClassesFile,
+    kOptPresetsFile,
+    kOptNoDbus,
 };
 
 bool parse_u64(std::string_view text, uint64_t& out) {
@@ -76,6 +78,10 @@ std::string usage_text() {
            "      --classes-file=PATH    rules that mark games, compositors and audio servers\n"
            "                             (default /etc/framepace/classes.conf; see\n"
            "                             framepaced(8))\n"
+           "      --presets-file=PATH    tunable presets and the power profiles that select them\n"
+           "                             (default /etc/framepace/presets.json; see framepaced(8))\n"
+           "      --no-dbus              do not follow power profiles or suspend/resume on the\n"
+           "                             system bus\n"
            "      --no-reload            exit with status 2 when the kernel ejects the\n"
            "                             scheduler, instead of reloading it with back-off\n"
            "      --ringbuf-bytes=N      size of each of the 16 event rings, a power of two\n"
@@ -110,6 +116,8 @@ Expected<Options> parse_options(int argc, char** argv) {
         {"heartbeat-interval", required_argument, nullptr, kOptHeartbeatInterval},
         {"no-reload", no_argument, nullptr, kOptNoReload},
         {"classes-file", required_argument, nullptr, kOptClassesFile},
+        {"presets-file", required_argument, nullptr, kOptPresetsFile},
+        {"no-dbus", no_argument, nullptr, kOptNoDbus},
         {"ringbuf-bytes", required_argument, nullptr, kOptRingbufBytes},
         {"overflow-threshold", required_argument, nullptr, kOptOverflowThreshold},
         {"overflow-window-ms", required_argument, nullptr, kOptOverflowWindow},
@@ -189,6 +197,12 @@ Expected<Options> parse_options(int argc, char** argv) {
             break;
         case kOptClassesFile:
             options.classes_file = optarg;
+            break;
+        case kOptPresetsFile:
+            options.presets_file = optarg;
+            break;
+        case kOptNoDbus:
+            options.dbus = false;
             break;
         case kOptRingbufBytes: {
             uint64_t bytes = 0;

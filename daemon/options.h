@@ -28,6 +28,8 @@ struct Options {
     std::string listen_path;          // --listen: serve Varlink here (outside systemd)
     std::string state_dir;            // where persisted tunables live
     std::string classes_file = "/etc/framepace/classes.conf";  // user classification rules
+    std::string presets_file = "/etc/framepace/presets.json";  // power-profile presets
+    bool dbus = true;                 // follow power profiles and suspend/resume
     // Tunables given on the command line, indexed like kTunableRanges; they win over the
     // persisted ones.
     TunableOverrides tunable_overrides{};

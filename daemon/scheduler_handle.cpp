@@ -362,6 +362,11 @@ std::vector<std::pair<std::string, int>> SchedulerHandle::keepable_fds() const {
 
 void SchedulerHandle::heartbeat(uint64_t now_ns) { skel_->bss->heartbeat_ns = now_ns; }
 
+void SchedulerHandle::quiesce() {
+    skel_->bss->heartbeat_ns = 0;
+    skel_->bss->boost_until_ns = 0;
+}
+
 // The daemon is the only writer of classes_seq; the increment is published after the map.
 void SchedulerHandle::classes_changed() {
     __atomic_store_n(&skel_->bss->classes_seq, skel_->bss->classes_seq + 1, __ATOMIC_RELEASE);

@@ -69,6 +69,9 @@ public:
 
     // Heartbeat for the boost gate: CLOCK_MONOTONIC ns, one store into BPF.
     void heartbeat(uint64_t now_ns);
+    // Before the system sleeps: closes any input-boost window and refuses new ones until the
+    // next heartbeat (input while suspending or resuming must not preempt anyone).
+    void quiesce();
 
     // framepaced's decisions by tgid in the "classes" map; the scheduler's tasks re-read
     // their class after each change. replace_classes makes the map exactly `classes`.

@@ -11,10 +11,20 @@
 #include "expected.h"
 #include "game_tracker.h"
 #include "framepace_shared.h"
+#include "power_profile_follower.h"
+#include "tunable_layers.h"
+#include "tunable_presets.h"
 
 namespace framepace {
 
 class SchedulerHandle;
+
+// The power profile being followed and what it does to the tunables.
+struct PowerProfileView {
+    std::optional<ActiveProfile> active;   // nullopt: no power-profiles service on the bus
+    std::string preset;                    // the preset applied now; "" for none
+    PresetTable table;
+};
 
 class SchedulerService {
 public:
@@ -25,10 +35,16 @@ public:
     virtual std::optional<ExitInfo> last_exit() const = 0;
     virtual uint64_t started_usec() const = 0;   // CLOCK_MONOTONIC
     virtual fp_tunables tunables() const = 0;
+    // Where tunable i (kTunableRanges order) takes its value from.
+    virtual TunableSource tunable_source(size_t index) const = 0;
     // Events the daemon has consumed from the rings, by type.
     virtual EventCounts event_counts() const = 0;
-    // Validated by the caller; applied to BPF at once, then stored if persist is set.
-    virtual Status set_tunables(const fp_tunables& tunables, bool persist) = 0;
+    // Explicit choices, each within its range (checked by the caller): applied to BPF at
+    // once, ahead of any preset, then stored if persist is set.
+    virtual Status set_tunables(const TunableOverrides& values, bool persist) = 0;
+    // Drops the explicit choices, stored ones included: defaults and the profile's preset.
+    virtual Status reset_tunables() = 0;
+    virtual PowerProfileView power_profile() const = 0;
     // Games, compositors and audio servers known now, and marking games by hand.
     virtual std::vector<ClassifiedProcess> classified_processes() const = 0;
     virtual Status mark_game(uint32_t pid) = 0;

@@ -116,6 +116,11 @@ inline uint64_t tunable_value(const fp_tunables& tunables, const TunableRange& r
 // The range named so, or null.
 const TunableRange* find_tunable(std::string_view name);
 
+// Where range sits in kTunableRanges (and in TunableOverrides, user_set_mask).
+inline size_t tunable_index(const TunableRange& range) {
+    return static_cast<size_t>(&range - kTunableRanges);
+}
+
 using TunableOverrides = std::array<std::optional<uint64_t>, std::size(kTunableRanges)>;
 
 fp_tunables default_tunables();

@@ -7,43 +7,33 @@
 #include <sstream>
 #include <unistd.h>
 
-#include "tunables.h"
+#include "tunables_json.h"
 #include "unique_fd.h"
 
 namespace framepace {
 
-Expected<std::optional<fp_tunables>> TunablesStore::load(const fp_tunables& defaults) const {
+Expected<TunableOverrides> TunablesStore::load() const {
+    TunableOverrides values{};
     std::error_code ec;
     if (!std::filesystem::exists(path_, ec))
-        return std::optional<fp_tunables>();
+        return values;
     std::ifstream in(path_);
     if (!in)
         return invalid_input("cannot read " + path_.string());
     std::stringstream text;
     text << in.rdbuf();
     auto doc = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
-    if (doc.is_discarded() || !doc.is_object())
-        return invalid_input(path_.string() + ": not a JSON object");
+    if (doc.is_discarded())
+        return invalid_input(path_.string() + ": not JSON");
 
-    fp_tunables tunables = defaults;
-    for (const auto& [key, value] : doc.items()) {
-        const TunableRange* range = find_tunable(key);
-        if (!range)
-            return invalid_input(path_.string() + ": unknown tunable '" + key + "'");
-        if (!value.is_number_unsigned())
-            return invalid_input(path_.string() + ": " + key + " is not a non-negative integer");
-        tunable_ref(tunables, *range) = value.get<uint64_t>();
-    }
-    if (auto status = validate_tunables(tunables); !status)
-        return invalid_input(path_.string() + ": " + status.error().message);
-    return std::optional<fp_tunables>(tunables);
+    auto parsed = tunable_overrides_from_json(doc);
+    if (!parsed)
+        return invalid_input(path_.string() + ": " + parsed.error().message);
+    return *parsed;
 }
 
-Status TunablesStore::save(const fp_tunables& tunables) const {
-    nlohmann::json doc = nlohmann::json::object();
-    for (const auto& range : kTunableRanges)
-        doc[std::string(range.name)] = tunable_value(tunables, range);
-    std::string text = doc.dump(2) + "\n";
+Status TunablesStore::save(const TunableOverrides& values) const {
+    std::string text = tunable_overrides_to_json(values).dump(2) + "\n";
 
     std::error_code ec;
     std::filesystem::create_directories(path_.parent_path(), ec);

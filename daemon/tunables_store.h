@@ -2,10 +2,9 @@
 #pragma once
 
 #include <filesystem>
-#include <optional>
 
 #include "expected.h"
-#include "framepace_shared.h"
+#include "tunables.h"
 
 namespace framepace {
 
@@ -13,14 +12,14 @@ class TunablesStore {
 public:
     explicit TunablesStore(std::filesystem::path path) : path_(std::move(path)) {}
 
-    // nullopt when no file exists. A file that is unreadable, not JSON, has unknown keys or
-    // values out of range is an error naming the file and the problem; the caller keeps the
-    // defaults and keeps running.
-    Expected<std::optional<fp_tunables>> load(const fp_tunables& defaults) const;
+    // The stored choices; none when no file exists. A file that is unreadable, not JSON, has
+    // unknown keys or values out of range is an error naming the file and the problem; the
+    // caller keeps the defaults and keeps running.
+    Expected<TunableOverrides> load() const;
 
     // Write to a temporary file in the same directory, fsync, rename over, fsync the
     // directory: after a crash the file is either the old or the new one, never half.
-    Status save(const fp_tunables& tunables) const;
+    Status save(const TunableOverrides& values) const;
 
     const std::filesystem::path& path() const { return path_; }
 

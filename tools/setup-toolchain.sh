@@ -10,6 +10,7 @@ set -euo pipefail
 
 FRAMEPACE_CACHE=${FRAMEPACE_CACHE:-/var/cache/framepace}
 LIBBPF_PREFIX=${LIBBPF_PREFIX:-$FRAMEPACE_CACHE/libbpf}
+SDBUS_PREFIX=${SDBUS_PREFIX:-$FRAMEPACE_CACHE/sdbus-cpp}
 export DEBIAN_FRONTEND=noninteractive
 
 log() { printf 'setup: %s\n' "$*" >&2; }
@@ -36,7 +37,7 @@ host_packages=(
     build-essential cmake pkg-config git
     clang-19 llvm-19 lld-19 libclang-rt-19-dev
     libelf-dev zlib1g-dev libzstd-dev
-    libsdbus-c++-dev nlohmann-json3-dev
+    nlohmann-json3-dev
     googletest libgtest-dev libgmock-dev
     squashfs-tools erofs-utils zstd cpio xz-utils kmod busybox-static
     debootstrap dpkg-dev
@@ -69,26 +70,57 @@ if [ ${#missing_main[@]} -gt 0 ]; then
     apt-get install -y -qq --no-install-recommends "${missing_main[@]}" >/dev/null
 fi
 
-# libbpf >= 1.5, static, from Debian's own source package of trixie (private apt config:
-# this machine's sources stay bookworm + bookworm-backports).
+# Upstream sources of Debian trixie's source packages, verified against trixie's signed
+# Sources index through a private apt configuration (this machine's sources stay bookworm +
+# bookworm-backports). Only the .orig tarball is fetched: it is all a static build needs.
+#   fetch_trixie_orig PACKAGE WORKDIR  -> prints the unpacked source directory
+fetch_trixie_orig() {
+    local package=$1 work=$2
+    mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/src"
+    cat >"$work/sources.list" <<'SRC'
+deb-src [signed-by=/usr/share/keyrings/debian-archive-trixie-stable.gpg,/usr/share/keyrings/debian-archive-trixie-automatic.gpg] http://deb.debian.org/debian trixie main
+SRC
+    local aptopts=(-o Dir::Etc::sourcelist="$work/sources.list" -o Dir::Etc::sourceparts=/nonexistent
+                   -o Dir::State::Lists="$work/lists" -o Dir::Cache="$work/cache"
+                   -o APT::Get::List-Cleanup=0 -o APT::Sandbox::User=root)
+    apt-get "${aptopts[@]}" update -qq
+    local uri file size hash
+    read -r uri file size hash < <(cd "$work" && apt-get "${aptopts[@]}" source -qq --print-uris "$package" |
+                                   grep -E "\.orig\.tar\.(gz|xz|bz2)'")
+    [ -n "${hash:-}" ] || { echo "setup: no .orig tarball of $package in trixie" >&2; return 1; }
+    /usr/lib/apt/apt-helper -o APT::Sandbox::User=root -qq download-file "${uri//\'/}" "$work/$file" "$hash" >/dev/null
+    tar -xf "$work/$file" -C "$work/src" --strip-components=1
+    echo "$work/src"
+}
+
+# libbpf >= 1.5, static.
 libbpf_wanted=1.5
 if [ ! -f "$LIBBPF_PREFIX/lib64/libbpf.a" ] && [ ! -f "$LIBBPF_PREFIX/lib/libbpf.a" ]; then
     log "building libbpf ${libbpf_wanted}.x from Debian trixie sources into $LIBBPF_PREFIX"
     work=$(mktemp -d)
     trap 'rm -rf "$work"' EXIT
-    mkdir -p "$work/lists/partial" "$work/cache/archives/partial"
-    cat >"$work/sources.list" <<'SRC'
-deb-src [signed-by=/usr/share/keyrings/debian-archive-trixie-stable.gpg,/usr/share/keyrings/debian-archive-trixie-automatic.gpg] http://deb.debian.org/debian trixie main
-SRC
-    aptopts=(-o Dir::Etc::sourcelist="$work/sources.list" -o Dir::Etc::sourceparts=/nonexistent
-             -o Dir::State::Lists="$work/lists" -o Dir::Cache="$work/cache" -o APT::Get::List-Cleanup=0 -o APT::Sandbox::User=root)
-    apt-get "${aptopts[@]}" update -qq
-    (cd "$work" && apt-get "${aptopts[@]}" source -qq "libbpf" >/dev/null)
-    src=$(find "$work" -maxdepth 1 -type d -name 'libbpf-*' | head -n1)
-    case "$(basename "$src")" in libbpf-1.[5-9]*|libbpf-[2-9]*) ;; *) echo "setup: unexpected libbpf source $src" >&2; exit 1;; esac
+    src=$(fetch_trixie_orig libbpf "$work")
+    grep -qE '^LIBBPF_(1\.([5-9]|[1-9][0-9])|[2-9])' "$src/src/libbpf.map" ||
+        { echo "setup: trixie's libbpf is older than $libbpf_wanted" >&2; exit 1; }
     make -s -C "$src/src" -j"$(nproc)" BUILD_STATIC_ONLY=1 PREFIX="$LIBBPF_PREFIX" LIBDIR="$LIBBPF_PREFIX/lib" \
         OBJDIR="$work/obj" install >/dev/null
     rm -rf "$work"
     trap - EXIT
 fi
-log "toolchain ready (libbpf in $LIBBPF_PREFIX)"
+
+# sdbus-c++ 2.x, static: bookworm's 1.2 is shared-only, and SteamOS/Bazzite do not ship the
+# library, so framepaced carries it (it stays linked to glibc and libsystemd only).
+if [ ! -f "$SDBUS_PREFIX/lib/libsdbus-c++.a" ]; then
+    log "building sdbus-c++ 2.x from Debian trixie sources into $SDBUS_PREFIX"
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+    src=$(fetch_trixie_orig sdbus-cpp "$work")
+    cmake -S "$src" -B "$work/build" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF \
+        -DCMAKE_POSITION_INDEPENDENT_CODE=ON -DSDBUSCPP_BUILD_DOCS=OFF \
+        -DCMAKE_INSTALL_PREFIX="$SDBUS_PREFIX" -DCMAKE_INSTALL_LIBDIR=lib >/dev/null
+    cmake --build "$work/build" -j"$(nproc)" >/dev/null
+    cmake --install "$work/build" >/dev/null
+    rm -rf "$work"
+    trap - EXIT
+fi
+log "toolchain ready (libbpf in $LIBBPF_PREFIX, sdbus-c++ in $SDBUS_PREFIX)"

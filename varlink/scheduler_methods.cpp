@@ -3,6 +3,7 @@
 #include <sys/utsname.h>
 #include <time.h>
 
+#include "clock.h"
 #include "counters.h"
 #include "idl_io_framepace_scheduler.h"
 #include "log.h"
@@ -15,12 +16,6 @@
 namespace framepace::varlink {
 namespace {
 
-uint64_t monotonic_usec() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
-}
-
 // Any method that takes no parameters still rejects unknown ones.
 bool no_parameters(const CallInfo& call, Responder& responder) {
     if (auto bad = ParamTable().decode(call.parameters)) {
@@ -30,17 +25,29 @@ bool no_parameters(const CallInfo& call, Responder& responder) {
     return true;
 }
 
-json tunables_json(const fp_tunables& tunables) {
+json tunables_json(const SchedulerService& service) {
+    fp_tunables tunables = service.tunables();
     json list = json::array();
-    for (const auto& range : kTunableRanges)
+    for (size_t i = 0; i < std::size(kTunableRanges); i++) {
+        const auto& range = kTunableRanges[i];
         list.push_back({{"name", range.name},
                         {"value", tunable_value(tunables, range)},
                         {"default", range.default_value},
                         {"min", range.min},
                         {"max", range.max},
                         {"unit", range.unit},
-                        {"description", range.description}});
+                        {"description", range.description},
+                        {"source", tunable_source_name(service.tunable_source(i))}});
+    }
     return list;
+}
+
+json preset_json(const TunablePreset& preset) {
+    json values = json::array();
+    for (size_t i = 0; i < preset.values.size(); i++)
+        if (preset.values[i])
+            values.push_back({{"name", kTunableRanges[i].name}, {"value", *preset.values[i]}});
+    return {{"name", preset.name}, {"tunables", values}};
 }
 
 json exit_json(const ExitInfo& info) {
@@ -89,6 +96,8 @@ InterfaceSpec SchedulerMethods::interface() {
     spec.methods["GetTunables"] = {bind(&SchedulerMethods::get_tunables), false};
     spec.methods["SetTunables"] = {bind(&SchedulerMethods::set_tunables), true};
     spec.methods["ResetStats"] = {bind(&SchedulerMethods::reset_stats), true};
+    spec.methods["ResetTunables"] = {bind(&SchedulerMethods::reset_tunables), true};
+    spec.methods["GetPowerProfile"] = {bind(&SchedulerMethods::get_power_profile), false};
     spec.methods["Monitor"] = {bind(&SchedulerMethods::monitor), false};
     spec.methods["ListTasks"] = {bind(&SchedulerMethods::list_tasks), false};
     spec.methods["ListGames"] = {bind(&SchedulerMethods::list_games), false};
@@ -178,7 +187,7 @@ void SchedulerMethods::get_stats(const CallInfo& call, Responder responder) {
 void SchedulerMethods::get_tunables(const CallInfo& call, Responder responder) {
     if (!no_parameters(call, responder))
         return;
-    responder.reply({{"tunables", tunables_json(service_.tunables())}});
+    responder.reply({{"tunables", tunables_json(service_)}});
 }
 
 void SchedulerMethods::set_tunables(const CallInfo& call, Responder responder) {
@@ -194,15 +203,41 @@ void SchedulerMethods::set_tunables(const CallInfo& call, Responder responder) {
     if (!attached_or_error(responder))
         return;
 
-    fp_tunables tunables = service_.tunables();
-    for (size_t i = 0; i < std::size(kTunableRanges); i++)
-        if (values[i])
-            tunable_ref(tunables, kTunableRanges[i]) = *values[i];
-    if (auto status = service_.set_tunables(tunables, persist.value_or(false)); !status) {
+    TunableOverrides changes{};
+    std::copy(std::begin(values), std::end(values), changes.begin());
+    if (auto status = service_.set_tunables(changes, persist.value_or(false)); !status) {
         // Applied but not stored, or not applied at all: the error says which.
         return responder.error(kErrorPersistFailed, {{"reason", status.error().message}});
     }
-    responder.reply({{"tunables", tunables_json(service_.tunables())}});
+    responder.reply({{"tunables", tunables_json(service_)}});
+}
+
+void SchedulerMethods::reset_tunables(const CallInfo& call, Responder responder) {
+    if (!no_parameters(call, responder) || !attached_or_error(responder))
+        return;
+    if (auto status = service_.reset_tunables(); !status)
+        return responder.error(kErrorPersistFailed, {{"reason", status.error().message}});
+    responder.reply({{"tunables", tunables_json(service_)}});
+}
+
+void SchedulerMethods::get_power_profile(const CallInfo& call, Responder responder) {
+    if (!no_parameters(call, responder))
+        return;
+    PowerProfileView view = service_.power_profile();
+    json mapping = json::array();
+    for (const auto& [profile, preset] : view.table.profiles)
+        mapping.push_back({{"profile", profile}, {"preset", preset}});
+    json presets = json::array();
+    for (const auto& preset : view.table.presets)
+        presets.push_back(preset_json(preset));
+    json reply = {{"mapping", mapping}, {"presets", presets}};
+    if (view.active) {
+        reply["service"] = view.active->service;
+        reply["profile"] = view.active->profile;
+    }
+    if (!view.preset.empty())
+        reply["preset"] = view.preset;
+    responder.reply(std::move(reply));
 }
 
 void SchedulerMethods::reset_stats(const CallInfo& call, Responder responder) {

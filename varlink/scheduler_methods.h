@@ -36,6 +36,8 @@ private:
     void get_stats(const CallInfo& call, Responder responder);
     void get_tunables(const CallInfo& call, Responder responder);
     void set_tunables(const CallInfo& call, Responder responder);
+    void reset_tunables(const CallInfo& call, Responder responder);
+    void get_power_profile(const CallInfo& call, Responder responder);
     void reset_stats(const CallInfo& call, Responder responder);
     void monitor(const CallInfo& call, Responder responder);
     void list_tasks(const CallInfo& call, Responder responder);

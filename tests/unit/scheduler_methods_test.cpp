@@ -29,7 +29,13 @@ public:
     uint64_t started_usec() const override { return 0; }
     fp_tunables tunables() const override { return default_tunables(); }
     EventCounts event_counts() const override { return {}; }
-    Status set_tunables(const fp_tunables&, bool) override { return Ok{}; }
+    TunableSource tunable_source(size_t) const override { return TunableSource::Default; }
+    Status set_tunables(const TunableOverrides&, bool) override { return Ok{}; }
+    Status reset_tunables() override { return Ok{}; }
+    PowerProfileView power_profile() const override {
+        return {ActiveProfile{"org.freedesktop.UPower.PowerProfiles", "power-saver"},
+                "power-saving", builtin_presets()};
+    }
     std::vector<ClassifiedProcess> classified_processes() const override {
         std::vector<ClassifiedProcess> list;
         for (uint32_t pid : games_)

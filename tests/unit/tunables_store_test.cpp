@@ -29,35 +29,42 @@ protected:
 
 }  // namespace
 
+size_t index_of(const char* name) { return tunable_index(*find_tunable(name)); }
+
 TEST_F(Store, NoFileMeansNothingStored) {
-    auto loaded = store().load(default_tunables());
+    auto loaded = store().load();
     ASSERT_TRUE(loaded);
-    EXPECT_FALSE(*loaded);
+    for (const auto& value : *loaded)
+        EXPECT_FALSE(value);
 }
 
-TEST_F(Store, SaveThenLoadRoundTripsAndLeavesNoTemporary) {
-    fp_tunables t = default_tunables();
-    t.role_slice_ns[FP_ROLE_BATCH] = 4'000'000;
-    ASSERT_TRUE(store().save(t));
-    auto loaded = store().load(default_tunables());
-    ASSERT_TRUE(loaded && *loaded);
-    EXPECT_EQ((*loaded)->role_slice_ns[FP_ROLE_BATCH], 4'000'000u);
+TEST_F(Store, SaveThenLoadRoundTripsOnlyTheChosenAndLeavesNoTemporary) {
+    TunableOverrides values{};
+    values[index_of("slice_batch_ns")] = 4'000'000;
+    ASSERT_TRUE(store().save(values));
+    std::ifstream in(dir_ / "tunables.json");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(text, "{\n  \"slice_batch_ns\": 4000000\n}\n");
+    auto loaded = store().load();
+    ASSERT_TRUE(loaded);
+    EXPECT_EQ((*loaded)[index_of("slice_batch_ns")], 4'000'000u);
+    EXPECT_FALSE((*loaded)[index_of("sleep_budget_ns")]);
     EXPECT_FALSE(fs::exists(dir_ / "tunables.json.tmp"));
 }
 
-TEST_F(Store, MissingKeysKeepDefaults) {
-    write(R"({"slice_batch_ns": 2000000})");
-    auto loaded = store().load(default_tunables());
-    ASSERT_TRUE(loaded && *loaded);
-    EXPECT_EQ((*loaded)->role_slice_ns[FP_ROLE_BATCH], 2'000'000u);
-    EXPECT_EQ((*loaded)->sleep_budget_ns, FP_SLEEP_BUDGET_NS_DEFAULT);
+TEST_F(Store, EmptySaveStoresNothing) {
+    ASSERT_TRUE(store().save({}));
+    auto loaded = store().load();
+    ASSERT_TRUE(loaded);
+    for (const auto& value : *loaded)
+        EXPECT_FALSE(value);
 }
 
 TEST_F(Store, BadFilesAreErrorsNamingFileAndProblem) {
     for (const char* text : {"not json", "[1]", R"({"slice_batch_ns": "x"})", R"({"slice_batch_ns": -1})",
                              R"({"slice_batch_ns": 1})", R"({"colour": 3})"}) {
         write(text);
-        auto loaded = store().load(default_tunables());
+        auto loaded = store().load();
         ASSERT_FALSE(loaded) << text;
         EXPECT_NE(loaded.error().message.find("tunables.json"), std::string::npos) << text;
     }

@@ -1,0 +1,17 @@
+// Clock readings in microseconds.
+#pragma once
+
+#include <cstdint>
+#include <time.h>
+
+namespace framepace {
+
+inline uint64_t clock_usec(clockid_t clock) {
+    timespec ts{};
+    clock_gettime(clock, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
+}
+
+inline uint64_t monotonic_usec() { return clock_usec(CLOCK_MONOTONIC); }
+
+}  // namespace framepace
