@@ -164,3 +164,32 @@ TEST(SchedulerIdl, DeclaresEveryTunableAsASetTunablesParameter) {
         EXPECT_NE(signature.find(std::string(range.name) + ": ?int"), std::string::npos)
             << range.name;
 }
+
+TEST_F(Methods, TunablesSayWhereTheirValueComesFrom) {
+    auto list = call_method("GetTunables")["parameters"]["tunables"];
+    for (const auto& tunable : list)
+        EXPECT_EQ(tunable["source"], "default") << tunable["name"];
+}
+
+TEST_F(Methods, PowerProfileShowsServiceProfilePresetAndTheWholeMapping) {
+    auto reply = call_method("GetPowerProfile")["parameters"];
+    EXPECT_EQ(reply["service"], "org.freedesktop.UPower.PowerProfiles");
+    EXPECT_EQ(reply["profile"], "power-saver");
+    EXPECT_EQ(reply["preset"], "power-saving");
+    std::map<std::string, std::string> mapping;
+    for (const auto& entry : reply["mapping"])
+        mapping[entry["profile"]] = entry["preset"];
+    EXPECT_EQ(mapping, (std::map<std::string, std::string>{{"performance", "low-latency"},
+                                                           {"balanced", "default"},
+                                                           {"power-saver", "power-saving"}}));
+    ASSERT_EQ(reply["presets"].size(), 3u);
+    for (const auto& preset : reply["presets"])
+        for (const auto& tunable : preset["tunables"])
+            EXPECT_TRUE(find_tunable(tunable["name"].get<std::string>())) << tunable;
+    EXPECT_EQ(call_method("GetPowerProfile", {{"x", 1}})["parameters"]["parameter"], "x");
+}
+
+TEST_F(Methods, ResetTunablesTakesNoParametersAndNeedsTheScheduler) {
+    EXPECT_EQ(call_method("ResetTunables", {{"persist", true}})["parameters"]["parameter"], "persist");
+    EXPECT_EQ(call_method("ResetTunables")["error"], kErrorSchedulerNotAttached);
+}
