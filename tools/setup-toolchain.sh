@@ -37,7 +37,7 @@ host_packages=(
     build-essential cmake pkg-config git
     clang-19 llvm-19 lld-19 libclang-rt-19-dev
     libelf-dev zlib1g-dev libzstd-dev
-    nlohmann-json3-dev
+    nlohmann-json3-dev dbus-daemon
     googletest libgtest-dev libgmock-dev
     squashfs-tools erofs-utils zstd cpio xz-utils kmod busybox-static
     debootstrap dpkg-dev
