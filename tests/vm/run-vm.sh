@@ -45,7 +45,7 @@ install -m644 "$sysext" "$stage/var/lib/extensions/framepace.raw"
 install -m644 "$work/sysext-next/framepace_$next_version.raw" "$guest/framepace-next.raw"
 echo "FRAMEPACE_NEXT_VERSION=$next_version" >>"$guest/job.env"
 install -m644 "$top/tests/vm/guest/lib.sh" "$guest/"
-install -m755 "$top/tests/vm/guest/poll_stats.py" "$guest/"
+install -m755 "$top/tests/vm/guest/poll_stats.py" "$top/tests/vm/guest/prepare_for_sleep.py" "$guest/"
 install -m755 "$top/tests/vm/guest/job-$job" "$guest/job"
 install -m755 "$top/tests/vm/cases/"*.sh "$guest/cases/"
 mkdir -p "$guest/bench" "$guest/scx"
@@ -85,7 +85,6 @@ boot() {
     rm -f "$out/console.log" "$out/results.jsonl" "$out/journal.txt"
     touch "$out/console.log"
     local accel=${FRAMEPACE_QEMU_ACCEL:-tcg}
-    rm -f "$work/qmp.sock"
     timeout "${FRAMEPACE_VM_TIMEOUT:-900}" qemu-system-x86_64 \
         -machine q35 -accel "$accel" -cpu max -smp "${FRAMEPACE_VM_CPUS:-2}" -m 2048 \
         -nodefaults -display none -no-reboot \
@@ -96,19 +95,12 @@ boot() {
         -chardev "file,id=results,path=$out/results.jsonl" \
         -device virtserialport,chardev=results,name=framepace.results \
         -chardev "file,id=journal,path=$out/journal.txt" \
-        -device virtserialport,chardev=journal,name=framepace.journal \
-        -qmp "unix:$work/qmp.sock,server=on,wait=off" &
+        -device virtserialport,chardev=journal,name=framepace.journal &
     local qemu=$!
-    # Suspend tests send the guest to S3; this wakes it like a power button would.
-    /usr/bin/python3 "$top/tests/vm/wake-on-suspend.py" "$work/qmp.sock" 3 &
-    local waker=$!
     if [ "$job" = demo ]; then
         tail -n +1 -f "$out/console.log" --pid="$qemu" | grep --line-buffered -vE '^\s*$|login:|^Debian GNU' || true
     fi
-    local status=0
-    wait "$qemu" || status=$?
-    kill "$waker" 2>/dev/null; wait "$waker" 2>/dev/null
-    return "$status"
+    wait "$qemu"
 }
 
 start=$(date +%s)
