@@ -1195,6 +1195,22 @@ int fp_test_boost(void *ctx)
 	return open_boost_window(bpf_ktime_get_ns(), current_tunables());
 }
 
+/*
+ * CPU hotplug, which suspend does to every CPU but the boot one: without these two callbacks
+ * the kernel ejects the scheduler on each event. Nothing needs moving: the kernel migrates
+ * the tasks of a CPU going down, and what sits on its queue is stolen by the others
+ * (framepace_dispatch) like any queue of a busy CPU.
+ */
+void BPF_STRUCT_OPS(framepace_cpu_online, s32 cpu)
+{
+	count(FP_CNT_CPU_ONLINE);
+}
+
+void BPF_STRUCT_OPS(framepace_cpu_offline, s32 cpu)
+{
+	count(FP_CNT_CPU_OFFLINE);
+}
+
 SEC(".struct_ops.link")
 struct sched_ext_ops framepace_ops = {
 	.select_cpu = (void *)framepace_select_cpu,
@@ -1203,6 +1219,8 @@ struct sched_ext_ops framepace_ops = {
 	.running    = (void *)framepace_running,
 	.stopping   = (void *)framepace_stopping,
 	.enable     = (void *)framepace_enable,
+	.cpu_online = (void *)framepace_cpu_online,
+	.cpu_offline = (void *)framepace_cpu_offline,
 	.init_task  = (void *)framepace_init_task,
 	.init       = (void *)framepace_init,
 	.exit       = (void *)framepace_exit,

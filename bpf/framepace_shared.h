@@ -95,6 +95,8 @@ enum fp_counter {
 	FP_CNT_CPU_MODE,         /* switches back to per-CPU queues */
 	FP_CNT_LAG_CLAMPED,      /* a task's virtual time was pulled back to lag_limit_ns ahead */
 	FP_CNT_KEEP_PREV,        /* a task whose slice ended ran on: its deadline was earliest */
+	FP_CNT_CPU_ONLINE,       /* CPUs that came online (hotplug, resume) */
+	FP_CNT_CPU_OFFLINE,      /* CPUs that went offline (hotplug, suspend) */
 	FP_NR_COUNTERS,
 };
 

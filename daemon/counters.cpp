@@ -11,7 +11,7 @@ constexpr std::array<std::string_view, FP_NR_COUNTERS> kNames = {
     "run_ns",          "reclassified",  "boost_opened", "boost_refused", "latency_outliers",
     "direct_core",     "enqueue_cpu",   "dispatch_cpu", "steals",        "migration_limited",
     "boosted",         "preempted", "input_wakeups", "role_changes", "shared_mode",
-    "cpu_mode",        "lag_clamped",     "keep_prev",
+    "cpu_mode",        "lag_clamped",     "keep_prev",     "cpu_online",   "cpu_offline",
 };
 static_assert(kNames.size() == FP_NR_COUNTERS, "a counter is missing its name");
 

@@ -17,8 +17,13 @@ Status SleepGuard::start() {
                                          [this](bool going) { on_prepare_for_sleep(going); });
     if (!status)
         return status;
-    take_inhibitor();
-    return Ok{};
+    // The lock is logind's: taken whenever logind (re)appears, e.g. after an upgrade.
+    return bus_.watch_name("org.freedesktop.login1", [this](bool present) {
+        if (!present)
+            inhibitor_.reset();
+        else if (!asleep_)
+            take_inhibitor();
+    });
 }
 
 void SleepGuard::take_inhibitor() {

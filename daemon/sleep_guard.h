@@ -1,6 +1,7 @@
 // Suspend and resume as logind announces them (PrepareForSleep). A delay inhibitor is held
 // while the system is awake, so that before_sleep runs before the system sleeps; it is let go
-// as soon as before_sleep is done and taken again after resume.
+// as soon as before_sleep is done and taken again after resume, and whenever logind comes
+// back after a restart.
 #pragma once
 
 #include <cstdint>

@@ -30,20 +30,31 @@ void guarded(const char* what, Function&& function) {
 
 }  // namespace
 
+// Who owns a well-known name: GetNameOwner once, then NameOwnerChanged.
+struct NameWatch {
+    std::function<void(const std::string& owner)> on_owner;   // "" when nobody owns it
+    std::optional<std::string> owner;                         // nullopt until known
+    sdbus::Slot match;
+
+    void set(const std::string& unique) {
+        if (owner && *owner == unique)
+            return;
+        owner = unique;
+        on_owner(unique);
+    }
+};
+
 // One followed property: who owns the service now, and the matches that keep it current.
 struct PropertyWatch {
     BusProperty property;
     SystemBus::StringCallback on_value;
-    std::optional<std::string> owner;         // unique name, "" when absent, nullopt unknown
+    NameWatch name;
     uint64_t epoch = 0;                       // replies for an earlier owner are dropped
     std::unique_ptr<sdbus::IProxy> proxy;     // to the owner's unique name
-    sdbus::Slot owner_match, changed_match;
+    sdbus::Slot changed_match;
     sdbus::IConnection* connection = nullptr;
 
     void set_owner(const std::string& unique) {
-        if (owner && *owner == unique)
-            return;
-        owner = unique;
         epoch++;
         proxy.reset();
         if (unique.empty()) {
@@ -79,7 +90,7 @@ struct PropertyWatch {
         std::map<std::string, sdbus::Variant> changed;
         std::vector<std::string> invalidated;
         message >> interface >> changed >> invalidated;
-        if (interface != property.interface || !owner || owner->empty())
+        if (interface != property.interface || !name.owner || name.owner->empty())
             return;
         if (auto it = changed.find(property.name); it != changed.end()) {
             on_value(it->second.get<std::string>());
@@ -96,7 +107,34 @@ struct SystemBus::State {
     std::unique_ptr<sdbus::IProxy> bus_driver;
     std::unique_ptr<sdbus::IProxy> login1;
     std::vector<std::unique_ptr<PropertyWatch>> properties;
+    std::vector<std::unique_ptr<NameWatch>> names;
     std::vector<sdbus::Slot> signal_matches;
+
+    // Throws sdbus::Error.
+    void start(NameWatch& watch, const std::string& service) {
+        NameWatch* raw = &watch;
+        watch.match = connection->addMatch(
+            "type='signal',sender='" + std::string(kBusService) + "',interface='" + kBusService +
+                "',member='NameOwnerChanged',arg0='" + service + "'",
+            [raw](sdbus::Message message) {
+                guarded("NameOwnerChanged", [&] {
+                    std::string name, old_owner, new_owner;
+                    message >> name >> old_owner >> new_owner;
+                    raw->set(new_owner);
+                });
+            },
+            sdbus::return_slot);
+        bus_driver->callMethodAsync("GetNameOwner")
+            .onInterface(kBusService)
+            .withArguments(service)
+            .uponReplyInvoke([raw](std::optional<sdbus::Error> error, std::string owner) {
+                guarded("GetNameOwner reply", [&] {
+                    // A NameOwnerChanged may have been faster; it is the newer truth.
+                    if (!raw->owner)
+                        raw->set(error ? std::string() : owner);
+                });
+            });
+    }
 };
 
 SystemBus::SystemBus(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -107,6 +145,7 @@ SystemBus::~SystemBus() {
     guarded("disconnect", [&] {
         // Matches and proxies hold the connection: they go first.
         state_->properties.clear();
+        state_->names.clear();
         state_->signal_matches.clear();
         state_->login1.reset();
         state_->bus_driver.reset();
@@ -134,18 +173,8 @@ Status SystemBus::watch_string_property(const BusProperty& property, StringCallb
     watch->on_value = std::move(on_value);
     watch->connection = state_->connection.get();
     PropertyWatch* raw = watch.get();
+    watch->name.on_owner = [raw](const std::string& owner) { raw->set_owner(owner); };
     try {
-        watch->owner_match = state_->connection->addMatch(
-            "type='signal',sender='" + std::string(kBusService) + "',interface='" + kBusService +
-                "',member='NameOwnerChanged',arg0='" + property.service + "'",
-            [raw](sdbus::Message message) {
-                guarded("NameOwnerChanged", [&] {
-                    std::string name, old_owner, new_owner;
-                    message >> name >> old_owner >> new_owner;
-                    raw->set_owner(new_owner);
-                });
-            },
-            sdbus::return_slot);
         watch->changed_match = state_->connection->addMatch(
             "type='signal',sender='" + property.service + "',path='" + property.path +
                 "',interface='" + kPropertiesInterface + "',member='PropertiesChanged',arg0='" +
@@ -154,21 +183,25 @@ Status SystemBus::watch_string_property(const BusProperty& property, StringCallb
                 guarded("PropertiesChanged", [&] { raw->on_properties_changed(message); });
             },
             sdbus::return_slot);
-        state_->bus_driver->callMethodAsync("GetNameOwner")
-            .onInterface(kBusService)
-            .withArguments(property.service)
-            .uponReplyInvoke([raw](std::optional<sdbus::Error> error, std::string owner) {
-                guarded("GetNameOwner reply", [&] {
-                    // A NameOwnerChanged may have been faster; it is the newer truth.
-                    if (raw->owner)
-                        return;
-                    raw->set_owner(error ? std::string() : owner);
-                });
-            });
+        state_->start(watch->name, property.service);
     } catch (const sdbus::Error& e) {
         return bus_error("cannot follow " + property.service, e);
     }
     state_->properties.push_back(std::move(watch));
+    return Ok{};
+}
+
+Status SystemBus::watch_name(const std::string& service, PresenceCallback on_change) {
+    auto watch = std::make_unique<NameWatch>();
+    watch->on_owner = [on_change = std::move(on_change)](const std::string& owner) {
+        on_change(!owner.empty());
+    };
+    try {
+        state_->start(*watch, service);
+    } catch (const sdbus::Error& e) {
+        return bus_error("cannot watch " + service, e);
+    }
+    state_->names.push_back(std::move(watch));
     return Ok{};
 }
 

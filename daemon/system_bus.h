@@ -28,6 +28,7 @@ public:
     using StringCallback = std::function<void(const std::optional<std::string>& value)>;
     using BoolCallback = std::function<void(bool value)>;
     using FdCallback = std::function<void(Expected<UniqueFd> fd)>;
+    using PresenceCallback = std::function<void(bool present)>;
 
     // The system bus ($DBUS_SYSTEM_BUS_ADDRESS, else the standard socket), dispatched by loop.
     static Expected<std::unique_ptr<SystemBus>> connect(sd_event* loop);
@@ -37,6 +38,9 @@ public:
     // current value, or nullopt if the service is absent, then on every change, departure and
     // arrival. Never starts the service (calls go to its unique name: no D-Bus activation).
     Status watch_string_property(const BusProperty& property, StringCallback on_value);
+
+    // Whether a well-known name has an owner: once at start, then on every change.
+    Status watch_name(const std::string& service, PresenceCallback on_change);
 
     // A signal with one boolean argument, sent by the owner of the well-known name sender.
     Status watch_bool_signal(const std::string& sender, const std::string& path,

@@ -182,3 +182,21 @@ TEST(BusAbsent, NoBusIsAnErrorNotAThrow) {
     ASSERT_FALSE(bus);
     EXPECT_NE(bus.error().message.find("cannot connect to the system bus"), std::string::npos);
 }
+
+TEST_F(Bus, ANameIsWatchedFromAbsentToOwnedAndBack) {
+    auto bus = SystemBus::connect(loop_.get());
+    ASSERT_TRUE(bus) << bus.error().message;
+    bus_ = std::move(*bus);
+    std::vector<bool> presence;
+    ASSERT_TRUE(bus_->watch_name("org.freedesktop.login1", [&](bool p) { presence.push_back(p); }));
+    ASSERT_TRUE(run_until([&] { return presence.size() == 1; }));
+    EXPECT_FALSE(presence[0]);
+    sd_bus* owner = nullptr;
+    ASSERT_GE(sd_bus_open_system(&owner), 0);
+    ASSERT_GE(sd_bus_request_name(owner, "org.freedesktop.login1", 0), 0);
+    ASSERT_TRUE(run_until([&] { return presence.size() == 2; }));
+    EXPECT_TRUE(presence[1]);
+    sd_bus_flush_close_unref(owner);
+    ASSERT_TRUE(run_until([&] { return presence.size() == 3; }));
+    EXPECT_FALSE(presence[2]);
+}

@@ -1,16 +1,16 @@
 #!/usr/bin/python3
-"""Plays logind's part of a suspend on the real system bus: owns org.freedesktop.login1 (the
-test stops systemd-logind first), emits PrepareForSleep(true), waits, emits
-PrepareForSleep(false). Under TCG the guest does not come back from a real suspend.
+"""Plays logind's and systemd-sleep's part of a suspend on the real system bus: owns
+org.freedesktop.login1 (the test stops systemd-logind first), emits PrepareForSleep(true),
+runs COMMAND (the suspend itself), emits PrepareForSleep(false).
 
-    prepare_for_sleep.py SECONDS-ASLEEP
+    prepare_for_sleep.py COMMAND...
 """
+import subprocess
 import sys
 import time
 
 from gi.repository import Gio, GLib
 
-asleep = float(sys.argv[1]) if len(sys.argv) > 1 else 2.0
 bus = Gio.bus_get_sync(Gio.BusType.SYSTEM, None)
 DO_NOT_QUEUE = 4
 (reply,) = bus.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
@@ -27,6 +27,8 @@ def prepare_for_sleep(going):
 
 
 prepare_for_sleep(True)
-time.sleep(asleep)
+time.sleep(1)   # logind waits for delay inhibitors (up to InhibitDelayMaxSec) before sleeping
+status = subprocess.run(sys.argv[1:]).returncode
 prepare_for_sleep(False)
 time.sleep(0.5)
+sys.exit(status)
