@@ -23,7 +23,6 @@ public:
     SleepGuard(SystemBus& bus, Hooks hooks) : bus_(bus), hooks_(std::move(hooks)) {}
 
     Status start();
-    bool holds_inhibitor() const { return inhibitor_.valid(); }
 
 private:
     void on_prepare_for_sleep(bool going_to_sleep);

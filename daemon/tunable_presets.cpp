@@ -1,9 +1,8 @@
 #include "tunable_presets.h"
 
-#include <filesystem>
-#include <fstream>
+#include <algorithm>
+#include <cctype>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "tunables_json.h"
 
@@ -66,16 +65,13 @@ PresetTable builtin_presets() {
 
 Expected<PresetTable> load_presets(const std::string& path) {
     PresetTable table = builtin_presets();
-    std::error_code ec;
-    if (!std::filesystem::exists(path, ec))
+    auto file = read_json_file(path);
+    if (!file)
+        return file.error();
+    if (!*file)
         return table;
-    std::ifstream in(path);
-    if (!in)
-        return invalid_input("cannot read " + path);
-    std::stringstream text;
-    text << in.rdbuf();
-    auto doc = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
-    if (doc.is_discarded() || !doc.is_object())
+    const nlohmann::json& doc = **file;
+    if (!doc.is_object())
         return invalid_input(path + ": not a JSON object");
 
     for (const auto& [key, value] : doc.items()) {
@@ -92,11 +88,12 @@ Expected<PresetTable> load_presets(const std::string& path) {
             auto parsed = tunable_overrides_from_json(values);
             if (!parsed)
                 return invalid_input(path + ": preset " + name + ": " + parsed.error().message);
-            TunablePreset preset{name, *parsed};
-            if (auto* existing = const_cast<TunablePreset*>(table.find(name)))
-                *existing = std::move(preset);
+            auto existing = std::find_if(table.presets.begin(), table.presets.end(),
+                                         [&](const TunablePreset& p) { return p.name == name; });
+            if (existing != table.presets.end())
+                existing->values = *parsed;
             else
-                table.presets.push_back(std::move(preset));
+                table.presets.push_back({name, *parsed});
         }
     }
     if (doc.contains("profiles")) {

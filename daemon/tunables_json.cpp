@@ -1,5 +1,8 @@
 #include "tunables_json.h"
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 namespace framepace {
@@ -30,6 +33,21 @@ nlohmann::json tunable_overrides_to_json(const TunableOverrides& values) {
         if (values[i])
             object[std::string(kTunableRanges[i].name)] = *values[i];
     return object;
+}
+
+Expected<std::optional<nlohmann::json>> read_json_file(const std::string& path) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec))
+        return std::optional<nlohmann::json>();
+    std::ifstream in(path);
+    if (!in)
+        return invalid_input("cannot read " + path);
+    std::stringstream text;
+    text << in.rdbuf();
+    auto doc = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+    if (doc.is_discarded())
+        return invalid_input(path + ": not a JSON object");
+    return std::optional<nlohmann::json>(std::move(doc));
 }
 
 }  // namespace framepace

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
 
 #include "expected.h"
 #include "tunables.h"
@@ -14,5 +16,9 @@ namespace framepace {
 Expected<TunableOverrides> tunable_overrides_from_json(const nlohmann::json& object);
 
 nlohmann::json tunable_overrides_to_json(const TunableOverrides& values);
+
+// The JSON document in path; nullopt when there is no such file. An unreadable file or one
+// that is not JSON is an error naming it.
+Expected<std::optional<nlohmann::json>> read_json_file(const std::string& path);
 
 }  // namespace framepace

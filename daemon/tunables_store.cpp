@@ -2,9 +2,6 @@
 
 #include <cerrno>
 #include <fcntl.h>
-#include <fstream>
-#include <nlohmann/json.hpp>
-#include <sstream>
 #include <unistd.h>
 
 #include "tunables_json.h"
@@ -13,20 +10,12 @@
 namespace framepace {
 
 Expected<TunableOverrides> TunablesStore::load() const {
-    TunableOverrides values{};
-    std::error_code ec;
-    if (!std::filesystem::exists(path_, ec))
-        return values;
-    std::ifstream in(path_);
-    if (!in)
-        return invalid_input("cannot read " + path_.string());
-    std::stringstream text;
-    text << in.rdbuf();
-    auto doc = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
-    if (doc.is_discarded())
-        return invalid_input(path_.string() + ": not JSON");
-
-    auto parsed = tunable_overrides_from_json(doc);
+    auto doc = read_json_file(path_.string());
+    if (!doc)
+        return doc.error();
+    if (!*doc)
+        return TunableOverrides{};
+    auto parsed = tunable_overrides_from_json(**doc);
     if (!parsed)
         return invalid_input(path_.string() + ": " + parsed.error().message);
     return *parsed;
