@@ -14,7 +14,18 @@ Scenarios, per scheduler and repetition:
   messaging       `perf bench sched messaging` run time
   hackbench       rt-tests' hackbench run time
   callbacks       mean ns per struct_ops callback (kernel.bpf_stats_enabled) during the two
-                  throughput runs (sched_ext schedulers only)
+                  throughput runs (sched_ext schedulers only); "programs" holds every one of the
+                  scheduler's programs that ran then, the tracing ones (exec/exit tracepoints,
+                  input_event fentry/fexit) included. bpf_stats is on only for these two runs:
+                  it taxes the sched_ext schedulers, not EEVDF.
+  background      what the load got done while the game, input and loaded-wakeup scenarios
+                  ran: the hogs' CPU time per second and the fork loop's execs per second, so
+                  a policy that starves background work shows its cost.
+
+Each sched_ext scheduler's run is checked to have stayed attached throughout: the kernel's
+enable_seq must not move between its start and its stop (an ejection and reload would).
+Order: each repetition takes the next row of a Williams design, so over 2n repetitions every
+scheduler follows every other equally often (over fewer, as evenly as the rows allow).
 """
 import argparse
 import json
@@ -27,12 +38,43 @@ import time
 
 SCHEDULERS = ["eevdf", "scx_simple", "framepace"]
 CALLBACKS = ["select_cpu", "enqueue", "dispatch", "running", "stopping"]
-PROG_PREFIX = {"framepace": "framepace_", "scx_simple": "simple_"}
+# Programs of each scheduler, by name prefix: struct_ops callbacks and tracing programs.
+PROG_PREFIXES = {"framepace": ["framepace_", "on_exec", "on_exit", "on_input_event"],
+                 "scx_simple": ["simple_"]}
 STATE = "/sys/kernel/sched_ext/state"
 # After a scheduler starts (framepaced scans /proc and logs; the previous run's load has just
 # ended), every scheduler gets the same quiet time before anything is measured.
 SETTLE_S = 3
 OPS = "/sys/kernel/sched_ext/root/ops"
+ENABLE_SEQ = "/sys/kernel/sched_ext/enable_seq"
+
+
+def williams_orders(names):
+    """Rows of a Williams design: every name follows every other equally often over all rows
+    (n rows for even n, 2n for odd n)."""
+    n = len(names)
+    first, lo, hi = [0], 1, n - 1
+    while len(first) < n:
+        first.append(lo)
+        lo += 1
+        if len(first) < n:
+            first.append(hi)
+            hi -= 1
+    rows = [[(i + k) % n for i in first] for k in range(n)]
+    if n % 2:
+        rows += [list(reversed(r)) for r in rows]
+    # Taken in the order that keeps any prefix as even as it can be (a run of fewer repetitions
+    # than rows): next is the row whose pairs have followed each other least so far.
+    ordered, seen = [], {}
+    while rows:
+        def worst(row):
+            return max(seen.get(pair, 0) for pair in zip(row, row[1:]))
+        row = min(rows, key=worst)
+        rows.remove(row)
+        ordered.append(row)
+        for pair in zip(row, row[1:]):
+            seen[pair] = seen.get(pair, 0) + 1
+    return [[names[i] for i in r] for r in ordered]
 
 FULL = dict(reps=3, game_s=20, keys=100, cyclic_s=10, messaging=["-g", "4", "-l", "200"],
             hackbench=["-g", "4", "-l", "200"])
@@ -107,22 +149,51 @@ class Scheduler:
 
 
 class Load:
-    """Two CPU hogs per vCPU and a fork/exec loop: the background of a game on a busy desktop."""
+    """Two CPU hogs per vCPU and a fork/exec loop: the background of a game on a busy desktop.
+    progress() says what it got done: the hogs' CPU time per second (from schedstat) and the
+    fork loop's execs per second (it counts them and writes the count on SIGTERM)."""
 
     def __init__(self):
-        self.procs = []
+        self.hogs = []
+        self.forker = None
+        self.count_file = f"/run/fp-bench-forks.{os.getpid()}"
 
     def __enter__(self):
         for _ in range(2 * os.cpu_count()):
-            self.procs.append(subprocess.Popen(["bash", "-c", "while :; do :; done"]))
-        self.procs.append(subprocess.Popen(["bash", "-c", "while :; do /bin/true; done"]))
+            self.hogs.append(subprocess.Popen(["bash", "-c", "while :; do :; done"]))
+        self.forker = subprocess.Popen(
+            ["bash", "-c", f'n=0; trap \'echo $n >{self.count_file}; exit 0\' TERM; '
+                           'while :; do /bin/true; n=$((n + 1)); done'])
         time.sleep(1)
+        self.mark()
         return self
 
+    def hog_cpu_ns(self):
+        total = 0
+        for p in self.hogs:
+            total += int(read(f"/proc/{p.pid}/schedstat", "0").split()[0])
+        return total
+
+    def mark(self):
+        self.t0, self.cpu0 = time.monotonic(), self.hog_cpu_ns()
+
+    def progress(self):
+        seconds = time.monotonic() - self.t0
+        cpu_s = (self.hog_cpu_ns() - self.cpu0) / 1e9
+        self.forker.send_signal(signal.SIGTERM)
+        self.forker.wait()
+        execs = int(read(self.count_file, "0") or 0)
+        os.unlink(self.count_file)
+        return {"seconds": round(seconds, 2), "hog_cpu_per_s": round(cpu_s / seconds, 3),
+                "execs_per_s": round(execs / seconds, 1)}
+
     def __exit__(self, *exc):
-        for p in self.procs:
+        if self.forker.poll() is None:
+            self.forker.kill()
+            self.forker.wait()
+        for p in self.hogs:
             p.kill()
-        for p in self.procs:
+        for p in self.hogs:
             p.wait()
 
 
@@ -158,25 +229,35 @@ def timed_seconds(cmd, pattern):
     return float(m.group(1))
 
 
-def prog_stats(tools, prefix):
-    out = subprocess.run([f"{tools}/framepace-vm-probe", "prog-stats", prefix],
-                         capture_output=True, text=True, check=True).stdout
-    return json.loads(out)
+def prog_stats(tools, prefixes):
+    stats = {}
+    for prefix in prefixes:
+        out = subprocess.run([f"{tools}/framepace-vm-probe", "prog-stats", prefix],
+                             capture_output=True, text=True, check=True).stdout
+        stats.update(json.loads(out))
+    return stats
 
 
-def callback_costs(before, after, prefix):
-    """Mean ns per call of each struct_ops callback between two prog-stats readings."""
+def program_costs(before, after):
+    """Calls and mean ns per call of every program that ran between two prog-stats readings."""
     costs = {}
     for name, now in after.items():
-        rest = name[len(prefix):]
-        callback = next((c for c in CALLBACKS if rest and c.startswith(rest)), None)
-        if not callback:
-            continue
         then = before.get(name, {"run_cnt": 0, "run_time_ns": 0})
         calls = now["run_cnt"] - then["run_cnt"]
         if calls > 0:
-            costs[callback] = {"calls": calls,
-                               "mean_ns": (now["run_time_ns"] - then["run_time_ns"]) / calls}
+            costs[name] = {"calls": calls,
+                           "mean_ns": (now["run_time_ns"] - then["run_time_ns"]) / calls}
+    return costs
+
+
+def callback_costs(programs, prefix):
+    """The struct_ops callbacks among programs (names are cut to 15 characters by the kernel)."""
+    costs = {}
+    for name, cost in programs.items():
+        rest = name[len(prefix):] if name.startswith(prefix) else ""
+        callback = next((c for c in CALLBACKS if rest and c.startswith(rest)), None)
+        if callback:
+            costs[callback] = cost
     return costs
 
 
@@ -184,7 +265,7 @@ def run_one(sched, cfg, tools):
     figures = {}
     progress(f"{sched.name}: idle wakeup latency ({cfg['cyclic_s']} s)")
     figures["idle_wakeup"] = cyclictest(cfg["cyclic_s"])
-    with Load():
+    with Load() as load:
         progress(f"{sched.name}: synthetic game under load ({cfg['game_s']} s)")
         env = dict(os.environ, SteamAppId="480")
         out = subprocess.run([f"{tools}/framepace-bench-game", str(cfg["game_s"]), "1000"],
@@ -196,14 +277,21 @@ def run_one(sched, cfg, tools):
         figures["input"] = json.loads(out)
         progress(f"{sched.name}: wakeup latency under load ({cfg['cyclic_s']} s)")
         figures["loaded_wakeup"] = cyclictest(cfg["cyclic_s"])
-    prefix = PROG_PREFIX.get(sched.name)
-    before = prog_stats(tools, prefix) if prefix else None
-    progress(f"{sched.name}: perf bench sched messaging, hackbench")
-    figures["messaging_s"] = timed_seconds(["perf", "bench", "sched", "messaging"] + cfg["messaging"],
-                                           r"Total time:\s*([0-9.]+)")
-    figures["hackbench_s"] = timed_seconds(["hackbench"] + cfg["hackbench"], r"Time:\s*([0-9.]+)")
-    if prefix:
-        figures["callbacks"] = callback_costs(before, prog_stats(tools, prefix), prefix)
+        figures["background"] = load.progress()
+    prefixes = PROG_PREFIXES.get(sched.name)
+    if prefixes:
+        subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=1"], check=True)
+        before = prog_stats(tools, prefixes)
+    try:
+        progress(f"{sched.name}: perf bench sched messaging, hackbench")
+        figures["messaging_s"] = timed_seconds(["perf", "bench", "sched", "messaging"] + cfg["messaging"],
+                                               r"Total time:\s*([0-9.]+)")
+        figures["hackbench_s"] = timed_seconds(["hackbench"] + cfg["hackbench"], r"Time:\s*([0-9.]+)")
+        if prefixes:
+            figures["programs"] = program_costs(before, prog_stats(tools, prefixes))
+            figures["callbacks"] = callback_costs(figures["programs"], prefixes[0])
+    finally:
+        subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=0"], check=False)
     figures["stayed_attached"] = sched.attached()
     return figures
 
@@ -220,23 +308,29 @@ def main():
     if args.reps:
         cfg["reps"] = args.reps
 
-    subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=1"], check=True)
+    subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=0"], check=True)
     runs = []
     started = time.monotonic()
+    orders = williams_orders(SCHEDULERS)
     for rep in range(cfg["reps"]):
-        order = SCHEDULERS[rep % 3:] + SCHEDULERS[:rep % 3]
-        for name in order:
+        for name in orders[rep % len(orders)]:
             progress(f"repetition {rep + 1}/{cfg['reps']}, {name} "
                      f"({time.monotonic() - started:.0f} s so far)")
             sched = Scheduler(name, args.scx_simple)
             sched.start()
+            seq0 = read(ENABLE_SEQ)
             time.sleep(SETTLE_S)
             try:
                 figures = run_one(sched, cfg, args.tools)
+                seq1 = read(ENABLE_SEQ)
             finally:
                 sched.stop()
+            # A scheduler ejected and reloaded mid-run moved enable_seq: its figures are not
+            # its own, and the run fails rather than report them.
+            if name != "eevdf" and seq1 != seq0:
+                raise RuntimeError(f"{name} was re-attached during its run (enable_seq {seq0} -> {seq1})")
+            figures["enable_seq"] = [seq0, seq1]
             runs.append({"rep": rep, "scheduler": name, **figures})
-    subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=0"], check=False)
     doc = {"meta": {"kernel": os.uname().release, "vcpus": os.cpu_count(),
                     "date": time.strftime("%Y-%m-%d"), "smoke": args.smoke, "reps": cfg["reps"],
                     "scx_simple": read(os.path.join(os.path.dirname(args.scx_simple), "VERSION")),

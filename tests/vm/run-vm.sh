@@ -48,21 +48,37 @@ install -m644 "$top/tests/vm/guest/lib.sh" "$guest/"
 install -m755 "$top/tests/vm/guest/poll_stats.py" "$top/tests/vm/guest/prepare_for_sleep.py" "$guest/"
 install -m755 "$top/tests/vm/guest/job-$job" "$guest/job"
 install -m755 "$top/tests/vm/cases/"*.sh "$guest/cases/"
+# The cases this run selects, decided here once: the guest runs them in order and the checks
+# they declare (their "# checks:" line) are what this script expects back.
+# FRAMEPACE_VM_CASES="05 50": only the cases whose names start so (while developing one).
+# FRAMEPACE_VM_SKIP_CASES="60": leave those out.
+selected_cases=()
+for case in "$top/tests/vm/cases/"*.sh; do
+    name=$(basename "$case")
+    keep=1
+    for prefix in ${FRAMEPACE_VM_SKIP_CASES:-}; do [[ $name == "$prefix"* ]] && keep=0; done
+    if [ -n "${FRAMEPACE_VM_CASES:-}" ]; then
+        match=0
+        for prefix in $FRAMEPACE_VM_CASES; do [[ $name == "$prefix"* ]] && match=1; done
+        keep=$((keep && match))
+    fi
+    [ "$keep" = 1 ] && selected_cases+=("$name")
+done
+echo "FRAMEPACE_VM_SELECTED=\"${selected_cases[*]}\"" >>"$guest/job.env"
+expected_checks=$(for name in "${selected_cases[@]}"; do
+    sed -n 's/^# checks: //p' "$top/tests/vm/cases/$name" | tr ' ' '\n'
+done | grep . | sort -u || true)
 mkdir -p "$guest/bench" "$guest/scx"
 install -m755 "$top/bench/"*.py "$build/bench/framepace_bench_events" "$guest/bench/"
 # The comparison scheduler of the benchmarks, from the kernel's own tools/sched_ext (the test
 # job needs it for the benchmark's smoke case unless that case is skipped).
-if [ "$job" = bench ] || { [ "$job" = test ] && [[ " ${FRAMEPACE_VM_SKIP_CASES:-} " != *" 60 "* ]]; }; then
+if [ "$job" = bench ] || { [ "$job" = test ] && [[ " ${selected_cases[*]} " == *" 60-"* ]]; }; then
     scx=$("$top/bench/build-scx-simple.sh" "$kver")
     install -m755 "$scx/scx_simple" "$guest/scx/"
     install -m644 "$scx/VERSION" "$guest/scx/"
 fi
 echo "FRAMEPACE_BENCH_ARGS=\"${FRAMEPACE_BENCH_ARGS:-}\"" >>"$guest/job.env"
 echo "FRAMEPACE_DEMO_SECONDS=${FRAMEPACE_DEMO_SECONDS:-20}" >>"$guest/job.env"
-# FRAMEPACE_VM_CASES="05 50": only the cases whose names start so (while developing one).
-echo "FRAMEPACE_VM_CASES=\"${FRAMEPACE_VM_CASES:-}\"" >>"$guest/job.env"
-# FRAMEPACE_VM_SKIP_CASES="60": leave those out.
-echo "FRAMEPACE_VM_SKIP_CASES=\"${FRAMEPACE_VM_SKIP_CASES:-}\"" >>"$guest/job.env"
 # The journal's MESSAGE_IDs, from the daemon's own header: one source of truth.
 sed -n 's/.*k\([A-Za-z]*\) = "\([0-9a-f]\{32\}\)".*/\1 \2/p' "$top/daemon/message_ids.h" |
     while read -r name id; do
@@ -118,11 +134,23 @@ elapsed=$(( $(date +%s) - start ))
 verdict=FAIL
 grep -q 'FRAMEPACE-VM-RESULT: PASS' "$out/console.log" && verdict=PASS
 if [ -s "$out/results.jsonl" ]; then
-    jq -r '"  \(.result | ascii_upcase)  \(.test): \(.detail)"' "$out/results.jsonl" >&2 || true
+    if ! jq -r '"  \(.result | ascii_upcase)  \(.test): \(.detail)"' "$out/results.jsonl" >&2; then
+        verdict=FAIL
+        echo "run-vm: results.jsonl is not valid JSON lines" >&2
+    fi
     grep -q '"result":"fail"' "$out/results.jsonl" && verdict=FAIL
 else
     verdict=FAIL
     echo "run-vm: no results came back from the guest" >&2
+fi
+# A check that produced no record is a failure: it cannot vanish silently.
+if [ "$job" = test ]; then
+    reported=$(jq -r .test "$out/results.jsonl" 2>/dev/null | sort -u)
+    missing=$(comm -23 <(echo "$expected_checks") <(echo "$reported") | paste -sd' ')
+    if [ -n "$missing" ]; then
+        verdict=FAIL
+        echo "run-vm: checks declared by the cases but never reported: $missing" >&2
+    fi
 fi
 booted=$(sed -n 's/.*FRAMEPACE-JOB-START.*uptime=\([0-9.]*\).*/\1/p' "$out/console.log" | tail -n1)
 echo "run-vm: $verdict ($job on $kver: ${elapsed}s in all, job started ${booted:-?}s after the kernel booted; logs in $out)" >&2

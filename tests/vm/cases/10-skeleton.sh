@@ -2,6 +2,7 @@
 # Walking skeleton: framepaced loads framepace on the real kernel, keeps it attached under
 # CPU + fork load with its counters moving, detaches cleanly on SIGTERM, reports a kernel
 # ejection, and refuses clearly without privileges.
+# checks: unprivileged_refused attach enable_seq_counts under_load sigterm_detaches ejection_reported
 . /usr/lib/framepace-vm/lib.sh
 . /usr/lib/framepace-vm/message-ids.env
 
@@ -28,8 +29,12 @@ else
     result attach fail "state=$(sched_state) ops=$(sched_ops) unit=$(systemctl is-active framepaced)"
     journalctl -u framepaced --no-pager | tail -n 40 >/dev/console
 fi
-[ "$(cat /sys/kernel/sched_ext/enable_seq)" -gt "$seq_before" ] ||
-    result enable_seq_counts fail "enable_seq did not move"
+seq_after=$(cat /sys/kernel/sched_ext/enable_seq)
+if [ "$seq_after" -gt "$seq_before" ]; then
+    result enable_seq_counts pass "enable_seq $seq_before -> $seq_after"
+else
+    result enable_seq_counts fail "enable_seq did not move ($seq_before -> $seq_after)"
+fi
 
 # --- 30 s of CPU + fork load: never leaves enabled, counters move
 sleep 1.5

@@ -1,6 +1,7 @@
 #!/bin/bash
 # The Varlink control plane with systemd's own varlinkctl: socket activation, every method,
 # live tuning visible in the scheduler's behaviour, bad input, permissions, streaming.
+# checks: idl_valid socket_activation introspection read_methods reset_stats set_tunables_live invalid_parameters permissions monitor_streams protocol_abuse persist varlink_benchmark
 . /usr/lib/framepace-vm/lib.sh
 IDL=/usr/share/framepace/varlink/io.framepace.Scheduler.varlink
 
@@ -200,13 +201,15 @@ else
     result persist fail "stored=$stored after restart=$after"
 fi
 
-# --- benchmark figures (recorded, not asserted): GetStats beside systemd-hostnamed's
-# io.systemd.Hostname.Describe, measured the same way in the same boot
-ours=$(python3 /usr/lib/framepace-vm/bench/varlink_latency.py "$ADDR" "$IF.GetStats" 2000 2>&1)
+# --- benchmark figures (a measurement, not a check): io.framepace.Scheduler.GetStats beside
+# systemd-hostnamed's io.systemd.Hostname.Describe, the same number of calls, measured the
+# same way in the same boot. Only a tool that produced no figures fails.
+calls=500
+ours=$(python3 /usr/lib/framepace-vm/bench/varlink_latency.py "$ADDR" "$IF.GetStats" $calls 2>&1)
 theirs=$(python3 /usr/lib/framepace-vm/bench/varlink_latency.py /run/systemd/io.systemd.Hostname \
-         io.systemd.Hostname.Describe 300 2>&1)
+         io.systemd.Hostname.Describe $calls 2>&1)
 if jq -e .calls_per_sec <<<"$ours" >/dev/null 2>&1 && jq -e .calls_per_sec <<<"$theirs" >/dev/null 2>&1; then
-    result varlink_benchmark pass "GetStats: $ours; Hostname.Describe: $theirs" \
+    result varlink_benchmark measured "$calls calls each: io.framepace.Scheduler.GetStats $ours; io.systemd.Hostname.Describe $theirs" \
         "$(jq -cn --argjson a "$ours" --argjson b "$theirs" '{framepace:$a,hostnamed:$b}')"
 else
     result varlink_benchmark fail "ours: $ours; hostnamed: $theirs"

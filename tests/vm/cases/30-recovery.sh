@@ -3,6 +3,7 @@
 # (kill -9, watchdog kill), is adopted (not reloaded) with a new generation, boosts are
 # refused on a stale heartbeat, a requested stop leaves nothing behind, ejections reload with
 # back-off, and an incompatible kept scheduler is replaced.
+# checks: crash_adopted watchdog_adopted ejection_reload upgrade_replaces stop_leaves_nothing bpffs_fallback failed_start_cleans_up
 . /usr/lib/framepace-vm/lib.sh
 . /usr/lib/framepace-vm/message-ids.env
 PROBE=/usr/lib/framepace-vm/framepace-vm-probe
@@ -24,10 +25,19 @@ sample_state() {
         if [ "$s" != enabled ] || [ "$o" != framepace ]; then bad=$((bad + 1)); fi
         read -r -t 0.01 -u 7 || true
     done
-    echo "$n $bad" >"$1"
+    # Written whole, then renamed: a reader never sees a half-written file.
+    echo "$n $bad" >"$1.tmp" && mv "$1.tmp" "$1"
 }
 start_sampler() { rm -f /run/fp-sampler-stop /run/fp-sampler; sample_state /run/fp-sampler & SAMPLER=$!; }
-stop_sampler() { touch /run/fp-sampler-stop; wait "$SAMPLER"; cat /run/fp-sampler; }
+# stop_sampler: sets SAMPLED to "samples not-enabled". It must run in this shell, never in
+# $(...): a subshell cannot wait for the sampler (not its child) and would read the file
+# before the sampler wrote it. A missing result is an error, not an empty pass.
+stop_sampler() {
+    touch /run/fp-sampler-stop
+    wait "$SAMPLER"
+    SAMPLED=$(cat /run/fp-sampler 2>/dev/null) || SAMPLED=
+    [ -n "$SAMPLED" ] || SAMPLED="0 sampler-wrote-nothing"
+}
 
 adopted_count() { journalctl -o cat --no-pager MESSAGE_ID="$MSG_SCHEDULER_ADOPTED" | wc -l; }
 # generation of one task, from ListTasks
@@ -43,7 +53,9 @@ sleep 1
 # crash CASE SIGNAL...: kill the daemon (or stop it for the watchdog), wait for a new one,
 # check the invariants. Sets CRASH_DETAIL and returns non-zero on a broken invariant.
 crash() {
-    local how=$1 gen0 seq0 pid0 adopted0 t0 sampled n bad gen1 seq1 tgen t1 reclass
+    local how=$1 gen0 seq0 pid0 adopted0 t0 n bad gen1 seq1 tgen t1 reclass sock0 sock1
+    # The socket is PartOf= the service: a crash must not close it (only a requested stop).
+    sock0=$(systemctl show -P ActiveEnterTimestampMonotonic framepaced.socket)
     gen0=$(vcall GetStatus | jq .generation)
     seq0=$(enable_seq)
     pid0=$(main_pid)
@@ -62,17 +74,19 @@ crash() {
     esac
     wait_for 30 bash -c "[ \$(journalctl -o cat --no-pager MESSAGE_ID=$MSG_SCHEDULER_ADOPTED | wc -l) -gt $adopted0 ]"
     sleep 0.5
-    sampled=$(stop_sampler)
-    n=${sampled% *} bad=${sampled#* }
+    stop_sampler
+    n=${SAMPLED% *} bad=${SAMPLED#* }
     gen1=$(vcall GetStatus | jq .generation)
     seq1=$(enable_seq)
     t1=$(adopted_usec)
     tgen=$(task_generation "$TICKER")
     reclass=$(vcall GetStats | jq .counters.reclassified)
-    CRASH_DETAIL="pid $pid0 -> $(main_pid); $n state samples, $bad not enabled; enable_seq $seq0 -> $seq1; generation $gen0 -> $gen1 (a pre-existing task: $tgen; reclassified $reclass); kill to adopted $(( (t1 - t0) / 1000 )) ms"
+    sock1=$(systemctl show -P ActiveEnterTimestampMonotonic framepaced.socket)
+    CRASH_DETAIL="pid $pid0 -> $(main_pid); socket active since $sock0 -> $sock1; $n state samples, $bad not enabled; enable_seq $seq0 -> $seq1; generation $gen0 -> $gen1 (a pre-existing task: $tgen; reclassified $reclass); kill to adopted $(( (t1 - t0) / 1000 )) ms"
     CRASH_METRICS="{\"samples\":$n,\"not_enabled\":$bad,\"kill_to_adopted_ms\":$(( (t1 - t0) / 1000 )),\"adopt_ms\":$(journal_entry "$MSG_SCHEDULER_ADOPTED" | jq -r '.FRAMEPACE_ADOPT_MS // "null"')}"
     [ "$n" -gt 50 ] && [ "$bad" = 0 ] && [ "$seq1" = "$seq0" ] && [ "$gen1" = $((gen0 + 1)) ] &&
-        [ "$tgen" = "$gen1" ] && [ "$reclass" -gt 0 ] && [ "$(main_pid)" != "$pid0" ] && state_is enabled
+        [ "$tgen" = "$gen1" ] && [ "$reclass" -gt 0 ] && [ "$(main_pid)" != "$pid0" ] && state_is enabled &&
+        [ "$sock1" = "$sock0" ] && systemctl is-active -q framepaced.socket
 }
 
 # --- kill -9: systemd restarts framepaced, which adopts the kept scheduler

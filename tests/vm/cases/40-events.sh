@@ -2,6 +2,7 @@
 # Event rings: events flow under normal load without drops or alerts; with tiny rings and a
 # slowed consumer an exec storm raises one structured overflow alert, fast, with every field
 # right, Varlink keeps answering, and a recovery entry follows; the catalog explains both.
+# checks: events_normal_load overflow_alert overflow_recovery catalog events_benchmark
 . /usr/lib/framepace-vm/lib.sh
 . /usr/lib/framepace-vm/message-ids.env
 
@@ -110,11 +111,11 @@ rm -rf /run/systemd/system/framepaced.service.d
 systemctl daemon-reload
 systemctl stop framepaced.service framepaced.socket
 
-# --- benchmark figures (recorded, not asserted): BPF cost per produced event against the
+# --- benchmark figures (a measurement, not a check; only a tool that printed none fails): BPF cost per produced event against the
 # drop path, and the consumer's decode rate, on this kernel under TCG
 bench=$(/usr/lib/framepace-vm/bench/framepace_bench_events 2>&1)
 if jq -e .consumer_events_per_sec <<<"$bench" >/dev/null 2>&1; then
-    result events_benchmark pass "$bench" "$bench"
+    result events_benchmark measured "$bench" "$bench"
 else
     result events_benchmark fail "$bench"
 fi

@@ -2,6 +2,7 @@
 # The benchmark's smoke run (one short repetition of every scenario under every scheduler),
 # so that the benchmark code cannot rot; the host turns its figures into a report
 # (ctest bench_report_smoke). Its figures are not a measurement.
+# checks: bench_smoke
 . /usr/lib/framepace-vm/lib.sh
 systemctl stop framepaced.service framepaced.socket 2>/dev/null
 modprobe uinput

@@ -8,10 +8,18 @@ FAILED=0
 # udev names the virtio ports shortly after boot; the job must not write before that.
 for _ in $(seq 100); do [ -e "$RESULTS_PORT" ] && [ -e "$JOURNAL_PORT" ] && break; sleep 0.1; done
 
-# result NAME pass|fail DETAIL [JSON-METRICS]
+# result NAME pass|fail|measured DETAIL [JSON-METRICS]
+# "measured" records a figure (a benchmark), not a check: it never fails the run, and the
+# detail must not read as a verdict. Malformed metrics turn the record into a failure rather
+# than losing it.
 result() {
     local name=$1 verdict=$2 detail=$3 metrics=${4:-'{}'}
-    [ "$verdict" = pass ] || FAILED=1
+    case "$verdict" in pass|fail|measured) ;; *) detail="unknown verdict '$verdict': $detail"; verdict=fail ;; esac
+    if ! jq -e . >/dev/null 2>&1 <<<"$metrics"; then
+        detail="malformed metrics JSON ($metrics): $detail"
+        verdict=fail metrics='{}'
+    fi
+    [ "$verdict" = fail ] && FAILED=1
     jq -cn --arg test "$name" --arg result "$verdict" --arg detail "$detail" \
         --arg kernel "$(uname -r)" --argjson metrics "$metrics" \
         '{test:$test,result:$result,detail:$detail,kernel:$kernel,metrics:$metrics}' |

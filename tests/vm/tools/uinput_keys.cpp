@@ -1,13 +1,17 @@
 // framepace-vm-uinput: a virtual keyboard for the VM tests. Creates it through uinput, reads
 // its evdev node from a second thread (an input handler, as a game's input thread would be),
 // types COUNT key presses INTERVAL_MS apart and prints one JSON line: how many key events
-// the reader got and how long each took from write() to the reader running (µs).
-//   framepace-vm-uinput COUNT [INTERVAL_MS]
+// the reader got, how long each took from the kernel's input_event() to the reader running
+// (µs; every event is paired with its own timestamp, which evdev stamps on the monotonic
+// clock), and the reader's thread id. With HOLD_MS it then stays HOLD_MS alive, the reader
+// thread included, so a test can look the reader up (ListTasks) after the keys.
+//   framepace-vm-uinput COUNT [INTERVAL_MS [HOLD_MS]]
 #include <fcntl.h>
 #include <linux/input.h>
 #include <linux/uinput.h>
 #include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -67,6 +71,7 @@ int main(int argc, char** argv) {
     }
     int count = std::atoi(argv[1]);
     int interval_ms = argc > 2 ? std::atoi(argv[2]) : 20;
+    int hold_ms = argc > 3 ? std::atoi(argv[3]) : 0;
 
     int ui = open("/dev/uinput", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
     if (ui < 0) {
@@ -89,12 +94,21 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "framepace-vm-uinput: no readable event node for the device\n");
         return 2;
     }
+    // Event timestamps on CLOCK_MONOTONIC, the clock now_ns() reads.
+    int clock_id = CLOCK_MONOTONIC;
+    if (ioctl(reader_fd, EVIOCSCLOCKID, &clock_id) < 0) {
+        std::perror("framepace-vm-uinput: EVIOCSCLOCKID");
+        return 2;
+    }
 
-    std::atomic<uint64_t> written_at{0};
     std::atomic<bool> stop{false};
+    std::atomic<bool> done_reading{false};
+    std::atomic<bool> release{false};
+    std::atomic<long> reader_tid{0};
     std::vector<uint64_t> latencies_ns;
     int keys_read = 0;
     std::thread reader([&] {
+        reader_tid = syscall(SYS_gettid);
         pollfd pfd{reader_fd, POLLIN, 0};
         while (!stop) {
             if (poll(&pfd, 1, 100) <= 0)
@@ -106,17 +120,21 @@ int main(int argc, char** argv) {
                 if (events[i].type != EV_KEY)
                     continue;
                 keys_read++;
-                if (uint64_t at = written_at.exchange(0))
-                    latencies_ns.push_back(woke - at);
+                const uint64_t at = static_cast<uint64_t>(events[i].input_event_sec) * 1'000'000'000 +
+                                    static_cast<uint64_t>(events[i].input_event_usec) * 1000;
+                latencies_ns.push_back(woke > at ? woke - at : 0);
             }
         }
+        done_reading = true;
+        // Stay alive (asleep) until released, so the thread can still be listed.
+        while (!release)
+            usleep(10'000);
     });
 
     usleep(100'000);  // let evdev finish attaching the reader
     int written = 0;
     for (int i = 0; i < count; i++) {
         for (int value : {1, 0}) {
-            written_at = now_ns();
             if (!emit(ui, EV_KEY, KEY_A, value) || !emit(ui, EV_SYN, SYN_REPORT, 0))
                 break;
             written++;
@@ -125,18 +143,24 @@ int main(int argc, char** argv) {
     }
     usleep(200'000);
     stop = true;
-    reader.join();
-    ioctl(ui, UI_DEV_DESTROY);
-    close(reader_fd);
-    close(ui);
 
+    while (!done_reading)  // within its 100 ms poll; its figures are final after this
+        usleep(10'000);
     std::vector<uint64_t> us;
     for (uint64_t ns : latencies_ns)
         us.push_back(ns / 1000);
     std::printf("{\"written\":%d,\"read\":%d,\"measured\":%zu,\"p50_us\":%llu,\"p99_us\":%llu,"
-                "\"max_us\":%llu}\n",
+                "\"max_us\":%llu,\"reader_tid\":%ld}\n",
                 written, keys_read, us.size(), static_cast<unsigned long long>(percentile(us, 0.5)),
                 static_cast<unsigned long long>(percentile(us, 0.99)),
-                static_cast<unsigned long long>(percentile(us, 1.0)));
+                static_cast<unsigned long long>(percentile(us, 1.0)), reader_tid.load());
+    std::fflush(stdout);
+    if (hold_ms > 0)
+        usleep(static_cast<useconds_t>(hold_ms) * 1000);
+    release = true;
+    reader.join();
+    ioctl(ui, UI_DEV_DESTROY);
+    close(reader_fd);
+    close(ui);
     return written == 2 * count ? 0 : 1;
 }
