@@ -98,10 +98,11 @@ fi
 
 # --- the hardened unit's exposure, as systemd rates it
 exposure=$(systemd-analyze security framepaced.service --no-pager 2>/dev/null | sed -n 's/.*Overall exposure level for framepaced.service: \([0-9.]*\).*/\1/p')
-if [ -n "$exposure" ]; then
-    result unit_hardening pass "systemd-analyze security framepaced.service: $exposure" "{\"exposure\":$exposure}"
+# 1.9 when the bound was set (systemd rates < 2.0 "SAFE"); a unit that loosens past 2.0 fails.
+if [ -n "$exposure" ] && awk -v e="$exposure" 'BEGIN { exit !(e <= 2.0) }'; then
+    result unit_hardening pass "systemd-analyze security framepaced.service: $exposure (bound 2.0)" "{\"exposure\":$exposure}"
 else
-    result unit_hardening fail "$(systemd-analyze security framepaced.service --no-pager 2>&1 | tail -n 3)"
+    result unit_hardening fail "exposure '$exposure' (bound 2.0): $(systemd-analyze security framepaced.service --no-pager 2>&1 | tail -n 3)"
 fi
 
 # --- stop, unmerge: units and binary gone, scheduler disabled

@@ -144,9 +144,14 @@ else
     result input_boost_gate fail "opened=$((opened2 - opened1)) refused=$((refused2 - refused1)) keys=$stopped_keys"
 fi
 vcall SetTunables '{"heartbeat_limit_ns": 5000000000}' >/dev/null
-wait "$GAME"
-game=$(jq -c 'del(.render.late_us)' /run/fp-game.json)
-result game_under_load pass "synthetic game (render 120 Hz, 500 µs), 3 hogs on $(nproc) CPUs, input storm: $game" "$game"
+wait "$GAME"; game_rc=$?
+# A measurement, not a check: how the detected game fared here is the benchmark's question
+# (against other schedulers in one boot). Only a game that did not run to the end fails.
+if [ "$game_rc" = 0 ] && game=$(jq -ce 'del(.render.late_us) | select(.render.periods > 0)' /run/fp-game.json); then
+    result game_under_load measured "synthetic game (render 120 Hz, 500 µs), 3 hogs on $(nproc) CPUs, input storm: $game" "$game"
+else
+    result game_under_load fail "the synthetic game exited $game_rc: $(head -c 300 /run/fp-game.json)"
+fi
 cleanup; PIDS=()
 
 # --- nice levels and game weight under full load (2 hogs per CPU): a nice-19 hog still
