@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Varlink call rate and latency of one method, sequential calls on one connection.
 
-    varlink_latency.py SOCKET METHOD [CALLS]
+    varlink_latency.py SOCKET METHOD [CALLS [INTERVAL_MS]]
 
-Prints one JSON object: calls, calls_per_sec, p50_us, p99_us. Run it against
+With INTERVAL_MS the calls are paced (one every INTERVAL_MS) rather than back to back, to
+sample latency while something else loads the system. Prints one JSON object: calls,
+calls_per_sec, p50_us, p99_us, max_us. Run it against
 io.framepace.Scheduler.GetStats and io.systemd.Hostname.Describe in the same run to compare.
 """
 import json
@@ -15,6 +17,7 @@ import time
 def main():
     path, method = sys.argv[1], sys.argv[2]
     calls = int(sys.argv[3]) if len(sys.argv) > 3 else 2000
+    interval_s = float(sys.argv[4]) / 1000 if len(sys.argv) > 4 else 0.0
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.connect(path)
     request = json.dumps({"method": method, "parameters": {}}).encode() + b"\0"
@@ -33,6 +36,8 @@ def main():
         latencies.append(time.perf_counter() - t0)
         if b'"error"' in reply:
             raise SystemExit(f"{method}: {reply.decode(errors='replace')}")
+        if interval_s:
+            time.sleep(interval_s)
     total = time.perf_counter() - start
     latencies.sort()
     print(json.dumps({
@@ -41,6 +46,7 @@ def main():
         "calls_per_sec": round(calls / total, 1),
         "p50_us": round(latencies[len(latencies) // 2] * 1e6, 1),
         "p99_us": round(latencies[int(len(latencies) * 0.99)] * 1e6, 1),
+        "max_us": round(latencies[-1] * 1e6, 1),
     }))
 
 

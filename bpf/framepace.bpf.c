@@ -126,7 +126,7 @@ struct task_ctx {
 	u64 last_migration_ns;
 	u64 game_wakeup_ns;    /* when a game thread last woke it */
 	u64 input_wakeup_ns;   /* when input_event last woke it */
-	u64 slice_ns;          /* the slice it was last given */
+	u64 boosts;            /* times it was queued as boosted (inside an input-boost window) */
 	u64 runnable_pct;      /* moving share of stops at which it was still runnable, % */
 	u32 classes_seq;       /* classes_seq its class was read at */
 	u8 class_id;           /* enum fp_class of its thread group */
@@ -262,10 +262,14 @@ static __always_inline struct fp_event *event_reserve_in(u32 idx, u16 type)
 	if (ring)
 		ev = bpf_ringbuf_reserve(ring, sizeof(*ev), 0);
 	if (cnt && idx < FP_NR_RINGS) {
-		if (ev)
+		if (ev) {
 			cnt->produced[idx]++;
-		else
+		} else {
+			/* Once per ring and CPU: when overflow began, for measuring the alert. */
+			if (!cnt->dropped[idx])
+				cnt->first_drop_ns[idx] = bpf_ktime_get_ns();
 			cnt->dropped[idx]++;
+		}
 	}
 	if (!ev)
 		return NULL;
@@ -561,8 +565,6 @@ s32 BPF_STRUCT_OPS(framepace_select_cpu, struct task_struct *p, s32 prev_cpu, u6
 		u32 role = tctx && tctx->role < FP_NR_ROLES ? tctx->role : FP_ROLE_NORMAL;
 
 		fp_dsq_insert(p, SCX_DSQ_LOCAL, t->role_slice_ns[role], 0);
-		if (tctx)
-			tctx->slice_ns = t->role_slice_ns[role];
 		return cpu;
 	}
 	count(FP_CNT_SELECT_BUSY);
@@ -662,10 +664,11 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 	boost = boosted(tctx, now, t);
 	deadline = task_deadline(vtime, vtime_now, role, boost, t);
 	slice = t->role_slice_ns[role];
-	tctx->slice_ns = slice;
 	tctx->queued_at = now;
-	if (boost)
+	if (boost) {
 		count(FP_CNT_BOOSTED);
+		tctx->boosts++;
+	}
 	if ((boost || latency_critical(role)) && (enq_flags & SCX_ENQ_WAKEUP) &&
 	    preempt_for(p, cpu, slice, enq_flags))
 		return;
@@ -876,7 +879,6 @@ s32 BPF_STRUCT_OPS(framepace_init_task, struct task_struct *p, struct scx_init_t
 	tctx->classes_seq = classes_seq - 1;   /* read the class at the first run */
 	/* No evidence yet of frequent wakeups: critical is earned, not assumed. */
 	tctx->avg_wake_ns = FP_BEHAVIOUR_NS_MAX;
-	tctx->slice_ns = FP_SLICE_NS_DEFAULT;
 	count(FP_CNT_TASK_INITS);
 	return 0;
 }
@@ -1111,6 +1113,7 @@ int dump_task(struct bpf_iter__task *ctx)
 	rec.role = tctx->role;
 	rec.avg_run_ns = tctx->avg_run_ns;
 	rec.avg_wake_ns = tctx->avg_wake_ns;
+	rec.boosts = tctx->boosts;
 	__builtin_memcpy(rec.comm, task->comm, sizeof(rec.comm));
 	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
 	return 0;

@@ -25,7 +25,7 @@ typedef int64_t fp_s64;
  * Bumped whenever a layout in this file changes: a daemon only adopts a running scheduler
  * whose layout version equals its own.
  */
-#define FP_LAYOUT_VERSION 4
+#define FP_LAYOUT_VERSION 5
 
 /* Upper bound for the topology tables in rodata; CPUs beyond it share LLC 0. */
 #define FP_MAX_CPUS 512
@@ -253,6 +253,7 @@ struct fp_event {
 struct fp_ring_counters {
 	fp_u64 produced[FP_NR_RINGS];
 	fp_u64 dropped[FP_NR_RINGS];
+	fp_u64 first_drop_ns[FP_NR_RINGS];  /* CLOCK_MONOTONIC of this CPU's first drop, 0: none */
 };
 
 /* Argument of the ring-filling test program. */
@@ -279,6 +280,7 @@ struct fp_task_record {
 	fp_u32 role;          /* enum fp_role */
 	fp_u64 avg_run_ns;    /* moving mean of run lengths */
 	fp_u64 avg_wake_ns;   /* moving mean of the interval between wakeups */
+	fp_u64 boosts;        /* times it was queued as boosted (inside an input-boost window) */
 };
 
 /* Arguments of the pure-logic programs that host tests run through BPF_PROG_TEST_RUN. */

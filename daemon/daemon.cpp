@@ -88,7 +88,9 @@ Daemon::Daemon(const Options& options)
       started_usec_(monotonic_usec()),
       reload_delay_usec_(kReloadDelayMinUsec),
       overflow_(OverflowConfig{options.overflow_threshold, options.overflow_window_ms * 1000}),
-      tracker_("/proc", load_rules(options.classes_file)) {}
+      tracker_("/proc", load_rules(options.classes_file),
+               ManualMarkStore(std::filesystem::path(options.state_dir) / "marks.json",
+                               read_boot_id())) {}
 
 std::vector<ClassifiedProcess> Daemon::classified_processes() const {
     std::vector<ClassifiedProcess> list;
@@ -366,7 +368,10 @@ Expected<std::unique_ptr<Daemon>> Daemon::start(const Options& options) {
             return status.error();
     }
     daemon->attached_usec_ = monotonic_usec();
-    if (auto status = daemon->keeper_.keep(*daemon->scheduler_); !status)
+    // An adopted scheduler is in the store already; storing it again could only lose it.
+    if (adopted)
+        daemon->keeper_.keep_adopted();
+    else if (auto status = daemon->keeper_.keep(*daemon->scheduler_); !status)
         log_printf(LOG_WARNING, "the scheduler will not survive a daemon crash: %s",
                    status.error().message.c_str());
 
@@ -462,7 +467,9 @@ Status Daemon::add_event_sources() {
         r < 0)
         return make_error(r, "failed to add the overflow timer");
     overflow_timer_.reset(source);
-    // Games already running when we start (or restart) are found once; exec events do the rest.
+    // Marks made by hand before a crash or restart first, then games already running when we
+    // start (or restart) are found once; exec events do the rest.
+    tracker_.restore_marks();
     tracker_.scan();
     // Kernels from 6.9 signal EPOLLHUP on a struct_ops link the kernel has detached.
     return watch_scheduler();

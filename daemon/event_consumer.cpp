@@ -54,6 +54,23 @@ std::optional<Event> decode_event(std::span<const uint8_t> record) {
     return ev;
 }
 
+DrainTurn drain_rings_fairly(size_t nr_rings, size_t per_ring,
+                             const std::function<int(size_t ring, size_t max)>& consume) {
+    DrainTurn turn;
+    for (size_t ring = 0; ring < nr_rings; ring++) {
+        int n = consume(ring, per_ring);
+        if (n < 0) {
+            if (!turn.error)
+                turn.error = n;
+            continue;
+        }
+        turn.records += static_cast<size_t>(n);
+        if (static_cast<size_t>(n) >= per_ring)
+            turn.more = true;
+    }
+    return turn;
+}
+
 void EventConsumer::RingBufferDeleter::operator()(ring_buffer* rb) const { ring_buffer__free(rb); }
 
 EventConsumer::~EventConsumer() = default;
@@ -65,6 +82,7 @@ Expected<std::unique_ptr<EventConsumer>> EventConsumer::create(sd_event* loop,
     std::unique_ptr<EventConsumer> consumer(new EventConsumer());
     consumer->sink_ = std::move(sink);
     for (int fd : ring_fds) {
+        consumer->nr_rings_++;
         if (!consumer->rb_) {
             consumer->rb_.reset(ring_buffer__new(fd, on_record, consumer.get(), nullptr));
             if (!consumer->rb_)
@@ -93,10 +111,27 @@ Expected<std::unique_ptr<EventConsumer>> EventConsumer::create(sd_event* loop,
                    static_cast<unsigned long long>(consume_interval_ms));
     }
     consumer->source_.reset(source);
+
+    if (int r = sd_event_add_defer(loop, &source, on_more, consumer.get()); r < 0)
+        return make_error(r, "failed to add the event drain continuation");
+    consumer->more_.reset(source);
+    sd_event_source_set_enabled(source, SD_EVENT_OFF);
     return consumer;
 }
 
-int EventConsumer::drain() { return ring_buffer__consume(rb_.get()); }
+DrainTurn EventConsumer::drain() {
+    DrainTurn turn = drain_rings_fairly(nr_rings_, kRecordsPerRingPerTurn, [this](size_t index, size_t max) {
+        struct ring* r = ring_buffer__ring(rb_.get(), static_cast<unsigned>(index));
+        return r ? ring__consume_n(r, max) : -ENOENT;
+    });
+    if (turn.error)
+        log_printf(LOG_WARNING, "failed to drain an event ring: %s", strerror(-turn.error));
+    // The rings' epoll fd is level-triggered and would wake us again; the defer source makes
+    // the next turn not depend on that, and also serves the timer mode.
+    if (turn.more && more_)
+        sd_event_source_set_enabled(more_.get(), SD_EVENT_ONESHOT);
+    return turn;
+}
 
 int EventConsumer::on_record(void* self_ptr, void* data, size_t size) {
     auto* self = static_cast<EventConsumer*>(self_ptr);
@@ -112,6 +147,11 @@ int EventConsumer::on_record(void* self_ptr, void* data, size_t size) {
 }
 
 int EventConsumer::on_ready(sd_event_source*, int, uint32_t, void* userdata) {
+    static_cast<EventConsumer*>(userdata)->drain();
+    return 0;
+}
+
+int EventConsumer::on_more(sd_event_source*, void* userdata) {
     static_cast<EventConsumer*>(userdata)->drain();
     return 0;
 }

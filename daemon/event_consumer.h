@@ -1,6 +1,9 @@
 // Drains the event rings inside the sd-event loop: every ring on one epoll fd (libbpf's
 // ring_buffer), events decoded into typed structs and counted; unknown types and versions
-// are counted, never fatal.
+// are counted, never fatal. One turn of the loop drains a bounded number of records (an exec
+// storm must not keep the loop from pinging the watchdog or answering Varlink); what is left
+// waits for the next turn, and what the rings cannot hold meanwhile is dropped and counted
+// by BPF, as always.
 #pragma once
 
 #include <array>
@@ -40,6 +43,24 @@ const char* event_type_name(unsigned type);
 // Decodes one ring record; nullopt for records this daemon does not understand.
 std::optional<Event> decode_event(std::span<const uint8_t> record);
 
+// Records drained from each ring per turn of the event loop. With FP_NR_RINGS rings a turn
+// handles at most 64 records; the costliest, an exec, reads /proc with the environment
+// bounded by kEnvironmentReadLimit, so a turn stays within tens of milliseconds even in a
+// slow VM, while 64 records per wakeup outpace any ring that is not already in a storm.
+constexpr size_t kRecordsPerRingPerTurn = 4;
+
+struct DrainTurn {
+    size_t records = 0;
+    bool more = false;     // some ring gave its whole quota: it may hold more
+    int error = 0;         // the first negative return of consume, if any
+};
+
+// One bounded turn: every ring gets the same quota (libbpf's ring_buffer__consume_n always
+// starts at ring 0, so a busy ring 0 would starve the others). consume(ring, max) consumes up
+// to max records of one ring and returns how many, or a negative errno.
+DrainTurn drain_rings_fairly(size_t nr_rings, size_t per_ring,
+                             const std::function<int(size_t ring, size_t max)>& consume);
+
 class EventConsumer {
 public:
     using Sink = std::function<void(const Event&)>;
@@ -53,20 +74,24 @@ public:
     ~EventConsumer();
 
     const EventCounts& counts() const { return counts_; }
-    // Drains what is there now; returns the number of records.
-    int drain();
+    // One bounded turn (drain_rings_fairly); when rings may hold more, another turn is
+    // queued on the loop (a defer source), so the rest is not left until new data arrives.
+    DrainTurn drain();
 
 private:
     EventConsumer() = default;
     static int on_record(void* self, void* data, size_t size);
     static int on_ready(sd_event_source* source, int fd, uint32_t revents, void* userdata);
     static int on_timer(sd_event_source* source, uint64_t usec, void* userdata);
+    static int on_more(sd_event_source* source, void* userdata);
 
     struct RingBufferDeleter {
         void operator()(ring_buffer* rb) const;
     };
     std::unique_ptr<ring_buffer, RingBufferDeleter> rb_;
     EventSource source_;
+    EventSource more_;           // a defer source, enabled once while rings hold more
+    size_t nr_rings_ = 0;
     uint64_t interval_usec_ = 0;
     EventCounts counts_;
     Sink sink_;

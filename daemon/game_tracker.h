@@ -1,23 +1,29 @@
 // Which processes are games, compositors and audio servers, and why: decided from exec
 // events (within a ring drain of the exec), from one /proc scan at start, and by hand
 // through Varlink; mirrored into the scheduler's "classes" map whenever one is attached.
+// When there are more decisions than the map holds, ClassMapAdmission decides which are in
+// it. Manual marks are kept on disk (ManualMarkStore) and restored after a restart.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <map>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
+#include "class_map.h"
+#include "class_map_admission.h"
 #include "event_consumer.h"
 #include "expected.h"
+#include "manual_marks.h"
 #include "process_classifier.h"
 
 namespace framepace {
 
-class SchedulerHandle;
+// The scheduler's classes map holds this many tgids (bpf/framepace.bpf.c); the attached map
+// says what it really holds.
+constexpr size_t kDefaultClassCapacity = 4096;
 
 struct ClassifiedProcess {
     uint32_t pid = 0;
@@ -26,18 +32,26 @@ struct ClassifiedProcess {
     std::string reason;                // classifier reason, "scan:<reason>" or "manual"
     bool manual = false;
     std::optional<uint64_t> latency_ns;  // exec (kernel timestamp) to decision
+    uint32_t uid = kUnknownUid;
+    Evidence evidence = Evidence::Weak;
+    uint64_t start_time = 0;
+    bool in_scheduler = false;         // has a place in the classes map (ClassMapAdmission)
 };
 
 class GameTracker {
 public:
-    GameTracker(std::filesystem::path proc_root, std::vector<ClassRule> rules);
+    GameTracker(std::filesystem::path proc_root, std::vector<ClassRule> rules,
+                std::optional<ManualMarkStore> marks = std::nullopt);
 
-    // The scheduler to mirror into (null while none is attached); on a new one the map is
-    // rewritten to exactly what this tracker knows.
-    Status attach(SchedulerHandle* scheduler);
+    // The map to mirror into (null while no scheduler is attached); on a new one the places
+    // are given out again for its capacity and the map is rewritten to exactly them.
+    Status attach(ClassMap* map);
     // Stops mirroring (the scheduler is going away); what is known stays known.
-    void detach() { scheduler_ = nullptr; }
+    void detach() { map_ = nullptr; }
 
+    // Applies the marks an earlier daemon stored to the processes that still live (the same
+    // pid and start time); the others are dropped from the store. Before the first scan().
+    void restore_marks();
     // Every process in /proc, once; what it finds replaces earlier automatic decisions.
     void scan();
     // now_ns is CLOCK_MONOTONIC, the clock of the event's timestamp.
@@ -45,23 +59,33 @@ public:
     void on_exit(uint32_t pid);
 
     // By hand: a marked process stays a game until it exits or is unmarked; an unmarked one
-    // is not classified again until it exits.
+    // is not classified again until it exits. Both are stored; a failure to store is an
+    // error, though the mark applies.
     Status mark_game(uint32_t pid);
     Status unmark_game(uint32_t pid);
 
     const std::map<uint32_t, ClassifiedProcess>& processes() const { return processes_; }
+    const ClassMapAdmission& admission() const { return admission_; }
 
 private:
     void decide(const ProcessInfo& info, std::string reason_prefix,
                 std::optional<uint64_t> latency_ns);
     void set(ClassifiedProcess entry);
     void forget(uint32_t pid);
+    void write_class(uint32_t pid, fp_class class_id);
+    void note_full();
+    bool is_marked(uint32_t pid) const;
+    Status store_marks();
 
     std::filesystem::path proc_root_;
     std::vector<ClassRule> rules_;
-    SchedulerHandle* scheduler_ = nullptr;
+    EnvironmentNeeds needs_;
+    std::optional<ManualMarkStore> marks_;
+    ClassMap* map_ = nullptr;
     std::map<uint32_t, ClassifiedProcess> processes_;
-    std::set<uint32_t> unmarked_;
+    std::map<uint32_t, uint64_t> unmarked_;   // pid -> start time
+    ClassMapAdmission admission_{kDefaultClassCapacity};
+    bool full_reported_ = false;
 };
 
 }  // namespace framepace

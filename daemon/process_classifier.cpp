@@ -1,11 +1,17 @@
 #include "process_classifier.h"
 
+#include <fcntl.h>
 #include <fnmatch.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <fstream>
+#include <cstring>
 #include <sstream>
+
+#include "unique_fd.h"
 
 namespace framepace {
 namespace {
@@ -78,20 +84,169 @@ std::string read_first_line(const std::filesystem::path& path) {
     return line;
 }
 
-// The parent pid from /proc/PID/stat: the field after the parenthesised comm.
-uint32_t parent_pid(const std::filesystem::path& proc_dir) {
+// What /proc/PID/stat says, by the field numbers of proc(5); missing fields stay 0.
+struct StatFields {
+    uint32_t ppid = 0;        // 4
+    uint64_t start_time = 0;  // 22
+    uint64_t env_start = 0;   // 50
+    uint64_t env_end = 0;     // 51
+};
+
+StatFields read_stat(const std::filesystem::path& proc_dir) {
     std::string stat = read_first_line(proc_dir / "stat");
+    StatFields fields;
     size_t close = stat.rfind(')');
     if (close == std::string::npos)
-        return 0;
+        return fields;
+    // Fields from 3 (state) on, after the parenthesised comm, which may hold spaces.
     std::istringstream rest(stat.substr(close + 1));
-    std::string state;
-    uint32_t ppid = 0;
-    rest >> state >> ppid;
-    return ppid;
+    std::string token;
+    for (unsigned field = 3; rest >> token && field <= 51; field++) {
+        uint64_t value = std::strtoull(token.c_str(), nullptr, 10);
+        switch (field) {
+        case 4: fields.ppid = static_cast<uint32_t>(value); break;
+        case 22: fields.start_time = value; break;
+        case 50: fields.env_start = value; break;
+        case 51: fields.env_end = value; break;
+        default: break;
+        }
+    }
+    return fields;
+}
+
+// The real uid from /proc/PID/status ("Uid:\treal\teffective\tsaved\tfs").
+uint32_t read_uid(const std::filesystem::path& proc_dir) {
+    std::ifstream in(proc_dir / "status");
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.compare(0, 4, "Uid:") != 0)
+            continue;
+        std::istringstream fields(line.substr(4));
+        uint64_t uid = kUnknownUid;
+        if (fields >> uid && uid < kUnknownUid)
+            return static_cast<uint32_t>(uid);
+        return kUnknownUid;
+    }
+    return kUnknownUid;
+}
+
+bool has_glob(std::string_view text) { return text.find_first_of("*?[") != std::string_view::npos; }
+
+// Splits NUL-separated entries out of the bytes read, keeping those the rules need.
+class EnvironmentParser {
+public:
+    EnvironmentParser(const EnvironmentNeeds& needs, EnvironmentRead& out)
+        : needs_(needs), out_(out) {}
+
+    bool done() const { return !needs_.every_name && found_.size() >= needs_.names.size(); }
+
+    void feed(const char* data, size_t size) {
+        while (size > 0) {
+            const char* nul = static_cast<const char*>(std::memchr(data, '\0', size));
+            size_t take = nul ? static_cast<size_t>(nul - data) : size;
+            if (!skipping_)
+                pending_.append(data, take);
+            if (!nul)
+                return;
+            if (!skipping_)
+                finish_entry();
+            skipping_ = false;
+            pending_.clear();
+            data += take + 1;
+            size -= take + 1;
+        }
+    }
+
+    // The next bytes start inside an entry: drop them up to its end.
+    void resync() {
+        pending_.clear();
+        skipping_ = true;
+    }
+
+private:
+    void finish_entry() {
+        std::string_view name(pending_);
+        name = name.substr(0, name.find('='));
+        bool wanted = needs_.every_name || needs_.names.contains(name);
+        if (!wanted)
+            return;
+        if (!needs_.every_name)
+            found_.emplace(name);
+        out_.entries.push_back(pending_);
+    }
+
+    const EnvironmentNeeds& needs_;
+    EnvironmentRead& out_;
+    std::set<std::string, std::less<>> found_;
+    std::string pending_;
+    bool skipping_ = false;
+};
+
+// Reads [offset, offset + length) into the parser in chunks; false at the end of the file.
+bool read_span(int fd, uint64_t offset, size_t length, EnvironmentParser& parser,
+               EnvironmentRead& out) {
+    char chunk[16 * 1024];
+    while (length > 0 && !parser.done()) {
+        ssize_t n = pread(fd, chunk, std::min(length, sizeof(chunk)), static_cast<off_t>(offset));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        out.bytes_read += static_cast<size_t>(n);
+        parser.feed(chunk, static_cast<size_t>(n));
+        offset += static_cast<uint64_t>(n);
+        length -= static_cast<size_t>(n);
+    }
+    return true;
 }
 
 }  // namespace
+
+EnvironmentNeeds environment_needs(const std::vector<ClassRule>& rules) {
+    EnvironmentNeeds needs;
+    for (auto name : kSteamVariables)
+        needs.names.emplace(name);
+    for (const auto& rule : rules) {
+        if (rule.field != ClassRule::Field::Env)
+            continue;
+        std::string_view name = std::string_view(rule.pattern).substr(0, rule.pattern.find('='));
+        // "env=NAME" without '=' only matches an entry that is exactly NAME, which
+        // finish_entry() files under that name too.
+        if (has_glob(name) || name.find('\\') != std::string_view::npos)
+            needs.every_name = true;
+        else
+            needs.names.emplace(name);
+    }
+    return needs;
+}
+
+EnvironmentRead read_environment(int fd, uint64_t size, const EnvironmentNeeds& needs,
+                                 size_t limit) {
+    EnvironmentRead out;
+    EnvironmentParser parser(needs, out);
+    if (parser.done())
+        return out;
+    if (size == 0 || size <= limit) {
+        // Unknown size: read up to the limit and look one byte further to know whether
+        // anything was left out.
+        if (read_span(fd, 0, limit, parser, out) && !parser.done()) {
+            char probe;
+            out.truncated = pread(fd, &probe, 1, static_cast<off_t>(limit)) == 1;
+        }
+        return out;
+    }
+    // Too long to read whole: the head, then the tail. One byte before the tail tells whether
+    // the tail starts with a whole entry.
+    size_t tail = limit / 2;
+    size_t head = limit - tail - 1;
+    read_span(fd, 0, head, parser, out);
+    if (parser.done())
+        return out;
+    parser.resync();
+    read_span(fd, size - tail - 1, tail + 1, parser, out);
+    out.truncated = !parser.done();
+    return out;
+}
 
 const char* class_name(fp_class class_id) {
     switch (class_id) {
@@ -172,14 +327,14 @@ Expected<std::vector<ClassRule>> load_class_rules(const std::filesystem::path& p
 Classification classify_process(const ProcessInfo& info, const std::vector<ClassRule>& rules) {
     for (const auto& rule : rules)
         if (rule_matches(rule, info))
-            return {rule.class_id, "rule:" + std::to_string(rule.line)};
+            return {rule.class_id, "rule:" + std::to_string(rule.line), Evidence::Strong};
 
     if (one_of(kCompositors, info.comm))
         return {FP_CLASS_COMPOSITOR, "compositor"};
     if (one_of(kAudioServers, info.comm))
         return {FP_CLASS_AUDIO, "audio-server"};
     if (launched_by_steam(info.environment))
-        return {FP_CLASS_GAME, "steam-env"};
+        return {FP_CLASS_GAME, "steam-env", Evidence::Strong};
     std::string_view exe = basename_of(info.executable);
     if (one_of(kWinePreloaders, exe))
         return {FP_CLASS_GAME, "wine-preloader"};
@@ -191,7 +346,7 @@ Classification classify_process(const ProcessInfo& info, const std::vector<Class
 }
 
 std::optional<ProcessInfo> read_process(const std::filesystem::path& proc_root, uint32_t pid,
-                                        std::string executable) {
+                                        std::string executable, const EnvironmentNeeds& needs) {
     std::filesystem::path dir = proc_root / std::to_string(pid);
     ProcessInfo info;
     info.pid = pid;
@@ -206,12 +361,19 @@ std::optional<ProcessInfo> read_process(const std::filesystem::path& proc_root, 
             return std::nullopt;
     }
     info.executable = std::move(executable);
-    if (uint32_t ppid = parent_pid(dir))
-        info.parent_comm = read_first_line(proc_root / std::to_string(ppid) / "comm");
-    std::ifstream environ(dir / "environ", std::ios::binary);
-    std::string entry;
-    while (std::getline(environ, entry, '\0'))
-        info.environment.push_back(std::move(entry));
+    StatFields stat = read_stat(dir);
+    info.start_time = stat.start_time;
+    info.uid = read_uid(dir);
+    if (stat.ppid)
+        info.parent_comm = read_first_line(proc_root / std::to_string(stat.ppid) / "comm");
+    UniqueFd environ(open((dir / "environ").c_str(), O_RDONLY | O_CLOEXEC));
+    if (environ.valid()) {
+        uint64_t size = stat.env_end > stat.env_start ? stat.env_end - stat.env_start : 0;
+        EnvironmentRead read = read_environment(environ.get(), size, needs);
+        info.environment = std::move(read.entries);
+        info.environment_truncated = read.truncated;
+        info.environment_bytes_read = read.bytes_read;
+    }
     return info;
 }
 

@@ -412,6 +412,18 @@ Status SchedulerHandle::replace_classes(const std::map<uint32_t, fp_class>& clas
     return Ok{};
 }
 
+size_t SchedulerHandle::class_capacity() const {
+    return bpf_map__max_entries(skel_->maps.classes);
+}
+
+Expected<uint32_t> SchedulerHandle::link_id() const {
+    bpf_link_info info{};
+    uint32_t len = sizeof(info);
+    if (bpf_link_get_info_by_fd(link_.get(), &info, &len) < 0)
+        return make_error(-errno, "failed to inspect the struct_ops link");
+    return info.id;
+}
+
 uint32_t SchedulerHandle::util_pct() const { return skel_->bss->util_pct; }
 
 bool SchedulerHandle::shared_mode() const { return skel_->bss->shared_mode != 0; }

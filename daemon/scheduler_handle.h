@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "class_map.h"
 #include "counters.h"
 #include "exit_info.h"
 #include "expected.h"
@@ -26,7 +27,7 @@ namespace framepace {
 // "link" (the struct_ops link) and "map.<name>" for every map but the struct_ops one.
 using KeptFds = std::map<std::string, UniqueFd>;
 
-class SchedulerHandle {
+class SchedulerHandle final : public ClassMap {
 public:
     // Opens, sizes to the topology, loads (verifier) and attaches. On failure nothing stays
     // loaded and the error says which step failed.
@@ -45,7 +46,7 @@ public:
     // Detaches a kept scheduler that will not be adopted (an upgrade).
     static Status detach_kept(const KeptFds& kept);
 
-    ~SchedulerHandle();
+    ~SchedulerHandle() override;
     SchedulerHandle(const SchedulerHandle&) = delete;
     SchedulerHandle& operator=(const SchedulerHandle&) = delete;
 
@@ -75,9 +76,11 @@ public:
 
     // framepaced's decisions by tgid in the "classes" map; the scheduler's tasks re-read
     // their class after each change. replace_classes makes the map exactly `classes`.
-    Status set_class(uint32_t tgid, fp_class class_id);
-    Status clear_class(uint32_t tgid);
-    Status replace_classes(const std::map<uint32_t, fp_class>& classes);
+    Status set_class(uint32_t tgid, fp_class class_id) override;
+    Status clear_class(uint32_t tgid) override;
+    Status replace_classes(const std::map<uint32_t, fp_class>& classes) override;
+    // How many tgids the map holds (max_entries).
+    size_t class_capacity() const override;
 
     // The load tracker: smoothed share of busy CPUs, and whether the shared queue is in use.
     uint32_t util_pct() const;
@@ -93,6 +96,8 @@ public:
 
     // Polls EPOLLHUP when the kernel tears the link down.
     int link_fd() const { return link_.get(); }
+    // The kernel's id of the struct_ops link: names this scheduler's fd store entries.
+    Expected<uint32_t> link_id() const;
     bool attached() const { return link_.valid(); }
 
     // Unregisters the scheduler, also when other references to the link exist (the fd

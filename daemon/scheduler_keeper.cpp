@@ -4,6 +4,7 @@
 #include <bpf/bpf.h>
 #include <cerrno>
 #include <cstdlib>
+#include <map>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
@@ -24,6 +25,25 @@ std::string pin_name(std::string name) {
 std::string kept_name(std::string pin) {
     std::replace(pin.begin(), pin.end(), '-', '.');
     return pin;
+}
+
+// "fp.<tag>.<name>" -> (tag, name); names stored by daemons before tags had none:
+// "fp.<name>" -> ("", name). A tag is all digits; no kept name starts with a digit.
+std::pair<std::string, std::string> split_fd_name(std::string_view fdname) {
+    std::string_view rest = fdname.substr(kFdPrefix.size());
+    size_t dot = rest.find('.');
+    std::string_view tag = rest.substr(0, dot);
+    if (dot == std::string_view::npos || tag.empty() ||
+        !std::all_of(tag.begin(), tag.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        return {"", std::string(rest)};
+    return {std::string(tag), std::string(rest.substr(dot + 1))};
+}
+
+// Higher link ids are newer (the kernel hands them out in increasing order).
+bool newer_tag(const std::string& a, const std::string& b) {
+    if (a.size() != b.size())
+        return a.size() > b.size();
+    return a > b;
 }
 
 }  // namespace
@@ -53,15 +73,32 @@ SchedulerKeeper SchedulerKeeper::for_environment() {
 }
 
 KeptFds SchedulerKeeper::take_kept(PassedFds& passed) {
-    KeptFds kept;
+    struct Group {
+        KeptFds fds;
+        std::vector<std::string> names;
+    };
+    std::map<std::string, Group> groups;   // by tag
     for (auto it = passed.begin(); it != passed.end();) {
         if (it->first.compare(0, kFdPrefix.size(), kFdPrefix) == 0) {
-            kept_names_.push_back(it->first);
-            kept.emplace(it->first.substr(kFdPrefix.size()), std::move(it->second));
+            auto [tag, name] = split_fd_name(it->first);
+            Group& group = groups[tag];
+            group.names.push_back(it->first);
+            group.fds.emplace(std::move(name), std::move(it->second));
             it = passed.erase(it);
         } else {
             ++it;
         }
+    }
+    KeptFds kept;
+    const std::string* chosen = nullptr;
+    for (const auto& [tag, group] : groups)
+        if (group.fds.contains("link") && (!chosen || newer_tag(tag, *chosen)))
+            chosen = &tag;
+    for (auto& [tag, group] : groups) {
+        auto& names = chosen && tag == *chosen ? kept_names_ : stale_names_;
+        names.insert(names.end(), group.names.begin(), group.names.end());
+        if (chosen && tag == *chosen)
+            kept = std::move(group.fds);
     }
     if (store_ == Store::Bpffs) {
         std::error_code ec;
@@ -75,28 +112,66 @@ KeptFds SchedulerKeeper::take_kept(PassedFds& passed) {
 }
 
 Status SchedulerKeeper::keep(const SchedulerHandle& scheduler) {
-    forget();
+    std::string tag;
     if (store_ == Store::FdStore) {
-        for (const auto& [name, fd] : scheduler.keepable_fds()) {
-            std::string fdname = std::string(kFdPrefix) + name;
+        auto id = scheduler.link_id();
+        if (!id)
+            return id.error();
+        tag = std::to_string(*id);
+    }
+    return keep(tag, scheduler.keepable_fds());
+}
+
+void SchedulerKeeper::keep_adopted() {
+    remove_names(stale_names_);
+    stale_names_.clear();
+}
+
+void SchedulerKeeper::remove_names(const std::vector<std::string>& names) {
+    for (const auto& name : names) {
+        std::string message = "FDSTOREREMOVE=1\nFDNAME=" + name;
+        sd_notify(0, message.c_str());
+    }
+}
+
+Status SchedulerKeeper::keep(const std::string& tag,
+                             const std::vector<std::pair<std::string, int>>& fds) {
+    if (store_ == Store::FdStore) {
+        // What was stored before is removed only once the new scheduler is stored in full.
+        std::vector<std::string> old = std::move(kept_names_);
+        old.insert(old.end(), stale_names_.begin(), stale_names_.end());
+        kept_names_.clear();
+        stale_names_.clear();
+        for (const auto& [name, fd] : fds) {
+            std::string fdname = std::string(kFdPrefix) + tag + "." + name;
             // Map fds cannot be polled (EPOLLERR); the link can, and systemd drops it on
             // EPOLLHUP, i.e. once the kernel has detached the scheduler.
             std::string message = "FDSTORE=1\nFDNAME=" + fdname + (name == "link" ? "" : "\nFDPOLL=0");
             int r = sd_pid_notify_with_fds(0, 0, message.c_str(), &fd, 1);
-            if (r <= 0)
+            if (r <= 0) {
+                // Keep the old entries: forget() removes them with the new ones.
+                stale_names_ = std::move(old);
                 return make_error(r < 0 ? r : -ENOTCONN,
                                   "failed to put " + fdname + " into systemd's fd store "
                                   "(FileDescriptorStoreMax= too small?)");
+            }
             kept_names_.push_back(fdname);
         }
+        std::erase_if(old, [&](const std::string& name) {
+            return std::find(kept_names_.begin(), kept_names_.end(), name) != kept_names_.end();
+        });
+        remove_names(old);
         return Ok{};
     }
+    // bpffs: only a new scheduler is pinned here (an adopted one stays pinned), and the old
+    // pins belong to one that is gone (ejected or replaced on purpose).
+    forget();
     std::error_code ec;
     std::filesystem::create_directories(pin_dir_, ec);
     if (ec)
         return make_error(-ec.value(), "failed to create " + pin_dir_.string() +
                                            " (is bpffs mounted on /sys/fs/bpf?)");
-    for (const auto& [name, fd] : scheduler.keepable_fds()) {
+    for (const auto& [name, fd] : fds) {
         std::string path = (pin_dir_ / pin_name(name)).string();
         if (bpf_obj_pin(fd, path.c_str()) < 0)
             return make_error(-errno, "failed to pin " + path);
@@ -106,11 +181,10 @@ Status SchedulerKeeper::keep(const SchedulerHandle& scheduler) {
 
 void SchedulerKeeper::forget() {
     if (store_ == Store::FdStore) {
-        for (const auto& name : kept_names_) {
-            std::string message = "FDSTOREREMOVE=1\nFDNAME=" + name;
-            sd_notify(0, message.c_str());
-        }
+        remove_names(kept_names_);
+        remove_names(stale_names_);
         kept_names_.clear();
+        stale_names_.clear();
         return;
     }
     std::error_code ec;

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 
+#include "atomic_file.h"
 #include "expected.h"
 #include "tunables.h"
 
@@ -18,8 +19,9 @@ public:
     Expected<TunableOverrides> load() const;
 
     // Write to a temporary file in the same directory, fsync, rename over, fsync the
-    // directory: after a crash the file is either the old or the new one, never half.
-    Status save(const TunableOverrides& values) const;
+    // directory: after a crash the file is either the old or the new one, never half. Any
+    // failed step is an error, and no temporary file stays behind (write_file_atomically).
+    Status save(const TunableOverrides& values, const FileSystemCalls& calls = {}) const;
 
     const std::filesystem::path& path() const { return path_; }
 

@@ -1,5 +1,7 @@
 #include "scheduler_methods.h"
 
+#include <algorithm>
+#include <cstring>
 #include <sys/utsname.h>
 #include <time.h>
 
@@ -70,15 +72,57 @@ const char* policy_name(uint32_t policy) {
 
 }  // namespace
 
+json task_json(const fp_task_record& task) {
+    return {{"pid", task.pid},
+            {"tid", task.tid},
+            {"comm", std::string(task.comm, strnlen(task.comm, sizeof(task.comm)))},
+            {"class", policy_name(task.policy)},
+            {"weight", task.weight},
+            {"generation", task.generation},
+            {"runs", task.runs},
+            {"runtime_ns", task.runtime_ns},
+            {"process_class", class_name(static_cast<fp_class>(task.class_id))},
+            {"role", role_name(task.role)},
+            {"avg_run_ns", task.avg_run_ns},
+            {"avg_wake_ns", task.avg_wake_ns},
+            {"boosts", task.boosts}};
+}
+
 struct SchedulerMethods::MonitorStream {
     SchedulerMethods* owner;
     Responder responder;
     uint64_t interval_usec;
+    StreamSlot slot;
     EventSource timer;
 };
 
-SchedulerMethods::SchedulerMethods(SchedulerService& service, sd_event* loop)
-    : service_(service), loop_(loop) {}
+SchedulerMethods::SchedulerMethods(SchedulerService& service, sd_event* loop,
+                                   SchedulerReadings readings)
+    : service_(service), loop_(loop), readings_(std::move(readings)) {}
+
+size_t SchedulerMethods::stream_count(uid_t uid) const {
+    auto it = stream_counts_->find(uid);
+    return it == stream_counts_->end() ? 0 : it->second;
+}
+
+SchedulerMethods::StreamSlot SchedulerMethods::take_stream_slot(const CallInfo& call,
+                                                                Responder& responder) {
+    uid_t uid = call.peer.uid;
+    size_t& count = (*stream_counts_)[uid];
+    if (uid != 0 && count >= kMaxStreamsPerUid) {
+        responder.error(kErrorTooManyStreams, {{"limit", kMaxStreamsPerUid}});
+        return nullptr;
+    }
+    count++;
+    // The slot gives its place back when the last copy of it goes, wherever that is. (It
+    // points at the counts only so that it tests true; nothing is deleted through it.)
+    return StreamSlot(static_cast<void*>(stream_counts_.get()),
+                      [counts = stream_counts_, uid](void*) {
+                          auto it = counts->find(uid);
+                          if (it != counts->end() && --it->second == 0)
+                              counts->erase(it);
+                      });
+}
 
 SchedulerMethods::~SchedulerMethods() = default;
 
@@ -147,6 +191,14 @@ void SchedulerMethods::get_status(const CallInfo& call, Responder responder) {
 }
 
 std::optional<json> SchedulerMethods::stats_reply(Responder& responder) {
+    if (readings_.stats) {
+        auto stats = readings_.stats();
+        if (!stats) {
+            responder.error(kErrorSchedulerNotAttached, {{"reason", stats.error().message}});
+            return std::nullopt;
+        }
+        return std::move(*stats);
+    }
     SchedulerHandle* scheduler = attached_or_error(responder);
     if (!scheduler)
         return std::nullopt;
@@ -262,15 +314,18 @@ void SchedulerMethods::monitor(const CallInfo& call, Responder responder) {
         return responder.error(kErrorInvalidParameter, {{"parameter", *bad}});
     if (!call.more)
         return responder.error(kErrorExpectedMore);
+    auto slot = take_stream_slot(call, responder);
+    if (!slot)
+        return;
     auto first = stats_reply(responder);
     if (!first)
         return;
-    responder.reply_more(std::move(*first));
 
-    auto stream = std::make_unique<MonitorStream>();
+    auto stream = std::make_shared<MonitorStream>();
     stream->owner = this;
     stream->responder = responder;
     stream->interval_usec = interval.value_or(kMonitorIntervalDefault);
+    stream->slot = std::move(slot);
     sd_event_source* source = nullptr;
     if (int r = sd_event_add_time_relative(loop_, &source, CLOCK_MONOTONIC, stream->interval_usec,
                                            0, on_monitor_tick, stream.get());
@@ -278,7 +333,18 @@ void SchedulerMethods::monitor(const CallInfo& call, Responder responder) {
         return responder.error(kErrorSchedulerNotAttached,
                                {{"reason", make_error(r, "cannot add a timer").message}});
     stream->timer.reset(source);
-    streams_.push_back(std::move(stream));
+    streams_.push_back(stream);
+    // The stream (its timer, its slot) ends with the connection, not at its next tick. The
+    // hook holds the stream weakly: it may run after we are gone (a test's teardown order).
+    responder.on_close([weak = std::weak_ptr<MonitorStream>(stream)] {
+        if (auto s = weak.lock())
+            s->owner->end_monitor(s.get());
+    });
+    responder.reply_more(std::move(*first));
+}
+
+void SchedulerMethods::end_monitor(MonitorStream* stream) {
+    streams_.remove_if([stream](const auto& s) { return s.get() == stream; });
 }
 
 int SchedulerMethods::on_monitor_tick(sd_event_source* source, uint64_t, void* userdata) {
@@ -288,12 +354,13 @@ int SchedulerMethods::on_monitor_tick(sd_event_source* source, uint64_t, void* u
     if (keep) {
         if (auto reply = self->stats_reply(stream->responder)) {
             stream->responder.reply_more(std::move(*reply));
+            keep = stream->responder.connected();  // the reply may have failed to send
         } else {
             keep = false;  // the error was the final reply
         }
     }
     if (!keep) {
-        self->streams_.remove_if([stream](const auto& s) { return s.get() == stream; });
+        self->end_monitor(stream);
         return 0;
     }
     sd_event_source_set_time_relative(source, stream->interval_usec);
@@ -304,27 +371,42 @@ int SchedulerMethods::on_monitor_tick(sd_event_source* source, uint64_t, void* u
 void SchedulerMethods::list_tasks(const CallInfo& call, Responder responder) {
     if (!no_parameters(call, responder))
         return;
-    SchedulerHandle* scheduler = attached_or_error(responder);
-    if (!scheduler)
-        return;
-    auto tasks = scheduler->list_tasks();
+    // Thousands of tasks do not fit one bounded reply (the 1 MiB output cap broke near
+    // 5.7k): the list is streamed, kTasksPerReply tasks a reply, each made only when the
+    // client has read the previous ones. As with systemd's own list methods, a call
+    // without "more" gets ExpectedMore.
+    if (!call.more)
+        return responder.error(kErrorExpectedMore);
+    Expected<std::vector<fp_task_record>> tasks = std::vector<fp_task_record>{};
+    if (readings_.tasks) {
+        tasks = readings_.tasks();
+    } else {
+        SchedulerHandle* scheduler = attached_or_error(responder);
+        if (!scheduler)
+            return;
+        tasks = scheduler->list_tasks();
+    }
     if (!tasks)
         return responder.error(kErrorSchedulerNotAttached, {{"reason", tasks.error().message}});
-    json list = json::array();
-    for (const auto& task : *tasks)
-        list.push_back({{"pid", task.pid},
-                        {"tid", task.tid},
-                        {"comm", std::string(task.comm, strnlen(task.comm, sizeof(task.comm)))},
-                        {"class", policy_name(task.policy)},
-                        {"weight", task.weight},
-                        {"generation", task.generation},
-                        {"runs", task.runs},
-                        {"runtime_ns", task.runtime_ns},
-                        {"process_class", class_name(static_cast<fp_class>(task.class_id))},
-                        {"role", role_name(task.role)},
-                        {"avg_run_ns", task.avg_run_ns},
-                        {"avg_wake_ns", task.avg_wake_ns}});
-    responder.reply({{"tasks", std::move(list)}});
+    auto slot = take_stream_slot(call, responder);
+    if (!slot)
+        return;
+    struct Snapshot {
+        std::vector<fp_task_record> tasks;
+        size_t next = 0;
+        StreamSlot slot;
+    };
+    auto snapshot = std::make_shared<Snapshot>(Snapshot{std::move(*tasks), 0, std::move(slot)});
+    responder.stream([snapshot] {
+        json list = json::array();
+        size_t end = std::min(snapshot->next + kTasksPerReply, snapshot->tasks.size());
+        for (; snapshot->next < end; snapshot->next++)
+            list.push_back(task_json(snapshot->tasks[snapshot->next]));
+        bool last = snapshot->next == snapshot->tasks.size();
+        if (last)
+            snapshot->tasks = {};  // free the snapshot with the last reply, not at close
+        return StreamItem{{{"tasks", std::move(list)}}, last};
+    });
 }
 
 void SchedulerMethods::list_games(const CallInfo& call, Responder responder) {

@@ -1,11 +1,13 @@
 #include "varlink_server.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include "clock.h"
 #include "connection.h"
 #include "log.h"
 #include "params.h"
@@ -51,12 +53,12 @@ error ExpectedMore ()
 
 bool Responder::connected() const {
     auto connection = connection_.lock();
-    return connection && connection->open();
+    return connection && connection->live(call_id_);
 }
 
 void Responder::send(json message, bool final) {
     if (auto connection = connection_.lock())
-        connection->deliver(std::move(message), final);
+        connection->deliver(call_id_, method_, std::move(message), final);
 }
 
 void Responder::reply(json parameters) {
@@ -71,8 +73,19 @@ void Responder::error(std::string_view name, json parameters) {
     send(json{{"error", name}, {"parameters", std::move(parameters)}}, true);
 }
 
+void Responder::stream(StreamSource source) {
+    if (auto connection = connection_.lock())
+        connection->set_stream(call_id_, method_, std::move(source));
+}
+
+void Responder::on_close(std::function<void()> hook) {
+    if (auto connection = connection_.lock())
+        connection->set_close_hook(call_id_, std::move(hook));
+}
+
 Server::Server(sd_event* loop, ServiceInfo info, Limits limits)
-    : loop_(loop), info_(std::move(info)), limits_(limits) {}
+    : loop_(loop), info_(std::move(info)), limits_(limits),
+      refusals_(limits.refusal_log_interval_usec), clock_(monotonic_usec) {}
 
 Server::~Server() {
     // Connections hold a reference to us; end them first.
@@ -104,21 +117,42 @@ void Server::accept_one() {
         socklen_t len = sizeof(cred);
         if (getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
             continue;
-        if (auto status = add_connection(std::move(fd), Peer{cred.uid, cred.pid}); !status)
+        // Refusals (-EMFILE) were logged, rate-limited, by add_connection.
+        if (auto status = add_connection(std::move(fd), Peer{cred.uid, cred.pid});
+            !status && status.error().code != -EMFILE)
             log_printf(LOG_WARNING, "varlink: %s", status.error().message.c_str());
     }
 }
 
+Status Server::refuse(const Peer& peer, const char* why) {
+    std::string message = "refusing a connection of uid " + std::to_string(peer.uid) + " (pid " +
+                          std::to_string(peer.pid) + "): " + why;
+    if (auto suppressed = refusals_.refused(clock_())) {
+        if (*suppressed)
+            log_printf(LOG_WARNING, "varlink: %s (%llu more refused since the last report)",
+                       message.c_str(), static_cast<unsigned long long>(*suppressed));
+        else
+            log_printf(LOG_WARNING, "varlink: %s", message.c_str());
+    }
+    return Error{-EMFILE, std::move(message)};
+}
+
 Status Server::add_connection(UniqueFd fd, Peer peer) {
-    size_t same_uid = 0;
-    for (const auto& [ptr, connection] : connections_)
-        same_uid += connection->peer().uid == peer.uid;
     // Over a cap the connection is closed at once (fd goes out of scope): the client sees
-    // EOF, everyone else is served as before.
-    if (connections_.size() >= limits_.max_connections ||
-        same_uid >= limits_.max_connections_per_uid)
-        return Error{-EMFILE, "refusing a connection of uid " + std::to_string(peer.uid) +
-                                  " (pid " + std::to_string(peer.pid) + "): too many"};
+    // EOF, everyone else is served as before. Root is bound by the total only, and the last
+    // root_reserved_connections slots are its alone, so no user can lock the admin out.
+    if (connections_.size() >= limits_.max_connections)
+        return refuse(peer, "too many connections");
+    if (peer.uid != 0) {
+        size_t reserved = std::min(limits_.root_reserved_connections, limits_.max_connections);
+        if (connections_.size() >= limits_.max_connections - reserved)
+            return refuse(peer, "the remaining connections are reserved for root");
+        size_t same_uid = 0;
+        for (const auto& [ptr, connection] : connections_)
+            same_uid += connection->peer().uid == peer.uid;
+        if (same_uid >= limits_.max_connections_per_uid)
+            return refuse(peer, "too many connections of this user");
+    }
     auto connection = std::make_shared<Connection>(*this, std::move(fd), peer);
     if (auto status = connection->start(); !status)
         return status;

@@ -1,13 +1,31 @@
 // libFuzzer target: bytes from a client, in chunks of fuzzer-chosen size, through the real
-// Varlink framing, dispatch and parameter tables. Every reply must be a NUL-terminated JSON
-// object; ASan/UBSan catch the rest.
+// Varlink framing and dispatch, with the production limits (Limits{}), into the real
+// io.framepace.Scheduler methods over a fake scheduler service (the real GameTracker on a
+// fake /proc; stats and a 450-task list standing in for the BPF readings) and a small test
+// interface. Checks, besides ASan/UBSan:
+//   - every reply is a NUL-terminated JSON object;
+//   - one final reply per call, in call order, none for oneway calls, "continues" only for
+//     calls made with "more": the client side works out from the bytes it sent which calls
+//     the server must answer (a model of the framing rules), and compares;
+//   - no Monitor stream outlives its connection.
 //   input[0]: peer is root (odd) or uid 1000; input[1]: chunk size; the rest: the stream.
+// Run with -max_len above 64 KiB (run-bounded.sh does) so that inputs cross the message cap.
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <sys/socket.h>
+#include <unistd.h>
+#include <vector>
 
+#include "game_tracker.h"
+#include "log.h"
 #include "params.h"
+#include "scheduler_methods.h"
+#include "tunable_presets.h"
+#include "tunables.h"
 #include "varlink_server.h"
 
 using namespace framepace;
@@ -25,24 +43,69 @@ sd_event* shared_loop() {
     return loop;
 }
 
-void pump(int rounds) {
-    for (int i = 0; i < rounds; i++)
-        if (sd_event_run(shared_loop(), 0) <= 0)
-            break;
+// A /proc with two processes (pids 4242 and 4243) for MarkGame/UnmarkGame.
+const std::filesystem::path& fake_proc() {
+    static std::filesystem::path root = [] {
+        char dir[] = "/tmp/varlink-fuzz-proc-XXXXXX";
+        if (!mkdtemp(dir))
+            abort();
+        for (const char* pid : {"4242", "4243"}) {
+            std::filesystem::create_directories(std::filesystem::path(dir) / pid);
+            std::ofstream(std::filesystem::path(dir) / pid / "comm") << "game.exe\n";
+            std::ofstream(std::filesystem::path(dir) / pid / "cmdline") << "game.exe";
+            std::ofstream(std::filesystem::path(dir) / pid / "stat")
+                << pid << " (game.exe) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0\n";
+        }
+        return std::filesystem::path(dir);
+    }();
+    return root;
 }
 
-void check_replies(std::string& pending, int fd) {
-    char buffer[1 << 16];
-    ssize_t n;
-    while ((n = recv(fd, buffer, sizeof(buffer), MSG_DONTWAIT)) > 0)
-        pending.append(buffer, static_cast<size_t>(n));
-    size_t end;
-    while ((end = pending.find('\0')) != std::string::npos) {
-        auto reply = json::parse(pending.substr(0, end), nullptr, false);
-        if (reply.is_discarded() || !reply.is_object())
-            abort();
-        pending.erase(0, end + 1);
+// Never attached; everything else real or plain.
+class FuzzService : public SchedulerService {
+public:
+    FuzzService() : tracker_(fake_proc(), {}) {}
+    SchedulerHandle* scheduler() override { return nullptr; }
+    std::optional<ExitInfo> last_exit() const override { return std::nullopt; }
+    uint64_t started_usec() const override { return 0; }
+    fp_tunables tunables() const override { return tunables_; }
+    TunableSource tunable_source(size_t) const override { return TunableSource::Default; }
+    EventCounts event_counts() const override { return {}; }
+    Status set_tunables(const TunableOverrides&, bool) override { return Ok{}; }
+    Status reset_tunables() override {
+        tunables_ = default_tunables();
+        return Ok{};
     }
+    PowerProfileView power_profile() const override { return {std::nullopt, "", builtin_presets()}; }
+    std::vector<ClassifiedProcess> classified_processes() const override {
+        std::vector<ClassifiedProcess> list;
+        for (const auto& [pid, entry] : tracker_.processes())
+            list.push_back(entry);
+        return list;
+    }
+    Status mark_game(uint32_t pid) override { return tracker_.mark_game(pid); }
+    Status unmark_game(uint32_t pid) override { return tracker_.unmark_game(pid); }
+
+private:
+    GameTracker tracker_;
+    fp_tunables tunables_ = default_tunables();
+};
+
+SchedulerReadings fake_readings() {
+    SchedulerReadings readings;
+    readings.stats = [] {
+        return Expected<json>(json{{"timestamp_usec", 1}, {"counters", {{"runs", 7}}},
+                                   {"ringbufs", json::array()}, {"events", json::object()}});
+    };
+    readings.tasks = [] {
+        std::vector<fp_task_record> tasks(450);   // three replies
+        for (size_t i = 0; i < tasks.size(); i++) {
+            tasks[i].pid = tasks[i].tid = static_cast<uint32_t>(i + 1);
+            tasks[i].comm[0] = static_cast<char>(0x80 + i % 64);   // invalid UTF-8 on purpose
+        }
+        return Expected<std::vector<fp_task_record>>(std::move(tasks));
+    };
+    return readings;
 }
 
 InterfaceSpec test_interface() {
@@ -68,46 +131,191 @@ InterfaceSpec test_interface() {
         r.reply_more({{"i", 1}});
         r.reply({{"i", 2}});
     }};
+    // A handler bug the server must contain: a second final reply.
+    spec.methods["Twice"] = {[](const CallInfo&, Responder r) {
+        r.reply();
+        r.error(kErrorMethodNotImplemented);
+    }};
     spec.methods["Root"] = {[](const CallInfo&, Responder r) { r.reply(); }, true};
     spec.methods["Missing"] = {nullptr};
     return spec;
 }
 
+// What the server must do with the bytes sent: the calls it answers, in order, up to the
+// first message that closes the connection. Mirrors Connection's framing rules.
+struct ExpectedCall {
+    bool oneway = false;
+    bool more = false;
+    bool endless = false;   // a Monitor stream: answered until the connection ends
+};
+
+std::vector<ExpectedCall> expected_calls(std::string_view stream, size_t max_message,
+                                         bool* violation) {
+    std::vector<ExpectedCall> calls;
+    *violation = false;
+    size_t start = 0;
+    for (;;) {
+        size_t end = stream.find('\0', start);
+        if (end == std::string_view::npos) {
+            // A partial message at EOF is dropped; one over the cap closes the connection.
+            *violation = stream.size() - start > max_message;
+            return calls;
+        }
+        if (end - start > max_message) {
+            *violation = true;
+            return calls;
+        }
+        json message = json::parse(stream.substr(start, end - start), nullptr, false);
+        start = end + 1;
+        if (message.is_discarded() || !message.is_object()) {
+            *violation = true;
+            return calls;
+        }
+        for (const auto& item : message.items())
+            if (item.key() != "method" && item.key() != "parameters" && item.key() != "more" &&
+                item.key() != "oneway") {
+                *violation = true;
+                return calls;
+            }
+        auto method = message.find("method");
+        if (method == message.end() || !method->is_string()) {
+            *violation = true;
+            return calls;
+        }
+        ExpectedCall call;
+        for (const char* flag : {"more", "oneway"}) {
+            auto it = message.find(flag);
+            if (it == message.end() || it->is_null())
+                continue;
+            if (!it->is_boolean()) {
+                *violation = true;
+                return calls;
+            }
+            (std::string_view(flag) == "more" ? call.more : call.oneway) = it->get<bool>();
+        }
+        if (call.more && call.oneway) {
+            *violation = true;
+            return calls;
+        }
+        // A Monitor that starts never ends by itself; later calls wait behind it for ever.
+        call.endless = call.more && *method == "io.framepace.Scheduler.Monitor";
+        calls.push_back(call);
+    }
+}
+
+struct ReplyLog {
+    std::string pending;
+    std::vector<json> replies;
+
+    void read(int fd) {
+        char buffer[1 << 16];
+        ssize_t n;
+        while ((n = recv(fd, buffer, sizeof(buffer), MSG_DONTWAIT)) > 0)
+            pending.append(buffer, static_cast<size_t>(n));
+        size_t end;
+        while ((end = pending.find('\0')) != std::string::npos) {
+            auto reply = json::parse(pending.substr(0, end), nullptr, false);
+            if (reply.is_discarded() || !reply.is_object())
+                abort();
+            replies.push_back(std::move(reply));
+            pending.erase(0, end + 1);
+        }
+    }
+};
+
+void pump(int rounds) {
+    for (int i = 0; i < rounds; i++)
+        if (sd_event_run(shared_loop(), 0) <= 0)
+            break;
+}
+
+// The replies must be, call by call (oneway ones skipped): any "continues" replies (only
+// for "more" calls) and then exactly one final reply. Exactness needs a clean end: the
+// client sent everything and the server answered until EOF without a protocol violation.
+void check_replies(const std::vector<ExpectedCall>& calls, const std::vector<json>& replies,
+                   bool clean_end) {
+    size_t r = 0;
+    for (const auto& call : calls) {
+        if (call.oneway)
+            continue;
+        while (r < replies.size() && replies[r].contains("continues")) {
+            if (!call.more || replies[r]["continues"] != true)
+                abort();
+            r++;
+        }
+        if (r == replies.size()) {
+            // Unanswered: only a stream still running, or the connection cut short.
+            if (clean_end && !call.endless)
+                abort();
+            return;
+        }
+        r++;   // the final reply
+        if (call.endless && !replies[r - 1].contains("error"))
+            abort();   // a Monitor ends only with an error (or never)
+    }
+    if (r != replies.size())
+        abort();   // a reply nobody asked for: a second final reply, or one to a oneway call
+}
+
 }  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+    // Handler bugs the server contains (Twice) are logged each time: keep the run quiet.
+    log_setup(LogTarget::Stderr, LOG_CRIT);
+    return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size < 2)
         return 0;
-    Limits limits;
-    limits.max_message_bytes = 4096;
-    limits.max_output_bytes = 64 * 1024;
-    Server server(shared_loop(), ServiceInfo{"v", "p", "1", "u"}, limits);
-    server.add_interface(test_interface());
+    const Limits limits;   // production limits
+    FuzzService service;
+    SchedulerMethods methods(service, shared_loop(), fake_readings());
+    bool clean_end = false;
+    std::vector<ExpectedCall> calls;
+    ReplyLog log;
+    {
+        Server server(shared_loop(), ServiceInfo{"v", "p", "1", "u"}, limits);
+        server.add_interface(methods.interface());
+        server.add_interface(test_interface());
 
-    int fds[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) < 0)
-        abort();
-    uid_t uid = (data[0] & 1) ? 0 : 1000;
-    if (!server.add_connection(UniqueFd(fds[0]), Peer{uid, 1}))
-        abort();
-    UniqueFd client(fds[1]);
-    size_t chunk = 1 + data[1] % 64;
-    std::string pending;
-    for (size_t off = 2; off < size;) {
-        size_t len = std::min(chunk, size - off);
-        ssize_t n = send(client.get(), data + off, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (n > 0)
-            off += static_cast<size_t>(n);
-        else if (n < 0 && errno != EAGAIN)
-            break;  // the server closed the connection
-        pump(4);
-        check_replies(pending, client.get());
+        int fds[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) < 0)
+            abort();
+        uid_t uid = (data[0] & 1) ? 0 : 1000;
+        if (!server.add_connection(UniqueFd(fds[0]), Peer{uid, 1}))
+            abort();
+        UniqueFd client(fds[1]);
+        size_t chunk = 1 + data[1] % 64 * 64;
+        size_t off = 2;
+        while (off < size) {
+            size_t len = std::min(chunk, size - off);
+            ssize_t n = send(client.get(), data + off, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (n > 0)
+                off += static_cast<size_t>(n);
+            else if (n < 0 && errno != EAGAIN)
+                break;   // the server closed the connection
+            pump(8);
+            log.read(client.get());
+            if (server.connection_count() == 0)
+                break;
+        }
+        bool all_sent = off == size;
+        shutdown(client.get(), SHUT_WR);   // a half-close: the server must still answer all
+        for (int i = 0; i < 256 && server.connection_count() > 0; i++) {
+            pump(8);
+            log.read(client.get());
+        }
+        log.read(client.get());
+        bool violation = false;
+        calls = expected_calls(std::string_view(reinterpret_cast<const char*>(data) + 2, size - 2),
+                               limits.max_message_bytes, &violation);
+        clean_end = all_sent && !violation && server.connection_count() == 0;
     }
-    shutdown(client.get(), SHUT_WR);
-    for (int i = 0; i < 64 && server.connection_count() > 0; i++) {
-        pump(4);
-        check_replies(pending, client.get());
-    }
-    pump(4);
+    pump(8);
+    check_replies(calls, log.replies, clean_end);
+    // The server is gone, and with it every connection: no stream may be left.
+    if (methods.monitor_count() != 0 || methods.stream_count(0) != 0 || methods.stream_count(1000) != 0)
+        abort();
     return 0;
 }

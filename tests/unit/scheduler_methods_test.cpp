@@ -94,7 +94,7 @@ TEST_F(Methods, StatusReportsTheEjection) {
 
 TEST_F(Methods, CallsThatNeedTheSchedulerSaySoWithTheReason) {
     for (const char* method : {"GetStats", "ResetStats", "ListTasks"}) {
-        auto reply = call_method(method);
+        auto reply = call_method(method, json::object(), std::string(method) == "ListTasks");
         EXPECT_EQ(reply["error"], kErrorSchedulerNotAttached) << method;
         EXPECT_EQ(reply["parameters"]["reason"], "runnable task stall") << method;
     }
@@ -192,4 +192,130 @@ TEST_F(Methods, PowerProfileShowsServiceProfilePresetAndTheWholeMapping) {
 TEST_F(Methods, ResetTunablesTakesNoParametersAndNeedsTheScheduler) {
     EXPECT_EQ(call_method("ResetTunables", {{"persist", true}})["parameters"]["parameter"], "persist");
     EXPECT_EQ(call_method("ResetTunables")["error"], kErrorSchedulerNotAttached);
+}
+
+namespace {
+
+// The methods over readings of a scheduler that is not there: a stats object and a task
+// list of any length, with the production limits of the server.
+class Streams : public LoopFixture {
+protected:
+    void SetUp() override {
+        LoopFixture::SetUp();
+        SchedulerReadings readings;
+        readings.stats = [] { return Expected<json>(json{{"timestamp_usec", 1}}); };
+        readings.tasks = [this] {
+            std::vector<fp_task_record> tasks(task_count_);
+            for (size_t i = 0; i < tasks.size(); i++) {
+                tasks[i].pid = 100 + static_cast<uint32_t>(i / 10);
+                tasks[i].tid = 100 + static_cast<uint32_t>(i);
+                snprintf(tasks[i].comm, sizeof(tasks[i].comm), "w%zu", i % 1000000);
+            }
+            return Expected<std::vector<fp_task_record>>(std::move(tasks));
+        };
+        methods_ = std::make_unique<SchedulerMethods>(service_, loop_.get(), readings);
+        server_ = std::make_unique<Server>(loop_.get(), ServiceInfo{});
+        server_->add_interface(methods_->interface());
+    }
+    static json message(const std::string& method, json params = json::object()) {
+        return {{"method", std::string(kSchedulerInterface) + "." + method},
+                {"parameters", std::move(params)},
+                {"more", true}};
+    }
+
+    DetachedService service_;
+    size_t task_count_ = 0;
+    std::unique_ptr<SchedulerMethods> methods_;
+    std::unique_ptr<Server> server_;   // after methods_: connections close first
+};
+
+}  // namespace
+
+// Issue 14 item 1: one reply was cut at the 1 MiB output cap near 5.7k tasks.
+TEST_F(Streams, ListTasksDeliversFiftyThousandTasks) {
+    task_count_ = 50'000;
+    int fd = connect(*server_, 1000);
+    send_raw(fd, framed(message("ListTasks")));
+    auto replies = receive_stream(fd, 100000);
+    ASSERT_FALSE(replies.empty());
+    EXPECT_FALSE(replies.back().contains("continues"));
+    size_t n = 0;
+    for (const auto& reply : replies) {
+        ASSERT_FALSE(reply.contains("error")) << reply.dump();
+        EXPECT_LE(reply["parameters"]["tasks"].size(), kTasksPerReply);
+        for (const auto& task : reply["parameters"]["tasks"])
+            ASSERT_EQ(task["tid"], 100 + n++);
+    }
+    EXPECT_EQ(n, 50'000u);
+    EXPECT_EQ(replies.size(), 50'000 / kTasksPerReply);
+    EXPECT_EQ(methods_->stream_count(1000), 0u);   // the slot went with the last reply
+}
+
+TEST_F(Streams, ListTasksToAHalfClosedClientArrivesWhole) {
+    task_count_ = 20'000;
+    int fd = connect(*server_, 1000);
+    send_raw(fd, framed(message("ListTasks")));
+    ASSERT_EQ(shutdown(fd, SHUT_WR), 0);
+    auto replies = receive_stream(fd, 100000);
+    size_t n = 0;
+    for (const auto& reply : replies)
+        n += reply["parameters"]["tasks"].size();
+    EXPECT_EQ(n, 20'000u);
+    EXPECT_TRUE(closed(fd));
+}
+
+TEST_F(Streams, ListTasksWithNoTasksIsOneEmptyReplyAndNeedsMore) {
+    int fd = connect(*server_, 1000);
+    auto replies = (send_raw(fd, framed(message("ListTasks"))), receive_stream(fd));
+    ASSERT_EQ(replies.size(), 1u);
+    EXPECT_EQ(replies[0]["parameters"]["tasks"], json::array());
+    EXPECT_FALSE(replies[0].contains("continues"));
+    json without_more = message("ListTasks");
+    without_more.erase("more");
+    EXPECT_EQ(call(fd, without_more)["error"], kErrorExpectedMore);
+}
+
+// Item 7: the stream ends with its connection, long before its next tick (60 s away).
+TEST_F(Streams, MonitorEndsWhenItsConnectionCloses) {
+    int fd = connect(*server_, 1000);
+    send_raw(fd, framed(message("Monitor", {{"interval_usec", 60'000'000}})));
+    auto first = receive(fd);
+    ASSERT_EQ(first.size(), 1u);
+    EXPECT_EQ(first[0]["continues"], true);
+    EXPECT_EQ(methods_->monitor_count(), 1u);
+    EXPECT_EQ(methods_->stream_count(1000), 1u);
+    clients_.clear();   // the client goes
+    pump();
+    EXPECT_EQ(methods_->monitor_count(), 0u);
+    EXPECT_EQ(methods_->stream_count(1000), 0u);
+}
+
+TEST_F(Streams, StreamsPerUidAreCappedButNotForRoot) {
+    std::vector<int> fds;
+    for (size_t i = 0; i < kMaxStreamsPerUid; i++) {
+        fds.push_back(connect(*server_, 1000));
+        send_raw(fds.back(), framed(message("Monitor", {{"interval_usec", 60'000'000}})));
+        ASSERT_EQ(receive(fds.back()).size(), 1u);
+    }
+    int extra = connect(*server_, 1000);
+    auto refused = call(extra, message("Monitor"));
+    EXPECT_EQ(refused["error"], kErrorTooManyStreams);
+    EXPECT_EQ(refused["parameters"]["limit"], kMaxStreamsPerUid);
+    EXPECT_EQ(call(extra, message("ListTasks"))["error"], kErrorTooManyStreams);
+    // Other users and root are not affected.
+    int other = connect(*server_, 1001);
+    EXPECT_EQ(call(other, message("ListTasks"))["parameters"]["tasks"], json::array());
+    for (int i = 0; i < 6; i++) {
+        int root = connect(*server_, 0);
+        send_raw(root, framed(message("Monitor", {{"interval_usec", 60'000'000}})));
+        EXPECT_EQ(receive(root).size(), 1u);
+    }
+    // Closing one of the user's streams gives its slot back.
+    ::shutdown(fds[0], SHUT_RDWR);
+    pump();
+    EXPECT_EQ(methods_->stream_count(1000), kMaxStreamsPerUid - 1);
+    send_raw(extra, framed(message("Monitor", {{"interval_usec", 60'000'000}})));
+    auto accepted = receive(extra);
+    ASSERT_EQ(accepted.size(), 1u);
+    EXPECT_EQ(accepted[0]["continues"], true);
 }

@@ -3,7 +3,10 @@
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include "tunables.h"
 
@@ -68,4 +71,102 @@ TEST_F(Store, BadFilesAreErrorsNamingFileAndProblem) {
         ASSERT_FALSE(loaded) << text;
         EXPECT_NE(loaded.error().message.find("tunables.json"), std::string::npos) << text;
     }
+}
+
+namespace {
+
+// Stand-ins for one failing system call each.
+ssize_t failing_write(int, const void*, size_t) {
+    errno = ENOSPC;
+    return -1;
+}
+ssize_t short_write(int fd, const void* data, size_t size) {
+    // Half, then nothing: a disk that fills up mid-write.
+    static bool first = true;
+    if (!first) {
+        first = true;
+        return 0;
+    }
+    first = false;
+    return ::write(fd, data, size / 2);
+}
+int failing_fsync(int) {
+    errno = EIO;
+    return -1;
+}
+int failing_rename(const char*, const char*) {
+    errno = EXDEV;
+    return -1;
+}
+// Fails on directories only: the file's own fsync passes.
+int failing_dir_fsync(int fd) {
+    struct stat st {};
+    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        errno = EIO;
+        return -1;
+    }
+    return ::fsync(fd);
+}
+
+std::string contents(const fs::path& path) {
+    std::ifstream in(path);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+}  // namespace
+
+TEST_F(Store, EveryFailedStepIsAnErrorAndLeavesNoTemporaryNorAHalfFile) {
+    TunableOverrides first{};
+    first[index_of("slice_batch_ns")] = 4'000'000;
+    ASSERT_TRUE(store().save(first));
+    const std::string before = contents(dir_ / "tunables.json");
+    TunableOverrides second{};
+    second[index_of("slice_batch_ns")] = 5'000'000;
+
+    struct Case {
+        const char* name;
+        FileSystemCalls calls;
+        const char* says;
+    };
+    FileSystemCalls write_fails, short_write_fails, fsync_fails, rename_fails;
+    write_fails.write = failing_write;
+    short_write_fails.write = short_write;
+    fsync_fails.fsync = failing_fsync;
+    rename_fails.rename = failing_rename;
+    for (const Case& c : {Case{"write", write_fails, "cannot write"},
+                          Case{"short write", short_write_fails, "cannot write"},
+                          Case{"fsync", fsync_fails, "cannot sync"},
+                          Case{"rename", rename_fails, "cannot replace"}}) {
+        auto status = store().save(second, c.calls);
+        ASSERT_FALSE(status) << c.name;
+        EXPECT_NE(status.error().message.find(c.says), std::string::npos)
+            << c.name << ": " << status.error().message;
+        EXPECT_FALSE(fs::exists(dir_ / "tunables.json.tmp")) << c.name;
+        EXPECT_EQ(contents(dir_ / "tunables.json"), before) << c.name;
+    }
+}
+
+TEST_F(Store, AFailedDirectorySyncIsReported) {
+    FileSystemCalls calls;
+    calls.fsync = failing_dir_fsync;
+    TunableOverrides values{};
+    values[index_of("slice_batch_ns")] = 4'000'000;
+    auto status = store().save(values, calls);
+    ASSERT_FALSE(status) << "the rename may not survive a power loss";
+    EXPECT_NE(status.error().message.find("cannot sync " + dir_.string()), std::string::npos)
+        << status.error().message;
+    EXPECT_FALSE(fs::exists(dir_ / "tunables.json.tmp"));
+    auto loaded = store().load();
+    ASSERT_TRUE(loaded) << "the new file is in place";
+    EXPECT_EQ((*loaded)[index_of("slice_batch_ns")], 4'000'000u);
+}
+
+TEST_F(Store, AnUnusableDirectoryIsAnError) {
+    // A regular file where the directory should be stops root as well as anyone.
+    fs::create_directories(dir_);
+    std::ofstream(dir_ / "file") << "x";
+    TunablesStore blocked(dir_ / "file" / "tunables.json");
+    auto status = blocked.save({});
+    ASSERT_FALSE(status);
+    EXPECT_FALSE(fs::exists(dir_ / "file" / "tunables.json.tmp"));
 }

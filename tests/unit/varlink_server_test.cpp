@@ -1,8 +1,12 @@
 #include "varlink_server.h"
 
+#include <algorithm>
 #include <gtest/gtest.h>
+#include <stdexcept>
+#include <sys/socket.h>
 
 #include "params.h"
+#include "refusal_log.h"
 #include "varlink_test_client.h"
 
 using namespace framepace;
@@ -39,6 +43,25 @@ protected:
         spec.methods["Big"] = {[](const CallInfo&, Responder r) {
             r.reply({{"data", std::string(10000, 'y')}});
         }};
+        spec.methods["ReplyThenThrow"] = {[](const CallInfo&, Responder r) {
+            r.reply({{"ok", true}});
+            throw std::runtime_error("failed after replying");
+        }};
+        spec.methods["Keep"] = {[this](const CallInfo&, Responder r) {
+            kept_ = r;
+            r.reply();
+        }};
+        // count parameter: that many replies of 1000 bytes, pulled as the client reads.
+        spec.methods["Pulled"] = {[this](const CallInfo& call, Responder r) {
+            if (!call.more)
+                return r.error(kErrorExpectedMore);
+            int total = call.parameters.value("count", 0);
+            r.stream([this, total, i = 0]() mutable {
+                pulled_++;
+                i++;
+                return StreamItem{{{"i", i}, {"pad", std::string(1000, 'p')}}, i >= total};
+            });
+        }};
         server_->add_interface(std::move(spec));
         fd_ = connect(*server_);
     }
@@ -46,7 +69,8 @@ protected:
     std::unique_ptr<Server> server_;
     int fd_ = -1;
     int count_ = 0;
-    Responder later_;
+    int pulled_ = 0;
+    Responder later_, kept_;
 };
 
 }  // namespace
@@ -234,4 +258,205 @@ TEST_F(VarlinkServer, PipelinedCallsBeyondTheOutputBackpressureAllGetAnswered) {
     }
     EXPECT_EQ(sent, batch.size());
     EXPECT_EQ(replies, 300u);
+}
+
+// Item 3 of issue 14: one reply per call. A handler that fails after replying (the server
+// turns the exception into an error) or a Responder kept past its call must not put a second
+// answer on the wire, where the client would take it for the answer to its next call.
+TEST_F(VarlinkServer, AFailureAfterTheReplyIsLoggedNotSent) {
+    ::testing::internal::CaptureStderr();
+    send_raw(fd_, framed({{"method", "io.test.Echo.ReplyThenThrow"}}) +
+                      framed({{"method", "io.test.Echo.Count"}}));
+    auto replies = receive(fd_);
+    std::string log = ::testing::internal::GetCapturedStderr();
+    ASSERT_EQ(replies.size(), 2u);
+    EXPECT_EQ(replies[0]["parameters"]["ok"], true);
+    EXPECT_FALSE(replies[0].contains("error"));
+    EXPECT_EQ(replies[1]["parameters"]["n"], 1);
+    EXPECT_NE(log.find("io.test.Echo.ReplyThenThrow answered a call that had its final reply"),
+              std::string::npos) << log;
+}
+
+TEST_F(VarlinkServer, AStaleResponderCannotAnswerTheNextCall) {
+    EXPECT_FALSE(call(fd_, {{"method", "io.test.Echo.Keep"}}).contains("error"));
+    EXPECT_FALSE(kept_.connected());
+    send_raw(fd_, framed({{"method", "io.test.Echo.Later"}, {"more", true}}));
+    EXPECT_TRUE(receive(fd_).empty());
+    ::testing::internal::CaptureStderr();
+    kept_.error(kErrorPermissionDenied);
+    kept_.reply_more({{"x", 1}});
+    std::string log = ::testing::internal::GetCapturedStderr();
+    EXPECT_TRUE(receive(fd_).empty());
+    EXPECT_NE(log.find("dropped (error org.varlink.service.PermissionDenied)"), std::string::npos)
+        << log;
+    later_.reply({{"late", true}});
+    auto replies = receive(fd_);
+    ASSERT_EQ(replies.size(), 1u);
+    EXPECT_EQ(replies[0]["parameters"]["late"], true);
+    later_.reply({{"late", "again"}});  // a second final reply: dropped
+    EXPECT_TRUE(receive(fd_).empty());
+}
+
+// Item 2: shutdown(SHUT_WR) after the call is a complete request, not a disconnect.
+TEST_F(VarlinkServer, AHalfClosedClientGetsItsLateReplies) {
+    send_raw(fd_, framed({{"method", "io.test.Echo.Later"}, {"more", true}}));
+    ASSERT_EQ(shutdown(fd_, SHUT_WR), 0);
+    pump();
+    ASSERT_TRUE(later_.connected());
+    later_.reply_more({{"i", 1}});
+    later_.reply({{"i", 2}});
+    auto replies = receive(fd_);
+    ASSERT_EQ(replies.size(), 2u);
+    EXPECT_EQ(replies[0]["continues"], true);
+    EXPECT_EQ(replies[1]["parameters"]["i"], 2);
+    EXPECT_TRUE(closed(fd_));  // and then the server closes
+}
+
+TEST_F(VarlinkServer, AHalfClosedClientGetsEveryPipelinedReply) {
+    std::string batch;
+    for (int i = 0; i < 300; i++)
+        batch += framed({{"method", "io.test.Echo.Big"}});
+    send_raw(fd_, batch);  // fits the socket buffer: 300 small calls
+    ASSERT_EQ(shutdown(fd_, SHUT_WR), 0);
+    size_t replies = 0;
+    for (int round = 0; round < 2000 && replies < 300; round++)
+        replies += receive(fd_).size();
+    EXPECT_EQ(replies, 300u);
+    EXPECT_TRUE(closed(fd_));
+}
+
+TEST_F(VarlinkServer, AHalfClosedClientGetsAWholeStream) {
+    send_raw(fd_, framed({{"method", "io.test.Echo.Pulled"}, {"more", true},
+                          {"parameters", {{"count", 3000}}}}));
+    ASSERT_EQ(shutdown(fd_, SHUT_WR), 0);
+    auto replies = receive_stream(fd_);
+    ASSERT_EQ(replies.size(), 3000u);
+    EXPECT_EQ(replies.back()["parameters"]["i"], 3000);
+    EXPECT_TRUE(closed(fd_));
+}
+
+// Item 1: a streamed answer is made as the client reads it; one that does not read holds
+// a bounded amount, however long the answer.
+TEST_F(VarlinkServer, StreamsArePulledAsTheClientReads) {
+    send_raw(fd_, framed({{"method", "io.test.Echo.Pulled"}, {"more", true},
+                          {"parameters", {{"count", 20000}}}}));
+    pump();
+    pump();
+    // The socket buffer plus the 64 KiB backpressure mark, in 1 KiB replies: far from all.
+    EXPECT_LT(pulled_, 2000);
+    auto replies = receive_stream(fd_, 100000);
+    ASSERT_EQ(replies.size(), 20000u);
+    for (size_t i = 0; i + 1 < replies.size(); i++)
+        ASSERT_EQ(replies[i]["continues"], true) << i;
+    EXPECT_FALSE(replies.back().contains("continues"));
+    EXPECT_EQ(replies.back()["parameters"]["i"], 20000);
+    // The connection is free for the next call.
+    EXPECT_EQ(call(fd_, {{"method", "io.test.Echo.Count"}})["parameters"]["n"], 1);
+}
+
+TEST_F(VarlinkServer, StreamedRepliesNeedMore) {
+    EXPECT_EQ(call(fd_, {{"method", "io.test.Echo.Pulled"}, {"parameters", {{"count", 3}}}})["error"],
+              kErrorExpectedMore);
+}
+
+// Item 4: sd-varlink's varlink_dispatch_method accepts method, parameters, oneway and more
+// and nothing else; "upgrade" (with either value) and unknown keys, and oneway together with
+// more, are protocol violations: the connection closes without a reply.
+TEST_F(VarlinkServer, UpgradeAndUnknownKeysCloseTheConnectionAsSdVarlinkDoes) {
+    for (json bad : {json{{"method", "io.test.Echo.Echo"}, {"upgrade", true}},
+                     json{{"method", "io.test.Echo.Echo"}, {"upgrade", false}},
+                     json{{"method", "io.test.Echo.Echo"}, {"parameters", json::object()}, {"id", 1}},
+                     json{{"method", "io.test.Echo.Echo"}, {"more", true}, {"oneway", true}}}) {
+        int fd = connect(*server_);
+        send_raw(fd, framed(bad));
+        EXPECT_TRUE(receive(fd).empty()) << bad.dump();
+        EXPECT_TRUE(closed(fd)) << bad.dump();
+    }
+    EXPECT_FALSE(call(fd_, {{"method", "io.test.Echo.Echo"}}).contains("error"));
+}
+
+// Item 7 (generic part): a call whose output stands still for a whole idle period belongs to
+// a client that stopped reading; one merely waiting for its next reply stays.
+TEST_F(LoopFixture, AStreamThatNobodyReadsIsDroppedAtTheIdleTimeout) {
+    Limits limits;
+    limits.idle_timeout_usec = 30'000;
+    Server server(loop_.get(), ServiceInfo{}, limits);
+    Responder waiting;
+    InterfaceSpec spec;
+    spec.name = "io.test.Idle";
+    spec.methods["Flood"] = {[](const CallInfo&, Responder r) {
+        r.stream([] { return StreamItem{{{"pad", std::string(4096, 'f')}}, false}; });
+    }};
+    spec.methods["Wait"] = {[&](const CallInfo&, Responder r) { waiting = r; }};
+    server.add_interface(std::move(spec));
+    int flood = connect(server);
+    int wait = connect(server);
+    send_raw(flood, framed({{"method", "io.test.Idle.Flood"}, {"more", true}}));
+    send_raw(wait, framed({{"method", "io.test.Idle.Wait"}, {"more", true}}));
+    run_for(150'000);
+    EXPECT_EQ(server.connection_count(), 1u);
+    EXPECT_TRUE(waiting.connected());
+}
+
+// Item 5: whatever other users hold, root gets in.
+TEST_F(LoopFixture, RootAlwaysGetsAConnection) {
+    Limits limits;
+    limits.max_connections = 8;
+    limits.root_reserved_connections = 2;
+    limits.max_connections_per_uid = 100;
+    Server server(loop_.get(), ServiceInfo{}, limits);
+    ::testing::internal::CaptureStderr();
+    for (uid_t uid = 1000; uid < 1006; uid++)
+        EXPECT_GE(connect(server, uid), 0) << uid;
+    EXPECT_EQ(connect(server, 2000), -1);   // the last two are root's
+    EXPECT_EQ(connect(server, 1000), -1);
+    EXPECT_GE(connect(server, 0), 0);
+    EXPECT_GE(connect(server, 0), 0);
+    EXPECT_EQ(connect(server, 0), -1);      // the total still binds root
+    ::testing::internal::GetCapturedStderr();
+}
+
+TEST_F(VarlinkServer, RootIsNotBoundByThePerUidCap) {
+    for (int i = 0; i < 5; i++)
+        EXPECT_GE(connect(*server_, 0), 0) << i;
+}
+
+// Item 6: a user reconnecting in a loop against the cap costs one log line per interval.
+TEST_F(LoopFixture, RefusedConnectionsDoNotFloodTheLog) {
+    Limits limits;
+    limits.max_connections_per_uid = 1;
+    limits.refusal_log_interval_usec = 10'000'000;
+    Server server(loop_.get(), ServiceInfo{}, limits);
+    uint64_t now = 1'000'000;
+    server.set_clock([&now] { return now; });
+    ASSERT_GE(connect(server, 1000), 0);
+    ::testing::internal::CaptureStderr();
+    for (int i = 0; i < 990; i++) {
+        EXPECT_EQ(connect(server, 1000), -1);
+        clients_.pop_back();
+        now += 8'000;   // 990 refusals in about 8 s, as seen in the VM
+    }
+    std::string burst = ::testing::internal::GetCapturedStderr();
+    now += 10'000'000;
+    ::testing::internal::CaptureStderr();
+    EXPECT_EQ(connect(server, 1000), -1);
+    std::string later = ::testing::internal::GetCapturedStderr();
+    auto lines = [](const std::string& text) { return std::count(text.begin(), text.end(), '\n'); };
+    EXPECT_EQ(lines(burst), 1) << burst;
+    EXPECT_NE(burst.find("refusing a connection of uid 1000"), std::string::npos) << burst;
+    EXPECT_EQ(lines(later), 1) << later;
+    EXPECT_NE(later.find("(989 more refused since the last report)"), std::string::npos) << later;
+}
+
+TEST(RefusalLog, FirstAtOnceThenOncePerIntervalWithTheCount) {
+    RefusalLog log(10'000'000);
+    EXPECT_EQ(log.refused(5'000'000), 0u);
+    EXPECT_EQ(log.refused(5'000'001), std::nullopt);
+    EXPECT_EQ(log.refused(14'999'999), std::nullopt);
+    EXPECT_EQ(log.suppressed(), 2u);
+    EXPECT_EQ(log.refused(15'000'000), 2u);
+    EXPECT_EQ(log.refused(15'000'001), std::nullopt);
+    EXPECT_EQ(log.refused(60'000'000), 1u);
+    EXPECT_EQ(log.refused(60'000'000), std::nullopt);
+    EXPECT_EQ(log.refused(1'000), 1u);   // a clock that went back does not silence it
 }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <string>
 #include <sys/socket.h>
+#include <time.h>
 #include <vector>
 
 #include "varlink_server.h"
@@ -23,6 +24,39 @@ protected:
         for (int i = 0; i < rounds; i++)
             if (sd_event_run(loop_.get(), 1000) <= 0)
                 break;
+    }
+
+    // Runs the loop for about usec of wall time (timers fire).
+    void run_for(uint64_t usec) {
+        uint64_t end = now_usec() + usec;
+        while (now_usec() < end)
+            sd_event_run(loop_.get(), 1000);
+    }
+
+    static uint64_t now_usec() {
+        timespec ts{};
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return static_cast<uint64_t>(ts.tv_sec) * 1'000'000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
+    }
+
+    // Every reply of one "more" call, up to and including the one without "continues"
+    // (reads as the server writes; gives up after `rounds` empty reads).
+    std::vector<json> receive_stream(int fd, int rounds = 1000) {
+        std::vector<json> replies;
+        for (int idle = 0; idle < rounds;) {
+            auto batch = receive(fd);
+            if (batch.empty()) {
+                idle++;
+                continue;
+            }
+            for (auto& reply : batch) {
+                bool last = !reply.contains("continues");
+                replies.push_back(std::move(reply));
+                if (last)
+                    return replies;
+            }
+        }
+        return replies;
     }
 
     // A connected client; the server side is handed to server as peer uid.
@@ -66,6 +100,8 @@ protected:
         char c;
         return recv(fd, &c, 1, MSG_DONTWAIT) == 0;
     }
+
+    static std::string framed(const json& message) { return message.dump() + std::string(1, '\0'); }
 
     json call(int fd, const json& message) {
         send_raw(fd, message.dump() + std::string(1, '\0'));

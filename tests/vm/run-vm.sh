@@ -45,7 +45,8 @@ install -m644 "$sysext" "$stage/var/lib/extensions/framepace.raw"
 install -m644 "$work/sysext-next/framepace_$next_version.raw" "$guest/framepace-next.raw"
 echo "FRAMEPACE_NEXT_VERSION=$next_version" >>"$guest/job.env"
 install -m644 "$top/tests/vm/guest/lib.sh" "$guest/"
-install -m755 "$top/tests/vm/guest/poll_stats.py" "$top/tests/vm/guest/prepare_for_sleep.py" "$guest/"
+install -m755 "$top/tests/vm/guest/poll_stats.py" "$top/tests/vm/guest/prepare_for_sleep.py" \
+    "$top/tests/vm/guest/local_user_varlink.py" "$guest/"
 install -m755 "$top/tests/vm/guest/job-$job" "$guest/job"
 install -m755 "$top/tests/vm/cases/"*.sh "$guest/cases/"
 # The cases this run selects, decided here once: the guest runs them in order and the checks

@@ -1,7 +1,7 @@
 #!/bin/bash
 # The Varlink control plane with systemd's own varlinkctl: socket activation, every method,
 # live tuning visible in the scheduler's behaviour, bad input, permissions, streaming.
-# checks: idl_valid socket_activation introspection read_methods reset_stats set_tunables_live invalid_parameters permissions monitor_streams protocol_abuse persist varlink_benchmark
+# checks: idl_valid socket_activation introspection read_methods reset_stats set_tunables_live invalid_parameters permissions monitor_streams protocol_abuse local_user_varlink list_tasks_streamed persist varlink_benchmark
 . /usr/lib/framepace-vm/lib.sh
 IDL=/usr/share/framepace/varlink/io.framepace.Scheduler.varlink
 
@@ -50,7 +50,7 @@ fi
 # --- every read method
 stats=$(vcall GetStats 2>&1)
 tunables=$(vcall GetTunables 2>&1)
-tasks=$(vcall ListTasks 2>&1)
+tasks=$(vtasks 2>&1)
 ntasks=$(echo "$tasks" | jq '.tasks | length' 2>/dev/null || echo 0)
 ran=$(echo "$tasks" | jq '[.tasks[] | select(.runs > 0 and .generation == 1)] | length' 2>/dev/null || echo 0)
 if [ "$(echo "$stats" | jq .counters.runs)" -gt 0 ] 2>/dev/null &&
@@ -173,7 +173,7 @@ hog = conn(); hog.setblocking(False)
 sent = 0
 try:
     for _ in range(20000):
-        sent += hog.send(b'{"method":"io.framepace.Scheduler.ListTasks"}\0')
+        sent += hog.send(b'{"method":"io.framepace.Scheduler.ListTasks","more":true}\0')
 except BlockingIOError:
     pass
 s = conn(); s.sendall(b'{"method":"io.framepace.Scheduler.GetStatus"}\0')
@@ -187,6 +187,60 @@ if [ "$abuse" = "malformed:True array:True oversized:True pipelined:2000 respons
     result protocol_abuse pass "$abuse"
 else
     result protocol_abuse fail "$abuse (service $(systemctl is-active framepaced.service))"
+fi
+
+# --- one unprivileged user against the server: sd-varlink's refusals (upgrade, unknown keys,
+# ListTasks needs more), a half-closed client gets its reply, streams capped per user and
+# freed when their connection closes, every connection a user may hold taken and knocked on
+# for 8 s — while root still gets in and the journal is not flooded
+rm -f /run/fp-hold /run/fp-luv.json
+mkfifo /run/fp-hold
+chmod 666 /run/fp-hold
+lines0=$(journalctl -o cat --no-pager _COMM=framepaced | wc -l)
+setpriv --reuid=65534 --regid=65534 --clear-groups \
+    python3 /usr/lib/framepace-vm/local_user_varlink.py "$ADDR" </run/fp-hold >/run/fp-luv.json 2>&1 &
+luv=$!
+exec 8>/run/fp-hold
+wait_for 90 test -s /run/fp-luv.json
+luv_out=$(head -n1 /run/fp-luv.json)
+root_state=$(vcall GetStatus 2>&1 | jq -r .state 2>/dev/null)
+lines1=$(journalctl -o cat --no-pager _COMM=framepaced | wc -l)
+exec 8>&-
+wait "$luv"
+refusal_lines=$(journalctl -o cat --no-pager _COMM=framepaced | tail -n $((lines1 - lines0)) | grep -ci refus || true)
+j() { jq -r ".$1" <<<"$luv_out" 2>/dev/null; }
+if [ "$(j expected_more)" = true ] && [ "$(j upgrade_closed)" = true ] && [ "$(j unknown_closed)" = true ] &&
+   [ "$(j half_close)" = true ] && [ "$(j monitors)" = 4 ] && [ "$(j monitor_refusal)" = "$IF.TooManyStreams" ] &&
+   [ "$(j reopened)" = true ] && [ "$(j held)" = 32 ] && [ "$(j refused)" = true ] &&
+   [ "$(j reconnects)" -gt 50 ] && [ "$root_state" = attached ] &&
+   [ $((lines1 - lines0)) -le 5 ] && [ "$refusal_lines" -ge 1 ]; then
+    result local_user_varlink pass "uid 65534: $luv_out; root meanwhile: $root_state; framepaced wrote $((lines1 - lines0)) journal lines in all ($refusal_lines about refusals)" \
+        "{\"user\":$luv_out,\"journal_lines\":$((lines1 - lines0))}"
+else
+    result local_user_varlink fail "uid 65534: $luv_out; root: $root_state; journal lines $((lines1 - lines0)) ($refusal_lines refusals): $(journalctl -o cat --no-pager _COMM=framepaced | tail -n 5 | paste -sd'|')"
+fi
+
+# --- ListTasks beyond the old 1 MiB reply (~5.7k tasks): 8000 sleeping threads of uid 65534,
+# every task arrives through the stream
+systemd-run --quiet --unit=fp-threads --uid=65534 --gid=65534 -p TasksMax=infinity \
+    python3 -c 'import threading, time
+threading.stack_size(65536)
+for _ in range(8000):
+    threading.Thread(target=time.sleep, args=(120,), daemon=True).start()
+time.sleep(120)'
+threads_up() { [ "$(ls /proc/"$(systemctl show -P MainPID fp-threads.service)"/task 2>/dev/null | wc -l)" -ge 8001 ]; }
+wait_for 90 threads_up
+tpid=$(systemctl show -P MainPID fp-threads.service)
+t0=$(date +%s%N)
+listed=$(vtasks | jq "[.tasks[] | select(.pid == $tpid)] | length")
+all=$(vtasks | jq '.tasks | length')
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+systemctl stop fp-threads.service
+if [ "$listed" -ge 8001 ] && [ "$all" -gt "$listed" ]; then
+    result list_tasks_streamed pass "$all tasks streamed ($listed of the 8000-thread process), two calls in $ms ms" \
+        "{\"tasks\":$all,\"two_calls_ms\":$ms}"
+else
+    result list_tasks_streamed fail "listed $listed of pid $tpid's threads, $all in all"
 fi
 
 # --- persist: stored atomically, used after a restart

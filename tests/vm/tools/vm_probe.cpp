@@ -7,12 +7,17 @@
 //   framepace-vm-probe prog-stats PREFIX        one JSON object: run count and total run time
 //                                               of every loaded program whose name starts
 //                                               with PREFIX (needs kernel.bpf_stats_enabled=1)
+//   framepace-vm-probe first-drop               one JSON array, per event ring: the
+//                                               CLOCK_MONOTONIC ns of its first dropped event
+//                                               (the earliest over CPUs), 0 if none
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 #include <unistd.h>
+#include <vector>
 
 #include "framepace_shared.h"
 #include "unique_fd.h"
@@ -85,6 +90,47 @@ int set_layout_version(unsigned long long version) {
     return 0;
 }
 
+// framepace's per-CPU ring counters: the map named "ring_counters" of framepace's value size.
+UniqueFd find_ring_counters() {
+    UniqueFd found;
+    __u32 id = 0;
+    while (bpf_map_get_next_id(id, &id) == 0) {
+        UniqueFd fd(bpf_map_get_fd_by_id(id));
+        bpf_map_info info{};
+        __u32 len = sizeof(info);
+        if (fd.valid() && bpf_map_get_info_by_fd(fd.get(), &info, &len) == 0 &&
+            std::strcmp(info.name, "ring_counters") == 0 &&
+            info.value_size == sizeof(fp_ring_counters))
+            found = std::move(fd);  // the newest, as with programs
+    }
+    return found;
+}
+
+int first_drop() {
+    UniqueFd map = find_ring_counters();
+    int cpus = libbpf_num_possible_cpus();
+    if (!map.valid() || cpus <= 0) {
+        std::fprintf(stderr, "framepace-vm-probe: no framepace ring_counters map loaded\n");
+        return 2;
+    }
+    std::vector<fp_ring_counters> per_cpu(static_cast<size_t>(cpus));
+    __u32 key = 0;
+    if (bpf_map_lookup_elem(map.get(), &key, per_cpu.data()) != 0) {
+        std::perror("framepace-vm-probe: ring_counters");
+        return 2;
+    }
+    std::string out = "[";
+    for (int ring = 0; ring < FP_NR_RINGS; ring++) {
+        unsigned long long first = 0;
+        for (const auto& c : per_cpu)
+            if (c.first_drop_ns[ring] && (!first || c.first_drop_ns[ring] < first))
+                first = c.first_drop_ns[ring];
+        out += (ring ? "," : "") + std::to_string(first);
+    }
+    std::puts((out + "]").c_str());
+    return 0;
+}
+
 int prog_stats(const char* prefix) {
     std::string out = "{";
     __u32 id = 0;
@@ -114,6 +160,8 @@ int main(int argc, char** argv) {
         return set_layout_version(std::strtoull(argv[2], nullptr, 10));
     if (argc == 3 && std::strcmp(argv[1], "prog-stats") == 0)
         return prog_stats(argv[2]);
-    std::fprintf(stderr, "usage: framepace-vm-probe boost | set-layout-version N | prog-stats PREFIX\n");
+    if (argc == 2 && std::strcmp(argv[1], "first-drop") == 0)
+        return first_drop();
+    std::fprintf(stderr, "usage: framepace-vm-probe boost | set-layout-version N | prog-stats PREFIX | first-drop\n");
     return 2;
 }
