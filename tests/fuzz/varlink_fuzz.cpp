@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "fake_proc.h"
 #include "game_tracker.h"
 #include "log.h"
 #include "params.h"
@@ -45,19 +46,7 @@ sd_event* shared_loop() {
 
 // A /proc with two processes (pids 4242 and 4243) for MarkGame/UnmarkGame.
 const std::filesystem::path& fake_proc() {
-    static std::filesystem::path root = [] {
-        char dir[] = "/tmp/varlink-fuzz-proc-XXXXXX";
-        if (!mkdtemp(dir))
-            abort();
-        for (const char* pid : {"4242", "4243"}) {
-            std::filesystem::create_directories(std::filesystem::path(dir) / pid);
-            std::ofstream(std::filesystem::path(dir) / pid / "comm") << "game.exe\n";
-            std::ofstream(std::filesystem::path(dir) / pid / "cmdline") << "game.exe";
-            std::ofstream(std::filesystem::path(dir) / pid / "stat")
-                << pid << " (game.exe) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0\n";
-        }
-        return std::filesystem::path(dir);
-    }();
+    static const std::filesystem::path root = framepace::testing::make_fake_proc({4242, 4243});
     return root;
 }
 

@@ -1,11 +1,14 @@
-// The io.framepace.Scheduler method layer against a service with no scheduler attached:
-// parameter checking and errors. What the methods do to a real scheduler is proven in the VM.
+// The io.framepace.Scheduler method layer against a service with no scheduler attached (its
+// games kept by the real GameTracker over a fake /proc): parameter checking and errors. What
+// the methods do to a real scheduler is proven in the VM.
 #include "scheduler_methods.h"
 
 #include <fstream>
 #include <gtest/gtest.h>
 #include <sstream>
 
+#include "fake_proc.h"
+#include "game_tracker.h"
 #include "tunables.h"
 #include "varlink_test_client.h"
 
@@ -38,25 +41,16 @@ public:
     }
     std::vector<ClassifiedProcess> classified_processes() const override {
         std::vector<ClassifiedProcess> list;
-        for (uint32_t pid : games_)
-            list.push_back({pid, FP_CLASS_GAME, "game.exe", "manual", true, std::nullopt});
+        for (const auto& [pid, entry] : tracker_.processes())
+            list.push_back(entry);
         return list;
     }
-    // Pids from 1000 on "exist".
-    Status mark_game(uint32_t pid) override {
-        if (pid < 1000)
-            return Error{-ESRCH, "no process " + std::to_string(pid)};
-        games_.insert(pid);
-        return Ok{};
-    }
-    Status unmark_game(uint32_t pid) override {
-        if (!games_.erase(pid))
-            return Error{-ENOENT, "not a game"};
-        return Ok{};
-    }
+    Status mark_game(uint32_t pid) override { return tracker_.mark_game(pid); }
+    Status unmark_game(uint32_t pid) override { return tracker_.unmark_game(pid); }
 
 private:
-    std::set<uint32_t> games_;
+    // Processes 4242 and 4243 exist; no other does.
+    GameTracker tracker_{framepace::testing::make_fake_proc({4242, 4243}), {}};
 };
 
 class Methods : public LoopFixture {

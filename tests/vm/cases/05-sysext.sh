@@ -65,7 +65,8 @@ boot_like() {
     state_is disabled && ! systemctl is-active -q framepace.target || return 1
     systemctl restart systemd-sysext.service
 }
-if boot_like && wait_for 20 state_is enabled && systemctl is-active -q framepaced.service; then
+running() { state_is enabled && systemctl is-active -q framepaced.service; }
+if boot_like && wait_for 20 running; then
     result boot_running pass "unmerged, then merged by systemd-sysext.service: framepace.target $(systemctl is-active framepace.target) started the enabled framepaced ($(sched_ops), enable_seq $(enable_seq)) with no call"
 else
     result boot_running fail "state=$(sched_state) service=$(systemctl is-active framepaced.service) target=$(systemctl is-active framepace.target) sysext=$(systemctl is-active systemd-sysext.service); $(systemctl status framepace.target --no-pager 2>&1 | tail -n 5 | paste -sd'|')"

@@ -21,6 +21,8 @@ task_class() { vtasks | jq -r "[.tasks[] | select(.tid == $1)][0].process_class 
 restarts() { systemctl show -P NRestarts framepaced.service; }
 watchdog_kills() { journalctl -u framepaced.service --no-pager -o cat | grep -ci "watchdog timeout" || true; }
 as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+# steam_game: a Steam game of uid 65534 in the background; $! is the game's own pid.
+steam_game() { setpriv --reuid=65534 --regid=65534 --clear-groups env SteamAppId=480 sleep 600 & }
 
 # --- exec storm: two loops of uid 65534 exec'ing /bin/true with 15 variables of 120 KiB
 # (1.8 MB: MAX_ARG_STRLEN caps one string at 128 KiB, the total stays under 2 MB) for 30 s
@@ -34,7 +36,7 @@ execs0=$(vcall GetStats | jq .events.exec)
 storm=()
 for _ in 1 2; do as_nobody bash /run/fp-exec-storm.sh & storm+=($!); done
 sleep 10
-as_nobody env SteamAppId=480 sleep 600 & STEAM=$!
+steam_game; STEAM=$!
 latency=$(python3 /usr/lib/framepace-vm/bench/varlink_latency.py "$ADDR" "$IF.GetStatus" 150 100 2>&1)
 wait "${storm[@]}"
 wait_for 5 is_game "$STEAM"
@@ -55,14 +57,14 @@ kill "$STEAM" 2>/dev/null
 # --- 4200 sleeping a.exe of uid 65534 (more than the 4096 places of the classes map), then a
 # Steam game of the same user: the game is classified and reaches the scheduler
 cp /usr/lib/framepace-vm/framepace-vm-sleeper /tmp/a.exe
-systemd-run --quiet --unit=fp-exe-crowd --uid=65534 --gid=65534 -p TasksMax=infinity \
+systemd-run --quiet --unit=fp-exe-crowd --uid=65534 --gid=65534 -p TasksMax=infinity -p LimitNPROC=infinity \
     bash -c 'for i in $(seq 4200); do /tmp/a.exe & done; wait'
 wait_for 120 bash -c '[ "$(pgrep -c -x a.exe)" -ge 4200 ]'
 crowd=$(pgrep -c -x a.exe)
 # the daemon has seen every exec once the count of games stops growing
 settled() { local a b; a=$(vcall ListGames | jq '.processes | length'); sleep 2; b=$(vcall ListGames | jq '.processes | length'); [ "$a" = "$b" ]; }
 wait_for 60 settled
-as_nobody env SteamAppId=480 sleep 600 & STEAM=$!
+steam_game; STEAM=$!
 wait_for 10 is_game "$STEAM"
 sleep 1
 steam=$(game_entry "$STEAM")

@@ -54,8 +54,11 @@ IF=io.framepace.Scheduler
 # vcall METHOD [JSON]: one io.framepace.Scheduler call, the reply on one line.
 vcall() { varlinkctl call --json=short "$ADDR" "$IF.$1" "${2:-{\}}"; }
 # vtasks: ListTasks streams (--more, 200 tasks a reply): every reply's tasks as one
-# {"tasks":[...]} object.
-vtasks() { varlinkctl call --more --json=short "$ADDR" "$IF.ListTasks" '{}' | jq -cs '{tasks: [.[].tasks[]]}'; }
+# {"tasks":[...]} object. varlinkctl writes --more replies as JSON-SEQ (each after an RS).
+vtasks() {
+    varlinkctl call --more --json=short "$ADDR" "$IF.ListTasks" '{}' | tr -d '\036' |
+        jq -cs '{tasks: [.[].tasks[]]}'
+}
 tunable() { vcall GetTunables | jq "[.tunables[] | select(.name == \"$1\")][0].value"; }
 enable_seq() { cat /sys/kernel/sched_ext/enable_seq; }
 main_pid() { systemctl show -P MainPID framepaced.service; }

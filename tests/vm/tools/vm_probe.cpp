@@ -41,21 +41,28 @@ UniqueFd find_prog(const char* name) {
     return found;
 }
 
-// The framepace meta map: named "meta" and holding FP_META_MAGIC.
-UniqueFd find_meta_map() {
+// The newest (highest id) map with this name and value size.
+UniqueFd find_map(const char* name, __u32 value_size) {
+    UniqueFd found;
     __u32 id = 0;
     while (bpf_map_get_next_id(id, &id) == 0) {
         UniqueFd fd(bpf_map_get_fd_by_id(id));
         bpf_map_info info{};
         __u32 len = sizeof(info);
-        if (!fd.valid() || bpf_map_get_info_by_fd(fd.get(), &info, &len) != 0 ||
-            std::strcmp(info.name, "meta") != 0 || info.value_size != sizeof(fp_meta))
-            continue;
-        fp_meta meta{};
-        __u32 key = 0;
-        if (bpf_map_lookup_elem(fd.get(), &key, &meta) == 0 && meta.magic == FP_META_MAGIC)
-            return fd;
+        if (fd.valid() && bpf_map_get_info_by_fd(fd.get(), &info, &len) == 0 &&
+            std::strcmp(info.name, name) == 0 && info.value_size == value_size)
+            found = std::move(fd);
     }
+    return found;
+}
+
+// The framepace meta map: named "meta" and holding FP_META_MAGIC.
+UniqueFd find_meta_map() {
+    UniqueFd fd = find_map("meta", sizeof(fp_meta));
+    fp_meta meta{};
+    __u32 key = 0;
+    if (fd.valid() && bpf_map_lookup_elem(fd.get(), &key, &meta) == 0 && meta.magic == FP_META_MAGIC)
+        return fd;
     return UniqueFd();
 }
 
@@ -90,24 +97,8 @@ int set_layout_version(unsigned long long version) {
     return 0;
 }
 
-// framepace's per-CPU ring counters: the map named "ring_counters" of framepace's value size.
-UniqueFd find_ring_counters() {
-    UniqueFd found;
-    __u32 id = 0;
-    while (bpf_map_get_next_id(id, &id) == 0) {
-        UniqueFd fd(bpf_map_get_fd_by_id(id));
-        bpf_map_info info{};
-        __u32 len = sizeof(info);
-        if (fd.valid() && bpf_map_get_info_by_fd(fd.get(), &info, &len) == 0 &&
-            std::strcmp(info.name, "ring_counters") == 0 &&
-            info.value_size == sizeof(fp_ring_counters))
-            found = std::move(fd);  // the newest, as with programs
-    }
-    return found;
-}
-
 int first_drop() {
-    UniqueFd map = find_ring_counters();
+    UniqueFd map = find_map("ring_counters", sizeof(fp_ring_counters));
     int cpus = libbpf_num_possible_cpus();
     if (!map.valid() || cpus <= 0) {
         std::fprintf(stderr, "framepace-vm-probe: no framepace ring_counters map loaded\n");
