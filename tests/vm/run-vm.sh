@@ -102,7 +102,7 @@ boot() {
     rm -f "$out/console.log" "$out/results.jsonl" "$out/journal.txt"
     touch "$out/console.log"
     local accel=${FRAMEPACE_QEMU_ACCEL:-tcg}
-    timeout "${FRAMEPACE_VM_TIMEOUT:-900}" qemu-system-x86_64 \
+    timeout "${FRAMEPACE_VM_TIMEOUT:-1500}" qemu-system-x86_64 \
         -machine q35 -accel "$accel" -cpu max -smp "${FRAMEPACE_VM_CPUS:-2}" -m 2048 \
         -nodefaults -display none -no-reboot \
         -kernel "$kdir/vmlinuz" -initrd "$work/initrd.cpio" \

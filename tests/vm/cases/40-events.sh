@@ -75,7 +75,7 @@ delay_ms=$(( delay_us / 1000 ))
 ring_dropped=$(vcall GetStats | jq ".ringbufs[$ring].dropped")
 # One entry per overflowing ring during the 6 s storm and the 1.2 s after (each CPU's ring may overflow on its
 # own; later drops, from this script's own commands, may alert again 10 s on, by design).
-n_alerts=$(journalctl -o json --no-pager MESSAGE_ID="$MSG_RINGBUF_OVERFLOW" |
+n_alerts=$(journalctl -o json --no-pager MESSAGE_ID="$MSG_RINGBUF_OVERFLOW" | tail -n +$((alerts0 + 1)) |
            jq -s "[.[] | select(.FRAMEPACE_RINGBUF == \"$ring\" and (.__MONOTONIC_TIMESTAMP | tonumber) <= $storm_end_us + 1200000)] | length")
 if [ "$n_alerts" = 1 ] && [ "$(echo "$entry" | jq -r .PRIORITY)" = 4 ] &&
    [ "$ring" -ge 0 ] && [ "$ring" -lt 16 ] && [ "$dropped" -gt 10 ] && [ "$total" -ge "$dropped" ] &&
