@@ -21,8 +21,15 @@ task_class() { vtasks | jq -r "[.tasks[] | select(.tid == $1)][0].process_class 
 restarts() { systemctl show -P NRestarts framepaced.service; }
 watchdog_kills() { journalctl -u framepaced.service --no-pager -o cat | grep -ci "watchdog timeout" || true; }
 as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
-# steam_game: a Steam game of uid 65534 in the background; $! is the game's own pid.
-steam_game() { setpriv --reuid=65534 --regid=65534 --clear-groups env SteamAppId=480 sleep 600 & }
+# steam_game: a Steam game of uid 65534 in the background; $! is the game's own pid. It wakes
+# every 200 ms, as a game does: a task reads its class from the map when it runs, so one that
+# never ran again after being classified would keep its old class in BPF.
+steam_game() {
+    setpriv --reuid=65534 --regid=65534 --clear-groups env SteamAppId=480 \
+        python3 -c 'import time
+while True: time.sleep(0.2)' &
+}
+task_class_is() { [ "$(task_class "$1")" = "$2" ]; }
 
 # --- exec storm: two loops of uid 65534 exec'ing /bin/true with 15 variables of 120 KiB
 # (1.8 MB: MAX_ARG_STRLEN caps one string at 128 KiB, the total stays under 2 MB) for 30 s
@@ -68,6 +75,7 @@ steam_game; STEAM=$!
 wait_for 10 is_game "$STEAM"
 sleep 1
 steam=$(game_entry "$STEAM")
+wait_for 5 task_class_is "$STEAM" game
 tclass=$(task_class "$STEAM")
 full=$(journal_entry "$MSG_CLASS_MAP_FULL" | jq -c '{FRAMEPACE_CLASS_CAPACITY, FRAMEPACE_CLASS_WAITING}')
 if [ "$crowd" -ge 4200 ] && [ "$(jq -r .class <<<"$steam")" = game ] && [ "$tclass" = game ] &&
@@ -90,6 +98,7 @@ signal_daemon KILL
 wait_for 30 bash -c "[ \$(journalctl -o cat --no-pager MESSAGE_ID=$MSG_SCHEDULER_ADOPTED | wc -l) -gt $adopted0 ]"
 wait_for 5 is_game "$LOOP"
 entry=$(game_entry "$LOOP")
+wait_for 5 task_class_is "$LOOP" game
 tclass=$(task_class "$LOOP")
 if [ "$(jq -r .manual <<<"$entry")" = true ] && [ "$tclass" = game ] && [ "$(enable_seq)" = "$seq0" ] &&
    [ "$(main_pid)" != "$pid0" ]; then
