@@ -12,6 +12,11 @@ namespace {
 // Above this much unsent output, stop reading new calls and stop pulling stream replies: a
 // pipelining client that does not read its replies stalls itself, not the daemon.
 constexpr size_t kOutputBackpressureBytes = 64 * 1024;
+// Bounded work per turn of the event loop, whatever a client has queued (thousands of
+// pipelined calls, each maybe reading every task in the system): the loop, and with it the
+// watchdog ping and every other client, gets its turn between batches.
+constexpr int kCallsPerTurn = 32;
+constexpr int kStreamRepliesPerTurn = 16;
 
 // The keys of a call message. sd-varlink (varlink_dispatch_method) accepts exactly these and
 // treats any other, "upgrade" included, as a protocol violation that closes the connection
@@ -60,7 +65,28 @@ Status Connection::start() {
         r < 0)
         return make_error(r, "failed to add a Varlink idle timer");
     idle_.reset(source);
+    if (int r = sd_event_add_defer(server_.loop(), &source, on_continue, this); r < 0)
+        return make_error(r, "failed to add a Varlink continuation");
+    continue_.reset(source);
+    sd_event_source_set_enabled(source, SD_EVENT_OFF);
     return Ok{};
+}
+
+int Connection::on_continue(sd_event_source*, void* userdata) {
+    auto self = static_cast<Connection*>(userdata)->shared_from_this();
+    if (self->closing_)
+        return 0;
+    if (self->stream_)
+        self->pull_stream();
+    else
+        self->process_input();
+    self->update_io_events();
+    return 0;
+}
+
+void Connection::continue_later() {
+    if (continue_)
+        sd_event_source_set_enabled(continue_.get(), SD_EVENT_ONESHOT);
 }
 
 int Connection::on_io(sd_event_source*, int, uint32_t revents, void* userdata) {
@@ -136,7 +162,12 @@ void Connection::process_input() {
     // Messages are consumed from `start` and erased once at the end: erasing each from the
     // front would make a buffer of many small calls cost quadratic time.
     size_t start = 0;
+    int calls = 0;
     while (!closing_ && !busy() && out_.size() < kOutputBackpressureBytes) {
+        if (calls++ == kCallsPerTurn) {
+            continue_later();
+            break;
+        }
         size_t end = in_.find('\0', start);
         if (end == std::string::npos) {
             if (in_.size() - start > server_.limits().max_message_bytes)
@@ -289,7 +320,12 @@ void Connection::pull_stream() {
     // A reply is made only when the previous ones have (nearly) left: memory stays at one
     // reply's worth however long the answer, and a client that stops reading stops the
     // stream (and is dropped by the idle timer).
+    int replies = 0;
     while (!closing_ && stream_ && out_.size() < kOutputBackpressureBytes) {
+        if (replies++ == kStreamRepliesPerTurn) {
+            continue_later();
+            break;
+        }
         StreamItem item;
         try {
             item = stream_();
@@ -374,6 +410,7 @@ void Connection::close(const char* why) {
                static_cast<unsigned>(peer_.uid), static_cast<int>(peer_.pid), why);
     io_.reset();
     idle_.reset();
+    continue_.reset();
     fd_.reset();
     server_.drop(this);
 }

@@ -35,6 +35,9 @@ public:
 private:
     static int on_io(sd_event_source* source, int fd, uint32_t revents, void* userdata);
     static int on_idle(sd_event_source* source, uint64_t usec, void* userdata);
+    static int on_continue(sd_event_source* source, void* userdata);
+    // Work left over from a turn that used its budget runs on a later turn of the loop.
+    void continue_later();
 
     void read_input();
     void process_input();
@@ -51,7 +54,7 @@ private:
     Server& server_;
     UniqueFd fd_;
     Peer peer_;
-    EventSource io_, idle_;
+    EventSource io_, idle_, continue_;
     std::string in_, out_;
     uint64_t next_call_id_ = 0;
     uint64_t call_id_ = 0;       // the call in flight; 0 for none
