@@ -138,7 +138,7 @@ def fmt(cell):
     return f"{median:.3g} ({lo:.3g}–{hi:.3g})"
 
 
-def markdown(doc, table):
+def markdown(doc, table, ejected):
     meta = doc["meta"]
     lines = [
         f"# Scheduler benchmark — {meta['date']}",
@@ -170,6 +170,11 @@ def markdown(doc, table):
             b = cells.get(base, (None,))[0]
             row.append(f"{ratio(fp, b):.2f}×" if fp is not None and b is not None else "—")
         lines.append("| " + " | ".join(row) + " |")
+    if ejected:
+        lines += ["", "Runs left out of every figure: the kernel ejected the scheduler during them "
+                  "(`stayed_attached` false), so their figures are not its own: "
+                  + ", ".join(f"{r['scheduler']} (repetition {r['rep'] + 1})" for r in ejected)
+                  + "."]
     lines += ["", "## Targets", "", "| target | framepace | bound | met |", "|---|---|---|---|"]
     for what, got, bound, met in targets(table):
         lines.append(f"| {what} | {got} | {bound} | {'yes' if met else '**no**'} |")
@@ -236,12 +241,14 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "raw.json"), "w") as f:
         json.dump(doc, f)
+    missing = [s for s in SCHEDULERS if not any(r["scheduler"] == s for r in doc["runs"])]
+    ejected = [r for r in doc["runs"] if r.get("stayed_attached") is False]
+    doc = dict(doc, runs=[r for r in doc["runs"] if r.get("stayed_attached") is not False])
     table = summarise(doc)
     with open(os.path.join(args.out, "summary.md"), "w") as f:
-        f.write(markdown(doc, table))
+        f.write(markdown(doc, table, ejected))
     plot_cdf(doc, os.path.join(args.out, "frame_lateness_cdf.png"))
     plot_bars(table, os.path.join(args.out, "summary_bars.png"))
-    missing = [s for s in SCHEDULERS if not any(r["scheduler"] == s for r in doc["runs"])]
     if missing:
         sys.exit(f"report: no runs for {', '.join(missing)}")
     print(os.path.join(args.out, "summary.md"))
