@@ -73,6 +73,9 @@ fi
 
 # --- SetTunables acts on the running scheduler: the mean run length of CPU hogs follows
 # the slice (run_ns / stops over the same load), with no reload (enable_seq unchanged).
+# 20 ms against 6 ms gives about 3x on a quiet host; time the host steals from the vCPUs is
+# added to runs of either length and shrinks the ratio (a loaded host measured 1.44x), while a
+# slice that did not change gives 1x within a few percent: 1.3x tells the two apart.
 mean_run_us() {
     local a b
     a=$(vcall GetStats)
@@ -91,7 +94,7 @@ long=$(mean_run_us)
 vcall SetTunables '{"slice_batch_ns": 6000000, "latency_outlier_ns": 20000000}' >/dev/null
 seq1=$(cat /sys/kernel/sched_ext/enable_seq)
 if [ "$(echo "$set_reply" | jq '[.tunables[] | select(.name == "slice_batch_ns")][0].value')" = 20000000 ] &&
-   [ "$seq0" = "$seq1" ] && [ "$long" -gt $(( short * 2 )) ]; then
+   [ "$seq0" = "$seq1" ] && [ "$(( long * 10 ))" -gt $(( short * 13 )) ]; then
     result set_tunables_live pass "mean run of CPU hogs: ${short} us at 6 ms slice, ${long} us at 20 ms; enable_seq unchanged ($seq0)" \
         "{\"mean_run_us_6ms\":$short,\"mean_run_us_20ms\":$long}"
 else
@@ -144,41 +147,54 @@ fi
 
 # --- protocol abuse: malformed JSON, non-object, oversized, a pipelined flood and a client
 # that never reads; each costs its own connection only
-abuse=$(python3 - "$ADDR" <<'PY'
+abuse=$(python3 - "$ADDR" <<'PY' 2>&1
 import socket, sys, time
 addr = sys.argv[1]
+# Generous timeouts: this is about what the daemon answers, not how fast (a loaded TCG guest
+# can take seconds); a step that fails says how, instead of ending the script.
 def conn():
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.connect(addr); s.settimeout(5); return s
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.connect(addr); s.settimeout(30); return s
 def closed(s):
     try:
         return s.recv(65536) == b""
-    except Exception:
-        return False
+    except Exception as e:
+        return type(e).__name__
+def step(name, fn):
+    try:
+        out.append(f"{name}:{fn()}")
+    except Exception as e:
+        out.append(f"{name}:{type(e).__name__}")
 out = []
-s = conn(); s.sendall(b"{not json\0"); out.append("malformed:" + str(closed(s)))
-s = conn(); s.sendall(b"[1,2,3]\0"); out.append("array:" + str(closed(s)))
-s = conn(); s.sendall(b"{" + b" " * (200 * 1024)); out.append("oversized:" + str(closed(s)))
+def malformed():
+    s = conn(); s.sendall(b"{not json\0"); return closed(s)
+def array():
+    s = conn(); s.sendall(b"[1,2,3]\0"); return closed(s)
+def oversized():
+    s = conn(); s.sendall(b"{" + b" " * (200 * 1024)); return closed(s)
 # Pipelined: 2000 calls in one write, every reply in order.
-s = conn()
-call = b'{"method":"io.framepace.Scheduler.GetTunables"}\0'
-s.sendall(call * 2000)
-buf = b""; deadline = time.time() + 60
-while buf.count(b"\0") < 2000 and time.time() < deadline:
-    chunk = s.recv(1 << 20)
-    if not chunk: break
-    buf += chunk
-out.append("pipelined:" + str(buf.count(b"\0")))
+def pipelined():
+    s = conn()
+    call = b'{"method":"io.framepace.Scheduler.GetTunables"}\0'
+    s.sendall(call * 2000)
+    buf = b""; deadline = time.time() + 120
+    while buf.count(b"\0") < 2000 and time.time() < deadline:
+        chunk = s.recv(1 << 20)
+        if not chunk: break
+        buf += chunk
+    return buf.count(b"\0")
 # A client that floods and never reads: the daemon must stay responsive meanwhile.
-hog = conn(); hog.setblocking(False)
-sent = 0
-try:
-    for _ in range(20000):
-        sent += hog.send(b'{"method":"io.framepace.Scheduler.ListTasks","more":true}\0')
-except BlockingIOError:
-    pass
-s = conn(); s.sendall(b'{"method":"io.framepace.Scheduler.GetStatus"}\0')
-reply = s.recv(65536)
-out.append("responsive:" + str(b'"attached"' in reply))
+def responsive():
+    hog = conn(); hog.setblocking(False)
+    try:
+        for _ in range(20000):
+            hog.send(b'{"method":"io.framepace.Scheduler.ListTasks","more":true}\0')
+    except BlockingIOError:
+        pass
+    s = conn(); s.sendall(b'{"method":"io.framepace.Scheduler.GetStatus"}\0')
+    return b'"attached"' in s.recv(65536)
+for name, fn in [("malformed", malformed), ("array", array), ("oversized", oversized),
+                 ("pipelined", pipelined), ("responsive", responsive)]:
+    step(name, fn)
 print(" ".join(out))
 PY
 )
