@@ -460,3 +460,34 @@ TEST(RefusalLog, FirstAtOnceThenOncePerIntervalWithTheCount) {
     EXPECT_EQ(log.refused(60'000'000), std::nullopt);
     EXPECT_EQ(log.refused(1'000), 1u);   // a clock that went back does not silence it
 }
+
+// A client that pipelines thousands of calls in one write must not hold the event loop for
+// all of them: the watchdog ping, the ring drain and other clients run between its turns
+// (a VM run saw the watchdog kill framepaced while one client pipelined ListTasks calls).
+// The bound is on work per loop iteration, counted, not timed.
+TEST_F(VarlinkServer, PipelinedCallsAreServedAFewPerLoopTurn) {
+    constexpr int kCalls = 2000;
+    std::string batch;
+    for (int i = 0; i < kCalls; i++)
+        batch += std::string(R"({"method":"io.test.Echo.Count"})") + '\0';
+    size_t sent = 0;
+    size_t replies = 0;
+    int turns = 0;
+    int most_in_one_turn = 0;
+    while (replies < kCalls && turns < 10 * kCalls) {
+        if (sent < batch.size()) {
+            ssize_t n = ::send(fd_, batch.data() + sent, batch.size() - sent,
+                               MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (n > 0)
+                sent += static_cast<size_t>(n);
+        }
+        int before = count_;
+        ASSERT_GE(sd_event_run(loop_.get(), 1000), 0);
+        turns++;
+        most_in_one_turn = std::max(most_in_one_turn, count_ - before);
+        replies += receive(fd_).size();
+    }
+    EXPECT_EQ(replies, static_cast<size_t>(kCalls));
+    EXPECT_EQ(count_, kCalls);
+    EXPECT_LE(most_in_one_turn, 32);
+}
