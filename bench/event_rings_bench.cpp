@@ -10,10 +10,10 @@
 #include <chrono>
 #include <cstdio>
 
-#include "event_consumer.h"
-#include "framepace_shared.h"
-#include "framepace.skel.h"
-#include "unique_fd.h"
+#include "daemon/scheduler/event_consumer.h"
+#include "bpf/framepace_shared.h"
+#include "bpf/framepace.skel.h"
+#include "common/unique_fd.h"
 
 using namespace framepace;
 

@@ -13,7 +13,7 @@ cmake --build "$build" -j"$(nproc)"
 
 if [ -e /sys/kernel/sched_ext/state ]; then
     echo "run: this kernel has sched_ext; running framepaced here (Ctrl-C detaches it)"
-    exec "$build/daemon/framepaced" --log-target=stderr --stats-interval=2000 "$@"
+    exec "$build/framepaced/framepaced" --log-target=stderr --stats-interval=2000 "$@"
 fi
 echo "run: this kernel has no sched_ext; booting the test VM (kernel ${FRAMEPACE_KERNEL:-7.3.4+deb13-amd64})"
 exec "$top/tests/vm/run-vm.sh" --job demo --build-dir "$build" \

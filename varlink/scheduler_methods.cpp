@@ -1,19 +1,19 @@
-#include "scheduler_methods.h"
+#include "varlink/scheduler_methods.h"
 
 #include <algorithm>
 #include <cstring>
 #include <sys/utsname.h>
 #include <time.h>
 
-#include "clock.h"
-#include "counters.h"
-#include "idl_io_framepace_scheduler.h"
-#include "log.h"
-#include "params.h"
-#include "role_names.h"
-#include "sched_ext_sysfs.h"
-#include "scheduler_handle.h"
-#include "tunables.h"
+#include "common/clock.h"
+#include "daemon/scheduler/counters.h"
+#include "varlink/idl_io_framepace_scheduler.h"
+#include "common/log.h"
+#include "varlink/server/params.h"
+#include "daemon/scheduler/role_names.h"
+#include "daemon/scheduler/sched_ext_sysfs.h"
+#include "daemon/scheduler/scheduler_handle.h"
+#include "daemon/tunables/tunables.h"
 
 namespace framepace::varlink {
 namespace {

@@ -7,9 +7,9 @@
 #include <memory>
 #include <vector>
 
-#include "event_loop.h"
-#include "scheduler_service.h"
-#include "varlink_server.h"
+#include "common/event_loop.h"
+#include "daemon/service/scheduler_service.h"
+#include "varlink/server/varlink_server.h"
 
 namespace framepace::varlink {
 

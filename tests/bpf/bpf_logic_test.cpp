@@ -9,12 +9,12 @@
 #include <vector>
 #include <unistd.h>
 
-#include "framepace_shared.h"  // before the skeleton, which names its structs
-#include "framepace.skel.h"
-#include "event_consumer.h"
-#include "overflow_monitor.h"
-#include "tunables.h"
-#include "unique_fd.h"
+#include "bpf/framepace_shared.h"  // before the skeleton, which names its structs
+#include "bpf/framepace.skel.h"
+#include "daemon/scheduler/event_consumer.h"
+#include "daemon/scheduler/overflow_monitor.h"
+#include "daemon/tunables/tunables.h"
+#include "common/unique_fd.h"
 
 namespace {
 

@@ -3,7 +3,7 @@
 // reaching one means the fake service broke its promise, which must be loud.
 #include <cstdlib>
 
-#include "scheduler_handle.h"
+#include "daemon/scheduler/scheduler_handle.h"
 
 namespace framepace {
 

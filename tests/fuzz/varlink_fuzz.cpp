@@ -21,13 +21,13 @@
 #include <vector>
 
 #include "fake_proc.h"
-#include "game_tracker.h"
-#include "log.h"
-#include "params.h"
-#include "scheduler_methods.h"
-#include "tunable_presets.h"
-#include "tunables.h"
-#include "varlink_server.h"
+#include "daemon/games/game_tracker.h"
+#include "common/log.h"
+#include "varlink/server/params.h"
+#include "varlink/scheduler_methods.h"
+#include "daemon/tunables/presets.h"
+#include "daemon/tunables/tunables.h"
+#include "varlink/server/varlink_server.h"
 
 using namespace framepace;
 using namespace framepace::varlink;

@@ -1,4 +1,4 @@
-#include "counters.h"
+#include "daemon/scheduler/counters.h"
 
 #include <gtest/gtest.h>
 #include <set>

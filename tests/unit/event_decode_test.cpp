@@ -1,4 +1,4 @@
-#include "event_consumer.h"
+#include "daemon/scheduler/event_consumer.h"
 
 #include <algorithm>
 #include <cerrno>

@@ -1,4 +1,4 @@
-#include "exit_info.h"
+#include "daemon/scheduler/exit_info.h"
 
 #include <cstring>
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
-#include "game_tracker.h"
-#include "log.h"
+#include "daemon/games/game_tracker.h"
+#include "common/log.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "options.h"
+#include "framepaced/options.h"
 
 #include <gtest/gtest.h>
 #include <string>

@@ -1,4 +1,4 @@
-#include "overflow_monitor.h"
+#include "daemon/scheduler/overflow_monitor.h"
 
 #include <gtest/gtest.h>
 #include <vector>

@@ -1,4 +1,4 @@
-#include "power_profile_follower.h"
+#include "daemon/system_bus/power_profile_follower.h"
 
 #include <gtest/gtest.h>
 #include <vector>

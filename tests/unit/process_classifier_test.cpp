@@ -1,4 +1,4 @@
-#include "process_classifier.h"
+#include "daemon/games/process_classifier.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -11,7 +11,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "unique_fd.h"
+#include "common/unique_fd.h"
 
 using namespace framepace;
 

@@ -1,4 +1,4 @@
-#include "scheduler_keeper.h"
+#include "daemon/scheduler/scheduler_keeper.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

@@ -1,15 +1,15 @@
 // The io.framepace.Scheduler method layer against a service with no scheduler attached (its
 // games kept by the real GameTracker over a fake /proc): parameter checking and errors. What
 // the methods do to a real scheduler is proven in the VM.
-#include "scheduler_methods.h"
+#include "varlink/scheduler_methods.h"
 
 #include <fstream>
 #include <gtest/gtest.h>
 #include <sstream>
 
 #include "fake_proc.h"
-#include "game_tracker.h"
-#include "tunables.h"
+#include "daemon/games/game_tracker.h"
+#include "daemon/tunables/tunables.h"
 #include "varlink_test_client.h"
 
 using namespace framepace;

@@ -1,7 +1,7 @@
 // SystemBus against a real bus: a private dbus-daemon, framepaced's sd-event loop, and a
 // small service (plain sd-bus) that owns the power-profiles name, changes its ActiveProfile
 // and leaves. What the real power-profiles-daemon and logind do is proven in the VM.
-#include "system_bus.h"
+#include "daemon/system_bus/system_bus.h"
 
 #include <csignal>
 #include <cstdlib>
@@ -12,8 +12,8 @@
 #include <systemd/sd-bus.h>
 #include <vector>
 
-#include "event_loop.h"
-#include "power_profile_follower.h"
+#include "common/event_loop.h"
+#include "daemon/system_bus/power_profile_follower.h"
 
 extern char** environ;
 using namespace framepace;

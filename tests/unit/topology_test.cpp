@@ -1,4 +1,4 @@
-#include "topology.h"
+#include "daemon/scheduler/topology.h"
 
 #include <filesystem>
 #include <fstream>

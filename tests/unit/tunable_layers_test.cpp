@@ -1,4 +1,4 @@
-#include "tunable_layers.h"
+#include "daemon/tunables/layers.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "tunable_presets.h"
+#include "daemon/tunables/presets.h"
 
 #include <filesystem>
 #include <fstream>
@@ -70,7 +70,7 @@ TEST_F(PresetsFile, BadFilesAreErrorsNamingFileAndProblem) {
         const char* text;
         const char* says;
     } cases[] = {
-        {"not json", "not a JSON object"},
+        {"not json", "not JSON"},
         {R"({"preset": {}})", "unknown key 'preset'"},
         {R"({"presets": []})", "presets is not an object"},
         {R"({"presets": {"x": {"colour": 1}}})", "preset x: unknown tunable 'colour'"},

@@ -1,4 +1,4 @@
-#include "tunables_store.h"
+#include "daemon/tunables/store.h"
 
 #include <filesystem>
 #include <fstream>
@@ -8,7 +8,7 @@
 
 #include <cerrno>
 
-#include "tunables.h"
+#include "daemon/tunables/tunables.h"
 
 using namespace framepace;
 namespace fs = std::filesystem;

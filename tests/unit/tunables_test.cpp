@@ -1,4 +1,4 @@
-#include "tunables.h"
+#include "daemon/tunables/tunables.h"
 
 #include <gtest/gtest.h>
 

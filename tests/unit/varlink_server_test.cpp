@@ -1,12 +1,12 @@
-#include "varlink_server.h"
+#include "varlink/server/varlink_server.h"
 
 #include <algorithm>
 #include <gtest/gtest.h>
 #include <stdexcept>
 #include <sys/socket.h>
 
-#include "params.h"
-#include "refusal_log.h"
+#include "varlink/server/params.h"
+#include "varlink/server/refusal_log.h"
 #include "varlink_test_client.h"
 
 using namespace framepace;

@@ -7,7 +7,7 @@
 #include <time.h>
 #include <vector>
 
-#include "varlink_server.h"
+#include "varlink/server/varlink_server.h"
 
 namespace framepace::varlink::testing {
 

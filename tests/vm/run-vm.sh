@@ -81,7 +81,7 @@ fi
 echo "FRAMEPACE_BENCH_ARGS=\"${FRAMEPACE_BENCH_ARGS:-}\"" >>"$guest/job.env"
 echo "FRAMEPACE_DEMO_SECONDS=${FRAMEPACE_DEMO_SECONDS:-20}" >>"$guest/job.env"
 # The journal's MESSAGE_IDs, from the daemon's own header: one source of truth.
-sed -n 's/.*k\([A-Za-z]*\) = "\([0-9a-f]\{32\}\)".*/\1 \2/p' "$top/daemon/message_ids.h" |
+sed -n 's/.*k\([A-Za-z]*\) = "\([0-9a-f]\{32\}\)".*/\1 \2/p' "$top/common/message_ids.h" |
     while read -r name id; do
         echo "MSG_$(echo "$name" | sed 's/\([a-z]\)\([A-Z]\)/\1_\2/g' | tr a-z A-Z)=$id"
     done >"$guest/message-ids.env"

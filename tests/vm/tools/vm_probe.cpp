@@ -19,8 +19,8 @@
 #include <unistd.h>
 #include <vector>
 
-#include "framepace_shared.h"
-#include "unique_fd.h"
+#include "bpf/framepace_shared.h"
+#include "common/unique_fd.h"
 
 using framepace::UniqueFd;
 

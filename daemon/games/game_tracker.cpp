@@ -1,0 +1,249 @@
+#include "daemon/games/game_tracker.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "common/log.h"
+#include "common/message_ids.h"
+
+namespace framepace {
+
+GameTracker::GameTracker(std::filesystem::path proc_root, std::vector<ClassRule> rules,
+                         std::optional<ManualMarkStore> marks)
+    : proc_root_(std::move(proc_root)),
+      rules_(std::move(rules)),
+      needs_(environment_needs(rules_)),
+      marks_(std::move(marks)) {}
+
+Status GameTracker::attach(ClassMap* map) {
+    map_ = map;
+    if (!map_)
+        return Ok{};
+    // Places are given out again for this map's size, strongest evidence first.
+    admission_ = ClassMapAdmission(map_->class_capacity());
+    full_reported_ = false;
+    std::vector<ClassifiedProcess*> order;
+    for (auto& [pid, entry] : processes_)
+        order.push_back(&entry);
+    std::stable_sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
+        return a->evidence > b->evidence;
+    });
+    std::map<uint32_t, fp_class> classes;
+    for (auto* entry : order) {
+        entry->in_scheduler = admission_.request(entry->pid, entry->uid, entry->evidence).placed;
+        if (entry->in_scheduler)
+            classes[entry->pid] = entry->class_id;
+    }
+    if (admission_.waiting_count())
+        note_full();
+    return map_->replace_classes(classes);
+}
+
+void GameTracker::restore_marks() {
+    if (!marks_)
+        return;
+    auto stored = marks_->load();
+    if (!stored) {
+        log_printf(LOG_WARNING, "ignoring the stored game marks: %s",
+                   stored.error().message.c_str());
+        return;
+    }
+    size_t restored = 0;
+    for (const auto& mark : *stored) {
+        // Only a process that is still the one marked: a reused pid has another start time.
+        auto info = read_process(proc_root_, mark.pid, {}, EnvironmentNeeds{});
+        if (!info || info->start_time != mark.start_time)
+            continue;
+        restored++;
+        if (mark.game) {
+            unmarked_.erase(mark.pid);
+            set({mark.pid, FP_CLASS_GAME, info->comm, "manual", true, std::nullopt, info->uid,
+                 Evidence::Manual, info->start_time});
+        } else {
+            unmarked_[mark.pid] = mark.start_time;
+            forget(mark.pid);
+        }
+    }
+    if (restored != stored->size())
+        if (auto status = store_marks(); !status)
+            log_printf(LOG_WARNING, "%s", status.error().message.c_str());
+    if (!stored->empty())
+        log_printf(LOG_INFO, "restored %zu of %zu stored game marks (the others' processes are gone)",
+                   restored, stored->size());
+}
+
+void GameTracker::scan() {
+    std::error_code ec;
+    for (const auto& dir : std::filesystem::directory_iterator(proc_root_, ec)) {
+        const std::string name = dir.path().filename().string();
+        uint32_t pid = 0;
+        auto [end, err] = std::from_chars(name.data(), name.data() + name.size(), pid);
+        if (err != std::errc() || end != name.data() + name.size() || unmarked_.contains(pid))
+            continue;
+        auto existing = processes_.find(pid);
+        if (existing != processes_.end() && existing->second.manual)
+            continue;
+        if (auto info = read_process(proc_root_, pid, {}, needs_))
+            decide(*info, "scan:", std::nullopt);
+        else
+            forget(pid);
+    }
+}
+
+void GameTracker::on_exec(const Event& event, uint64_t now_ns) {
+    uint32_t pid = event.pid;
+    if (unmarked_.contains(pid))
+        return;
+    auto existing = processes_.find(pid);
+    if (existing != processes_.end() && existing->second.manual)
+        return;
+    // The event's path is what was exec'd; /proc fills in the environment and the parent.
+    // A process that is already gone was no game worth scheduling for.
+    auto info = read_process(proc_root_, pid, event.filename, needs_);
+    if (!info) {
+        forget(pid);
+        return;
+    }
+    decide(*info, "", now_ns >= event.timestamp_ns ? std::optional(now_ns - event.timestamp_ns)
+                                                   : std::nullopt);
+}
+
+void GameTracker::on_exit(uint32_t pid) {
+    bool was_marked = is_marked(pid);
+    unmarked_.erase(pid);
+    forget(pid);
+    if (was_marked)
+        if (auto status = store_marks(); !status)
+            log_printf(LOG_WARNING, "%s", status.error().message.c_str());
+}
+
+bool GameTracker::is_marked(uint32_t pid) const {
+    auto it = processes_.find(pid);
+    return unmarked_.contains(pid) || (it != processes_.end() && it->second.manual);
+}
+
+Status GameTracker::store_marks() {
+    if (!marks_)
+        return Ok{};
+    std::vector<ManualMark> marks;
+    for (const auto& [pid, entry] : processes_)
+        if (entry.manual)
+            marks.push_back({pid, entry.start_time, true});
+    for (const auto& [pid, start_time] : unmarked_)
+        marks.push_back({pid, start_time, false});
+    if (auto status = marks_->save(marks); !status)
+        return Error{status.error().code, "the game marks will not survive a daemon restart: " +
+                                              status.error().message};
+    return Ok{};
+}
+
+Status GameTracker::mark_game(uint32_t pid) {
+    // Marking needs no environment.
+    auto info = read_process(proc_root_, pid, {}, EnvironmentNeeds{});
+    if (!info)
+        return Error{-ESRCH, "no process " + std::to_string(pid)};
+    unmarked_.erase(pid);
+    set({pid, FP_CLASS_GAME, info->comm, "manual", true, std::nullopt, info->uid,
+         Evidence::Manual, info->start_time});
+    return store_marks();
+}
+
+Status GameTracker::unmark_game(uint32_t pid) {
+    auto existing = processes_.find(pid);
+    if (existing == processes_.end() || existing->second.class_id != FP_CLASS_GAME)
+        return Error{-ENOENT, "process " + std::to_string(pid) + " is not a game"};
+    unmarked_[pid] = existing->second.start_time;
+    forget(pid);
+    return store_marks();
+}
+
+void GameTracker::decide(const ProcessInfo& info, std::string reason_prefix,
+                         std::optional<uint64_t> latency_ns) {
+    Classification verdict = classify_process(info, rules_);
+    if (verdict.class_id == FP_CLASS_NONE) {
+        forget(info.pid);
+        return;
+    }
+    auto existing = processes_.find(info.pid);
+    if (existing != processes_.end() && existing->second.class_id == verdict.class_id &&
+        existing->second.evidence == verdict.evidence)
+        return;
+    set({info.pid, verdict.class_id, info.comm, reason_prefix + verdict.reason, false,
+         latency_ns, info.uid, verdict.evidence, info.start_time});
+}
+
+void GameTracker::write_class(uint32_t pid, fp_class class_id) {
+    if (!map_)
+        return;
+    if (auto status = map_->set_class(pid, class_id); !status)
+        log_printf(LOG_WARNING, "%s", status.error().message.c_str());
+}
+
+// Once per episode: while the map is full, decisions take weaker places or wait.
+void GameTracker::note_full() {
+    if (full_reported_)
+        return;
+    full_reported_ = true;
+    log_structured(LOG_WARNING, message_id::kClassMapFull,
+                   "the scheduler's classes map is full (" +
+                       std::to_string(admission_.capacity()) +
+                       " processes): new decisions take the places of weaker ones (*.exe "
+                       "names, first from the user with the most) or wait",
+                   {{"FRAMEPACE_CLASS_CAPACITY", std::to_string(admission_.capacity())},
+                    {"FRAMEPACE_CLASS_WAITING", std::to_string(admission_.waiting_count())}});
+}
+
+void GameTracker::set(ClassifiedProcess entry) {
+    auto decision = admission_.request(entry.pid, entry.uid, entry.evidence);
+    entry.in_scheduler = decision.placed;
+    if (decision.evicted) {
+        auto& lost = processes_.at(*decision.evicted);
+        lost.in_scheduler = false;
+        if (map_)
+            if (auto status = map_->clear_class(lost.pid); !status)
+                log_printf(LOG_WARNING, "%s", status.error().message.c_str());
+        log_printf(LOG_DEBUG, "%s (%u, uid %u) gave its place in the classes map to %u",
+                   lost.comm.c_str(), lost.pid, lost.uid, entry.pid);
+    }
+    if (decision.evicted || !decision.placed)
+        note_full();
+    LogFields fields = {{"FRAMEPACE_PID", std::to_string(entry.pid)},
+                        {"FRAMEPACE_COMM", entry.comm},
+                        {"FRAMEPACE_CLASS", class_name(entry.class_id)},
+                        {"FRAMEPACE_REASON", entry.reason},
+                        {"FRAMEPACE_UID", std::to_string(entry.uid)},
+                        {"FRAMEPACE_IN_SCHEDULER", entry.in_scheduler ? "1" : "0"}};
+    if (entry.latency_ns)
+        fields.emplace_back("FRAMEPACE_LATENCY_US", std::to_string(*entry.latency_ns / 1000));
+    log_structured(LOG_INFO, message_id::kProcessClassified,
+                   std::string(entry.comm) + " (" + std::to_string(entry.pid) + ") is " +
+                       (entry.class_id == FP_CLASS_GAME ? "a game" : class_name(entry.class_id)) +
+                       " (" + entry.reason + ")" +
+                       (entry.in_scheduler ? "" : "; waiting for a place in the classes map"),
+                   fields);
+    // One without a place never had one: request() keeps a place once given.
+    if (entry.in_scheduler)
+        write_class(entry.pid, entry.class_id);
+    processes_[entry.pid] = std::move(entry);
+}
+
+void GameTracker::forget(uint32_t pid) {
+    auto it = processes_.find(pid);
+    if (it == processes_.end())
+        return;
+    bool had_place = it->second.in_scheduler;
+    processes_.erase(it);
+    auto promoted = admission_.release(pid);
+    if (admission_.waiting_count() == 0)
+        full_reported_ = false;
+    if (had_place && map_)
+        if (auto status = map_->clear_class(pid); !status)
+            log_printf(LOG_WARNING, "%s", status.error().message.c_str());
+    if (promoted) {
+        auto& next = processes_.at(*promoted);
+        next.in_scheduler = true;
+        write_class(next.pid, next.class_id);
+    }
+}
+
+}  // namespace framepace

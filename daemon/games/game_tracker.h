@@ -1,0 +1,91 @@
+// Which processes are games, compositors and audio servers, and why: decided from exec
+// events (within a ring drain of the exec), from one /proc scan at start, and by hand
+// through Varlink; mirrored into the scheduler's "classes" map whenever one is attached.
+// When there are more decisions than the map holds, ClassMapAdmission decides which are in
+// it. Manual marks are kept on disk (ManualMarkStore) and restored after a restart.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "daemon/scheduler/class_map.h"
+#include "daemon/games/class_map_admission.h"
+#include "daemon/scheduler/event_consumer.h"
+#include "common/expected.h"
+#include "daemon/games/manual_marks.h"
+#include "daemon/games/process_classifier.h"
+
+namespace framepace {
+
+// The scheduler's classes map holds this many tgids (bpf/framepace.bpf.c); the attached map
+// says what it really holds.
+constexpr size_t kDefaultClassCapacity = 4096;
+
+struct ClassifiedProcess {
+    uint32_t pid = 0;
+    fp_class class_id = FP_CLASS_NONE;
+    std::string comm;
+    std::string reason;                // classifier reason, "scan:<reason>" or "manual"
+    bool manual = false;
+    std::optional<uint64_t> latency_ns;  // exec (kernel timestamp) to decision
+    uint32_t uid = kUnknownUid;
+    Evidence evidence = Evidence::Weak;
+    uint64_t start_time = 0;
+    bool in_scheduler = false;         // has a place in the classes map (ClassMapAdmission)
+};
+
+class GameTracker {
+public:
+    GameTracker(std::filesystem::path proc_root, std::vector<ClassRule> rules,
+                std::optional<ManualMarkStore> marks = std::nullopt);
+
+    // The map to mirror into (null while no scheduler is attached); on a new one the places
+    // are given out again for its capacity and the map is rewritten to exactly them.
+    Status attach(ClassMap* map);
+    // Stops mirroring (the scheduler is going away); what is known stays known.
+    void detach() { map_ = nullptr; }
+
+    // Applies the marks an earlier daemon stored to the processes that still live (the same
+    // pid and start time); the others are dropped from the store. Before the first scan().
+    void restore_marks();
+    // Every process in /proc, once; what it finds replaces earlier automatic decisions.
+    void scan();
+    // now_ns is CLOCK_MONOTONIC, the clock of the event's timestamp.
+    void on_exec(const Event& event, uint64_t now_ns);
+    void on_exit(uint32_t pid);
+
+    // By hand: a marked process stays a game until it exits or is unmarked; an unmarked one
+    // is not classified again until it exits. Both are stored; a failure to store is an
+    // error, though the mark applies.
+    Status mark_game(uint32_t pid);
+    Status unmark_game(uint32_t pid);
+
+    const std::map<uint32_t, ClassifiedProcess>& processes() const { return processes_; }
+    const ClassMapAdmission& admission() const { return admission_; }
+
+private:
+    void decide(const ProcessInfo& info, std::string reason_prefix,
+                std::optional<uint64_t> latency_ns);
+    void set(ClassifiedProcess entry);
+    void forget(uint32_t pid);
+    void write_class(uint32_t pid, fp_class class_id);
+    void note_full();
+    bool is_marked(uint32_t pid) const;
+    Status store_marks();
+
+    std::filesystem::path proc_root_;
+    std::vector<ClassRule> rules_;
+    EnvironmentNeeds needs_;
+    std::optional<ManualMarkStore> marks_;
+    ClassMap* map_ = nullptr;
+    std::map<uint32_t, ClassifiedProcess> processes_;
+    std::map<uint32_t, uint64_t> unmarked_;   // pid -> start time
+    ClassMapAdmission admission_{kDefaultClassCapacity};
+    bool full_reported_ = false;
+};
+
+}  // namespace framepace

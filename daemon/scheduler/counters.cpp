@@ -1,0 +1,42 @@
+#include "daemon/scheduler/counters.h"
+
+#include <string>
+
+namespace framepace {
+namespace {
+
+constexpr std::array<std::string_view, FP_NR_COUNTERS> kNames = {
+    "direct_prev",     "direct_llc",    "direct_any",  "select_busy", "enqueue_shared",
+    "dispatch_shared", "sleep_clamped", "runs",        "task_inits",  "stops",
+    "run_ns",          "reclassified",  "boost_opened", "boost_refused", "latency_outliers",
+    "direct_core",     "enqueue_cpu",   "dispatch_cpu", "steals",        "migration_limited",
+    "boosted",         "preempted", "input_wakeups", "role_changes", "shared_mode",
+    "cpu_mode",        "lag_clamped",     "keep_prev",     "cpu_online",   "cpu_offline",
+};
+static_assert(kNames.size() == FP_NR_COUNTERS, "a counter is missing its name");
+
+}  // namespace
+
+std::string_view counter_name(enum fp_counter index) { return kNames.at(index); }
+
+CounterTotals sum_counters(std::span<const fp_cpu_counters> per_cpu) {
+    CounterTotals totals{};
+    for (const auto& cpu : per_cpu)
+        for (size_t i = 0; i < totals.size(); i++)
+            totals[i] += cpu.value[i];
+    return totals;
+}
+
+std::string format_counters(const CounterTotals& totals) {
+    std::string out;
+    for (size_t i = 0; i < totals.size(); i++) {
+        if (!out.empty())
+            out += ' ';
+        out += kNames[i];
+        out += '=';
+        out += std::to_string(totals[i]);
+    }
+    return out;
+}
+
+}  // namespace framepace

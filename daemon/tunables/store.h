@@ -1,0 +1,32 @@
+// Tunables that survive a restart: one JSON file, replaced atomically.
+#pragma once
+
+#include <filesystem>
+
+#include "common/atomic_file.h"
+#include "common/expected.h"
+#include "daemon/tunables/tunables.h"
+
+namespace framepace {
+
+class TunablesStore {
+public:
+    explicit TunablesStore(std::filesystem::path path) : path_(std::move(path)) {}
+
+    // The stored choices; none when no file exists. A file that is unreadable, not JSON, has
+    // unknown keys or values out of range is an error naming the file and the problem; the
+    // caller keeps the defaults and keeps running.
+    Expected<TunableOverrides> load() const;
+
+    // Write to a temporary file in the same directory, fsync, rename over, fsync the
+    // directory: after a crash the file is either the old or the new one, never half. Any
+    // failed step is an error, and no temporary file stays behind (write_file_atomically).
+    Status save(const TunableOverrides& values, const FileSystemCalls& calls = {}) const;
+
+    const std::filesystem::path& path() const { return path_; }
+
+private:
+    std::filesystem::path path_;
+};
+
+}  // namespace framepace

@@ -1,0 +1,629 @@
+#include "framepaced/daemon.h"
+
+#include <algorithm>
+#include <cctype>
+#include <csignal>
+#include <cstring>
+#include <string>
+#include <sys/epoll.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/message_ids.h"
+#include "daemon/scheduler/sched_ext_sysfs.h"
+#include "varlink/scheduler_methods.h"
+#include "varlink/server/varlink_server.h"
+
+namespace framepace {
+namespace {
+
+// Reload back-off after an ejection: 1 s, doubling, at most a minute; back to 1 s once a
+// scheduler has stayed attached for a minute.
+constexpr uint64_t kReloadDelayMinUsec = 1'000'000;
+constexpr uint64_t kReloadDelayMaxUsec = 60'000'000;
+constexpr uint64_t kStableAfterUsec = 60'000'000;
+
+// How often the rings' drop counters are read.
+constexpr uint64_t kOverflowTickUsec = 100'000;
+
+LogFields exit_fields(const ExitInfo& info) {
+    return {
+        {"FRAMEPACE_EXIT_KIND", std::to_string(info.kind)},
+        {"FRAMEPACE_EXIT_KIND_NAME", std::string(exit_kind_name(info.kind))},
+        {"FRAMEPACE_EXIT_CODE", std::to_string(info.exit_code)},
+        {"FRAMEPACE_EXIT_REASON", info.reason},
+        {"FRAMEPACE_EXIT_MESSAGE", info.message},
+    };
+}
+
+Status rearm(sd_event_source* source, uint64_t usec) {
+    int r = sd_event_source_set_time_relative(source, usec);
+    if (r >= 0)
+        r = sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
+    if (r < 0)
+        return make_error(r, "failed to re-arm a timer");
+    return Ok{};
+}
+
+std::string sched_ext_state_text() {
+    auto state = read_sched_ext_state();
+    return state ? state->state : "unsupported";
+}
+
+// Bad rules are an error in the log, not a daemon that will not start: the built-in rules
+// still find Steam and Proton games.
+std::vector<ClassRule> load_rules(const std::string& path) {
+    auto rules = load_class_rules(path);
+    if (!rules) {
+        log_printf(LOG_ERR, "ignoring the classification rules: %s", rules.error().message.c_str());
+        return {};
+    }
+    return std::move(*rules);
+}
+
+// Like bad rules: a bad presets file is an error in the log, and the built-in presets stay.
+PresetTable load_presets_or_builtin(const std::string& path) {
+    auto table = load_presets(path);
+    if (!table) {
+        log_printf(LOG_ERR, "ignoring the presets file: %s", table.error().message.c_str());
+        return builtin_presets();
+    }
+    return std::move(*table);
+}
+
+std::string enable_seq_text() {
+    auto state = read_sched_ext_state();
+    return state && state->enable_seq ? std::to_string(*state->enable_seq) : "";
+}
+
+}  // namespace
+
+Daemon::Daemon(const Options& options)
+    : options_(options),
+      store_(std::filesystem::path(options.state_dir) / "tunables.json"),
+      keeper_(SchedulerKeeper::for_environment()),
+      presets_(load_presets_or_builtin(options.presets_file)),
+      started_usec_(monotonic_usec()),
+      reload_delay_usec_(kReloadDelayMinUsec),
+      overflow_(OverflowConfig{options.overflow_threshold, options.overflow_window_ms * 1000}),
+      tracker_("/proc", load_rules(options.classes_file),
+               ManualMarkStore(std::filesystem::path(options.state_dir) / "marks.json",
+                               read_boot_id())) {}
+
+std::vector<ClassifiedProcess> Daemon::classified_processes() const {
+    std::vector<ClassifiedProcess> list;
+    for (const auto& [pid, entry] : tracker_.processes())
+        list.push_back(entry);
+    return list;
+}
+
+void Daemon::on_event(const Event& event) {
+    switch (event.type) {
+    case FP_EV_EXEC:
+        tracker_.on_exec(event, monotonic_usec() * 1000);
+        break;
+    case FP_EV_EXIT:
+        tracker_.on_exit(event.pid);
+        break;
+    default:
+        break;
+    }
+}
+
+EventCounts Daemon::event_counts() const {
+    EventCounts total = consumed_before_;
+    if (consumer_) {
+        for (size_t i = 0; i < total.by_type.size(); i++)
+            total.by_type[i] += consumer_->counts().by_type[i];
+        total.unknown += consumer_->counts().unknown;
+    }
+    return total;
+}
+
+Status Daemon::watch_scheduler() {
+    consumed_before_ = event_counts();
+    consumer_.reset();
+    auto fds = scheduler_->ring_fds();
+    auto consumer = EventConsumer::create(loop_.get(), fds, options_.debug_consume_interval_ms,
+                                          [this](const Event& event) { on_event(event); });
+    if (!consumer)
+        return consumer.error();
+    consumer_ = std::move(*consumer);
+    if (auto status = tracker_.attach(scheduler_.get()); !status)
+        log_printf(LOG_WARNING, "%s", status.error().message.c_str());
+    // A new scheduler has new rings whose counters start at zero.
+    overflow_ = OverflowMonitor(overflow_.config());
+    sd_event_source* source = nullptr;
+    if (sd_event_add_io(loop_.get(), &source, scheduler_->link_fd(), EPOLLHUP, on_link_event,
+                        this) >= 0)
+        link_watch_.reset(source);
+    return Ok{};
+}
+
+void Daemon::report_overflows() {
+    if (!scheduler())
+        return;
+    auto totals = scheduler_->read_ring_counters();
+    if (!totals)
+        return;
+    for (const auto& alert : overflow_.sample(monotonic_usec(), totals->dropped)) {
+        std::string ring = std::to_string(alert.ring);
+        if (alert.kind == OverflowAlert::Kind::Recovered) {
+            log_structured(LOG_INFO, message_id::kRingbufRecovered,
+                           "event ring " + ring + " stopped dropping events (" +
+                               std::to_string(alert.dropped_total) + " dropped in all)",
+                           {{"FRAMEPACE_RINGBUF", ring},
+                            {"FRAMEPACE_DROPPED_TOTAL", std::to_string(alert.dropped_total)},
+                            {"FRAMEPACE_SUPPRESSED", std::to_string(alert.suppressed)}});
+            continue;
+        }
+        uint64_t bytes = scheduler_->ring_bytes();
+        uint64_t suggested = suggested_ring_bytes(bytes, alert.dropped_in_window);
+        log_structured(
+            LOG_WARNING, message_id::kRingbufOverflow,
+            "event ring " + ring + " dropped " + std::to_string(alert.dropped_in_window) +
+                " events in " + std::to_string(alert.window_usec / 1000) + " ms (" +
+                std::to_string(alert.dropped_total) + " in all" +
+                (alert.suppressed ? ", " + std::to_string(alert.suppressed) + " alerts suppressed"
+                                  : std::string()) +
+                "); the daemon is not keeping up: consider --ringbuf-bytes=" +
+                std::to_string(suggested),
+            {{"FRAMEPACE_RINGBUF", ring},
+             {"FRAMEPACE_DROPPED", std::to_string(alert.dropped_in_window)},
+             {"FRAMEPACE_DROPPED_TOTAL", std::to_string(alert.dropped_total)},
+             {"FRAMEPACE_WINDOW_USEC", std::to_string(alert.window_usec)},
+             {"FRAMEPACE_RINGBUF_BYTES", std::to_string(bytes)},
+             {"FRAMEPACE_SUGGESTED_BYTES", std::to_string(suggested)},
+             {"FRAMEPACE_SUPPRESSED", std::to_string(alert.suppressed)}});
+    }
+}
+
+int Daemon::on_overflow_tick(sd_event_source* source, uint64_t, void* userdata) {
+    auto* self = static_cast<Daemon*>(userdata);
+    self->report_overflows();
+    if (auto status = rearm(source, kOverflowTickUsec); !status)
+        log_printf(LOG_ERR, "%s", status.error().message.c_str());
+    return 0;
+}
+
+Daemon::~Daemon() {
+    // The server's connections and streams refer to the methods, which refer to us.
+    varlink_.reset();
+    methods_.reset();
+}
+
+fp_tunables Daemon::initial_tunables() {
+    auto stored = store_.load();
+    if (!stored)
+        log_printf(LOG_WARNING, "ignoring stored tunables: %s", stored.error().message.c_str());
+    layers_.set_stored(stored ? *stored : TunableOverrides{});
+    layers_.set_command_line(options_.tunable_overrides);
+    return layers_.effective();
+}
+
+SchedulerHandle* Daemon::scheduler() {
+    return scheduler_ && scheduler_->attached() ? scheduler_.get() : nullptr;
+}
+
+Status Daemon::apply_layers(const std::string& why) {
+    fp_tunables tunables = layers_.effective();
+    if (auto status = validate_tunables(tunables); !status)
+        return status;
+    if (scheduler()) {
+        if (auto status = scheduler_->write_tunables(tunables); !status)
+            return status;
+    }
+    // Without a scheduler the values wait for the next load.
+    tunables_ = tunables;
+    LogFields fields;
+    std::string explicit_names;
+    for (size_t i = 0; i < std::size(kTunableRanges); i++) {
+        std::string key = "FRAMEPACE_" + std::string(kTunableRanges[i].name);
+        std::transform(key.begin(), key.end(), key.begin(), ::toupper);
+        fields.emplace_back(std::move(key), std::to_string(tunable_value(tunables, kTunableRanges[i])));
+        TunableSource source = layers_.source(i);
+        if (source != TunableSource::Default && source != TunableSource::Preset)
+            explicit_names += (explicit_names.empty() ? "" : " ") + std::string(kTunableRanges[i].name);
+    }
+    fields.emplace_back("FRAMEPACE_PRESET", layers_.preset_name());
+    fields.emplace_back("FRAMEPACE_EXPLICIT_TUNABLES", explicit_names);
+    log_structured(LOG_INFO, message_id::kTunablesChanged, why, fields);
+    return Ok{};
+}
+
+Status Daemon::set_tunables(const TunableOverrides& values, bool persist) {
+    if (!scheduler())
+        return Error{-ENODEV, "the scheduler is not attached"};
+    TunableLayers before = layers_;
+    layers_.set_explicit(values);
+    if (auto status = apply_layers(persist ? "tunables changed and stored" : "tunables changed");
+        !status) {
+        layers_ = before;
+        return status;
+    }
+    if (persist) {
+        if (auto status = store_.save(layers_.persistent()); !status)
+            return Error{status.error().code,
+                         "tunables applied but not stored: " + status.error().message};
+    }
+    return Ok{};
+}
+
+Status Daemon::reset_tunables() {
+    if (!scheduler())
+        return Error{-ENODEV, "the scheduler is not attached"};
+    TunableLayers before = layers_;
+    layers_.reset_explicit();
+    std::string why = "tunables reset to " +
+                      (layers_.preset_name().empty() ? std::string("their defaults")
+                                                     : "preset " + layers_.preset_name());
+    if (auto status = apply_layers(why); !status) {
+        layers_ = before;
+        return status;
+    }
+    if (auto status = store_.save({}); !status)
+        return Error{status.error().code,
+                     "tunables reset but the stored ones remain: " + status.error().message};
+    return Ok{};
+}
+
+PowerProfileView Daemon::power_profile() const {
+    return {profiles_ ? profiles_->active() : std::nullopt, layers_.preset_name(), presets_};
+}
+
+bool Daemon::try_adopt(const KeptFds& kept) {
+    auto version = SchedulerHandle::kept_layout_version(kept);
+    auto state = read_sched_ext_state();
+    bool running = state && state->state == "enabled" && state->ops && *state->ops == "framepace";
+    std::string why;
+    if (!version)
+        why = version.error().message;
+    else if (*version != FP_LAYOUT_VERSION)
+        why = "it has layout version " + std::to_string(*version) + ", this daemon " +
+              std::to_string(FP_LAYOUT_VERSION);
+    else if (!running)
+        why = "sched_ext is " + (state ? state->state : std::string("unsupported")) +
+              " with ops '" + (state && state->ops ? *state->ops : std::string()) + "'";
+
+    if (why.empty()) {
+        auto adopted = SchedulerHandle::adopt(kept);
+        if (adopted) {
+            scheduler_ = std::move(*adopted);
+            // The values stay as adopted until the power profile is known (or known absent):
+            // then the layers, with the run-time choices of the daemon before, are applied.
+            fp_tunables layered = initial_tunables();
+            auto tunables = scheduler_->read_tunables();
+            if (tunables)
+                layers_.adopt_explicit(*tunables);
+            tunables_ = tunables ? *tunables : layered;
+            uint64_t took_ms = (monotonic_usec() - started_usec_) / 1000;
+            log_structured(
+                LOG_INFO, message_id::kSchedulerAdopted,
+                "adopted the running framepace scheduler from the " + std::string(keeper_.store_name()) +
+                    " (generation " + std::to_string(scheduler_->generation()) + ", " +
+                    std::to_string(took_ms) + " ms after start)",
+                {{"FRAMEPACE_GENERATION", std::to_string(scheduler_->generation())},
+                 {"FRAMEPACE_KEPT_IN", keeper_.store_name()},
+                 {"FRAMEPACE_ENABLE_SEQ", enable_seq_text()},
+                 {"FRAMEPACE_ADOPT_MS", std::to_string(took_ms)}});
+            return true;
+        }
+        why = adopted.error().message;
+    }
+    // Not adoptable (an upgrade, or something broken): replace it, and say so.
+    auto detached = SchedulerHandle::detach_kept(kept);
+    log_structured(LOG_WARNING, message_id::kSchedulerReplaced,
+                   "replacing the kept scheduler: " + why +
+                       (detached ? "" : " (" + detached.error().message + ")"),
+                   {{"FRAMEPACE_REPLACE_REASON", why},
+                    {"FRAMEPACE_KEPT_LAYOUT_VERSION", version ? std::to_string(*version) : ""},
+                    {"FRAMEPACE_LAYOUT_VERSION", std::to_string(FP_LAYOUT_VERSION)}});
+    keeper_.forget();
+    return false;
+}
+
+Status Daemon::load_fresh(uint64_t generation) {
+    auto scheduler = SchedulerHandle::load_and_attach(topology_, tunables_, generation,
+                                                      options_.ring_bytes);
+    if (!scheduler)
+        return scheduler.error();
+    scheduler_ = std::move(*scheduler);
+    attached_usec_ = monotonic_usec();
+    log_structured(LOG_INFO, message_id::kSchedulerAttached,
+                   "framepace scheduler attached (" + std::to_string(topology_.nr_cpus) +
+                       " CPUs, " + std::to_string(topology_.nr_llcs) + " LLCs)",
+                   {{"FRAMEPACE_NR_CPUS", std::to_string(topology_.nr_cpus)},
+                    {"FRAMEPACE_NR_LLCS", std::to_string(topology_.nr_llcs)},
+                    {"FRAMEPACE_SCHED_EXT_STATE", sched_ext_state_text()},
+                    {"FRAMEPACE_ENABLE_SEQ", enable_seq_text()},
+                    {"FRAMEPACE_GENERATION", std::to_string(generation)},
+                    {"FRAMEPACE_SLICE_NORMAL_NS", std::to_string(tunables_.role_slice_ns[FP_ROLE_NORMAL])}});
+    return Ok{};
+}
+
+Expected<std::unique_ptr<Daemon>> Daemon::start(const Options& options) {
+    std::unique_ptr<Daemon> daemon(new Daemon(options));
+    sd_notify(0, "STATUS=Starting");
+
+    if (auto status = check_can_load(); !status)
+        return status.error();
+    auto topology = read_topology("/sys/devices/system/cpu");
+    if (!topology)
+        return topology.error();
+    daemon->topology_ = std::move(*topology);
+    route_libbpf_logs(options.verbose);
+
+    auto passed = take_passed_fds();
+    if (!passed)
+        return passed.error();
+    KeptFds kept = daemon->keeper_.take_kept(*passed);
+    bool adopted = !kept.empty() && daemon->try_adopt(kept);
+    kept.clear();
+    if (!adopted) {
+        sd_notify(0, "STATUS=Loading the scheduler");
+        daemon->tunables_ = daemon->initial_tunables();
+        if (auto status = daemon->load_fresh(1); !status)
+            return status.error();
+    }
+    daemon->attached_usec_ = monotonic_usec();
+    // An adopted scheduler is in the store already; storing it again could only lose it.
+    if (adopted)
+        daemon->keeper_.keep_adopted();
+    else if (auto status = daemon->keeper_.keep(*daemon->scheduler_); !status)
+        log_printf(LOG_WARNING, "the scheduler will not survive a daemon crash: %s",
+                   status.error().message.c_str());
+
+    // A daemon that cannot serve must not leave a scheduler behind that nobody watches:
+    // detach it and drop what was kept.
+    auto abandon = [&daemon](const Error& error) {
+        daemon->scheduler_->detach();
+        daemon->keeper_.forget();
+        return error;
+    };
+    if (auto status = daemon->add_event_sources(); !status)
+        return abandon(status.error());
+    if (auto status = daemon->serve_varlink(*passed); !status)
+        return abandon(status.error());
+    daemon->connect_system_bus();
+    return daemon;
+}
+
+Status Daemon::serve_varlink(PassedFds& passed) {
+    varlink_ = std::make_unique<varlink::Server>(
+        loop_.get(), varlink::ServiceInfo{"framepace", "framepaced", FRAMEPACE_VERSION,
+                                          "https://github.com/framepace/framepace"});
+    methods_ = std::make_unique<varlink::SchedulerMethods>(*this, loop_.get());
+    varlink_->add_interface(methods_->interface());
+
+    size_t served = 0;
+    for (auto& [name, fd] : passed) {
+        if (name != "varlink") {
+            log_printf(LOG_WARNING, "ignoring a passed descriptor named '%s'", name.c_str());
+            continue;
+        }
+        if (auto status = varlink_->listen(std::move(fd)); !status)
+            return status;
+        served++;
+    }
+    if (!options_.listen_path.empty()) {
+        auto fd = varlink::bind_unix_socket(options_.listen_path, 0666);
+        if (!fd)
+            return fd.error();
+        if (auto status = varlink_->listen(std::move(*fd)); !status)
+            return status;
+        served++;
+    }
+    if (served == 0)
+        log_printf(LOG_INFO, "no Varlink socket (not socket-activated, no --listen)");
+    return Ok{};
+}
+
+Status Daemon::add_event_sources() {
+    sd_event* raw = nullptr;
+    if (int r = sd_event_default(&raw); r < 0)
+        return make_error(r, "failed to create the event loop");
+    loop_.reset(raw);
+
+    // sd-event needs the signals blocked to receive them through its signalfd.
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    if (sigprocmask(SIG_BLOCK, &mask, nullptr) < 0)
+        return make_error(-errno, "failed to block SIGTERM/SIGINT");
+
+    sd_event_source* source = nullptr;
+    if (int r = sd_event_add_signal(raw, &source, SIGTERM, on_signal, this); r < 0)
+        return make_error(r, "failed to watch SIGTERM");
+    sigterm_.reset(source);
+    if (int r = sd_event_add_signal(raw, &source, SIGINT, on_signal, this); r < 0)
+        return make_error(r, "failed to watch SIGINT");
+    sigint_.reset(source);
+
+    if (int r = sd_event_add_time_relative(raw, &source, CLOCK_MONOTONIC,
+                                           options_.heartbeat_interval_ms * 1000, 0, on_heartbeat,
+                                           this);
+        r < 0)
+        return make_error(r, "failed to add the heartbeat timer");
+    heartbeat_timer_.reset(source);
+    scheduler_->heartbeat(monotonic_usec() * 1000);
+
+    if (options_.stats_interval_ms > 0) {
+        if (int r = sd_event_add_time_relative(raw, &source, CLOCK_MONOTONIC,
+                                               options_.stats_interval_ms * 1000, 0,
+                                               on_stats_timer, this);
+            r < 0)
+            return make_error(r, "failed to add the stats timer");
+        stats_timer_.reset(source);
+    }
+
+    // Pings the systemd watchdog from the loop itself, so a stuck loop stops pinging.
+    if (int r = sd_event_set_watchdog(raw, true); r < 0)
+        return make_error(r, "failed to enable the watchdog");
+    if (int r = sd_event_add_time_relative(raw, &source, CLOCK_MONOTONIC, kOverflowTickUsec, 0,
+                                           on_overflow_tick, this);
+        r < 0)
+        return make_error(r, "failed to add the overflow timer");
+    overflow_timer_.reset(source);
+    // Marks made by hand before a crash or restart first, then games already running when we
+    // start (or restart) are found once; exec events do the rest.
+    tracker_.restore_marks();
+    tracker_.scan();
+    // Kernels from 6.9 signal EPOLLHUP on a struct_ops link the kernel has detached.
+    return watch_scheduler();
+}
+
+int Daemon::run() {
+    sd_notify(0, "READY=1\nSTATUS=Scheduling with framepace");
+    int r = sd_event_loop(loop_.get());
+    if (r < 0) {
+        log_printf(LOG_ERR, "event loop failed: %s", strerror(-r));
+        return kExitLoadFailed;
+    }
+    return exit_status_;
+}
+
+void Daemon::stop(int status) {
+    exit_status_ = status;
+    sd_event_exit(loop_.get(), status);
+}
+
+bool Daemon::check_ejected() {
+    if (!scheduler_ || !scheduler_->attached())
+        return false;
+    auto info = scheduler_->exit_info();
+    if (!info)
+        return false;
+    last_exit_ = info;
+    log_structured(LOG_ERR, message_id::kSchedulerEjected,
+                   "the kernel ejected the framepace scheduler: " +
+                       std::string(exit_kind_name(info->kind)) + " (" + info->reason + ")" +
+                       (info->message.empty() ? "" : ": " + info->message),
+                   exit_fields(*info));
+    sd_notifyf(0, "STATUS=Scheduler ejected by the kernel: %s", info->reason.c_str());
+    link_watch_.reset();
+    scheduler_->detach();
+    keeper_.forget();
+    if (!options_.reload) {
+        stop(kExitEjected);
+        return true;
+    }
+    schedule_reload();
+    return true;
+}
+
+void Daemon::schedule_reload() {
+    // A scheduler that ran for a while earns a fresh start of the back-off.
+    if (monotonic_usec() - attached_usec_ > kStableAfterUsec)
+        reload_delay_usec_ = kReloadDelayMinUsec;
+    uint64_t delay = reload_delay_usec_;
+    reload_delay_usec_ = std::min(reload_delay_usec_ * 2, kReloadDelayMaxUsec);
+    log_printf(LOG_INFO, "reloading the scheduler in %.1f s", delay / 1e6);
+    sd_event_source* source = nullptr;
+    if (int r = sd_event_add_time_relative(loop_.get(), &source, CLOCK_MONOTONIC, delay, 0,
+                                           on_reload_timer, this);
+        r < 0) {
+        log_printf(LOG_ERR, "cannot schedule a reload: %s", strerror(-r));
+        stop(kExitEjected);
+        return;
+    }
+    reload_timer_.reset(source);
+}
+
+int Daemon::on_reload_timer(sd_event_source*, uint64_t, void* userdata) {
+    auto* self = static_cast<Daemon*>(userdata);
+    uint64_t generation = self->scheduler_ ? self->scheduler_->generation() + 1 : 1;
+    self->tracker_.detach();
+    self->scheduler_.reset();
+    if (auto status = self->load_fresh(generation); !status) {
+        log_printf(LOG_ERR, "reload failed: %s", status.error().message.c_str());
+        self->schedule_reload();
+        return 0;
+    }
+    if (auto status = self->keeper_.keep(*self->scheduler_); !status)
+        log_printf(LOG_WARNING, "%s", status.error().message.c_str());
+    if (auto status = self->watch_scheduler(); !status)
+        log_printf(LOG_ERR, "%s", status.error().message.c_str());
+    sd_notify(0, "STATUS=Scheduling with framepace (reloaded after an ejection)");
+    return 0;
+}
+
+void Daemon::log_counters() {
+    if (!scheduler())
+        return;
+    auto totals = scheduler_->read_counters();
+    if (!totals) {
+        log_printf(LOG_WARNING, "%s", totals.error().message.c_str());
+        return;
+    }
+    LogFields fields;
+    for (int i = 0; i < FP_NR_COUNTERS; i++) {
+        std::string key = "FRAMEPACE_" + std::string(counter_name(static_cast<fp_counter>(i)));
+        std::transform(key.begin(), key.end(), key.begin(), ::toupper);
+        fields.emplace_back(std::move(key), std::to_string((*totals)[i]));
+    }
+    log_structured(LOG_INFO, message_id::kSchedulerCounters, "scheduler counters", fields);
+}
+
+int Daemon::on_signal(sd_event_source*, const struct signalfd_siginfo* info, void* userdata) {
+    auto* self = static_cast<Daemon*>(userdata);
+    sd_notify(0, "STOPPING=1\nSTATUS=Detaching the scheduler");
+    self->reload_timer_.reset();
+    if (!self->scheduler() || self->check_ejected()) {
+        self->keeper_.forget();
+        self->stop(self->options_.reload ? kExitStopped : self->exit_status_);
+        return 0;
+    }
+    self->log_counters();
+    self->link_watch_.reset();
+    self->scheduler_->detach();
+    // A requested stop leaves nothing behind for a next daemon to adopt.
+    self->keeper_.forget();
+    auto exit = self->scheduler_->exit_info();
+    std::string state_text = sched_ext_state_text();
+    if (exit) {
+        auto fields = exit_fields(*exit);
+        fields.emplace_back("FRAMEPACE_SCHED_EXT_STATE", state_text);
+        log_structured(LOG_INFO, message_id::kSchedulerDetached,
+                       "framepace scheduler detached on " +
+                           std::string(strsignal(static_cast<int>(info->ssi_signo))) +
+                           ": exit kind " + std::to_string(exit->kind) + " (" +
+                           std::string(exit_kind_name(exit->kind)) + "), sched_ext " +
+                           state_text,
+                       fields);
+    } else {
+        log_printf(LOG_WARNING, "scheduler detached but ops.exit left no record (sched_ext %s)",
+                   state_text.c_str());
+    }
+    self->stop(kExitStopped);
+    return 0;
+}
+
+int Daemon::on_link_event(sd_event_source* source, int, uint32_t, void* userdata) {
+    auto* self = static_cast<Daemon*>(userdata);
+    // A HUP stays pending; stop polling and let the exit record decide.
+    sd_event_source_set_enabled(source, SD_EVENT_OFF);
+    self->check_ejected();
+    return 0;
+}
+
+int Daemon::on_heartbeat(sd_event_source* source, uint64_t, void* userdata) {
+    auto* self = static_cast<Daemon*>(userdata);
+    if (!self->check_ejected() && self->scheduler())
+        self->scheduler_->heartbeat(monotonic_usec() * 1000);
+    if (auto status = rearm(source, self->options_.heartbeat_interval_ms * 1000); !status)
+        log_printf(LOG_ERR, "%s", status.error().message.c_str());
+    return 0;
+}
+
+int Daemon::on_stats_timer(sd_event_source* source, uint64_t, void* userdata) {
+    auto* self = static_cast<Daemon*>(userdata);
+    self->log_counters();
+    if (auto status = rearm(source, self->options_.stats_interval_ms * 1000); !status)
+        log_printf(LOG_ERR, "%s", status.error().message.c_str());
+    return 0;
+}
+
+}  // namespace framepace
