@@ -71,7 +71,7 @@ std::string usage_text() {
            "                             range 0..1000000)\n"
            "      --listen=PATH          serve the Varlink interface on this socket (without\n"
            "                             systemd; under systemd the socket unit provides it)\n"
-           "      --state-dir=DIR        where tunables stored with persist live (default\n"
+           "      --state-dir=DIR        where stored tunables and marks live (default\n"
            "                             $STATE_DIRECTORY, else /var/lib/framepace)\n"
            "      --heartbeat-interval=MS  how often the daemon tells BPF it is alive\n"
            "                             (default 100; boosts need a fresh heartbeat)\n"

@@ -76,7 +76,7 @@ json task_json(const fp_task_record& task) {
     return {{"pid", task.pid},
             {"tid", task.tid},
             {"comm", std::string(task.comm, strnlen(task.comm, sizeof(task.comm)))},
-            {"class", policy_name(task.policy)},
+            {"policy", policy_name(task.policy)},
             {"weight", task.weight},
             {"generation", task.generation},
             {"runs", task.runs},

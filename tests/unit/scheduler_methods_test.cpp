@@ -204,6 +204,7 @@ protected:
                 tasks[i].pid = 100 + static_cast<uint32_t>(i / 10);
                 tasks[i].tid = 100 + static_cast<uint32_t>(i);
                 snprintf(tasks[i].comm, sizeof(tasks[i].comm), "w%zu", i % 1000000);
+                tasks[i].policy = i % 2 ? 3 : 0;   // SCHED_BATCH, SCHED_NORMAL
             }
             return Expected<std::vector<fp_task_record>>(std::move(tasks));
         };
@@ -243,6 +244,21 @@ TEST_F(Streams, ListTasksDeliversFiftyThousandTasks) {
     EXPECT_EQ(n, 50'000u);
     EXPECT_EQ(replies.size(), 50'000 / kTasksPerReply);
     EXPECT_EQ(methods_->stream_count(1000), 0u);   // the slot went with the last reply
+}
+
+// "class" is ListGames' word for what a process is; a task's scheduling policy is "policy".
+TEST_F(Streams, ListTasksReportsTheSchedulingPolicyAsPolicy) {
+    task_count_ = 2;
+    int fd = connect(*server_, 1000);
+    send_raw(fd, framed(message("ListTasks")));
+    auto replies = receive_stream(fd);
+    ASSERT_EQ(replies.size(), 1u);
+    const json& tasks = replies[0]["parameters"]["tasks"];
+    ASSERT_EQ(tasks.size(), 2u);
+    EXPECT_EQ(tasks[0]["policy"], "normal");
+    EXPECT_EQ(tasks[1]["policy"], "batch");
+    EXPECT_EQ(tasks[0]["process_class"], "none");
+    EXPECT_FALSE(tasks[0].contains("class"));
 }
 
 TEST_F(Streams, ListTasksToAHalfClosedClientArrivesWhole) {

@@ -117,7 +117,7 @@ fi
 # alarm, and with pm_test "core"; writing /sys/power/state with pm_test right after boot does
 # come back, with framepace enabled, but the same at this point of the suite hung the guest
 # every time). A stand-in for logind owns the name on the real bus (logind stopped) and sends
-# the two signals around a pause, during which a probe checks what the README claims: the
+# the two signals around a pause, during which a probe checks what docs/interfaces.md says: the
 # heartbeat stopped (so a boost is refused) and the delay inhibitor let go. Twice, with the
 # real logind back in between: the subscription must survive the name changing owners.
 PROBE=/usr/lib/framepace-vm/framepace-vm-probe
