@@ -38,15 +38,6 @@ LogFields exit_fields(const ExitInfo& info) {
     };
 }
 
-Status rearm(sd_event_source* source, uint64_t usec) {
-    int r = sd_event_source_set_time_relative(source, usec);
-    if (r >= 0)
-        r = sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
-    if (r < 0)
-        return make_error(r, "failed to re-arm a timer");
-    return Ok{};
-}
-
 std::string sched_ext_state_text() {
     auto state = read_sched_ext_state();
     return state ? state->state : "unsupported";
@@ -183,7 +174,7 @@ void Daemon::report_overflows() {
 int Daemon::on_overflow_tick(sd_event_source* source, uint64_t, void* userdata) {
     auto* self = static_cast<Daemon*>(userdata);
     self->report_overflows();
-    if (auto status = rearm(source, kOverflowTickUsec); !status)
+    if (auto status = rearm_timer(source, kOverflowTickUsec, "the overflow timer"); !status)
         log_printf(LOG_ERR, "%s", status.error().message.c_str());
     return 0;
 }
@@ -613,7 +604,9 @@ int Daemon::on_heartbeat(sd_event_source* source, uint64_t, void* userdata) {
     auto* self = static_cast<Daemon*>(userdata);
     if (!self->check_ejected() && self->scheduler())
         self->scheduler_->heartbeat(monotonic_usec() * 1000);
-    if (auto status = rearm(source, self->options_.heartbeat_interval_ms * 1000); !status)
+    if (auto status = rearm_timer(source, self->options_.heartbeat_interval_ms * 1000,
+                                  "the heartbeat timer");
+        !status)
         log_printf(LOG_ERR, "%s", status.error().message.c_str());
     return 0;
 }
@@ -621,7 +614,9 @@ int Daemon::on_heartbeat(sd_event_source* source, uint64_t, void* userdata) {
 int Daemon::on_stats_timer(sd_event_source* source, uint64_t, void* userdata) {
     auto* self = static_cast<Daemon*>(userdata);
     self->log_counters();
-    if (auto status = rearm(source, self->options_.stats_interval_ms * 1000); !status)
+    if (auto status = rearm_timer(source, self->options_.stats_interval_ms * 1000,
+                                  "the stats timer");
+        !status)
         log_printf(LOG_ERR, "%s", status.error().message.c_str());
     return 0;
 }
