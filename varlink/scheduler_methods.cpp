@@ -169,7 +169,7 @@ void SchedulerMethods::get_status(const CallInfo& call, Responder responder) {
     SchedulerHandle* scheduler = service_.scheduler();
     json reply = {
         {"state", scheduler ? "attached" : (service_.last_exit() ? "ejected" : "detached")},
-        {"sched_ext_state", sysfs ? sysfs->state : "unsupported"},
+        {"sched_ext_state", sched_ext_state_text(sysfs)},
         {"kernel", uts.release},
         {"version", FRAMEPACE_VERSION},
         {"layout_version", FP_LAYOUT_VERSION},
