@@ -82,18 +82,21 @@ inline std::optional<std::string> read_value(const std::string& path)
     return t;
 }
 
-inline std::optional<uint64_t> read_u64(const std::string& path)
+// A decimal number and nothing after it.
+inline std::optional<uint64_t> parse_u64(const std::string& text)
 {
-    auto value = read_value(path);
-    if (!value)
-        return std::nullopt;
-    const std::string& t = *value;
     char* end = nullptr;
     errno = 0;
-    unsigned long long v = std::strtoull(t.c_str(), &end, 10);
+    unsigned long long v = std::strtoull(text.c_str(), &end, 10);
     if (errno || *end)
         return std::nullopt;
     return v;
+}
+
+inline std::optional<uint64_t> read_u64(const std::string& path)
+{
+    auto value = read_value(path);
+    return value ? parse_u64(*value) : std::nullopt;
 }
 
 // "32K", "1M", "512" -> bytes (scx_utils read_file_byte).
@@ -110,11 +113,8 @@ inline std::optional<uint64_t> read_bytes(const std::string& path)
     case 'G': mult = 1ull << 30; t.pop_back(); break;
     default: break;
     }
-    char* end = nullptr;
-    unsigned long long v = std::strtoull(t.c_str(), &end, 10);
-    if (*end)
-        return std::nullopt;
-    return v * mult;
+    auto v = parse_u64(t);
+    return v ? std::optional<uint64_t>(*v * mult) : std::nullopt;
 }
 
 // "0-3,6,8-9" -> {0,1,2,3,6,8,9}
