@@ -26,6 +26,9 @@ public:
     T&& value() && { return std::get<T>(std::move(state_)); }
     const T& value() const& { return std::get<T>(state_); }
     const Error& error() const { return std::get<Error>(state_); }
+    // For reads whose absence has a natural default (a sysfs value that is not there).
+    T value_or(T fallback) const& { return ok() ? value() : std::move(fallback); }
+    T value_or(T fallback) && { return ok() ? std::move(*this).value() : std::move(fallback); }
 
     T& operator*() & { return value(); }
     const T& operator*() const& { return value(); }

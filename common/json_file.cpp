@@ -1,21 +1,18 @@
 #include "common/json_file.h"
 
-#include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <cerrno>
+
+#include "common/read_file.h"
 
 namespace framepace {
 
 Expected<std::optional<nlohmann::json>> read_json_file(const std::string& path) {
-    std::error_code ec;
-    if (!std::filesystem::exists(path, ec))
+    auto text = read_whole_file(path);
+    if (!text && text.error().code == -ENOENT)
         return std::optional<nlohmann::json>();
-    std::ifstream in(path);
-    if (!in)
-        return invalid_input("cannot read " + path);
-    std::stringstream text;
-    text << in.rdbuf();
-    auto doc = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+    if (!text)
+        return text.error();
+    auto doc = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
     if (doc.is_discarded())
         return invalid_input(path + ": not JSON");
     return std::optional<nlohmann::json>(std::move(doc));

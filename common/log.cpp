@@ -63,9 +63,6 @@ void log_setup(LogTarget target, int priority) {
     max_priority = priority;
 }
 
-bool log_to_journal() { return journal; }
-int log_max_priority() { return max_priority; }
-
 void log_printf(int priority, const char* format, ...) {
     if (priority > max_priority)
         return;

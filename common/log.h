@@ -16,8 +16,6 @@ enum class LogTarget { Auto, Journal, Stderr };
 
 // Auto picks the journal when stderr is the journal stream systemd gave us ($JOURNAL_STREAM).
 void log_setup(LogTarget target, int max_priority);
-bool log_to_journal();
-int log_max_priority();
 
 void log_printf(int priority, const char* format, ...) __attribute__((format(printf, 2, 3)));
 

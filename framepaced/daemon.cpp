@@ -38,20 +38,6 @@ LogFields exit_fields(const ExitInfo& info) {
     };
 }
 
-Status rearm(sd_event_source* source, uint64_t usec) {
-    int r = sd_event_source_set_time_relative(source, usec);
-    if (r >= 0)
-        r = sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
-    if (r < 0)
-        return make_error(r, "failed to re-arm a timer");
-    return Ok{};
-}
-
-std::string sched_ext_state_text() {
-    auto state = read_sched_ext_state();
-    return state ? state->state : "unsupported";
-}
-
 // Bad rules are an error in the log, not a daemon that will not start: the built-in rules
 // still find Steam and Proton games.
 std::vector<ClassRule> load_rules(const std::string& path) {
@@ -71,11 +57,6 @@ PresetTable load_presets_or_builtin(const std::string& path) {
         return builtin_presets();
     }
     return std::move(*table);
-}
-
-std::string enable_seq_text() {
-    auto state = read_sched_ext_state();
-    return state && state->enable_seq ? std::to_string(*state->enable_seq) : "";
 }
 
 }  // namespace
@@ -183,7 +164,7 @@ void Daemon::report_overflows() {
 int Daemon::on_overflow_tick(sd_event_source* source, uint64_t, void* userdata) {
     auto* self = static_cast<Daemon*>(userdata);
     self->report_overflows();
-    if (auto status = rearm(source, kOverflowTickUsec); !status)
+    if (auto status = rearm_timer(source, kOverflowTickUsec, "the overflow timer"); !status)
         log_printf(LOG_ERR, "%s", status.error().message.c_str());
     return 0;
 }
@@ -276,16 +257,15 @@ PowerProfileView Daemon::power_profile() const {
 bool Daemon::try_adopt(const KeptFds& kept) {
     auto version = SchedulerHandle::kept_layout_version(kept);
     auto state = read_sched_ext_state();
-    bool running = state && state->state == "enabled" && state->ops && *state->ops == "framepace";
     std::string why;
     if (!version)
         why = version.error().message;
     else if (*version != FP_LAYOUT_VERSION)
         why = "it has layout version " + std::to_string(*version) + ", this daemon " +
               std::to_string(FP_LAYOUT_VERSION);
-    else if (!running)
-        why = "sched_ext is " + (state ? state->state : std::string("unsupported")) +
-              " with ops '" + (state && state->ops ? *state->ops : std::string()) + "'";
+    else if (!framepace_running(state))
+        why = "sched_ext is " + sched_ext_state_text(state) + " with ops '" +
+              (state && state->ops ? *state->ops : std::string()) + "'";
 
     if (why.empty()) {
         auto adopted = SchedulerHandle::adopt(kept);
@@ -306,7 +286,7 @@ bool Daemon::try_adopt(const KeptFds& kept) {
                     std::to_string(took_ms) + " ms after start)",
                 {{"FRAMEPACE_GENERATION", std::to_string(scheduler_->generation())},
                  {"FRAMEPACE_KEPT_IN", keeper_.store_name()},
-                 {"FRAMEPACE_ENABLE_SEQ", enable_seq_text()},
+                 {"FRAMEPACE_ENABLE_SEQ", enable_seq_text(state)},
                  {"FRAMEPACE_ADOPT_MS", std::to_string(took_ms)}});
             return true;
         }
@@ -331,13 +311,14 @@ Status Daemon::load_fresh(uint64_t generation) {
         return scheduler.error();
     scheduler_ = std::move(*scheduler);
     attached_usec_ = monotonic_usec();
+    auto state = read_sched_ext_state();
     log_structured(LOG_INFO, message_id::kSchedulerAttached,
                    "framepace scheduler attached (" + std::to_string(topology_.nr_cpus) +
                        " CPUs, " + std::to_string(topology_.nr_llcs) + " LLCs)",
                    {{"FRAMEPACE_NR_CPUS", std::to_string(topology_.nr_cpus)},
                     {"FRAMEPACE_NR_LLCS", std::to_string(topology_.nr_llcs)},
-                    {"FRAMEPACE_SCHED_EXT_STATE", sched_ext_state_text()},
-                    {"FRAMEPACE_ENABLE_SEQ", enable_seq_text()},
+                    {"FRAMEPACE_SCHED_EXT_STATE", sched_ext_state_text(state)},
+                    {"FRAMEPACE_ENABLE_SEQ", enable_seq_text(state)},
                     {"FRAMEPACE_GENERATION", std::to_string(generation)},
                     {"FRAMEPACE_SLICE_NORMAL_NS", std::to_string(tunables_.role_slice_ns[FP_ROLE_NORMAL])}});
     return Ok{};
@@ -582,7 +563,7 @@ int Daemon::on_signal(sd_event_source*, const struct signalfd_siginfo* info, voi
     // A requested stop leaves nothing behind for a next daemon to adopt.
     self->keeper_.forget();
     auto exit = self->scheduler_->exit_info();
-    std::string state_text = sched_ext_state_text();
+    std::string state_text = sched_ext_state_text(read_sched_ext_state());
     if (exit) {
         auto fields = exit_fields(*exit);
         fields.emplace_back("FRAMEPACE_SCHED_EXT_STATE", state_text);
@@ -613,7 +594,9 @@ int Daemon::on_heartbeat(sd_event_source* source, uint64_t, void* userdata) {
     auto* self = static_cast<Daemon*>(userdata);
     if (!self->check_ejected() && self->scheduler())
         self->scheduler_->heartbeat(monotonic_usec() * 1000);
-    if (auto status = rearm(source, self->options_.heartbeat_interval_ms * 1000); !status)
+    if (auto status = rearm_timer(source, self->options_.heartbeat_interval_ms * 1000,
+                                  "the heartbeat timer");
+        !status)
         log_printf(LOG_ERR, "%s", status.error().message.c_str());
     return 0;
 }
@@ -621,7 +604,9 @@ int Daemon::on_heartbeat(sd_event_source* source, uint64_t, void* userdata) {
 int Daemon::on_stats_timer(sd_event_source* source, uint64_t, void* userdata) {
     auto* self = static_cast<Daemon*>(userdata);
     self->log_counters();
-    if (auto status = rearm(source, self->options_.stats_interval_ms * 1000); !status)
+    if (auto status = rearm_timer(source, self->options_.stats_interval_ms * 1000,
+                                  "the stats timer");
+        !status)
         log_printf(LOG_ERR, "%s", status.error().message.c_str());
     return 0;
 }

@@ -106,8 +106,8 @@ void Daemon::before_sleep() {
                    std::string("system going to sleep: ") +
                        (attached ? "input boosts closed until resume" : "no scheduler attached"),
                    {{"FRAMEPACE_SLEEP_PHASE", "suspend"},
-                    {"FRAMEPACE_SCHED_EXT_STATE", state ? state->state : "unsupported"},
-                    {"FRAMEPACE_ENABLE_SEQ", state && state->enable_seq ? std::to_string(*state->enable_seq) : ""},
+                    {"FRAMEPACE_SCHED_EXT_STATE", sched_ext_state_text(state)},
+                    {"FRAMEPACE_ENABLE_SEQ", enable_seq_text(state)},
                     {"FRAMEPACE_GENERATION", scheduler_ ? std::to_string(scheduler_->generation()) : ""}});
 }
 
@@ -118,10 +118,9 @@ void Daemon::after_resume(uint64_t slept_usec) {
     } else if (scheduler()) {
         // Attached by our link, but is the kernel running it?
         auto state = read_sched_ext_state();
-        bool running = state && state->state == "enabled" && state->ops && *state->ops == "framepace";
-        if (!running) {
+        if (!framepace_running(state)) {
             log_printf(LOG_WARNING, "after resume sched_ext is %s: reloading the scheduler",
-                       state ? state->state.c_str() : "unsupported");
+                       sched_ext_state_text(state).c_str());
             link_watch_.reset();
             scheduler_->detach();
             keeper_.forget();
@@ -145,8 +144,8 @@ void Daemon::after_resume(uint64_t slept_usec) {
                        (healthy ? "scheduler attached and enabled" : "scheduler action: " + action),
                    {{"FRAMEPACE_SLEEP_PHASE", "resume"},
                     {"FRAMEPACE_SLEPT_USEC", std::to_string(slept_usec)},
-                    {"FRAMEPACE_SCHED_EXT_STATE", state ? state->state : "unsupported"},
-                    {"FRAMEPACE_ENABLE_SEQ", state && state->enable_seq ? std::to_string(*state->enable_seq) : ""},
+                    {"FRAMEPACE_SCHED_EXT_STATE", sched_ext_state_text(state)},
+                    {"FRAMEPACE_ENABLE_SEQ", enable_seq_text(state)},
                     {"FRAMEPACE_SCHEDULER_HEALTHY", healthy ? "yes" : "no"},
                     {"FRAMEPACE_RESUME_ACTION", action}});
 }

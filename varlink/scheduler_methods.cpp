@@ -169,7 +169,7 @@ void SchedulerMethods::get_status(const CallInfo& call, Responder responder) {
     SchedulerHandle* scheduler = service_.scheduler();
     json reply = {
         {"state", scheduler ? "attached" : (service_.last_exit() ? "ejected" : "detached")},
-        {"sched_ext_state", sysfs ? sysfs->state : "unsupported"},
+        {"sched_ext_state", sched_ext_state_text(sysfs)},
         {"kernel", uts.release},
         {"version", FRAMEPACE_VERSION},
         {"layout_version", FP_LAYOUT_VERSION},
@@ -359,12 +359,15 @@ int SchedulerMethods::on_monitor_tick(sd_event_source* source, uint64_t, void* u
             keep = false;  // the error was the final reply
         }
     }
-    if (!keep) {
-        self->end_monitor(stream);
-        return 0;
+    if (keep) {
+        // A stream whose timer cannot run again ends with an error, as one whose timer could
+        // not be added does (monitor()), instead of falling silent.
+        auto status = rearm_timer(source, stream->interval_usec, "the Monitor timer");
+        if (status)
+            return 0;
+        stream->responder.error(kErrorSchedulerNotAttached, {{"reason", status.error().message}});
     }
-    sd_event_source_set_time_relative(source, stream->interval_usec);
-    sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
+    self->end_monitor(stream);
     return 0;
 }
 

@@ -20,10 +20,6 @@ namespace bpfland_bpf {
 namespace {
 
 using Skel = bpfland_bpf::bpfland;
-struct SkelDeleter {
-    void operator()(Skel* s) const { Skel::destroy(s); }
-};
-using SkelPtr = std::unique_ptr<Skel, SkelDeleter>;
 
 constexpr size_t kMaxCpus = sizeof(Skel::bpfland__rodata::cpu_capacity) / sizeof(uint64_t);
 
@@ -134,10 +130,7 @@ int run(bool plan_only)
     if (plan_only) {
         print_plan(make_plan(peer::read_topology(), opts));
         // The counters' JSON shape, from the opened (not loaded) object's zeroed .bss.
-        SkelPtr skel(Skel::open());
-        if (!skel)
-            throw peer::LoaderError("cannot open the bpfland BPF object: " + peer::errno_text(errno));
-        print_counters(skel.get(), "plan");
+        print_counters(peer::open_skeleton<Skel>("bpfland").get(), "plan");
         return 0;
     }
     peer::raise_memlock_rlimit();
@@ -146,9 +139,7 @@ int run(bool plan_only)
     const Plan plan = make_plan(topo, opts);
     const bool smt_enabled = plan.smt_enabled, numa_enabled = plan.numa_enabled;
 
-    SkelPtr skel(Skel::open());
-    if (!skel)
-        throw peer::LoaderError("cannot open the bpfland BPF object: " + peer::errno_text(errno));
+    auto skel = peer::open_skeleton<Skel>("bpfland");
     auto* ops = skel->struct_ops.bpfland_ops;
     ops->hotplug_seq = hotplug_seq;
     peer_enum_init(skel.get());
@@ -198,8 +189,7 @@ int run(bool plan_only)
                  smt_enabled ? "on" : "off", numa_enabled ? "on" : "off", (unsigned long long)ops->flags);
 
     peer_set_uei_size(skel.get(), opts.exit_dump_len);
-    if (int err = Skel::load(skel.get()))
-        throw peer::LoaderError("cannot load the bpfland BPF programs: " + peer::errno_text(err));
+    peer::load_skeleton(skel.get(), "bpfland");
 
     // init_energy_domain(): reset, then every CPU of the primary domain.
     enable_primary_cpu(skel.get(), -1);
@@ -212,44 +202,10 @@ int run(bool plan_only)
     for (size_t cpu = 0; cpu < plan.siblings.size(); cpu++) // init_smt_domains(), SMT only
         enable_sibling_cpu(skel.get(), int(cpu), plan.siblings[cpu]);
 
-    // scx_ops_attach!()
-    if (peer::sched_ext_state() == "enabled")
-        throw peer::LoaderError("another sched_ext scheduler is already running");
-    bpf_map__set_autoattach(skel->maps.bpfland_ops, false);
-    if (int err = Skel::attach(skel.get()))
-        throw peer::LoaderError("cannot attach the non-struct_ops BPF programs: " + peer::errno_text(err));
-    peer::LinkPtr link(bpf_map__attach_struct_ops(skel->maps.bpfland_ops));
-    if (!link)
-        throw peer::LoaderError("cannot attach the bpfland struct_ops: " + peer::errno_text(errno));
-    std::cout << "attached" << std::endl;
-
-    auto exited = [&] { return UEI_EXITED(skel.get(), uei) != 0; };
-    peer::StopReason why = peer::wait_until_stopped(exited, [&] { print_counters(skel.get(), "usr1"); });
-    link.reset();
-    print_counters(skel.get(), "exit");
-    if (why == peer::StopReason::SchedulerExited) {
-        const auto& uei = skel->data->uei;
-        std::fprintf(stderr, "bpfland_loader: the scheduler exited on its own: %s (%s), exit code %lld\n",
-                     uei.reason, uei.msg, (long long)uei.exit_code);
-        return 2;
-    }
-    return 0;
+    return peer::attach_until_stopped(skel.get(), skel->maps.bpfland_ops, "bpfland",
+                                      [&](const char* when) { print_counters(skel.get(), when); });
 }
 
 } // namespace
 
-int main(int argc, char** argv)
-{
-    bool plan_only = argc == 2 && std::string_view(argv[1]) == "--plan";
-    if (argc > 1 && !plan_only) {
-        std::fprintf(stderr, "usage: %s [--plan]  (scx_bpfland's defaults are built in, see README.md)\n", argv[0]);
-        return 1;
-    }
-    peer::block_loader_signals();
-    try {
-        return run(plan_only);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "bpfland_loader: %s\n", e.what());
-        return 1;
-    }
-}
+int main(int argc, char** argv) { return peer::loader_main(argc, argv, "bpfland", run); }

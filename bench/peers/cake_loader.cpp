@@ -31,10 +31,6 @@ namespace cake_intf {
 namespace {
 
 using Skel = cake_bpf::cake;
-struct SkelDeleter {
-    void operator()(Skel* s) const { Skel::destroy(s); }
-};
-using SkelPtr = std::unique_ptr<Skel, SkelDeleter>;
 using peer::LoaderError;
 
 // --profile gaming (main.rs:117-120) and its values (Profile::values, main.rs:52-66).
@@ -154,7 +150,7 @@ std::vector<uint32_t> pids_named(const std::set<std::string>& comms, size_t limi
     for (auto& [name, pid] : peer::numbered_entries("/proc", "")) {
         if (out.size() >= limit)
             break;
-        if (comms.count(peer::trim(peer::read_text("/proc/" + name + "/comm").value_or(""))))
+        if (comms.count(peer::read_value("/proc/" + name + "/comm").value_or("")))
             out.push_back(uint32_t(pid));
     }
     return out;
@@ -247,9 +243,7 @@ int run(bool plan_only)
     peer::Topology topo = peer::read_topology();
     CakeTopology info = detect(topo);
 
-    SkelPtr skel(Skel::open());
-    if (!skel)
-        throw LoaderError("cannot open the cake BPF object: " + peer::errno_text(errno));
+    auto skel = peer::open_skeleton<Skel>("cake");
     auto* ops = skel->struct_ops.cake_ops;
     ops->hotplug_seq = hotplug_seq;
     peer_ops_compat(ops);
@@ -303,50 +297,16 @@ int run(bool plan_only)
                  compositors.size());
 
     peer_set_uei_size(skel.get(), 0);
-    if (int err = Skel::load(skel.get()))
-        throw LoaderError("cannot load the cake BPF programs: " + peer::errno_text(err));
+    peer::load_skeleton(skel.get(), "cake");
     peer::ArenaSetup<Skel, cake_bpf::arena_init_args, cake_bpf::arena_topology_init_args, cake_bpf::arena_alloc_mask_args,
                      cake_bpf::arena_topology_node_init_args>(skel.get(), topo)
         .run(sizeof(cake_intf::cake_task_ctx));
     skel->bss->quantum_ceiling_ns = 2'000'000; // AQ_BULK_CEILING_NS
 
-    if (peer::sched_ext_state() == "enabled")
-        throw LoaderError("another sched_ext scheduler is already running");
-    bpf_map__set_autoattach(skel->maps.cake_ops, false);
-    if (int err = Skel::attach(skel.get()))
-        throw LoaderError("cannot attach the non-struct_ops BPF programs: " + peer::errno_text(err));
-    peer::LinkPtr link(bpf_map__attach_struct_ops(skel->maps.cake_ops));
-    if (!link)
-        throw LoaderError("cannot attach the cake struct_ops: " + peer::errno_text(errno));
-    std::cout << "attached" << std::endl;
-
-    auto exited = [&] { return UEI_EXITED(skel.get(), uei) != 0; };
-    peer::StopReason why = peer::wait_until_stopped(exited, [&] { print_counters(skel.get(), topo, "usr1"); });
-    link.reset();
-    print_counters(skel.get(), topo, "exit");
-    if (why == peer::StopReason::SchedulerExited) {
-        const auto& uei = skel->data->uei;
-        std::fprintf(stderr, "cake_loader: the scheduler exited on its own: %s (%s), exit code %lld\n", uei.reason,
-                     uei.msg, (long long)uei.exit_code);
-        return 2;
-    }
-    return 0;
+    return peer::attach_until_stopped(skel.get(), skel->maps.cake_ops, "cake",
+                                      [&](const char* when) { print_counters(skel.get(), topo, when); });
 }
 
 } // namespace
 
-int main(int argc, char** argv)
-{
-    bool plan_only = argc == 2 && std::string_view(argv[1]) == "--plan";
-    if (argc > 1 && !plan_only) {
-        std::fprintf(stderr, "usage: %s [--plan]  (scx_cake's defaults are built in, see README.md)\n", argv[0]);
-        return 1;
-    }
-    peer::block_loader_signals();
-    try {
-        return run(plan_only);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "cake_loader: %s\n", e.what());
-        return 1;
-    }
-}
+int main(int argc, char** argv) { return peer::loader_main(argc, argv, "cake", run); }

@@ -33,10 +33,6 @@ namespace lavd_intf {
 namespace {
 
 using Skel = lavd_bpf::lavd;
-struct SkelDeleter {
-    void operator()(Skel* s) const { Skel::destroy(s); }
-};
-using SkelPtr = std::unique_ptr<Skel, SkelDeleter>;
 
 using peer::LoaderError;
 
@@ -475,10 +471,7 @@ int run(bool plan_only)
     if (plan_only) {
         print_plan(peer::read_topology());
         // The counters' JSON shape, from the opened (not loaded) object's zeroed .bss.
-        SkelPtr skel(Skel::open());
-        if (!skel)
-            throw LoaderError("cannot open the lavd BPF object: " + peer::errno_text(errno));
-        print_counters(skel.get(), "plan");
+        print_counters(peer::open_skeleton<Skel>("lavd").get(), "plan");
         return 0;
     }
     if (access("/sys/kernel/debug/energy_model", F_OK) == 0)
@@ -490,9 +483,7 @@ int run(bool plan_only)
     if (topo.nr_cpu_ids > lavd_intf::LAVD_CPU_ID_MAX)
         throw LoaderError("possible CPU ids (" + std::to_string(topo.nr_cpu_ids) + ") exceed LAVD_CPU_ID_MAX");
 
-    SkelPtr skel(Skel::open());
-    if (!skel)
-        throw LoaderError("cannot open the lavd BPF object: " + peer::errno_text(errno));
+    auto skel = peer::open_skeleton<Skel>("lavd");
     auto* ops = skel->struct_ops.lavd_ops;
     ops->hotplug_seq = hotplug_seq;
     peer_enum_init(skel.get());
@@ -512,56 +503,24 @@ int run(bool plan_only)
                  (unsigned long long)ops->flags);
 
     peer_set_uei_size(skel.get(), 0);
-    if (int err = Skel::load(skel.get()))
-        throw LoaderError("cannot load the lavd BPF programs: " + peer::errno_text(err));
+    peer::load_skeleton(skel.get(), "lavd");
     peer::ArenaSetup<Skel, lavd_bpf::arena_init_args, lavd_bpf::arena_topology_init_args, lavd_bpf::arena_alloc_mask_args,
                      lavd_bpf::arena_topology_node_init_args>(skel.get(), topo)
         .run(peer::btf_struct_size(skel->obj, "task_ctx"));
 
-    if (peer::sched_ext_state() == "enabled")
-        throw LoaderError("another sched_ext scheduler is already running");
-    bpf_map__set_autoattach(skel->maps.lavd_ops, false);
-    if (int err = Skel::attach(skel.get()))
-        throw LoaderError("cannot attach the non-struct_ops BPF programs: " + peer::errno_text(err));
-    peer::LinkPtr link(bpf_map__attach_struct_ops(skel->maps.lavd_ops));
-    if (!link)
-        throw LoaderError("cannot attach the lavd struct_ops: " + peer::errno_text(errno));
-
     // Scheduler::run(): neither --performance nor --powersave, so the balanced profile (the
     // Rust loader ignores the result too).
-    lavd_bpf::power_arg power{};
-    power.power_mode = lavd_intf::LAVD_PM_BALANCED;
-    if (int ret = peer::run_syscall_prog(skel->progs.set_power_profile, &power, sizeof(power)))
-        std::fprintf(stderr, "lavd_loader: set_power_profile(balanced) returned %d\n", ret);
-    std::cout << "attached" << std::endl;
-
-    auto exited = [&] { return UEI_EXITED(skel.get(), uei) != 0; };
-    peer::StopReason why = peer::wait_until_stopped(exited, [&] { print_counters(skel.get(), "usr1"); });
-    link.reset();
-    print_counters(skel.get(), "exit");
-    if (why == peer::StopReason::SchedulerExited) {
-        const auto& uei = skel->data->uei;
-        std::fprintf(stderr, "lavd_loader: the scheduler exited on its own: %s (%s), exit code %lld\n", uei.reason,
-                     uei.msg, (long long)uei.exit_code);
-        return 2;
-    }
-    return 0;
+    auto set_power_profile = [&] {
+        lavd_bpf::power_arg power{};
+        power.power_mode = lavd_intf::LAVD_PM_BALANCED;
+        if (int ret = peer::run_syscall_prog(skel->progs.set_power_profile, &power, sizeof(power)))
+            std::fprintf(stderr, "lavd_loader: set_power_profile(balanced) returned %d\n", ret);
+    };
+    return peer::attach_until_stopped(skel.get(), skel->maps.lavd_ops, "lavd",
+                                      [&](const char* when) { print_counters(skel.get(), when); },
+                                      set_power_profile);
 }
 
 } // namespace
 
-int main(int argc, char** argv)
-{
-    bool plan_only = argc == 2 && std::string_view(argv[1]) == "--plan";
-    if (argc > 1 && !plan_only) {
-        std::fprintf(stderr, "usage: %s [--plan]  (scx_lavd's defaults are built in, see README.md)\n", argv[0]);
-        return 1;
-    }
-    peer::block_loader_signals();
-    try {
-        return run(plan_only);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "lavd_loader: %s\n", e.what());
-        return 1;
-    }
-}
+int main(int argc, char** argv) { return peer::loader_main(argc, argv, "lavd", run); }

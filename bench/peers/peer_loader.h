@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only (follows the GPL-2.0 userspace of sched-ext/scx; bench only)
-// What the peer loaders (bpfland_loader, lavd_loader) share: the CPU topology as scx_utils
-// reads it from sysfs, the sched_ext checks scx_utils' scx_ops_open!/load!/attach! make, running
-// SEC("syscall") programs, dumping a data section's variables as JSON, and the signal loop.
+// What the peer loaders (bpfland_loader, lavd_loader, cake_loader) share: the CPU topology as
+// scx_utils reads it from sysfs, the sched_ext checks scx_utils' scx_ops_open!/load!/attach!
+// make, running SEC("syscall") programs, dumping a data section's variables as JSON, opening,
+// loading and attaching a skeleton, the signal loop and main().
 // Benchmark tools only (see README.md); the peers' BPF code stays in the shared sources.
 #pragma once
 
@@ -20,6 +21,7 @@
 #include <dirent.h>
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -68,7 +70,8 @@ inline std::string trim(std::string s)
     return s.substr(i);
 }
 
-inline std::optional<uint64_t> read_u64(const std::string& path)
+// A sysfs value without its surrounding blanks; none when the file is missing or blank.
+inline std::optional<std::string> read_value(const std::string& path)
 {
     auto text = read_text(path);
     if (!text)
@@ -76,23 +79,33 @@ inline std::optional<uint64_t> read_u64(const std::string& path)
     std::string t = trim(*text);
     if (t.empty())
         return std::nullopt;
+    return t;
+}
+
+// A decimal number and nothing after it.
+inline std::optional<uint64_t> parse_u64(const std::string& text)
+{
     char* end = nullptr;
     errno = 0;
-    unsigned long long v = std::strtoull(t.c_str(), &end, 10);
+    unsigned long long v = std::strtoull(text.c_str(), &end, 10);
     if (errno || *end)
         return std::nullopt;
     return v;
 }
 
+inline std::optional<uint64_t> read_u64(const std::string& path)
+{
+    auto value = read_value(path);
+    return value ? parse_u64(*value) : std::nullopt;
+}
+
 // "32K", "1M", "512" -> bytes (scx_utils read_file_byte).
 inline std::optional<uint64_t> read_bytes(const std::string& path)
 {
-    auto text = read_text(path);
-    if (!text)
+    auto value = read_value(path);
+    if (!value)
         return std::nullopt;
-    std::string t = trim(*text);
-    if (t.empty())
-        return std::nullopt;
+    std::string t = std::move(*value);
     uint64_t mult = 1;
     switch (t.back()) {
     case 'K': mult = 1ull << 10; t.pop_back(); break;
@@ -100,11 +113,8 @@ inline std::optional<uint64_t> read_bytes(const std::string& path)
     case 'G': mult = 1ull << 30; t.pop_back(); break;
     default: break;
     }
-    char* end = nullptr;
-    unsigned long long v = std::strtoull(t.c_str(), &end, 10);
-    if (*end)
-        return std::nullopt;
-    return v * mult;
+    auto v = parse_u64(t);
+    return v ? std::optional<uint64_t>(*v * mult) : std::nullopt;
 }
 
 // "0-3,6,8-9" -> {0,1,2,3,6,8,9}
@@ -393,7 +403,7 @@ inline uint64_t require_sched_ext()
     return *seq;
 }
 
-inline std::string sched_ext_state() { return trim(read_text("/sys/kernel/sched_ext/state").value_or("")); }
+inline std::string sched_ext_state() { return read_value("/sys/kernel/sched_ext/state").value_or(""); }
 
 // try_set_rlimit_infinity()
 inline void raise_memlock_rlimit()
@@ -695,6 +705,85 @@ struct LinkDeleter {
     void operator()(bpf_link* l) const { bpf_link__destroy(l); }
 };
 using LinkPtr = std::unique_ptr<bpf_link, LinkDeleter>;
+
+// ---------------------------------------------------------------------------------------------
+// What every loader does the same way around its peer's own set-up: own the skeleton, open and
+// load it, attach and wait for the end, and main() itself.
+
+template <class Skel> struct SkelDeleter {
+    void operator()(Skel* s) const { Skel::destroy(s); }
+};
+template <class Skel> using SkelPtr = std::unique_ptr<Skel, SkelDeleter<Skel>>;
+
+// Skel::open(): the object parsed, nothing in the kernel yet (what --plan reads, too).
+template <class Skel> SkelPtr<Skel> open_skeleton(const char* peer_name)
+{
+    SkelPtr<Skel> skel(Skel::open());
+    if (!skel)
+        throw LoaderError(std::string("cannot open the ") + peer_name + " BPF object: " + errno_text(errno));
+    return skel;
+}
+
+template <class Skel> void load_skeleton(Skel* skel, const char* peer_name)
+{
+    if (int err = Skel::load(skel))
+        throw LoaderError(std::string("cannot load the ") + peer_name + " BPF programs: " + errno_text(err));
+}
+
+// scx_ops_attach!(), then the loader's life: refuse while another sched_ext scheduler is
+// enabled, attach the other programs, then the struct_ops map; after_attach (what the Rust
+// loader does once attached) and "attached" on stdout. Then SIGUSR1 prints the counters,
+// SIGINT/SIGTERM detach, and the counters are printed once more. Returns the exit status: 0
+// after a signal, 2 when the scheduler exited on its own (the kernel's reason on stderr).
+template <class Skel>
+int attach_until_stopped(Skel* skel, bpf_map* struct_ops, const char* peer_name,
+                         const std::function<void(const char* when)>& print_counters,
+                         const std::function<void()>& after_attach = {})
+{
+    if (sched_ext_state() == "enabled")
+        throw LoaderError("another sched_ext scheduler is already running");
+    bpf_map__set_autoattach(struct_ops, false);
+    if (int err = Skel::attach(skel))
+        throw LoaderError("cannot attach the non-struct_ops BPF programs: " + errno_text(err));
+    LinkPtr link(bpf_map__attach_struct_ops(struct_ops));
+    if (!link)
+        throw LoaderError(std::string("cannot attach the ") + peer_name + " struct_ops: " + errno_text(errno));
+    if (after_attach)
+        after_attach();
+    std::cout << "attached" << std::endl;
+
+    auto exited = [&] { return UEI_EXITED(skel, uei) != 0; };
+    StopReason why = wait_until_stopped(exited, [&] { print_counters("usr1"); });
+    link.reset();
+    print_counters("exit");
+    if (why == StopReason::SchedulerExited) {
+        const auto& uei = skel->data->uei;
+        std::fprintf(stderr, "%s_loader: the scheduler exited on its own: %s (%s), exit code %lld\n", peer_name,
+                     uei.reason, uei.msg, (long long)uei.exit_code);
+        return 2;
+    }
+    return 0;
+}
+
+// A loader's main(): no options but --plan (the peer's defaults are built in), the signals
+// blocked before anything runs (the loop takes them with sigtimedwait), and a set-up failure
+// printed once as "<peer>_loader: <what failed>" with exit status 1.
+inline int loader_main(int argc, char** argv, const char* peer_name, int (*run)(bool plan_only))
+{
+    bool plan_only = argc == 2 && std::string_view(argv[1]) == "--plan";
+    if (argc > 1 && !plan_only) {
+        std::fprintf(stderr, "usage: %s [--plan]  (scx_%s's defaults are built in, see README.md)\n", argv[0],
+                     peer_name);
+        return 1;
+    }
+    block_loader_signals();
+    try {
+        return run(plan_only);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s_loader: %s\n", peer_name, e.what());
+        return 1;
+    }
+}
 
 } // namespace peer
 

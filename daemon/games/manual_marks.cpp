@@ -1,9 +1,9 @@
 #include "daemon/games/manual_marks.h"
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "common/json_file.h"
+#include "common/read_file.h"
 
 namespace framepace {
 
@@ -42,10 +42,7 @@ Status ManualMarkStore::save(const std::vector<ManualMark>& marks,
 }
 
 std::string read_boot_id() {
-    std::ifstream in("/proc/sys/kernel/random/boot_id");
-    std::string id;
-    std::getline(in, id);
-    return id;
+    return read_first_line("/proc/sys/kernel/random/boot_id").value_or("");
 }
 
 }  // namespace framepace

@@ -35,8 +35,6 @@ public:
     // Atomically (write_file_atomically); an empty list leaves an empty file.
     Status save(const std::vector<ManualMark>& marks, const FileSystemCalls& calls = {}) const;
 
-    const std::filesystem::path& path() const { return path_; }
-
 private:
     std::filesystem::path path_;
     std::string boot_id_;

@@ -7,10 +7,10 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <fstream>
 #include <cstring>
 #include <sstream>
 
+#include "common/read_file.h"
 #include "common/unique_fd.h"
 
 namespace framepace {
@@ -77,13 +77,6 @@ bool rule_matches(const ClassRule& rule, const ProcessInfo& info) {
     return false;
 }
 
-std::string read_first_line(const std::filesystem::path& path) {
-    std::ifstream in(path);
-    std::string line;
-    std::getline(in, line);
-    return line;
-}
-
 // What /proc/PID/stat says, by the field numbers of proc(5); missing fields stay 0.
 struct StatFields {
     uint32_t ppid = 0;        // 4
@@ -93,7 +86,8 @@ struct StatFields {
 };
 
 StatFields read_stat(const std::filesystem::path& proc_dir) {
-    std::string stat = read_first_line(proc_dir / "stat");
+    // A process that is gone has no stat: every field stays 0.
+    std::string stat = read_first_line(proc_dir / "stat").value_or("");
     StatFields fields;
     size_t close = stat.rfind(')');
     if (close == std::string::npos)
@@ -116,7 +110,7 @@ StatFields read_stat(const std::filesystem::path& proc_dir) {
 
 // The real uid from /proc/PID/status ("Uid:\treal\teffective\tsaved\tfs").
 uint32_t read_uid(const std::filesystem::path& proc_dir) {
-    std::ifstream in(proc_dir / "status");
+    std::istringstream in(read_whole_file(proc_dir / "status").value_or(""));
     std::string line;
     while (std::getline(in, line)) {
         if (line.compare(0, 4, "Uid:") != 0)
@@ -310,15 +304,12 @@ Expected<std::vector<ClassRule>> parse_class_rules(std::string_view text) {
 }
 
 Expected<std::vector<ClassRule>> load_class_rules(const std::filesystem::path& path) {
-    std::error_code ec;
-    if (!std::filesystem::exists(path, ec))
-        return std::vector<ClassRule>{};
-    std::ifstream in(path);
-    if (!in)
-        return invalid_input("cannot read " + path.string());
-    std::stringstream text;
-    text << in.rdbuf();
-    auto rules = parse_class_rules(text.str());
+    auto text = read_whole_file(path);
+    if (!text && text.error().code == -ENOENT)
+        return std::vector<ClassRule>{};   // no rules: the built-in ones classify alone
+    if (!text)
+        return text.error();
+    auto rules = parse_class_rules(*text);
     if (!rules)
         return invalid_input(path.string() + ": " + rules.error().message);
     return rules;
@@ -350,7 +341,7 @@ std::optional<ProcessInfo> read_process(const std::filesystem::path& proc_root, 
     std::filesystem::path dir = proc_root / std::to_string(pid);
     ProcessInfo info;
     info.pid = pid;
-    info.comm = read_first_line(dir / "comm");
+    info.comm = read_first_line(dir / "comm").value_or("");
     if (info.comm.empty())
         return std::nullopt;
     std::error_code ec;
@@ -365,7 +356,8 @@ std::optional<ProcessInfo> read_process(const std::filesystem::path& proc_root, 
     info.start_time = stat.start_time;
     info.uid = read_uid(dir);
     if (stat.ppid)
-        info.parent_comm = read_first_line(proc_root / std::to_string(stat.ppid) / "comm");
+        info.parent_comm =
+            read_first_line(proc_root / std::to_string(stat.ppid) / "comm").value_or("");
     UniqueFd environ(open((dir / "environ").c_str(), O_RDONLY | O_CLOEXEC));
     if (environ.valid()) {
         uint64_t size = stat.env_end > stat.env_start ? stat.env_end - stat.env_start : 0;

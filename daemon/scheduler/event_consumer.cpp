@@ -159,8 +159,10 @@ int EventConsumer::on_more(sd_event_source*, void* userdata) {
 int EventConsumer::on_timer(sd_event_source* source, uint64_t, void* userdata) {
     auto* self = static_cast<EventConsumer*>(userdata);
     self->drain();
-    sd_event_source_set_time_relative(source, self->interval_usec_);
-    sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
+    // Without the timer nothing drains the rings any more (this mode has no I/O source):
+    // events are lost from here on, which the error says.
+    if (auto status = rearm_timer(source, self->interval_usec_, "the event drain timer"); !status)
+        log_printf(LOG_ERR, "%s: events are no longer consumed", status.error().message.c_str());
     return 0;
 }
 

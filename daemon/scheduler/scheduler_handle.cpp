@@ -372,12 +372,23 @@ void SchedulerHandle::classes_changed() {
     __atomic_store_n(&skel_->bss->classes_seq, skel_->bss->classes_seq + 1, __ATOMIC_RELEASE);
 }
 
-Status SchedulerHandle::set_class(uint32_t tgid, fp_class class_id) {
+namespace {
+
+// One entry of the classes map; the map holds the class as a u32 (enum fp_class).
+Status write_class(bpf_map* classes, uint32_t tgid, fp_class class_id) {
     uint32_t value = class_id;
-    if (int err = bpf_map__update_elem(skel_->maps.classes, &tgid, sizeof(tgid), &value,
-                                       sizeof(value), BPF_ANY))
+    if (int err = bpf_map__update_elem(classes, &tgid, sizeof(tgid), &value, sizeof(value),
+                                       BPF_ANY))
         return make_error(err, "failed to write the classes map (tgid " +
                                    std::to_string(tgid) + ")");
+    return Ok{};
+}
+
+}  // namespace
+
+Status SchedulerHandle::set_class(uint32_t tgid, fp_class class_id) {
+    if (auto status = write_class(skel_->maps.classes, tgid, class_id); !status)
+        return status;
     classes_changed();
     return Ok{};
 }
@@ -402,14 +413,15 @@ Status SchedulerHandle::replace_classes(const std::map<uint32_t, fp_class>& clas
     }
     for (uint32_t tgid : stale)
         bpf_map__delete_elem(skel_->maps.classes, &tgid, sizeof(tgid), 0);
+    Status status = Ok{};
     for (const auto& [tgid, class_id] : classes) {
-        uint32_t value = class_id;
-        if (int err = bpf_map__update_elem(skel_->maps.classes, &tgid, sizeof(tgid), &value,
-                                           sizeof(value), BPF_ANY))
-            return make_error(err, "failed to write the classes map");
+        if (status = write_class(skel_->maps.classes, tgid, class_id); !status)
+            break;
     }
+    // Published even after a failed write: the deletions and the writes before it are in
+    // the map, and tasks only re-read their class when the sequence moves.
     classes_changed();
-    return Ok{};
+    return status;
 }
 
 size_t SchedulerHandle::class_capacity() const {

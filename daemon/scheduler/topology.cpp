@@ -1,22 +1,13 @@
 #include "daemon/scheduler/topology.h"
 
 #include <charconv>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
+
+#include "common/read_file.h"
 
 namespace framepace {
 namespace {
-
-std::string read_trimmed(const std::filesystem::path& path) {
-    std::ifstream in(path);
-    std::string text;
-    std::getline(in, text);
-    while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
-        text.pop_back();
-    return text;
-}
 
 bool parse_u32(std::string_view text, uint32_t& out) {
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
@@ -32,9 +23,10 @@ std::string last_level_cache_cpus(const std::filesystem::path& cpu_dir) {
         if (entry.path().filename().string().rfind("index", 0) != 0)
             continue;
         uint32_t level = 0;
-        if (!parse_u32(read_trimmed(entry.path() / "level"), level))
+        // A value the kernel does not report reads as "" and matches nothing.
+        if (!parse_u32(read_first_line(entry.path() / "level").value_or(""), level))
             continue;
-        std::string shared = read_trimmed(entry.path() / "shared_cpu_list");
+        std::string shared = read_first_line(entry.path() / "shared_cpu_list").value_or("");
         if (static_cast<int>(level) > best_level && !shared.empty()) {
             best_level = static_cast<int>(level);
             best = shared;
@@ -67,12 +59,14 @@ Expected<std::vector<uint32_t>> parse_cpu_list(std::string_view text) {
 }
 
 Expected<Topology> read_topology(const std::filesystem::path& root) {
-    std::string possible_text = read_trimmed(root / "possible");
-    if (possible_text.empty())
-        return make_error(-ENOENT, "cannot read " + (root / "possible").string());
-    auto possible = parse_cpu_list(possible_text);
+    auto possible_text = read_first_line(root / "possible");
+    if (!possible_text)
+        return possible_text.error();
+    auto possible = parse_cpu_list(*possible_text);
     if (!possible)
         return invalid_input((root / "possible").string() + ": " + possible.error().message);
+    if (possible->empty())
+        return invalid_input((root / "possible").string() + ": no CPUs");
 
     Topology topo;
     topo.nr_cpus = possible->empty() ? 0 : possible->back() + 1;
@@ -89,12 +83,14 @@ Expected<Topology> read_topology(const std::filesystem::path& root) {
     }
     topo.nr_llcs = std::max<uint32_t>(1, static_cast<uint32_t>(llc_ids.size()));
 
-    auto online = parse_cpu_list(read_trimmed(root / "online"));
+    auto online = parse_cpu_list(read_first_line(root / "online").value_or(""));
     topo.nr_online = online && !online->empty() ? static_cast<uint32_t>(online->size())
                                                 : static_cast<uint32_t>(possible->size());
     for (uint32_t cpu : *possible) {
-        auto siblings = parse_cpu_list(read_trimmed(
-            root / ("cpu" + std::to_string(cpu)) / "topology" / "thread_siblings_list"));
+        auto siblings = parse_cpu_list(
+            read_first_line(root / ("cpu" + std::to_string(cpu)) / "topology" /
+                            "thread_siblings_list")
+                .value_or(""));
         if (siblings && siblings->size() > 1)
             topo.smt = true;
     }

@@ -23,8 +23,6 @@ public:
     // failed step is an error, and no temporary file stays behind (write_file_atomically).
     Status save(const TunableOverrides& values, const FileSystemCalls& calls = {}) const;
 
-    const std::filesystem::path& path() const { return path_; }
-
 private:
     std::filesystem::path path_;
 };

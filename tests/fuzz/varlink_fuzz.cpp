@@ -21,12 +21,10 @@
 #include <vector>
 
 #include "fake_proc.h"
-#include "daemon/games/game_tracker.h"
+#include "fake_scheduler_service.h"
 #include "common/log.h"
 #include "varlink/server/params.h"
 #include "varlink/scheduler_methods.h"
-#include "daemon/tunables/presets.h"
-#include "daemon/tunables/tunables.h"
 #include "varlink/server/varlink_server.h"
 
 using namespace framepace;
@@ -49,36 +47,6 @@ const std::filesystem::path& fake_proc() {
     static const std::filesystem::path root = framepace::testing::make_fake_proc({4242, 4243});
     return root;
 }
-
-// Never attached; everything else real or plain.
-class FuzzService : public SchedulerService {
-public:
-    FuzzService() : tracker_(fake_proc(), {}) {}
-    SchedulerHandle* scheduler() override { return nullptr; }
-    std::optional<ExitInfo> last_exit() const override { return std::nullopt; }
-    uint64_t started_usec() const override { return 0; }
-    fp_tunables tunables() const override { return tunables_; }
-    TunableSource tunable_source(size_t) const override { return TunableSource::Default; }
-    EventCounts event_counts() const override { return {}; }
-    Status set_tunables(const TunableOverrides&, bool) override { return Ok{}; }
-    Status reset_tunables() override {
-        tunables_ = default_tunables();
-        return Ok{};
-    }
-    PowerProfileView power_profile() const override { return {std::nullopt, "", builtin_presets()}; }
-    std::vector<ClassifiedProcess> classified_processes() const override {
-        std::vector<ClassifiedProcess> list;
-        for (const auto& [pid, entry] : tracker_.processes())
-            list.push_back(entry);
-        return list;
-    }
-    Status mark_game(uint32_t pid) override { return tracker_.mark_game(pid); }
-    Status unmark_game(uint32_t pid) override { return tracker_.unmark_game(pid); }
-
-private:
-    GameTracker tracker_;
-    fp_tunables tunables_ = default_tunables();
-};
 
 SchedulerReadings fake_readings() {
     SchedulerReadings readings;
@@ -258,7 +226,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size < 2)
         return 0;
     const Limits limits;   // production limits
-    FuzzService service;
+    framepace::testing::FakeSchedulerService service(fake_proc());
     SchedulerMethods methods(service, shared_loop(), fake_readings());
     bool clean_end = false;
     std::vector<ExpectedCall> calls;

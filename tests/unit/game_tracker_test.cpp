@@ -7,22 +7,19 @@
 #include <fstream>
 #include <set>
 
+#include "temp_dir_test.h"
+
 using namespace framepace;
 
 namespace {
 
 // A /proc of our own: comm, stat, environ and the exe link of a few processes.
-class FakeProc : public ::testing::Test {
+class FakeProc : public framepace::testing::TempDirTest {
 protected:
     void SetUp() override {
-        root_ = std::filesystem::temp_directory_path() /
-                ("framepace-proc-" + std::to_string(::getpid()) + "-" +
-                 ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        std::filesystem::remove_all(root_);
-        std::filesystem::create_directories(root_);
+        TempDirTest::SetUp();
         add(1, "systemd", "/usr/lib/systemd/systemd", 0, {});
     }
-    void TearDown() override { std::filesystem::remove_all(root_); }
 
     void add(uint32_t pid, const std::string& comm, const std::string& exe, uint32_t ppid,
              const std::vector<std::string>& env, uint32_t uid = 1000, uint64_t start_time = 0) {
@@ -58,8 +55,6 @@ protected:
         event.timestamp_ns = ts;
         return event;
     }
-
-    std::filesystem::path root_;
 };
 
 }  // namespace

@@ -79,3 +79,45 @@ TEST(Options, UsageMentionsEveryOption) {
                              "--debug-consume-interval-ms"})
         EXPECT_NE(usage.find(name), std::string::npos) << name;
 }
+
+TEST(Options, NumbersOutsideTheirRangeSayTheRange) {
+    auto message = [](const char* arg) {
+        auto o = parse({arg});
+        return o ? std::string("accepted") : o.error().message;
+    };
+    EXPECT_EQ(message("--heartbeat-interval=9"),
+              "--heartbeat-interval: '9' is not a number of milliseconds in 10..10000");
+    EXPECT_EQ(message("--overflow-window-ms=600001"),
+              "--overflow-window-ms: '600001' is not a number of milliseconds in 100..600000");
+    EXPECT_EQ(message("--debug-consume-interval-ms=x"),
+              "--debug-consume-interval-ms: 'x' is not a number of milliseconds in 0..60000");
+    EXPECT_EQ(message("--overflow-threshold=-1"), "--overflow-threshold: '-1' is not a whole number");
+    EXPECT_EQ(message("--stats-interval=x"),
+              "--stats-interval: 'x' is not a whole number of milliseconds");
+    EXPECT_EQ(message("--stats-interval=5"), "--stats-interval: below 10 ms the log is the load");
+    EXPECT_EQ(message("--listen="), "--listen: empty path");
+    EXPECT_EQ(message("--help=yes"), "unknown or incomplete option '--help=yes' (see --help)");
+    EXPECT_EQ(message("--log-target"), "unknown or incomplete option '--log-target' (see --help)");
+}
+
+TEST(Options, EachOptionLandsInItsField) {
+    auto o = parse({"-v", "--no-reload", "--no-dbus", "--listen=/run/fp", "--state-dir", "/s",
+                    "--classes-file=", "--presets-file=/p.json", "--log-target=stderr",
+                    "--stats-interval=0", "--heartbeat-interval=10000", "--overflow-threshold=0",
+                    "--overflow-window-ms=100", "--debug-consume-interval-ms=60000",
+                    "--ringbuf-bytes=268435456"});
+    ASSERT_TRUE(o) << o.error().message;
+    EXPECT_TRUE(o->verbose);
+    EXPECT_FALSE(o->reload);
+    EXPECT_FALSE(o->dbus);
+    EXPECT_EQ(o->listen_path, "/run/fp");
+    EXPECT_EQ(o->state_dir, "/s");
+    EXPECT_EQ(o->classes_file, "");
+    EXPECT_EQ(o->presets_file, "/p.json");
+    EXPECT_EQ(o->log_target, LogTarget::Stderr);
+    EXPECT_EQ(o->heartbeat_interval_ms, 10000u);
+    EXPECT_EQ(o->overflow_threshold, 0u);
+    EXPECT_EQ(o->overflow_window_ms, 100u);
+    EXPECT_EQ(o->debug_consume_interval_ms, 60000u);
+    EXPECT_EQ(o->ring_bytes, 268435456u);
+}

@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "fake_proc.h"
-#include "daemon/games/game_tracker.h"
+#include "fake_scheduler_service.h"
 #include "daemon/tunables/tunables.h"
 #include "varlink_test_client.h"
 
@@ -20,37 +20,18 @@ using framepace::varlink::testing::LoopFixture;
 
 namespace {
 
-class DetachedService : public SchedulerService {
+// Ejected by a stall, following the power-saver profile; processes 4242 and 4243 exist, no
+// other does.
+class DetachedService : public framepace::testing::FakeSchedulerService {
 public:
-    SchedulerHandle* scheduler() override { return nullptr; }
-    std::optional<ExitInfo> last_exit() const override {
+    DetachedService() : FakeSchedulerService(framepace::testing::make_fake_proc({4242, 4243})) {
         ExitInfo info;
         info.kind = FP_EXIT_KIND_ERROR_STALL;
         info.reason = "runnable task stall";
-        return info;
+        exit = info;
+        profile = {ActiveProfile{"org.freedesktop.UPower.PowerProfiles", "power-saver"},
+                   "power-saving", builtin_presets()};
     }
-    uint64_t started_usec() const override { return 0; }
-    fp_tunables tunables() const override { return default_tunables(); }
-    EventCounts event_counts() const override { return {}; }
-    TunableSource tunable_source(size_t) const override { return TunableSource::Default; }
-    Status set_tunables(const TunableOverrides&, bool) override { return Ok{}; }
-    Status reset_tunables() override { return Ok{}; }
-    PowerProfileView power_profile() const override {
-        return {ActiveProfile{"org.freedesktop.UPower.PowerProfiles", "power-saver"},
-                "power-saving", builtin_presets()};
-    }
-    std::vector<ClassifiedProcess> classified_processes() const override {
-        std::vector<ClassifiedProcess> list;
-        for (const auto& [pid, entry] : tracker_.processes())
-            list.push_back(entry);
-        return list;
-    }
-    Status mark_game(uint32_t pid) override { return tracker_.mark_game(pid); }
-    Status unmark_game(uint32_t pid) override { return tracker_.unmark_game(pid); }
-
-private:
-    // Processes 4242 and 4243 exist; no other does.
-    GameTracker tracker_{framepace::testing::make_fake_proc({4242, 4243}), {}};
 };
 
 class Methods : public LoopFixture {

@@ -1,36 +1,24 @@
 #include "daemon/scheduler/topology.h"
 
 #include <filesystem>
-#include <fstream>
 #include <gtest/gtest.h>
+
+#include "temp_dir_test.h"
 
 namespace fs = std::filesystem;
 using namespace framepace;
 
 namespace {
 
-class FakeSysfs : public ::testing::Test {
+class FakeSysfs : public framepace::testing::TempDirTest {
 protected:
-    void SetUp() override {
-        root_ = fs::temp_directory_path() /
-                ("framepace-topology-" + std::to_string(::getpid()) + "-" +
-                 ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        fs::remove_all(root_);
-        fs::create_directories(root_);
-    }
-    void TearDown() override { fs::remove_all(root_); }
-
-    void write(const fs::path& rel, const std::string& text) {
-        fs::create_directories((root_ / rel).parent_path());
-        std::ofstream(root_ / rel) << text << "\n";
-    }
+    // A sysfs value: one line.
+    void write(const fs::path& rel, const std::string& text) { write_file(rel, text + "\n"); }
     void cache(int cpu, int index, int level, const std::string& shared) {
         fs::path dir = "cpu" + std::to_string(cpu) + "/cache/index" + std::to_string(index);
         write(dir / "level", std::to_string(level));
         write(dir / "shared_cpu_list", shared);
     }
-
-    fs::path root_;
 };
 
 }  // namespace

@@ -121,8 +121,14 @@ void Connection::arm_idle_timer() {
     progress_ = false;
     if (!idle_)
         return;
-    sd_event_source_set_time_relative(idle_.get(), server_.limits().idle_timeout_usec);
-    sd_event_source_set_enabled(idle_.get(), SD_EVENT_ONESHOT);
+    // A connection without its idle timer could be held open for ever by a silent client:
+    // one that cannot be timed out is not kept.
+    if (auto status = rearm_timer(idle_.get(), server_.limits().idle_timeout_usec,
+                                  "a Varlink idle timer");
+        !status) {
+        log_printf(LOG_ERR, "varlink: %s", status.error().message.c_str());
+        close("idle timer failed");
+    }
 }
 
 void Connection::read_input() {
@@ -152,7 +158,8 @@ void Connection::read_input() {
         return;
     }
     arm_idle_timer();
-    process_input();
+    if (!closing_)
+        process_input();
 }
 
 void Connection::process_input() {
