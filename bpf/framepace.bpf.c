@@ -59,10 +59,10 @@ static __always_inline bool time_before(u64 a, u64 b)
 }
 
 /* Topology, filled in by framepaced before load: LLC ids are dense, 0 .. nr_llcs-1.
+ * nr_cpus counts possible CPUs (ids 0 .. nr_cpus-1), so hotplug never leaves it stale.
  * Globals use __u32/__u64: the skeleton repeats their types for C++, which has no u32. */
 const volatile __u32 nr_cpus = 1;
 const volatile __u32 nr_llcs = 1;
-const volatile __u32 nr_online_cpus = 1;
 const volatile __u32 smt_enabled = 0;
 const volatile __u32 cpu_llc_id[FP_MAX_CPUS];
 
@@ -884,21 +884,31 @@ s32 BPF_STRUCT_OPS(framepace_init_task, struct task_struct *p, struct scx_init_t
 }
 
 /*
- * Every UTIL_PERIOD_NS: the share of busy CPUs, smoothed, decides between per-CPU queues and
- * the shared one, with hysteresis so that a load near the threshold does not flip-flop.
+ * Every UTIL_PERIOD_NS: the share of online CPUs that are busy, smoothed, decides between
+ * per-CPU queues and the shared one, with hysteresis so that a load near the threshold does
+ * not flip-flop. Both counts are taken now, CPU by CPU: the scheduler stays loaded across
+ * CPU hotplug, so a count of online CPUs from load time goes stale, and the kernel does not
+ * clear the idle bit of a CPU that goes offline (idle is the state it leaves in), so the
+ * idle mask's weight alone would count offline CPUs as idle ones. The walk is over possible
+ * CPUs, every 10 ms, off the scheduling paths.
  */
 static int sample_utilisation(void *map, int *key, struct util_timer *ut)
 {
 	const struct fp_tunables *t = current_tunables();
+	const struct cpumask *online = scx_bpf_get_online_cpumask();
 	const struct cpumask *idle = scx_bpf_get_idle_cpumask();
-	u32 online = nr_online_cpus ? nr_online_cpus : 1;
-	u32 idle_cpus = bpf_cpumask_weight(idle);
-	u32 busy_pct;
+	u32 nr_online = 0, nr_busy = 0, cpu, busy_pct;
 
+	bpf_for(cpu, 0, nr_cpus) {
+		if (!bpf_cpumask_test_cpu(cpu, online))
+			continue;
+		nr_online++;
+		if (!bpf_cpumask_test_cpu(cpu, idle))
+			nr_busy++;
+	}
 	scx_bpf_put_idle_cpumask(idle);
-	if (idle_cpus > online)
-		idle_cpus = online;
-	busy_pct = (online - idle_cpus) * 100 / online;
+	scx_bpf_put_cpumask(online);
+	busy_pct = nr_online ? nr_busy * 100 / nr_online : 0;
 	util_pct = (util_pct * 3 + busy_pct) / 4;
 
 	if (!shared_mode && util_pct >= t->shared_util_pct) {
@@ -1202,7 +1212,8 @@ int fp_test_boost(void *ctx)
  * CPU hotplug, which suspend does to every CPU but the boot one: without these two callbacks
  * the kernel ejects the scheduler on each event. Nothing needs moving: the kernel migrates
  * the tasks of a CPU going down, and what sits on its queue is stolen by the others
- * (framepace_dispatch) like any queue of a busy CPU.
+ * (framepace_dispatch) like any queue of a busy CPU. Queues, scratch masks and CPU loops
+ * cover every possible CPU, and the utilisation sampler counts online CPUs as it goes.
  */
 void BPF_STRUCT_OPS(framepace_cpu_online, s32 cpu)
 {

@@ -22,10 +22,11 @@ typedef int64_t fp_s64;
 #endif
 
 /*
- * Bumped whenever a layout in this file changes: a daemon only adopts a running scheduler
- * whose layout version equals its own.
+ * Bumped whenever a layout in this file changes, or that of the scheduler's global variables
+ * (.bss, .rodata: an adopting daemon's programs run on the kept ones): a daemon only adopts
+ * a running scheduler whose layout version equals its own.
  */
-#define FP_LAYOUT_VERSION 5
+#define FP_LAYOUT_VERSION 6
 
 /* Upper bound for the topology tables in rodata; CPUs beyond it share LLC 0. */
 #define FP_MAX_CPUS 512
