@@ -33,6 +33,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "kfuncs.h"
+#include "scx_helpers.h"
 #include "framepace_shared.h"
 #include "policy.h"
 
@@ -49,14 +50,6 @@ char _license[] SEC("license") = "GPL";
 /* How many CPUs a waking critical task looks at for work to preempt. */
 #define FP_PREEMPT_SCAN_MAX 64
 #define FP_PREEMPT_NEVER 3
-
-#define BPF_STRUCT_OPS(name, args...) SEC("struct_ops/" #name) BPF_PROG(name, ##args)
-#define BPF_STRUCT_OPS_SLEEPABLE(name, args...) SEC("struct_ops.s/" #name) BPF_PROG(name, ##args)
-
-static __always_inline bool time_before(u64 a, u64 b)
-{
-	return (s64)(a - b) < 0;
-}
 
 /* Topology, filled in by framepaced before load: LLC ids are dense, 0 .. nr_llcs-1.
  * nr_cpus counts possible CPUs (ids 0 .. nr_cpus-1), so hotplug never leaves it stale.
@@ -334,40 +327,12 @@ static __always_inline struct task_ctx *lookup_task_ctx(struct task_struct *p)
 	return bpf_task_storage_get(&task_ctxs, p, 0, 0);
 }
 
-/*
- * Where a task (re-)enters the queue, relative to the queue's virtual time: a waking sleeper
- * at most budget_ns behind it (it may not bank more), and nobody more than lag_ns ahead of
- * it. The upper bound is what keeps a low-weight task (nice 19 charges 100x) from waiting
- * past the kernel's watchdog however busy the system is. A runnable task that lags because
- * it is heavy (negative nice, a game) keeps its lag: that is its larger share.
- */
-static __always_inline u64 enqueue_vtime(u64 task_vtime, u64 now, u64 budget_ns, u64 lag_ns,
-					 bool waking, u32 *clamped)
-{
-	if (waking && time_before(task_vtime, now - budget_ns)) {
-		*clamped = FP_CLAMP_SLEEP;
-		return now - budget_ns;
-	}
-	if (time_before(now + lag_ns, task_vtime)) {
-		*clamped = FP_CLAMP_LAG;
-		return now + lag_ns;
-	}
-	*clamped = FP_CLAMP_NONE;
-	return task_vtime;
-}
-
 static __always_inline void count_clamp(u32 clamped)
 {
 	if (clamped == FP_CLAMP_SLEEP)
 		count(FP_CNT_SLEEP_CLAMPED);
 	else if (clamped == FP_CLAMP_LAG)
 		count(FP_CNT_LAG_CLAMPED);
-}
-
-/* Weight 100 is nice 0; a heavier task's time counts for less. */
-static __always_inline u64 charge_vtime(u64 task_vtime, u64 used_ns, u32 weight)
-{
-	return task_vtime + used_ns * 100 / (weight ? weight : 100);
 }
 
 /* The weight runtime is charged at: the nice level's, scaled up for games. */
@@ -562,7 +527,7 @@ s32 BPF_STRUCT_OPS(framepace_select_cpu, struct task_struct *p, s32 prev_cpu, u6
 		note_waker(tctx, &now);
 	cpu = pick_idle_cpu(p, prev_cpu, tctx, &now, t);
 	if (cpu >= 0) {
-		u32 role = tctx && tctx->role < FP_NR_ROLES ? tctx->role : FP_ROLE_NORMAL;
+		u32 role = tctx ? role_index(tctx->role) : FP_ROLE_NORMAL;
 
 		fp_dsq_insert(p, SCX_DSQ_LOCAL, t->role_slice_ns[role], 0);
 		return cpu;
@@ -660,7 +625,7 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 		tctx->vtime = vtime;
 		count_clamp(clamped);
 	}
-	role = tctx->role < FP_NR_ROLES ? tctx->role : FP_ROLE_NORMAL;
+	role = role_index(tctx->role);
 	boost = boosted(tctx, now, t);
 	deadline = task_deadline(vtime, vtime_now, role, boost, t);
 	slice = t->role_slice_ns[role];
@@ -721,7 +686,7 @@ static __always_inline bool prev_runs_on(struct task_struct *prev, s32 cpu)
 	if (!queue_head_deadline(FP_CPU_DSQ(cpu), &head) &&
 	    !queue_head_deadline(FP_SHARED_DSQ, &head))
 		return false;  /* nothing waits: the kernel keeps prev by itself */
-	role = tctx->role < FP_NR_ROLES ? tctx->role : FP_ROLE_NORMAL;
+	role = role_index(tctx->role);
 	vtime = charge_vtime(tctx->vtime, bpf_ktime_get_ns() - tctx->running_since,
 			     charge_weight(prev, tctx, t));
 	deadline = task_deadline(vtime, vtime_now, role, false, t);

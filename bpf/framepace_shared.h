@@ -299,11 +299,6 @@ struct fp_vtime_probe {
 	fp_u64 charged_vtime;  /* out: task vtime after charging used_ns */
 };
 
-/* Which bound enqueue_vtime applied. */
-#define FP_CLAMP_NONE 0
-#define FP_CLAMP_SLEEP 1   /* a sleeper banked more than sleep_budget_ns */
-#define FP_CLAMP_LAG 2     /* a task ran more than lag_limit_ns ahead */
-
 /* Argument of the role test program: the classification the scheduler applies. */
 struct fp_role_probe {
 	fp_u32 class_id;      /* in */

@@ -15,6 +15,8 @@
 #include "daemon/scheduler/overflow_monitor.h"
 #include "daemon/tunables/tunables.h"
 #include "common/unique_fd.h"
+#include "kernel_types.h"  // for bpf/policy.h (FP_CLAMP_*)
+#include "bpf/policy.h"
 
 namespace {
 
