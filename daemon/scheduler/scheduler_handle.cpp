@@ -292,7 +292,7 @@ Expected<std::unique_ptr<SchedulerHandle>> SchedulerHandle::adopt(const KeptFds&
 
     std::unique_ptr<SchedulerHandle> handle(new SchedulerHandle());
     // The running scheduler's maps become ours; its programs stay where they are. Only the
-    // helper programs (iterator, hooks, test programs) load again, against the same maps.
+    // helper programs (iterator, hooks) load again, against the same maps.
     auto configure = [&](struct ::framepace_bpf* skel) -> Status {
         bpf_map* map;
         bpf_object__for_each_map(map, skel->obj) {
