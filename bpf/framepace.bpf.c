@@ -33,6 +33,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "kfuncs.h"
+#include "scx_helpers.h"
 #include "framepace_shared.h"
 #include "policy.h"
 
@@ -50,19 +51,11 @@ char _license[] SEC("license") = "GPL";
 #define FP_PREEMPT_SCAN_MAX 64
 #define FP_PREEMPT_NEVER 3
 
-#define BPF_STRUCT_OPS(name, args...) SEC("struct_ops/" #name) BPF_PROG(name, ##args)
-#define BPF_STRUCT_OPS_SLEEPABLE(name, args...) SEC("struct_ops.s/" #name) BPF_PROG(name, ##args)
-
-static __always_inline bool time_before(u64 a, u64 b)
-{
-	return (s64)(a - b) < 0;
-}
-
 /* Topology, filled in by framepaced before load: LLC ids are dense, 0 .. nr_llcs-1.
+ * nr_cpus counts possible CPUs (ids 0 .. nr_cpus-1), so hotplug never leaves it stale.
  * Globals use __u32/__u64: the skeleton repeats their types for C++, which has no u32. */
 const volatile __u32 nr_cpus = 1;
 const volatile __u32 nr_llcs = 1;
-const volatile __u32 nr_online_cpus = 1;
 const volatile __u32 smt_enabled = 0;
 const volatile __u32 cpu_llc_id[FP_MAX_CPUS];
 
@@ -334,40 +327,12 @@ static __always_inline struct task_ctx *lookup_task_ctx(struct task_struct *p)
 	return bpf_task_storage_get(&task_ctxs, p, 0, 0);
 }
 
-/*
- * Where a task (re-)enters the queue, relative to the queue's virtual time: a waking sleeper
- * at most budget_ns behind it (it may not bank more), and nobody more than lag_ns ahead of
- * it. The upper bound is what keeps a low-weight task (nice 19 charges 100x) from waiting
- * past the kernel's watchdog however busy the system is. A runnable task that lags because
- * it is heavy (negative nice, a game) keeps its lag: that is its larger share.
- */
-static __always_inline u64 enqueue_vtime(u64 task_vtime, u64 now, u64 budget_ns, u64 lag_ns,
-					 bool waking, u32 *clamped)
-{
-	if (waking && time_before(task_vtime, now - budget_ns)) {
-		*clamped = FP_CLAMP_SLEEP;
-		return now - budget_ns;
-	}
-	if (time_before(now + lag_ns, task_vtime)) {
-		*clamped = FP_CLAMP_LAG;
-		return now + lag_ns;
-	}
-	*clamped = FP_CLAMP_NONE;
-	return task_vtime;
-}
-
 static __always_inline void count_clamp(u32 clamped)
 {
 	if (clamped == FP_CLAMP_SLEEP)
 		count(FP_CNT_SLEEP_CLAMPED);
 	else if (clamped == FP_CLAMP_LAG)
 		count(FP_CNT_LAG_CLAMPED);
-}
-
-/* Weight 100 is nice 0; a heavier task's time counts for less. */
-static __always_inline u64 charge_vtime(u64 task_vtime, u64 used_ns, u32 weight)
-{
-	return task_vtime + used_ns * 100 / (weight ? weight : 100);
 }
 
 /* The weight runtime is charged at: the nice level's, scaled up for games. */
@@ -562,7 +527,7 @@ s32 BPF_STRUCT_OPS(framepace_select_cpu, struct task_struct *p, s32 prev_cpu, u6
 		note_waker(tctx, &now);
 	cpu = pick_idle_cpu(p, prev_cpu, tctx, &now, t);
 	if (cpu >= 0) {
-		u32 role = tctx && tctx->role < FP_NR_ROLES ? tctx->role : FP_ROLE_NORMAL;
+		u32 role = tctx ? role_index(tctx->role) : FP_ROLE_NORMAL;
 
 		fp_dsq_insert(p, SCX_DSQ_LOCAL, t->role_slice_ns[role], 0);
 		return cpu;
@@ -660,7 +625,7 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 		tctx->vtime = vtime;
 		count_clamp(clamped);
 	}
-	role = tctx->role < FP_NR_ROLES ? tctx->role : FP_ROLE_NORMAL;
+	role = role_index(tctx->role);
 	boost = boosted(tctx, now, t);
 	deadline = task_deadline(vtime, vtime_now, role, boost, t);
 	slice = t->role_slice_ns[role];
@@ -721,7 +686,7 @@ static __always_inline bool prev_runs_on(struct task_struct *prev, s32 cpu)
 	if (!queue_head_deadline(FP_CPU_DSQ(cpu), &head) &&
 	    !queue_head_deadline(FP_SHARED_DSQ, &head))
 		return false;  /* nothing waits: the kernel keeps prev by itself */
-	role = tctx->role < FP_NR_ROLES ? tctx->role : FP_ROLE_NORMAL;
+	role = role_index(tctx->role);
 	vtime = charge_vtime(tctx->vtime, bpf_ktime_get_ns() - tctx->running_since,
 			     charge_weight(prev, tctx, t));
 	deadline = task_deadline(vtime, vtime_now, role, false, t);
@@ -884,21 +849,31 @@ s32 BPF_STRUCT_OPS(framepace_init_task, struct task_struct *p, struct scx_init_t
 }
 
 /*
- * Every UTIL_PERIOD_NS: the share of busy CPUs, smoothed, decides between per-CPU queues and
- * the shared one, with hysteresis so that a load near the threshold does not flip-flop.
+ * Every UTIL_PERIOD_NS: the share of online CPUs that are busy, smoothed, decides between
+ * per-CPU queues and the shared one, with hysteresis so that a load near the threshold does
+ * not flip-flop. Both counts are taken now, CPU by CPU: the scheduler stays loaded across
+ * CPU hotplug, so a count of online CPUs from load time goes stale, and the kernel does not
+ * clear the idle bit of a CPU that goes offline (idle is the state it leaves in), so the
+ * idle mask's weight alone would count offline CPUs as idle ones. The walk is over possible
+ * CPUs, every 10 ms, off the scheduling paths.
  */
 static int sample_utilisation(void *map, int *key, struct util_timer *ut)
 {
 	const struct fp_tunables *t = current_tunables();
+	const struct cpumask *online = scx_bpf_get_online_cpumask();
 	const struct cpumask *idle = scx_bpf_get_idle_cpumask();
-	u32 online = nr_online_cpus ? nr_online_cpus : 1;
-	u32 idle_cpus = bpf_cpumask_weight(idle);
-	u32 busy_pct;
+	u32 nr_online = 0, nr_busy = 0, cpu, busy_pct;
 
+	bpf_for(cpu, 0, nr_cpus) {
+		if (!bpf_cpumask_test_cpu(cpu, online))
+			continue;
+		nr_online++;
+		if (!bpf_cpumask_test_cpu(cpu, idle))
+			nr_busy++;
+	}
 	scx_bpf_put_idle_cpumask(idle);
-	if (idle_cpus > online)
-		idle_cpus = online;
-	busy_pct = (online - idle_cpus) * 100 / online;
+	scx_bpf_put_cpumask(online);
+	busy_pct = nr_online ? nr_busy * 100 / nr_online : 0;
 	util_pct = (util_pct * 3 + busy_pct) / 4;
 
 	if (!shared_mode && util_pct >= t->shared_util_pct) {
@@ -1120,89 +1095,11 @@ int dump_task(struct bpf_iter__task *ctx)
 }
 
 /*
- * Pure logic, run by the host tests through BPF_PROG_TEST_RUN: the host kernel has no
- * sched_ext, but it can run the exact helpers the scheduler inlines.
- */
-SEC("syscall")
-int fp_test_vtime(struct fp_vtime_probe *probe)
-{
-	u32 clamped;
-
-	probe->enqueue_vtime = enqueue_vtime(probe->task_vtime, probe->vtime_now, probe->budget_ns,
-					     probe->lag_limit_ns, probe->waking, &clamped);
-	probe->clamped = clamped;
-	probe->charged_vtime = charge_vtime(probe->task_vtime, probe->used_ns, probe->weight);
-	return 0;
-}
-
-SEC("syscall")
-int fp_test_tunables(struct fp_tunables *out)
-{
-	*out = *current_tunables();
-	return 0;
-}
-
-SEC("syscall")
-int fp_test_role(struct fp_role_probe *probe)
-{
-	probe->role = classify_role(probe->class_id, probe->weight, probe->avg_run_ns,
-				    probe->avg_wake_ns, probe->runnable_pct, probe->game_wakeup_age_ns,
-				    current_tunables());
-	return 0;
-}
-
-SEC("syscall")
-int fp_test_deadline(struct fp_deadline_probe *probe)
-{
-	probe->deadline = task_deadline(probe->vtime, probe->vtime_now, probe->role,
-					probe->boosted, current_tunables());
-	return 0;
-}
-
-struct fill_ctx {
-	u32 ring;
-	u32 failed;
-};
-
-static long fill_one(u32 index, void *data)
-{
-	struct fill_ctx *fill = data;
-	struct fp_event *ev = event_reserve_in(fill->ring, FP_EV_TEST);
-
-	if (!ev) {
-		fill->failed++;
-		return 0;
-	}
-	bpf_ringbuf_submit(ev, BPF_RB_NO_WAKEUP);
-	return 0;
-}
-
-/* Fills one ring through the scheduler's own reserve path; reports the failed reserves. */
-SEC("syscall")
-int fp_test_fill_ring(struct fp_fill_probe *probe)
-{
-	struct fill_ctx fill = { .ring = probe->ring };
-
-	bpf_loop(probe->count, fill_one, &fill, 0);
-	probe->failed = fill.failed;
-	return 0;
-}
-
-/*
- * Asks for a boost window exactly as the input hook does. Returns 1 if the window opened.
- * Run through BPF_PROG_TEST_RUN by the host tests and by tests/vm's framepace-vm-probe.
- */
-SEC("syscall")
-int fp_test_boost(void *ctx)
-{
-	return open_boost_window(bpf_ktime_get_ns(), current_tunables());
-}
-
-/*
  * CPU hotplug, which suspend does to every CPU but the boot one: without these two callbacks
  * the kernel ejects the scheduler on each event. Nothing needs moving: the kernel migrates
  * the tasks of a CPU going down, and what sits on its queue is stolen by the others
- * (framepace_dispatch) like any queue of a busy CPU.
+ * (framepace_dispatch) like any queue of a busy CPU. Queues, scratch masks and CPU loops
+ * cover every possible CPU, and the utilisation sampler counts online CPUs as it goes.
  */
 void BPF_STRUCT_OPS(framepace_cpu_online, s32 cpu)
 {

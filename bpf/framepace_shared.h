@@ -22,10 +22,11 @@ typedef int64_t fp_s64;
 #endif
 
 /*
- * Bumped whenever a layout in this file changes: a daemon only adopts a running scheduler
- * whose layout version equals its own.
+ * Bumped whenever a layout in this file changes, or that of the scheduler's global variables
+ * (.bss, .rodata: an adopting daemon's programs run on the kept ones): a daemon only adopts
+ * a running scheduler whose layout version equals its own.
  */
-#define FP_LAYOUT_VERSION 5
+#define FP_LAYOUT_VERSION 6
 
 /* Upper bound for the topology tables in rodata; CPUs beyond it share LLC 0. */
 #define FP_MAX_CPUS 512
@@ -218,7 +219,6 @@ enum fp_event_type {
 	FP_EV_BOOST_OPENED = 3,   /* an input-boost window opened */
 	FP_EV_ROLE_CHANGE = 4,    /* a task's role changed (gaming policy) */
 	FP_EV_LATENCY = 5,        /* a task waited longer than latency_outlier_ns to run */
-	FP_EV_TEST = 6,           /* written by the ring-filling test program */
 	FP_NR_EVENT_TYPES,
 };
 
@@ -256,14 +256,6 @@ struct fp_ring_counters {
 	fp_u64 first_drop_ns[FP_NR_RINGS];  /* CLOCK_MONOTONIC of this CPU's first drop, 0: none */
 };
 
-/* Argument of the ring-filling test program. */
-struct fp_fill_probe {
-	fp_u32 ring;              /* in: ring to fill */
-	fp_u32 count;             /* in: reserves to attempt (at most 65536) */
-	fp_u32 failed;            /* out: reserves that failed */
-	fp_u32 pad;
-};
-
 /* One task as the task iterator reports it to ListTasks. */
 #define FP_COMM_LEN 16
 
@@ -281,47 +273,6 @@ struct fp_task_record {
 	fp_u64 avg_run_ns;    /* moving mean of run lengths */
 	fp_u64 avg_wake_ns;   /* moving mean of the interval between wakeups */
 	fp_u64 boosts;        /* times it was queued as boosted (inside an input-boost window) */
-};
-
-/* Arguments of the pure-logic programs that host tests run through BPF_PROG_TEST_RUN. */
-struct fp_vtime_probe {
-	fp_u64 vtime_now;      /* in: the queue's current virtual time */
-	fp_u64 task_vtime;     /* in: the task's saved virtual time */
-	fp_u64 budget_ns;      /* in: sleep budget */
-	fp_u64 lag_limit_ns;   /* in: most a task may be ahead */
-	fp_u64 used_ns;        /* in: runtime to charge */
-	fp_u32 weight;         /* in: task weight (100 = nice 0) */
-	fp_u32 waking;         /* in: the task is waking up */
-	fp_u32 clamped;        /* out: FP_CLAMP_* */
-	fp_u32 pad;
-	fp_u64 enqueue_vtime;  /* out: vtime the task is queued with */
-	fp_u64 charged_vtime;  /* out: task vtime after charging used_ns */
-};
-
-/* Which bound enqueue_vtime applied. */
-#define FP_CLAMP_NONE 0
-#define FP_CLAMP_SLEEP 1   /* a sleeper banked more than sleep_budget_ns */
-#define FP_CLAMP_LAG 2     /* a task ran more than lag_limit_ns ahead */
-
-/* Argument of the role test program: the classification the scheduler applies. */
-struct fp_role_probe {
-	fp_u32 class_id;      /* in */
-	fp_u32 weight;        /* in: sched_ext weight, 100 = nice 0 */
-	fp_u64 avg_run_ns;    /* in */
-	fp_u64 avg_wake_ns;   /* in */
-	fp_u64 runnable_pct;  /* in: share of its stops at which it was still runnable */
-	fp_u64 game_wakeup_age_ns; /* in: time since a game thread last woke it */
-	fp_u32 role;          /* out */
-	fp_u32 pad;
-};
-
-/* Argument of the deadline test program. */
-struct fp_deadline_probe {
-	fp_u64 vtime;         /* in: the task's (clamped) virtual time */
-	fp_u64 vtime_now;     /* in */
-	fp_u32 role;          /* in */
-	fp_u32 boosted;       /* in */
-	fp_u64 deadline;      /* out */
 };
 
 #endif /* FRAMEPACE_SHARED_H */

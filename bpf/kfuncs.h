@@ -35,6 +35,8 @@ int bpf_iter_scx_dsq_new(struct bpf_iter_scx_dsq *it, u64 dsq_id, u64 flags) __w
 struct task_struct *bpf_iter_scx_dsq_next(struct bpf_iter_scx_dsq *it) __weak __ksym;
 void bpf_iter_scx_dsq_destroy(struct bpf_iter_scx_dsq *it) __weak __ksym;
 void scx_bpf_put_idle_cpumask(const struct cpumask *cpumask) __weak __ksym;
+const struct cpumask *scx_bpf_get_online_cpumask(void) __weak __ksym;
+void scx_bpf_put_cpumask(const struct cpumask *cpumask) __weak __ksym;
 
 /* cpumask kptrs */
 struct bpf_cpumask *bpf_cpumask_create(void) __weak __ksym;
@@ -43,7 +45,6 @@ void bpf_cpumask_set_cpu(u32 cpu, struct bpf_cpumask *cpumask) __weak __ksym;
 bool bpf_cpumask_test_cpu(u32 cpu, const struct cpumask *cpumask) __weak __ksym;
 bool bpf_cpumask_and(struct bpf_cpumask *dst, const struct cpumask *src1,
 		     const struct cpumask *src2) __weak __ksym;
-u32 bpf_cpumask_weight(const struct cpumask *cpumask) __weak __ksym;
 void bpf_rcu_read_lock(void) __weak __ksym;
 void bpf_rcu_read_unlock(void) __weak __ksym;
 

@@ -1,16 +1,27 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The gaming policy as pure functions of a task's observed behaviour and the tunables: what
- * role a task has, and how early its deadline is. The scheduler inlines them on its hot
- * paths; the host tests run the very same code through BPF_PROG_TEST_RUN.
+ * role a task has, where it enters the queue, what its runtime costs it and how early its
+ * deadline is. The scheduler inlines them on its hot paths; the host tests run the very same
+ * code through BPF_PROG_TEST_RUN (tests/bpf) and compile it as C++ (tests/unit), with the
+ * kernel's type names (u32, u64, s64) defined by the includer.
  */
 #ifndef FRAMEPACE_POLICY_H
 #define FRAMEPACE_POLICY_H
+
+#include "framepace_shared.h"
+#include "scx_helpers.h"
 
 /* Moving mean with a quarter weight for the newest sample: settles in a handful of runs. */
 static __always_inline u64 ewma(u64 avg, u64 sample)
 {
 	return (avg * 3 + sample) / 4;
+}
+
+/* A role as an index into the per-role tunables: anything out of range counts as normal. */
+static __always_inline u32 role_index(u32 role)
+{
+	return role < FP_NR_ROLES ? role : (u32)FP_ROLE_NORMAL;
 }
 
 /* Roles that must never wait behind a migration limit or batch work. */
@@ -70,9 +81,40 @@ static __always_inline u64 task_deadline(u64 vtime, u64 vtime_now, u32 role, boo
 {
 	if (boosted)
 		return vtime_now - t->sleep_budget_ns;
-	if (role >= FP_NR_ROLES)
-		role = FP_ROLE_NORMAL;
-	return vtime + t->role_deadline_ns[role];
+	return vtime + t->role_deadline_ns[role_index(role)];
+}
+
+/* Which bound enqueue_vtime applied. */
+#define FP_CLAMP_NONE 0
+#define FP_CLAMP_SLEEP 1   /* a sleeper banked more than sleep_budget_ns */
+#define FP_CLAMP_LAG 2     /* a task ran more than lag_limit_ns ahead */
+
+/*
+ * Where a task (re-)enters the queue, relative to the queue's virtual time: a waking sleeper
+ * at most budget_ns behind it (it may not bank more), and nobody more than lag_ns ahead of
+ * it. The upper bound is what keeps a low-weight task (nice 19 charges 100x) from waiting
+ * past the kernel's watchdog however busy the system is. A runnable task that lags because
+ * it is heavy (negative nice, a game) keeps its lag: that is its larger share.
+ */
+static __always_inline u64 enqueue_vtime(u64 task_vtime, u64 now, u64 budget_ns, u64 lag_ns,
+					 bool waking, u32 *clamped)
+{
+	if (waking && time_before(task_vtime, now - budget_ns)) {
+		*clamped = FP_CLAMP_SLEEP;
+		return now - budget_ns;
+	}
+	if (time_before(now + lag_ns, task_vtime)) {
+		*clamped = FP_CLAMP_LAG;
+		return now + lag_ns;
+	}
+	*clamped = FP_CLAMP_NONE;
+	return task_vtime;
+}
+
+/* Weight 100 is nice 0; a heavier task's time counts for less. */
+static __always_inline u64 charge_vtime(u64 task_vtime, u64 used_ns, u32 weight)
+{
+	return task_vtime + used_ns * 100 / (weight ? weight : 100);
 }
 
 #endif /* FRAMEPACE_POLICY_H */

@@ -16,7 +16,6 @@ const char* event_type_name(unsigned type) {
     case FP_EV_BOOST_OPENED: return "boost_opened";
     case FP_EV_ROLE_CHANGE: return "role_change";
     case FP_EV_LATENCY: return "latency_outlier";
-    case FP_EV_TEST: return "test";
     default: return "unknown";
     }
 }

@@ -67,7 +67,6 @@ Expected<std::unique_ptr<SchedulerHandle>> SchedulerHandle::load_and_attach(
     auto configure = [&](struct ::framepace_bpf* skel) -> Status {
         skel->rodata->nr_cpus = topology.nr_cpus;
         skel->rodata->nr_llcs = topology.nr_llcs;
-        skel->rodata->nr_online_cpus = topology.nr_online;
         skel->rodata->smt_enabled = topology.smt;
         for (uint32_t cpu = 0; cpu < topology.nr_cpus && cpu < FP_MAX_CPUS; cpu++)
             skel->rodata->cpu_llc_id[cpu] = topology.cpu_llc[cpu];
@@ -293,7 +292,7 @@ Expected<std::unique_ptr<SchedulerHandle>> SchedulerHandle::adopt(const KeptFds&
 
     std::unique_ptr<SchedulerHandle> handle(new SchedulerHandle());
     // The running scheduler's maps become ours; its programs stay where they are. Only the
-    // helper programs (iterator, hooks, test programs) load again, against the same maps.
+    // helper programs (iterator, hooks) load again, against the same maps.
     auto configure = [&](struct ::framepace_bpf* skel) -> Status {
         bpf_map* map;
         bpf_object__for_each_map(map, skel->obj) {

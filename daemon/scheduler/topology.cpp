@@ -83,9 +83,6 @@ Expected<Topology> read_topology(const std::filesystem::path& root) {
     }
     topo.nr_llcs = std::max<uint32_t>(1, static_cast<uint32_t>(llc_ids.size()));
 
-    auto online = parse_cpu_list(read_first_line(root / "online").value_or(""));
-    topo.nr_online = online && !online->empty() ? static_cast<uint32_t>(online->size())
-                                                : static_cast<uint32_t>(possible->size());
     for (uint32_t cpu : *possible) {
         auto siblings = parse_cpu_list(
             read_first_line(root / ("cpu" + std::to_string(cpu)) / "topology" /

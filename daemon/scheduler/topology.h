@@ -1,5 +1,14 @@
 // Which CPUs share a last-level cache, read from sysfs, as the dense table the BPF
-// scheduler takes in rodata.
+// scheduler takes in rodata when it is loaded.
+//
+// CPU hotplug (suspend takes every CPU but the boot one down and back up) does not restart
+// the scheduler: it implements ops.cpu_online/cpu_offline and stays loaded, with this table
+// as it was read. That holds up because nothing here counts online CPUs: nr_cpus is the
+// possible ones, so the BPF side has queues and state for any CPU that comes online later,
+// and it counts online CPUs itself where it needs them (the utilisation sampler). What does
+// go stale is placement detail: a CPU that was offline at load has no cache or topology
+// information in sysfs, so it sits in an LLC of its own (with any other such CPU) and does
+// not count towards smt until the next load.
 #pragma once
 
 #include <cstdint>
@@ -14,7 +23,6 @@ namespace framepace {
 struct Topology {
     uint32_t nr_cpus = 0;              // possible CPUs (ids 0 .. nr_cpus-1)
     uint32_t nr_llcs = 0;
-    uint32_t nr_online = 0;            // online CPUs (hotplug restarts the scheduler)
     bool smt = false;                  // some core has more than one hardware thread
     std::vector<uint32_t> cpu_llc;     // dense LLC index of each CPU
 };
@@ -23,7 +31,8 @@ struct Topology {
 Expected<std::vector<uint32_t>> parse_cpu_list(std::string_view text);
 
 // sysfs_cpu_root is /sys/devices/system/cpu on a real system; tests point it elsewhere.
-// A CPU without cache information (common in VMs) joins LLC 0 with the others.
+// CPUs without cache information (all of them in most VMs, CPUs offline at load) share one
+// LLC id.
 Expected<Topology> read_topology(const std::filesystem::path& sysfs_cpu_root);
 
 }  // namespace framepace

@@ -1,56 +1,48 @@
-// The real framepace BPF object on the host kernel, which has BPF but no sched_ext: the
-// struct_ops map and the scheduler programs are switched off, everything else loads, and the
-// scheduler's own helpers run through BPF_PROG_TEST_RUN.
+// The scheduler's BPF on the host kernel, which has BPF but no sched_ext: the test object
+// (tests/bpf/framepace_test.bpf.c, the scheduler plus test programs) loads with the
+// struct_ops map and the scheduler programs switched off, and the scheduler's own helpers
+// run through BPF_PROG_TEST_RUN. The shipped object is checked to hold no test program, to
+// load the same way, and to take a test program onto its maps as the VM probe does.
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <gtest/gtest.h>
+#include <cstring>
 #include <ctime>
 #include <memory>
+#include <string>
 #include <vector>
 #include <unistd.h>
 
-#include "bpf/framepace_shared.h"  // before the skeleton, which names its structs
+#include "bpf/framepace_shared.h"  // before the skeletons, which name its structs
 #include "bpf/framepace.skel.h"
 #include "daemon/scheduler/event_consumer.h"
 #include "daemon/scheduler/overflow_monitor.h"
 #include "daemon/tunables/tunables.h"
 #include "common/unique_fd.h"
+#include "kernel_types.h"  // for bpf/policy.h (FP_CLAMP_*)
+#include "bpf/policy.h"
+#include "tests/bpf/test_object.h"
+
+using framepace::testing::TestObject;
 
 namespace {
-
-struct SkeletonDeleter {
-    void operator()(framepace_bpf* skel) const { framepace_bpf__destroy(skel); }
-};
-using Skeleton = std::unique_ptr<framepace_bpf, SkeletonDeleter>;
 
 class BpfLogic : public ::testing::Test {
 protected:
     void SetUp() override {
         if (geteuid() != 0)
             GTEST_SKIP() << "loading BPF needs root";
-        skel_.reset(framepace_bpf__open());
-        ASSERT_TRUE(skel_) << "framepace_bpf__open failed";
-        bpf_map__set_autocreate(skel_->maps.framepace_ops, false);
-        bpf_program* prog;
-        bpf_object__for_each_program(prog, skel_->obj) {
-            if (bpf_program__type(prog) == BPF_PROG_TYPE_STRUCT_OPS)
-                bpf_program__set_autoload(prog, false);
-        }
-        // This host refuses fentry programs; the input hooks run in the VM tests.
-        bpf_program__set_autoload(skel_->progs.on_input_event, false);
-        bpf_program__set_autoload(skel_->progs.on_input_event_exit, false);
-        ASSERT_EQ(framepace_bpf__load(skel_.get()), 0) << "the object must load on a kernel without sched_ext";
+        auto object = framepace::testing::load_test_object();
+        ASSERT_TRUE(object) << object.error().message
+                            << " (the object must load on a kernel without sched_ext)";
+        skel_ = std::move(*object);
     }
 
     template <typename T>
     int run(bpf_program* prog, T& ctx) {
-        bpf_test_run_opts opts{};
-        opts.sz = sizeof(opts);
-        opts.ctx_in = &ctx;
-        opts.ctx_size_in = sizeof(ctx);
-        int err = bpf_prog_test_run_opts(bpf_program__fd(prog), &opts);
-        EXPECT_EQ(err, 0);
-        return static_cast<int>(opts.retval);
+        auto ret = framepace::testing::run_test_program(prog, &ctx, sizeof(ctx));
+        EXPECT_TRUE(ret) << ret.error().message;
+        return ret ? *ret : -1;
     }
 
     fp_vtime_probe vtime(uint64_t now, uint64_t task, uint64_t budget, uint64_t used,
@@ -90,7 +82,7 @@ protected:
         return probe.deadline;
     }
 
-    Skeleton skel_;
+    TestObject skel_;
 };
 
 constexpr uint64_t kMs = 1'000'000;
@@ -225,27 +217,29 @@ uint64_t monotonic_ns() {
     return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(ts.tv_nsec);
 }
 
+// A counter summed over CPUs, from a counters map.
+uint64_t counter_sum(const bpf_map* counters, fp_counter idx) {
+    int nr = libbpf_num_possible_cpus();
+    std::vector<fp_cpu_counters> per_cpu(static_cast<size_t>(nr));
+    uint32_t key = 0;
+    EXPECT_EQ(bpf_map__lookup_elem(counters, &key, sizeof(key), per_cpu.data(),
+                                   per_cpu.size() * sizeof(fp_cpu_counters), 0), 0);
+    uint64_t sum = 0;
+    for (const auto& c : per_cpu)
+        sum += c.value[idx];
+    return sum;
+}
+
 }  // namespace
 
 class BoostGate : public BpfLogic {
 protected:
     int request_boost() {
-        bpf_test_run_opts opts{};
-        opts.sz = sizeof(opts);
-        EXPECT_EQ(bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.fp_test_boost), &opts), 0);
-        return static_cast<int>(opts.retval);
+        auto ret = framepace::testing::run_test_program(skel_->progs.fp_test_boost);
+        EXPECT_TRUE(ret) << ret.error().message;
+        return ret ? *ret : -1;
     }
-    uint64_t counter(fp_counter idx) {
-        int nr = libbpf_num_possible_cpus();
-        std::vector<fp_cpu_counters> per_cpu(static_cast<size_t>(nr));
-        uint32_t key = 0;
-        EXPECT_EQ(bpf_map__lookup_elem(skel_->maps.counters, &key, sizeof(key), per_cpu.data(),
-                                       per_cpu.size() * sizeof(fp_cpu_counters), 0), 0);
-        uint64_t sum = 0;
-        for (const auto& c : per_cpu)
-            sum += c.value[idx];
-        return sum;
-    }
+    uint64_t counter(fp_counter idx) { return counter_sum(skel_->maps.counters, idx); }
 };
 
 TEST_F(BoostGate, NoHeartbeatYetRefuses) {
@@ -364,8 +358,110 @@ TEST_F(RingFill, ConsumerDecodesEveryRecordTheRingHolds) {
     for (int i = 0; i < 100 && seen.size() < held; i++)
         ASSERT_GE(sd_event_run(loop.get(), 0), 0);
     EXPECT_EQ(seen.size(), held);
-    EXPECT_EQ((*consumer)->counts().by_type[FP_EV_TEST], held);
+    EXPECT_EQ((*consumer)->counts().by_type[FP_FILL_EVENT], held);
     EXPECT_EQ((*consumer)->counts().unknown, 0u);
     ASSERT_FALSE(seen.empty());
-    EXPECT_EQ(seen[0].type, FP_EV_TEST);
+    EXPECT_EQ(seen[0].type, FP_FILL_EVENT);
+}
+
+// The shipped object: the scheduler alone.
+namespace {
+
+struct ShippedDeleter {
+    void operator()(framepace_bpf* skel) const { framepace_bpf__destroy(skel); }
+};
+using Shipped = std::unique_ptr<framepace_bpf, ShippedDeleter>;
+
+// The size of the data section (".bss", ".rodata") of an opened object.
+size_t section_size(bpf_object* obj, const char* section) {
+    bpf_map* map;
+    bpf_object__for_each_map(map, obj) {
+        std::string name = bpf_map__name(map);
+        if (bpf_map__is_internal(map) && name.size() >= std::strlen(section) &&
+            name.compare(name.size() - std::strlen(section), std::string::npos, section) == 0)
+            return bpf_map__value_size(map);
+    }
+    return 0;
+}
+
+}  // namespace
+
+TEST(ShippedObject, HoldsNoTestProgram) {
+    Shipped skel(framepace_bpf__open());
+    ASSERT_TRUE(skel);
+    bpf_program* prog;
+    bpf_object__for_each_program(prog, skel->obj) {
+        EXPECT_NE(bpf_program__type(prog), BPF_PROG_TYPE_SYSCALL) << bpf_program__name(prog);
+        EXPECT_STRNE(bpf_program__section_name(prog), "syscall") << bpf_program__name(prog);
+    }
+}
+
+// The VM probe loads fp_test_boost onto the running scheduler's .bss and .rodata: the test
+// object must lay them out as the shipped one does.
+TEST(ShippedObject, DataSectionsAreTheTestObjectsToo) {
+    Shipped shipped(framepace_bpf__open());
+    TestObject test(framepace_test_bpf__open());
+    ASSERT_TRUE(shipped && test);
+    for (const char* section : {".bss", ".rodata", ".data"})
+        EXPECT_EQ(section_size(shipped->obj, section), section_size(test->obj, section)) << section;
+    EXPECT_EQ(sizeof(*shipped->bss), sizeof(*test->bss));
+    EXPECT_EQ(sizeof(*shipped->rodata), sizeof(*test->rodata));
+}
+
+// The path of the VM probe's boost command: the shipped scheduler is loaded (as far as the
+// host allows), and the test object's fp_test_boost, loaded onto its maps, works on its state.
+class TestProgramOnShipped : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (geteuid() != 0)
+            GTEST_SKIP() << "loading BPF needs root";
+        shipped_.reset(framepace_bpf__open());
+        ASSERT_TRUE(shipped_);
+        framepace::testing::switch_off_scheduler(shipped_->obj);
+        ASSERT_EQ(framepace_bpf__load(shipped_.get()), 0) << "the shipped object must load without sched_ext";
+    }
+
+    // The shipped object's maps, as the probe finds the running scheduler's; but `leave_out`.
+    // (framepace_ops was not created: its fd is libbpf's placeholder.)
+    std::vector<framepace::testing::SchedulerMap> maps(const std::string& leave_out = "") {
+        std::vector<framepace::testing::SchedulerMap> found;
+        bpf_map* map;
+        bpf_object__for_each_map(map, shipped_->obj) {
+            if (bpf_map__autocreate(map) && bpf_map__name(map) != leave_out)
+                found.push_back({bpf_map__name(map), bpf_map__fd(map)});
+        }
+        return found;
+    }
+
+    Shipped shipped_;
+};
+
+TEST_F(TestProgramOnShipped, BoostOpensTheShippedSchedulersWindow) {
+    auto test = framepace::testing::load_onto_scheduler(maps(), "fp_test_boost");
+    ASSERT_TRUE(test) << test.error().message;
+    auto boost = [&] {
+        auto ret = framepace::testing::run_test_program((*test)->progs.fp_test_boost);
+        EXPECT_TRUE(ret) << ret.error().message;
+        return ret ? *ret : -1;
+    };
+
+    EXPECT_EQ(boost(), 0) << "no heartbeat yet";
+    EXPECT_EQ(counter_sum(shipped_->maps.counters, FP_CNT_BOOST_REFUSED), 1u);
+
+    shipped_->bss->heartbeat_ns = monotonic_ns();
+    EXPECT_EQ(boost(), 1);
+    EXPECT_GT(shipped_->bss->boost_until_ns, shipped_->bss->heartbeat_ns);
+    EXPECT_EQ(counter_sum(shipped_->maps.counters, FP_CNT_BOOST_OPENED), 1u);
+}
+
+TEST_F(TestProgramOnShipped, AProgramThatWouldUseAMapOfItsOwnIsRefused) {
+    auto test = framepace::testing::load_onto_scheduler(maps("counters"), "fp_test_boost");
+    ASSERT_FALSE(test);
+    EXPECT_NE(test.error().message.find("not the scheduler's"), std::string::npos)
+        << test.error().message;
+}
+
+TEST_F(TestProgramOnShipped, OnlyTestProgramsLoad) {
+    auto test = framepace::testing::load_onto_scheduler(maps(), "framepace_enqueue");
+    EXPECT_FALSE(test);
 }

@@ -1,6 +1,7 @@
 // framepace-vm-probe: reaches into a running framepace from outside the daemon, for the VM
-// tests. It finds framepace's BPF objects by name among everything loaded in the kernel.
-//   framepace-vm-probe boost                    run the boost test hook once; prints
+// tests. It finds framepace's BPF objects among everything loaded in the kernel.
+//   framepace-vm-probe boost                    ask the running scheduler for an input-boost
+//                                               window, as its input hook does; prints
 //                                               "opened" or "refused"
 //   framepace-vm-probe set-layout-version N     rewrite the layout version in the meta map
 //                                               (makes the next daemon see an "old" scheduler)
@@ -11,35 +12,25 @@
 //                                               CLOCK_MONOTONIC ns of its first dropped event
 //                                               (the earliest over CPUs), 0 if none
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <set>
 #include <string>
 #include <unistd.h>
 #include <vector>
 
 #include "bpf/framepace_shared.h"
 #include "common/unique_fd.h"
+#include "tests/bpf/test_object.h"
 
 using framepace::UniqueFd;
 
 namespace {
-
-// The newest (highest id) program with this name.
-UniqueFd find_prog(const char* name) {
-    UniqueFd found;
-    __u32 id = 0;
-    while (bpf_prog_get_next_id(id, &id) == 0) {
-        UniqueFd fd(bpf_prog_get_fd_by_id(id));
-        bpf_prog_info info{};
-        __u32 len = sizeof(info);
-        if (fd.valid() && bpf_prog_get_info_by_fd(fd.get(), &info, &len) == 0 &&
-            std::strcmp(info.name, name) == 0)
-            found = std::move(fd);
-    }
-    return found;
-}
 
 // The newest (highest id) map with this name and value size.
 UniqueFd find_map(const char* name, __u32 value_size) {
@@ -66,19 +57,143 @@ UniqueFd find_meta_map() {
     return UniqueFd();
 }
 
+// The struct_ops map of the scheduler the kernel runs: framepace_ops, held by a live
+// struct_ops link (a detached link reports map id 0). The newest, should there be two.
+UniqueFd find_running_ops_map() {
+    UniqueFd found;
+    __u32 id = 0;
+    while (bpf_link_get_next_id(id, &id) == 0) {
+        UniqueFd link(bpf_link_get_fd_by_id(id));
+        bpf_link_info info{};
+        __u32 len = sizeof(info);
+        if (!link.valid() || bpf_link_get_info_by_fd(link.get(), &info, &len) != 0 ||
+            info.type != BPF_LINK_TYPE_STRUCT_OPS || info.struct_ops.map_id == 0)
+            continue;
+        UniqueFd map(bpf_map_get_fd_by_id(info.struct_ops.map_id));
+        bpf_map_info map_info{};
+        len = sizeof(map_info);
+        if (map.valid() && bpf_map_get_info_by_fd(map.get(), &map_info, &len) == 0 &&
+            std::strcmp(map_info.name, "framepace_ops") == 0)
+            found = std::move(map);
+    }
+    return found;
+}
+
+struct BtfDeleter {
+    void operator()(btf* b) const { btf__free(b); }
+};
+
+// The ids of the programs in a struct_ops map. Looked up, the map's value (for sched_ext,
+// struct bpf_struct_ops_sched_ext_ops: a common header, then "data", a struct sched_ext_ops)
+// holds in each callback slot the id of the program there; the kernel's BTF says where the
+// slots are.
+framepace::Expected<std::vector<__u32>> struct_ops_prog_ids(int map_fd) {
+    bpf_map_info info{};
+    __u32 len = sizeof(info);
+    if (int err = bpf_map_get_info_by_fd(map_fd, &info, &len))
+        return framepace::make_error(err, "failed to inspect framepace_ops");
+    std::vector<unsigned char> value(info.value_size);
+    __u32 key = 0;
+    if (int err = bpf_map_lookup_elem(map_fd, &key, value.data()))
+        return framepace::make_error(err, "failed to read framepace_ops");
+    std::unique_ptr<btf, BtfDeleter> kernel(btf__load_vmlinux_btf());
+    if (!kernel)
+        return framepace::make_error(-errno, "failed to load the kernel's BTF");
+    const btf_type* outer = btf__type_by_id(kernel.get(), info.btf_vmlinux_value_type_id);
+    if (!outer || !btf_is_struct(outer))
+        return framepace::invalid_input("framepace_ops has no struct_ops value type");
+    std::vector<__u32> ids;
+    const btf_member* data = btf_members(outer);
+    for (int i = 0; i < btf_vlen(outer); i++, data++) {
+        if (std::strcmp(btf__name_by_offset(kernel.get(), data->name_off), "data") != 0)
+            continue;
+        size_t data_offset = btf_member_bit_offset(outer, i) / 8;
+        const btf_type* ops = btf__type_by_id(kernel.get(), btf__resolve_type(kernel.get(), data->type));
+        if (!ops || !btf_is_struct(ops))
+            break;
+        const btf_member* slot = btf_members(ops);
+        for (int j = 0; j < btf_vlen(ops); j++, slot++) {
+            const btf_type* type = btf__type_by_id(kernel.get(), btf__resolve_type(kernel.get(), slot->type));
+            if (!type || !btf_is_ptr(type))
+                continue;
+            const btf_type* target = btf__type_by_id(kernel.get(), btf__resolve_type(kernel.get(), type->type));
+            size_t offset = data_offset + btf_member_bit_offset(ops, j) / 8;
+            __u64 prog_id = 0;
+            if (!target || !btf_is_func_proto(target) || offset + sizeof(prog_id) > value.size())
+                continue;
+            std::memcpy(&prog_id, value.data() + offset, sizeof(prog_id));
+            if (prog_id)
+                ids.push_back(static_cast<__u32>(prog_id));
+        }
+    }
+    if (ids.empty())
+        return framepace::invalid_input("framepace_ops holds no programs");
+    return ids;
+}
+
+// The maps of the running scheduler: every map its callbacks use. (meta, which only
+// userspace touches, is not among them; the boost path does not use it.)
+struct RunningMaps {
+    std::vector<UniqueFd> fds;
+    std::vector<framepace::testing::SchedulerMap> maps;
+};
+
+framepace::Expected<RunningMaps> running_scheduler_maps() {
+    UniqueFd ops = find_running_ops_map();
+    if (!ops.valid())
+        return framepace::Error{-ENOENT, "no framepace scheduler is attached"};
+    auto prog_ids = struct_ops_prog_ids(ops.get());
+    if (!prog_ids)
+        return prog_ids.error();
+    std::set<__u32> map_ids;
+    for (__u32 prog_id : *prog_ids) {
+        UniqueFd prog(bpf_prog_get_fd_by_id(prog_id));
+        if (!prog.valid())
+            return framepace::make_error(-errno, "failed to open a program of framepace_ops");
+        auto used = framepace::testing::program_map_ids(prog.get());
+        if (!used)
+            return used.error();
+        map_ids.insert(used->begin(), used->end());
+    }
+    RunningMaps running;
+    for (__u32 map_id : map_ids) {
+        UniqueFd map(bpf_map_get_fd_by_id(map_id));
+        bpf_map_info info{};
+        __u32 len = sizeof(info);
+        if (!map.valid() || bpf_map_get_info_by_fd(map.get(), &info, &len) != 0)
+            return framepace::make_error(-errno, "failed to open a map of the scheduler");
+        running.maps.push_back({info.name, map.get()});
+        running.fds.push_back(std::move(map));
+    }
+    return running;
+}
+
+// The running scheduler has no test programs: its object ships without them. So the probe
+// loads fp_test_boost of the test object (the same scheduler source with test programs
+// added, from this build) onto the running scheduler's own maps, .bss with the heartbeat
+// and the boost window, tunables, counters and event rings, and runs it once. That is the
+// live scheduler's boost path as its input hook takes it: heartbeat gate, window, counters
+// and the boost event to framepaced. A map of another shape (another build) or a map of
+// the probe's own stops it (test_object.h). The VM cases (30-recovery, 55-dbus) need to
+// know whether this one request opened or was refused (stale heartbeat); an input event
+// from framepace-vm-uinput opens a window the same way, but cannot tell them that.
 int boost() {
-    UniqueFd prog = find_prog("fp_test_boost");
-    if (!prog.valid()) {
-        std::fprintf(stderr, "framepace-vm-probe: fp_test_boost is not loaded\n");
+    auto running = running_scheduler_maps();
+    if (!running) {
+        std::fprintf(stderr, "framepace-vm-probe: %s\n", running.error().message.c_str());
         return 2;
     }
-    bpf_test_run_opts opts{};
-    opts.sz = sizeof(opts);
-    if (bpf_prog_test_run_opts(prog.get(), &opts) != 0) {
-        std::perror("framepace-vm-probe: test run");
+    auto test = framepace::testing::load_onto_scheduler(running->maps, "fp_test_boost");
+    if (!test) {
+        std::fprintf(stderr, "framepace-vm-probe: %s\n", test.error().message.c_str());
         return 2;
     }
-    std::puts(opts.retval ? "opened" : "refused");
+    auto opened = framepace::testing::run_test_program((*test)->progs.fp_test_boost);
+    if (!opened) {
+        std::fprintf(stderr, "framepace-vm-probe: %s\n", opened.error().message.c_str());
+        return 2;
+    }
+    std::puts(*opened ? "opened" : "refused");
     return 0;
 }
 
