@@ -20,7 +20,8 @@ using namespace framepace;
 namespace {
 
 // Mean ns per attempted event for `count` reserves into `ring`.
-double fill_ns_per_event(framepace_test_bpf* skel, uint32_t ring, uint32_t count, uint32_t* failed) {
+double fill_ns_per_event(framepace_test_bpf* skel, uint32_t ring, uint32_t count,
+                         uint32_t* failed) {
     fp_fill_probe probe{};
     probe.ring = ring;
     probe.count = count;
@@ -30,7 +31,8 @@ double fill_ns_per_event(framepace_test_bpf* skel, uint32_t ring, uint32_t count
     opts.ctx_size_in = sizeof(probe);
     auto start = std::chrono::steady_clock::now();
     bpf_prog_test_run_opts(bpf_program__fd(skel->progs.fp_test_fill_ring), &opts);
-    auto ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count();
+    auto ns =
+        std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count();
     if (failed)
         *failed = probe.failed;
     return ns / count;
@@ -84,13 +86,15 @@ int main() {
             turn = (*consumer)->drain();
             drained += turn.records;
         } while (turn.more && turn.error == 0);
-        drain_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        drain_seconds +=
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     }
 
-    std::printf("{\"ns_per_event_into_ring\": %.1f, \"ns_per_event_dropped\": %.1f, "
-                "\"ring_vs_drop_ratio\": %.2f, \"failed_in_cost_run\": %u, "
-                "\"consumer_events_per_sec\": %.0f, \"events_drained\": %llu}\n",
-                with_ring, dropped_path, with_ring / dropped_path, failed, drained / drain_seconds,
-                static_cast<unsigned long long>(drained));
+    std::printf(
+        "{\"ns_per_event_into_ring\": %.1f, \"ns_per_event_dropped\": %.1f, "
+        "\"ring_vs_drop_ratio\": %.2f, \"failed_in_cost_run\": %u, "
+        "\"consumer_events_per_sec\": %.0f, \"events_drained\": %llu}\n",
+        with_ring, dropped_path, with_ring / dropped_path, failed, drained / drain_seconds,
+        static_cast<unsigned long long>(drained));
     return 0;
 }

@@ -107,7 +107,8 @@ struct PeriodicThread {
                       ull(skipped), ull(missed), ull(percentile(late_us, 0.5)),
                       ull(percentile(late_us, 0.99)), ull(percentile(late_us, 0.999)),
                       ull(percentile(late_us, 1.0)), ull(percentile(frame_us, 0.5)),
-                      ull(percentile(frame_us, 0.99)), ull(percentile(frame_us, 1.0)), mean, jitter);
+                      ull(percentile(frame_us, 0.99)), ull(percentile(frame_us, 1.0)), mean,
+                      jitter);
         std::string out = head;
         if (with_samples) {
             out += ",\"late_us\":[";

@@ -107,24 +107,24 @@ struct {
 
 /* Per-task state lives and dies with the task: no table to size, no LRU, nothing to leak. */
 struct task_ctx {
-	u64 vtime;             /* weighted virtual time: the task's place in the queues */
-	u64 running_since;     /* ns timestamp of the last ops.running */
-	u64 generation;        /* the generation the task was classified in */
+	u64 vtime;         /* weighted virtual time: the task's place in the queues */
+	u64 running_since; /* ns timestamp of the last ops.running */
+	u64 generation;    /* the generation the task was classified in */
 	u64 runs;
 	u64 runtime_ns;
-	u64 queued_at;         /* ns when it was last queued; 0 once it runs */
-	u64 avg_run_ns;        /* moving mean of run lengths */
-	u64 avg_wake_ns;       /* moving mean of the intervals between wakeups */
-	u64 last_wake_ns;      /* when it last started running after a sleep */
+	u64 queued_at;    /* ns when it was last queued; 0 once it runs */
+	u64 avg_run_ns;   /* moving mean of run lengths */
+	u64 avg_wake_ns;  /* moving mean of the intervals between wakeups */
+	u64 last_wake_ns; /* when it last started running after a sleep */
 	u64 last_migration_ns;
-	u64 game_wakeup_ns;    /* when a game thread last woke it */
-	u64 input_wakeup_ns;   /* when input_event last woke it */
-	u64 boosts;            /* times it was queued as boosted (inside an input-boost window) */
-	u64 runnable_pct;      /* moving share of stops at which it was still runnable, % */
-	u32 classes_seq;       /* classes_seq its class was read at */
-	u8 class_id;           /* enum fp_class of its thread group */
-	u8 role;               /* enum fp_role */
-	u8 slept;              /* stopped without being runnable: the next run is a wakeup */
+	u64 game_wakeup_ns;  /* when a game thread last woke it */
+	u64 input_wakeup_ns; /* when input_event last woke it */
+	u64 boosts;          /* times it was queued as boosted (inside an input-boost window) */
+	u64 runnable_pct;    /* moving share of stops at which it was still runnable, % */
+	u32 classes_seq;     /* classes_seq its class was read at */
+	u8 class_id;         /* enum fp_class of its thread group */
+	u8 role;             /* enum fp_role */
+	u8 slept;            /* stopped without being runnable: the next run is a wakeup */
 };
 
 struct {
@@ -167,8 +167,8 @@ struct {
 
 /* What each CPU is doing, for wakers and for boosted tasks looking for batch work to preempt. */
 struct cpu_state {
-	u32 role;       /* role of the running task; FP_NR_ROLES while none runs */
-	u32 in_input;   /* inside input_event: whoever is woken now handles input */
+	u32 role;     /* role of the running task; FP_NR_ROLES while none runs */
+	u32 in_input; /* inside input_event: whoever is woken now handles input */
 };
 
 struct {
@@ -288,20 +288,20 @@ static __always_inline void event_set_task(struct fp_event *ev, struct task_stru
 
 /* What the scheduler runs with until framepaced has written the tunables map. */
 static const struct fp_tunables default_tunables = {
-	.role_slice_ns = FP_ROLE_SLICE_NS_DEFAULTS,
-	.role_deadline_ns = FP_ROLE_DEADLINE_NS_DEFAULTS,
-	.sleep_budget_ns = FP_SLEEP_BUDGET_NS_DEFAULT,
-	.boost_window_ns = FP_BOOST_WINDOW_NS_DEFAULT,
-	.heartbeat_limit_ns = FP_HEARTBEAT_LIMIT_NS_DEFAULT,
-	.latency_outlier_ns = FP_LATENCY_OUTLIER_NS_DEFAULT,
-	.critical_run_ns = FP_CRITICAL_RUN_NS_DEFAULT,
-	.critical_wake_ns = FP_CRITICAL_WAKE_NS_DEFAULT,
-	.interactive_run_ns = FP_INTERACTIVE_RUN_NS_DEFAULT,
-	.batch_runnable_pct = FP_BATCH_RUNNABLE_PCT_DEFAULT,
-	.game_weight_pct = FP_GAME_WEIGHT_PCT_DEFAULT,
-	.shared_util_pct = FP_SHARED_UTIL_PCT_DEFAULT,
-	.migration_interval_ns = FP_MIGRATION_INTERVAL_NS_DEFAULT,
-	.lag_limit_ns = FP_LAG_LIMIT_NS_DEFAULT,
+        .role_slice_ns = FP_ROLE_SLICE_NS_DEFAULTS,
+        .role_deadline_ns = FP_ROLE_DEADLINE_NS_DEFAULTS,
+        .sleep_budget_ns = FP_SLEEP_BUDGET_NS_DEFAULT,
+        .boost_window_ns = FP_BOOST_WINDOW_NS_DEFAULT,
+        .heartbeat_limit_ns = FP_HEARTBEAT_LIMIT_NS_DEFAULT,
+        .latency_outlier_ns = FP_LATENCY_OUTLIER_NS_DEFAULT,
+        .critical_run_ns = FP_CRITICAL_RUN_NS_DEFAULT,
+        .critical_wake_ns = FP_CRITICAL_WAKE_NS_DEFAULT,
+        .interactive_run_ns = FP_INTERACTIVE_RUN_NS_DEFAULT,
+        .batch_runnable_pct = FP_BATCH_RUNNABLE_PCT_DEFAULT,
+        .game_weight_pct = FP_GAME_WEIGHT_PCT_DEFAULT,
+        .shared_util_pct = FP_SHARED_UTIL_PCT_DEFAULT,
+        .migration_interval_ns = FP_MIGRATION_INTERVAL_NS_DEFAULT,
+        .lag_limit_ns = FP_LAG_LIMIT_NS_DEFAULT,
 };
 
 /* One map lookup, no copy. framepaced validates before writing; a zero slice = never written. */
@@ -337,7 +337,7 @@ static __always_inline void count_clamp(u32 clamped)
 
 /* The weight runtime is charged at: the nice level's, scaled up for games. */
 static __always_inline u64 charge_weight(struct task_struct *p, const struct task_ctx *tctx,
-					 const struct fp_tunables *t)
+                                         const struct fp_tunables *t)
 {
 	u64 weight = p->scx.weight;
 
@@ -375,7 +375,7 @@ static __always_inline bool open_boost_window(u64 now, const struct fp_tunables 
 
 /* Boosted: a window is open and the task is the game's, the compositor, or handles input. */
 static __always_inline bool boosted(const struct task_ctx *tctx, u64 now,
-				   const struct fp_tunables *t)
+                                    const struct fp_tunables *t)
 {
 	if (!time_before(now, boost_until_ns))
 		return false;
@@ -437,7 +437,7 @@ static __always_inline const struct cpumask *llc_allowed(struct task_struct *p, 
  * boosted tasks always take an idle CPU.
  */
 static __always_inline bool migration_limited(const struct task_ctx *tctx, u64 now,
-					      const struct fp_tunables *t)
+                                              const struct fp_tunables *t)
 {
 	if (!t->migration_interval_ns || latency_critical(tctx->role))
 		return false;
@@ -458,9 +458,8 @@ static __always_inline u64 clock_once(u64 *now)
 	return *now;
 }
 
-static __always_inline s32 pick_idle_cpu(struct task_struct *p, s32 prev_cpu,
-					 struct task_ctx *tctx, u64 *now,
-					 const struct fp_tunables *t)
+static __always_inline s32 pick_idle_cpu(struct task_struct *p, s32 prev_cpu, struct task_ctx *tctx,
+                                         u64 *now, const struct fp_tunables *t)
 {
 	const struct cpumask *llc;
 	s32 cpu;
@@ -552,7 +551,7 @@ static __always_inline u32 preempt_rank(struct task_struct *p, u32 cpu)
 	case FP_ROLE_INTERACTIVE:
 		return 2;
 	default:
-		return FP_PREEMPT_NEVER;  /* game, critical, compositor, audio, or idle */
+		return FP_PREEMPT_NEVER; /* game, critical, compositor, audio, or idle */
 	}
 }
 
@@ -567,7 +566,8 @@ static __always_inline s32 victim_cpu_for(struct task_struct *p, s32 prev_cpu)
 	u32 best_rank = preempt_rank(p, prev_cpu), rank, i;
 	s32 best = best_rank < FP_PREEMPT_NEVER ? prev_cpu : -1;
 
-	bpf_for(i, 0, nr_cpus) {
+	bpf_for(i, 0, nr_cpus)
+	{
 		if (i >= FP_PREEMPT_SCAN_MAX || best_rank == 0)
 			break;
 		if (i == (u32)prev_cpu)
@@ -589,7 +589,7 @@ static __always_inline s32 victim_cpu_for(struct task_struct *p, s32 prev_cpu)
  * one needless reschedule.
  */
 static __always_inline bool preempt_for(struct task_struct *p, s32 prev_cpu, u64 slice,
-					u64 enq_flags)
+                                        u64 enq_flags)
 {
 	s32 cpu = victim_cpu_for(p, prev_cpu);
 
@@ -613,14 +613,14 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 	/* Every task gets a context in init_task; without one, queue it at the current time. */
 	if (!tctx) {
 		fp_dsq_insert_vtime(p, FP_SHARED_DSQ, t->role_slice_ns[FP_ROLE_NORMAL], vtime_now,
-				    enq_flags);
+		                    enq_flags);
 		count(FP_CNT_ENQ_SHARED);
 		return;
 	}
 
 	now = bpf_ktime_get_ns();
 	vtime = enqueue_vtime(tctx->vtime, vtime_now, t->sleep_budget_ns, t->lag_limit_ns,
-			      enq_flags & SCX_ENQ_WAKEUP, &clamped);
+	                      enq_flags & SCX_ENQ_WAKEUP, &clamped);
 	if (clamped) {
 		tctx->vtime = vtime;
 		count_clamp(clamped);
@@ -685,10 +685,10 @@ static __always_inline bool prev_runs_on(struct task_struct *prev, s32 cpu)
 		return false;
 	if (!queue_head_deadline(FP_CPU_DSQ(cpu), &head) &&
 	    !queue_head_deadline(FP_SHARED_DSQ, &head))
-		return false;  /* nothing waits: the kernel keeps prev by itself */
+		return false; /* nothing waits: the kernel keeps prev by itself */
 	role = role_index(tctx->role);
 	vtime = charge_vtime(tctx->vtime, bpf_ktime_get_ns() - tctx->running_since,
-			     charge_weight(prev, tctx, t));
+	                     charge_weight(prev, tctx, t));
 	deadline = task_deadline(vtime, vtime_now, role, false, t);
 	if (!time_before(deadline, head))
 		return false;
@@ -713,7 +713,8 @@ void BPF_STRUCT_OPS(framepace_dispatch, s32 cpu, struct task_struct *prev)
 		count(FP_CNT_DISPATCH_SHARED);
 		return;
 	}
-	bpf_for(i, 1, nr_cpus) {
+	bpf_for(i, 1, nr_cpus)
+	{
 		victim = ((u32)cpu + i) % nr_cpus;
 		if (fp_dsq_move_to_local(FP_CPU_DSQ(victim))) {
 			count(FP_CNT_STEALS);
@@ -723,7 +724,7 @@ void BPF_STRUCT_OPS(framepace_dispatch, s32 cpu, struct task_struct *prev)
 }
 
 static __always_inline void report_wait(struct task_struct *p, struct task_ctx *tctx, u64 now,
-					const struct fp_tunables *t)
+                                        const struct fp_tunables *t)
 {
 	u64 wait = now - tctx->queued_at;
 	struct fp_event *ev;
@@ -762,7 +763,7 @@ void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
 		u32 clamped;
 
 		tctx->vtime = enqueue_vtime(tctx->vtime, vtime_now, t->sleep_budget_ns,
-					    t->lag_limit_ns, true, &clamped);
+		                            t->lag_limit_ns, true, &clamped);
 		count_clamp(clamped);
 		if (tctx->last_wake_ns)
 			tctx->avg_wake_ns = ewma(tctx->avg_wake_ns, now - tctx->last_wake_ns);
@@ -819,7 +820,7 @@ void BPF_STRUCT_OPS(framepace_stopping, struct task_struct *p, bool runnable)
 	count_add(FP_CNT_RUN_NS, used);
 
 	role = classify_role(tctx->class_id, p->scx.weight, tctx->avg_run_ns, tctx->avg_wake_ns,
-			     tctx->runnable_pct, now - tctx->game_wakeup_ns, t);
+	                     tctx->runnable_pct, now - tctx->game_wakeup_ns, t);
 	if (role != tctx->role)
 		set_role(p, tctx, role);
 }
@@ -841,7 +842,7 @@ s32 BPF_STRUCT_OPS(framepace_init_task, struct task_struct *p, struct scx_init_t
 		return -ENOMEM;
 	tctx->vtime = vtime_now;
 	tctx->generation = generation;
-	tctx->classes_seq = classes_seq - 1;   /* read the class at the first run */
+	tctx->classes_seq = classes_seq - 1; /* read the class at the first run */
 	/* No evidence yet of frequent wakeups: critical is earned, not assumed. */
 	tctx->avg_wake_ns = FP_BEHAVIOUR_NS_MAX;
 	count(FP_CNT_TASK_INITS);
@@ -864,7 +865,8 @@ static int sample_utilisation(void *map, int *key, struct util_timer *ut)
 	const struct cpumask *idle = scx_bpf_get_idle_cpumask();
 	u32 nr_online = 0, nr_busy = 0, cpu, busy_pct;
 
-	bpf_for(cpu, 0, nr_cpus) {
+	bpf_for(cpu, 0, nr_cpus)
+	{
 		if (!bpf_cpumask_test_cpu(cpu, online))
 			continue;
 		nr_online++;
@@ -1038,8 +1040,7 @@ int BPF_PROG(on_exit, struct task_struct *p)
  * Attached only where the kernel has input_event (framepaced checks).
  */
 SEC("fentry/input_event")
-int BPF_PROG(on_input_event, struct input_dev *dev, unsigned int type, unsigned int code,
-	     int value)
+int BPF_PROG(on_input_event, struct input_dev *dev, unsigned int type, unsigned int code, int value)
 {
 	struct cpu_state *cs = this_cpu_state();
 
@@ -1051,7 +1052,7 @@ int BPF_PROG(on_input_event, struct input_dev *dev, unsigned int type, unsigned 
 
 SEC("fexit/input_event")
 int BPF_PROG(on_input_event_exit, struct input_dev *dev, unsigned int type, unsigned int code,
-	     int value)
+             int value)
 {
 	struct cpu_state *cs = this_cpu_state();
 
@@ -1113,18 +1114,18 @@ void BPF_STRUCT_OPS(framepace_cpu_offline, s32 cpu)
 
 SEC(".struct_ops.link")
 struct sched_ext_ops framepace_ops = {
-	.select_cpu = (void *)framepace_select_cpu,
-	.enqueue    = (void *)framepace_enqueue,
-	.dispatch   = (void *)framepace_dispatch,
-	.running    = (void *)framepace_running,
-	.stopping   = (void *)framepace_stopping,
-	.enable     = (void *)framepace_enable,
-	.cpu_online = (void *)framepace_cpu_online,
-	.cpu_offline = (void *)framepace_cpu_offline,
-	.init_task  = (void *)framepace_init_task,
-	.init       = (void *)framepace_init,
-	.exit       = (void *)framepace_exit,
-	/* Well under the kernel's 30 s: a stall ejects us long before a user notices a hang. */
-	.timeout_ms = 5000,
-	.name       = "framepace",
+        .select_cpu = (void *)framepace_select_cpu,
+        .enqueue = (void *)framepace_enqueue,
+        .dispatch = (void *)framepace_dispatch,
+        .running = (void *)framepace_running,
+        .stopping = (void *)framepace_stopping,
+        .enable = (void *)framepace_enable,
+        .cpu_online = (void *)framepace_cpu_online,
+        .cpu_offline = (void *)framepace_cpu_offline,
+        .init_task = (void *)framepace_init_task,
+        .init = (void *)framepace_init,
+        .exit = (void *)framepace_exit,
+        /* Well under the kernel's 30 s: a stall ejects us long before a user notices a hang. */
+        .timeout_ms = 5000,
+        .name = "framepace",
 };

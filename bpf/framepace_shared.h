@@ -86,18 +86,18 @@ enum fp_counter {
 	FP_CNT_ENQ_CPU,          /* enqueued on a CPU's own queue (light load) */
 	FP_CNT_DISPATCH_CPU,     /* moved from the CPU's own queue */
 	FP_CNT_STEALS,           /* moved from another CPU's queue by an idle CPU */
-	FP_CNT_MIGRATION_LIMITED,/* kept on its busy previous CPU: migrated too recently */
-	FP_CNT_BOOSTED,          /* enqueued with a boosted (front) deadline */
-	FP_CNT_PREEMPTED,        /* a waking critical or boosted task took a CPU from less
+	FP_CNT_MIGRATION_LIMITED, /* kept on its busy previous CPU: migrated too recently */
+	FP_CNT_BOOSTED,           /* enqueued with a boosted (front) deadline */
+	FP_CNT_PREEMPTED,         /* a waking critical or boosted task took a CPU from less
 				    important work (batch, normal, interactive) */
-	FP_CNT_INPUT_WAKEUPS,    /* tasks woken from inside input_event: input handlers */
-	FP_CNT_ROLE_CHANGES,     /* role changes of classified (game, compositor, audio) tasks */
-	FP_CNT_SHARED_MODE,      /* switches from per-CPU queues to the shared queue */
-	FP_CNT_CPU_MODE,         /* switches back to per-CPU queues */
-	FP_CNT_LAG_CLAMPED,      /* a task's virtual time was pulled back to lag_limit_ns ahead */
-	FP_CNT_KEEP_PREV,        /* a task whose slice ended ran on: its deadline was earliest */
-	FP_CNT_CPU_ONLINE,       /* CPUs that came online (hotplug, resume) */
-	FP_CNT_CPU_OFFLINE,      /* CPUs that went offline (hotplug, suspend) */
+	FP_CNT_INPUT_WAKEUPS,     /* tasks woken from inside input_event: input handlers */
+	FP_CNT_ROLE_CHANGES,      /* role changes of classified (game, compositor, audio) tasks */
+	FP_CNT_SHARED_MODE,       /* switches from per-CPU queues to the shared queue */
+	FP_CNT_CPU_MODE,          /* switches back to per-CPU queues */
+	FP_CNT_LAG_CLAMPED,       /* a task's virtual time was pulled back to lag_limit_ns ahead */
+	FP_CNT_KEEP_PREV,         /* a task whose slice ended ran on: its deadline was earliest */
+	FP_CNT_CPU_ONLINE,        /* CPUs that came online (hotplug, resume) */
+	FP_CNT_CPU_OFFLINE,       /* CPUs that went offline (hotplug, suspend) */
 	FP_NR_COUNTERS,
 };
 
@@ -110,20 +110,20 @@ struct fp_cpu_counters {
  * reads once per callback. Units in the names; per-role arrays are indexed by enum fp_role.
  */
 struct fp_tunables {
-	fp_u64 role_slice_ns[FP_NR_ROLES];     /* slice given at each dispatch, by role */
-	fp_u64 role_deadline_ns[FP_NR_ROLES];  /* deadline = virtual time + this, by role */
-	fp_u64 sleep_budget_ns;     /* most virtual time a sleeper may bank (lag bound) */
-	fp_u64 boost_window_ns;     /* length of an input-boost window */
-	fp_u64 heartbeat_limit_ns;  /* a daemon heartbeat older than this refuses boosts */
-	fp_u64 latency_outlier_ns;  /* a wait from queueing to running above this is reported */
-	fp_u64 critical_run_ns;     /* game threads with a mean run below this ... */
-	fp_u64 critical_wake_ns;    /* ... and a mean wake interval below this are critical */
-	fp_u64 interactive_run_ns;  /* other threads with a mean run below this are interactive */
-	fp_u64 batch_runnable_pct;  /* still runnable at this % of its stops or more: batch */
-	fp_u64 game_weight_pct;     /* games' weight relative to their nice level's */
-	fp_u64 shared_util_pct;     /* CPU utilisation above which the shared queue is used */
+	fp_u64 role_slice_ns[FP_NR_ROLES];    /* slice given at each dispatch, by role */
+	fp_u64 role_deadline_ns[FP_NR_ROLES]; /* deadline = virtual time + this, by role */
+	fp_u64 sleep_budget_ns;               /* most virtual time a sleeper may bank (lag bound) */
+	fp_u64 boost_window_ns;               /* length of an input-boost window */
+	fp_u64 heartbeat_limit_ns;    /* a daemon heartbeat older than this refuses boosts */
+	fp_u64 latency_outlier_ns;    /* a wait from queueing to running above this is reported */
+	fp_u64 critical_run_ns;       /* game threads with a mean run below this ... */
+	fp_u64 critical_wake_ns;      /* ... and a mean wake interval below this are critical */
+	fp_u64 interactive_run_ns;    /* other threads with a mean run below this are interactive */
+	fp_u64 batch_runnable_pct;    /* still runnable at this % of its stops or more: batch */
+	fp_u64 game_weight_pct;       /* games' weight relative to their nice level's */
+	fp_u64 shared_util_pct;       /* CPU utilisation above which the shared queue is used */
 	fp_u64 migration_interval_ns; /* a non-latency task migrates at most once per this */
-	fp_u64 lag_limit_ns;        /* most virtual time a task may be ahead of the queue */
+	fp_u64 lag_limit_ns;          /* most virtual time a task may be ahead of the queue */
 	/*
 	 * framepaced's bookkeeping, never read here: bit i set when tunable i (in the daemon's
 	 * table order) was set explicitly at run time. Kept with the maps, so a daemon that
@@ -133,38 +133,38 @@ struct fp_tunables {
 	fp_u64 user_set_mask;
 };
 
-#define FP_SLICE_NS_DEFAULT        3000000ULL  /* 3 ms: under a 120 Hz frame (8.33 ms) */
-#define FP_SLICE_NS_MIN              50000ULL
-#define FP_SLICE_NS_MAX          100000000ULL
-#define FP_DEADLINE_NS_MAX       1000000000ULL
+#define FP_SLICE_NS_DEFAULT 3000000ULL /* 3 ms: under a 120 Hz frame (8.33 ms) */
+#define FP_SLICE_NS_MIN 50000ULL
+#define FP_SLICE_NS_MAX 100000000ULL
+#define FP_DEADLINE_NS_MAX 1000000000ULL
 #define FP_SLEEP_BUDGET_NS_DEFAULT 3000000ULL
-#define FP_SLEEP_BUDGET_NS_MAX    1000000000ULL
-#define FP_BOOST_WINDOW_NS_DEFAULT   4000000ULL   /* 4 ms: half a 120 Hz frame */
-#define FP_BOOST_WINDOW_NS_MIN        100000ULL
-#define FP_BOOST_WINDOW_NS_MAX     100000000ULL
+#define FP_SLEEP_BUDGET_NS_MAX 1000000000ULL
+#define FP_BOOST_WINDOW_NS_DEFAULT 4000000ULL /* 4 ms: half a 120 Hz frame */
+#define FP_BOOST_WINDOW_NS_MIN 100000ULL
+#define FP_BOOST_WINDOW_NS_MAX 100000000ULL
 #define FP_HEARTBEAT_LIMIT_NS_DEFAULT 5000000000ULL
-#define FP_HEARTBEAT_LIMIT_NS_MIN      200000000ULL
-#define FP_HEARTBEAT_LIMIT_NS_MAX    60000000000ULL
-#define FP_LATENCY_OUTLIER_NS_DEFAULT  20000000ULL   /* 20 ms: over two 120 Hz frames */
-#define FP_LATENCY_OUTLIER_NS_MIN        100000ULL
-#define FP_LATENCY_OUTLIER_NS_MAX     10000000000ULL
-#define FP_CRITICAL_RUN_NS_DEFAULT      2000000ULL   /* render/submit work per frame */
-#define FP_CRITICAL_WAKE_NS_DEFAULT    50000000ULL   /* 20 Hz or faster */
-#define FP_INTERACTIVE_RUN_NS_DEFAULT   1000000ULL
-#define FP_BEHAVIOUR_NS_MAX          1000000000ULL
-#define FP_BATCH_RUNNABLE_PCT_DEFAULT        90ULL
-#define FP_GAME_WEIGHT_PCT_DEFAULT          200ULL
-#define FP_GAME_WEIGHT_PCT_MAX             1000ULL
-#define FP_SHARED_UTIL_PCT_DEFAULT           75ULL
+#define FP_HEARTBEAT_LIMIT_NS_MIN 200000000ULL
+#define FP_HEARTBEAT_LIMIT_NS_MAX 60000000000ULL
+#define FP_LATENCY_OUTLIER_NS_DEFAULT 20000000ULL /* 20 ms: over two 120 Hz frames */
+#define FP_LATENCY_OUTLIER_NS_MIN 100000ULL
+#define FP_LATENCY_OUTLIER_NS_MAX 10000000000ULL
+#define FP_CRITICAL_RUN_NS_DEFAULT 2000000ULL   /* render/submit work per frame */
+#define FP_CRITICAL_WAKE_NS_DEFAULT 50000000ULL /* 20 Hz or faster */
+#define FP_INTERACTIVE_RUN_NS_DEFAULT 1000000ULL
+#define FP_BEHAVIOUR_NS_MAX 1000000000ULL
+#define FP_BATCH_RUNNABLE_PCT_DEFAULT 90ULL
+#define FP_GAME_WEIGHT_PCT_DEFAULT 200ULL
+#define FP_GAME_WEIGHT_PCT_MAX 1000ULL
+#define FP_SHARED_UTIL_PCT_DEFAULT 75ULL
 #define FP_MIGRATION_INTERVAL_NS_DEFAULT 1000000ULL
-#define FP_LAG_LIMIT_NS_DEFAULT        40000000ULL   /* bounds a nice-19 task's wait */
-#define FP_LAG_LIMIT_NS_MIN             1000000ULL
+#define FP_LAG_LIMIT_NS_DEFAULT 40000000ULL /* bounds a nice-19 task's wait */
+#define FP_LAG_LIMIT_NS_MIN 1000000ULL
 
 /* Defaults by role: NORMAL, INTERACTIVE, BATCH, GAME, GAME_CRITICAL, COMPOSITOR, AUDIO. */
-#define FP_ROLE_SLICE_NS_DEFAULTS \
-	{ 3000000ULL, 3000000ULL, 6000000ULL, 3000000ULL, 3000000ULL, 3000000ULL, 1000000ULL }
-#define FP_ROLE_DEADLINE_NS_DEFAULTS \
-	{ 4000000ULL, 1000000ULL, 12000000ULL, 1000000ULL, 0ULL, 0ULL, 0ULL }
+#define FP_ROLE_SLICE_NS_DEFAULTS                                                                  \
+	{3000000ULL, 3000000ULL, 6000000ULL, 3000000ULL, 3000000ULL, 3000000ULL, 1000000ULL}
+#define FP_ROLE_DEADLINE_NS_DEFAULTS                                                               \
+	{4000000ULL, 1000000ULL, 12000000ULL, 1000000ULL, 0ULL, 0ULL, 0ULL}
 
 /*
  * Identifies a running framepace scheduler and its layout to a daemon that finds it kept
@@ -183,19 +183,19 @@ struct fp_meta {
 #define FP_EXIT_MSG_LEN 1024
 
 struct fp_exit_info {
-	fp_s64 kind;          /* enum scx_exit_kind; written last, 0 until ops.exit ran */
+	fp_s64 kind; /* enum scx_exit_kind; written last, 0 until ops.exit ran */
 	fp_s64 exit_code;
 	char reason[FP_EXIT_REASON_LEN];
 	char msg[FP_EXIT_MSG_LEN];
 };
 
 /* scx_exit_kind values userspace names (stable kernel ABI). */
-#define FP_EXIT_KIND_UNREG      64
-#define FP_EXIT_KIND_UNREG_BPF  65
+#define FP_EXIT_KIND_UNREG 64
+#define FP_EXIT_KIND_UNREG_BPF 65
 #define FP_EXIT_KIND_UNREG_KERN 66
-#define FP_EXIT_KIND_SYSRQ      67
-#define FP_EXIT_KIND_ERROR      1024
-#define FP_EXIT_KIND_ERROR_BPF  1025
+#define FP_EXIT_KIND_SYSRQ 67
+#define FP_EXIT_KIND_ERROR 1024
+#define FP_EXIT_KIND_ERROR_BPF 1025
 #define FP_EXIT_KIND_ERROR_STALL 1026
 
 /*
@@ -207,29 +207,29 @@ struct fp_exit_info {
  */
 #define FP_NR_RINGS 16
 #define FP_RING_BYTES_DEFAULT (256 * 1024)
-#define FP_RING_BYTES_MIN 4096                 /* one page: the kernel's minimum */
+#define FP_RING_BYTES_MIN 4096 /* one page: the kernel's minimum */
 #define FP_RING_BYTES_MAX (256 * 1024 * 1024)
 
 /* Bumped when an event layout changes; the daemon ignores (and counts) other versions. */
 #define FP_EVENT_VERSION 1
 
 enum fp_event_type {
-	FP_EV_EXEC = 1,           /* a process exec'd: a game candidate */
-	FP_EV_EXIT = 2,           /* a process (thread group) exited */
-	FP_EV_BOOST_OPENED = 3,   /* an input-boost window opened */
-	FP_EV_ROLE_CHANGE = 4,    /* a task's role changed (gaming policy) */
-	FP_EV_LATENCY = 5,        /* a task waited longer than latency_outlier_ns to run */
+	FP_EV_EXEC = 1,         /* a process exec'd: a game candidate */
+	FP_EV_EXIT = 2,         /* a process (thread group) exited */
+	FP_EV_BOOST_OPENED = 3, /* an input-boost window opened */
+	FP_EV_ROLE_CHANGE = 4,  /* a task's role changed (gaming policy) */
+	FP_EV_LATENCY = 5,      /* a task waited longer than latency_outlier_ns to run */
 	FP_NR_EVENT_TYPES,
 };
 
 #define FP_EVENT_PATH_LEN 64
 
 struct fp_event {
-	fp_u16 version;           /* FP_EVENT_VERSION */
-	fp_u16 type;              /* enum fp_event_type */
+	fp_u16 version; /* FP_EVENT_VERSION */
+	fp_u16 type;    /* enum fp_event_type */
 	fp_u32 cpu;
-	fp_u64 timestamp_ns;      /* CLOCK_MONOTONIC */
-	fp_u32 pid;               /* thread group id */
+	fp_u64 timestamp_ns; /* CLOCK_MONOTONIC */
+	fp_u32 pid;          /* thread group id */
 	fp_u32 tid;
 	char comm[16];
 	union {
@@ -253,26 +253,26 @@ struct fp_event {
 struct fp_ring_counters {
 	fp_u64 produced[FP_NR_RINGS];
 	fp_u64 dropped[FP_NR_RINGS];
-	fp_u64 first_drop_ns[FP_NR_RINGS];  /* CLOCK_MONOTONIC of this CPU's first drop, 0: none */
+	fp_u64 first_drop_ns[FP_NR_RINGS]; /* CLOCK_MONOTONIC of this CPU's first drop, 0: none */
 };
 
 /* One task as the task iterator reports it to ListTasks. */
 #define FP_COMM_LEN 16
 
 struct fp_task_record {
-	fp_u32 pid;           /* thread group id */
+	fp_u32 pid; /* thread group id */
 	fp_u32 tid;
-	fp_u32 policy;        /* SCHED_NORMAL 0, SCHED_BATCH 3, SCHED_IDLE 5, SCHED_EXT 7 */
-	fp_u32 weight;        /* sched_ext weight, 100 = nice 0 */
-	fp_u64 generation;    /* generation the task was classified in */
+	fp_u32 policy;     /* SCHED_NORMAL 0, SCHED_BATCH 3, SCHED_IDLE 5, SCHED_EXT 7 */
+	fp_u32 weight;     /* sched_ext weight, 100 = nice 0 */
+	fp_u64 generation; /* generation the task was classified in */
 	fp_u64 runs;
 	fp_u64 runtime_ns;
 	char comm[FP_COMM_LEN];
-	fp_u32 class_id;      /* enum fp_class of the thread group */
-	fp_u32 role;          /* enum fp_role */
-	fp_u64 avg_run_ns;    /* moving mean of run lengths */
-	fp_u64 avg_wake_ns;   /* moving mean of the interval between wakeups */
-	fp_u64 boosts;        /* times it was queued as boosted (inside an input-boost window) */
+	fp_u32 class_id;    /* enum fp_class of the thread group */
+	fp_u32 role;        /* enum fp_role */
+	fp_u64 avg_run_ns;  /* moving mean of run lengths */
+	fp_u64 avg_wake_ns; /* moving mean of the interval between wakeups */
+	fp_u64 boosts;      /* times it was queued as boosted (inside an input-boost window) */
 };
 
 #endif /* FRAMEPACE_SHARED_H */

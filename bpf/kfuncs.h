@@ -15,13 +15,13 @@
 /* sched_ext, 6.13+ names */
 void scx_bpf_dsq_insert(struct task_struct *p, u64 dsq_id, u64 slice, u64 enq_flags) __weak __ksym;
 void scx_bpf_dsq_insert_vtime(struct task_struct *p, u64 dsq_id, u64 slice, u64 vtime,
-			      u64 enq_flags) __weak __ksym;
+                              u64 enq_flags) __weak __ksym;
 bool scx_bpf_dsq_move_to_local(u64 dsq_id) __weak __ksym;
 
 /* sched_ext, 6.12 names of the same operations */
 void scx_bpf_dispatch(struct task_struct *p, u64 dsq_id, u64 slice, u64 enq_flags) __weak __ksym;
 void scx_bpf_dispatch_vtime(struct task_struct *p, u64 dsq_id, u64 slice, u64 vtime,
-			    u64 enq_flags) __weak __ksym;
+                            u64 enq_flags) __weak __ksym;
 bool scx_bpf_consume(u64 dsq_id) __weak __ksym;
 
 /* sched_ext, stable since 6.12 */
@@ -44,13 +44,13 @@ void bpf_cpumask_release(struct bpf_cpumask *cpumask) __weak __ksym;
 void bpf_cpumask_set_cpu(u32 cpu, struct bpf_cpumask *cpumask) __weak __ksym;
 bool bpf_cpumask_test_cpu(u32 cpu, const struct cpumask *cpumask) __weak __ksym;
 bool bpf_cpumask_and(struct bpf_cpumask *dst, const struct cpumask *src1,
-		     const struct cpumask *src2) __weak __ksym;
+                     const struct cpumask *src2) __weak __ksym;
 void bpf_rcu_read_lock(void) __weak __ksym;
 void bpf_rcu_read_unlock(void) __weak __ksym;
 
 /* The version-independent spellings the scheduler uses. */
 static __always_inline void fp_dsq_insert(struct task_struct *p, u64 dsq_id, u64 slice,
-					  u64 enq_flags)
+                                          u64 enq_flags)
 {
 	if (bpf_ksym_exists(scx_bpf_dsq_insert))
 		scx_bpf_dsq_insert(p, dsq_id, slice, enq_flags);
@@ -59,7 +59,7 @@ static __always_inline void fp_dsq_insert(struct task_struct *p, u64 dsq_id, u64
 }
 
 static __always_inline void fp_dsq_insert_vtime(struct task_struct *p, u64 dsq_id, u64 slice,
-						u64 vtime, u64 enq_flags)
+                                                u64 vtime, u64 enq_flags)
 {
 	if (bpf_ksym_exists(scx_bpf_dsq_insert_vtime))
 		scx_bpf_dsq_insert_vtime(p, dsq_id, slice, vtime, enq_flags);

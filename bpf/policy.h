@@ -27,8 +27,7 @@ static __always_inline u32 role_index(u32 role)
 /* Roles that must never wait behind a migration limit or batch work. */
 static __always_inline bool latency_critical(u32 role)
 {
-	return role == FP_ROLE_GAME_CRITICAL || role == FP_ROLE_COMPOSITOR ||
-	       role == FP_ROLE_AUDIO;
+	return role == FP_ROLE_GAME_CRITICAL || role == FP_ROLE_COMPOSITOR || role == FP_ROLE_AUDIO;
 }
 
 /* Roles whose wakeups mark the wakee as working for the game. */
@@ -49,9 +48,9 @@ static __always_inline bool boostable(u32 role)
  * has woken within the last critical_wake_ns (wineserver, a game's own audio or network
  * process) counts as part of the game. Nice > 0 is always batch: the user asked for it.
  */
-static __always_inline u32 classify_role(u32 class_id, u32 weight, u64 avg_run_ns,
-					 u64 avg_wake_ns, u64 runnable_pct, u64 game_wakeup_age_ns,
-					 const struct fp_tunables *t)
+static __always_inline u32 classify_role(u32 class_id, u32 weight, u64 avg_run_ns, u64 avg_wake_ns,
+                                         u64 runnable_pct, u64 game_wakeup_age_ns,
+                                         const struct fp_tunables *t)
 {
 	if (class_id == FP_CLASS_COMPOSITOR)
 		return FP_ROLE_COMPOSITOR;
@@ -77,7 +76,7 @@ static __always_inline u32 classify_role(u32 class_id, u32 weight, u64 avg_run_n
  * front: the earliest virtual time any sleeper may claim, which is bounded the same way.
  */
 static __always_inline u64 task_deadline(u64 vtime, u64 vtime_now, u32 role, bool boosted,
-					 const struct fp_tunables *t)
+                                         const struct fp_tunables *t)
 {
 	if (boosted)
 		return vtime_now - t->sleep_budget_ns;
@@ -86,8 +85,8 @@ static __always_inline u64 task_deadline(u64 vtime, u64 vtime_now, u32 role, boo
 
 /* Which bound enqueue_vtime applied. */
 #define FP_CLAMP_NONE 0
-#define FP_CLAMP_SLEEP 1   /* a sleeper banked more than sleep_budget_ns */
-#define FP_CLAMP_LAG 2     /* a task ran more than lag_limit_ns ahead */
+#define FP_CLAMP_SLEEP 1 /* a sleeper banked more than sleep_budget_ns */
+#define FP_CLAMP_LAG 2   /* a task ran more than lag_limit_ns ahead */
 
 /*
  * Where a task (re-)enters the queue, relative to the queue's virtual time: a waking sleeper
@@ -97,7 +96,7 @@ static __always_inline u64 task_deadline(u64 vtime, u64 vtime_now, u32 role, boo
  * it is heavy (negative nice, a game) keeps its lag: that is its larger share.
  */
 static __always_inline u64 enqueue_vtime(u64 task_vtime, u64 now, u64 budget_ns, u64 lag_ns,
-					 bool waking, u32 *clamped)
+                                         bool waking, u32 *clamped)
 {
 	if (waking && time_before(task_vtime, now - budget_ns)) {
 		*clamped = FP_CLAMP_SLEEP;

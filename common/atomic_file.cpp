@@ -56,11 +56,11 @@ Status write_file_atomically(const std::filesystem::path& path, std::string_view
     guard.renamed();
     UniqueFd dir_fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!dir_fd.valid())
-        return make_error(-errno, "replaced " + path.string() + " but cannot open " +
-                                      dir.string() + " to sync it");
+        return make_error(-errno, "replaced " + path.string() + " but cannot open " + dir.string() +
+                                      " to sync it");
     if (calls.fsync(dir_fd.get()) < 0)
-        return make_error(-errno, "replaced " + path.string() + " but cannot sync " +
-                                      dir.string() + " (the change may not survive a power loss)");
+        return make_error(-errno, "replaced " + path.string() + " but cannot sync " + dir.string() +
+                                      " (the change may not survive a power loss)");
     return Ok{};
 }
 

@@ -24,7 +24,7 @@ bool stderr_is_journal() {
     unsigned long long dev = 0, ino = 0;
     if (std::sscanf(stream, "%llu:%llu", &dev, &ino) != 2)
         return false;
-    struct stat st {};
+    struct stat st{};
     if (fstat(STDERR_FILENO, &st) < 0)
         return false;
     return st.st_dev == dev && st.st_ino == ino;
@@ -45,14 +45,10 @@ const char* priority_prefix(int priority) {
     case LOG_EMERG:
     case LOG_ALERT:
     case LOG_CRIT:
-    case LOG_ERR:
-        return "error: ";
-    case LOG_WARNING:
-        return "warning: ";
-    case LOG_DEBUG:
-        return "debug: ";
-    default:
-        return "";
+    case LOG_ERR: return "error: ";
+    case LOG_WARNING: return "warning: ";
+    case LOG_DEBUG: return "debug: ";
+    default: return "";
     }
 }
 

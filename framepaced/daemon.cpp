@@ -82,14 +82,9 @@ std::vector<ClassifiedProcess> Daemon::classified_processes() const {
 
 void Daemon::on_event(const Event& event) {
     switch (event.type) {
-    case FP_EV_EXEC:
-        tracker_.on_exec(event, monotonic_usec() * 1000);
-        break;
-    case FP_EV_EXIT:
-        tracker_.on_exit(event.pid);
-        break;
-    default:
-        break;
+    case FP_EV_EXEC: tracker_.on_exec(event, monotonic_usec() * 1000); break;
+    case FP_EV_EXIT: tracker_.on_exit(event.pid); break;
+    default: break;
     }
 }
 
@@ -203,10 +198,12 @@ Status Daemon::apply_layers(const std::string& why) {
     for (size_t i = 0; i < std::size(kTunableRanges); i++) {
         std::string key = "FRAMEPACE_" + std::string(kTunableRanges[i].name);
         std::transform(key.begin(), key.end(), key.begin(), ::toupper);
-        fields.emplace_back(std::move(key), std::to_string(tunable_value(tunables, kTunableRanges[i])));
+        fields.emplace_back(std::move(key),
+                            std::to_string(tunable_value(tunables, kTunableRanges[i])));
         TunableSource source = layers_.source(i);
         if (source != TunableSource::Default && source != TunableSource::Preset)
-            explicit_names += (explicit_names.empty() ? "" : " ") + std::string(kTunableRanges[i].name);
+            explicit_names +=
+                (explicit_names.empty() ? "" : " ") + std::string(kTunableRanges[i].name);
     }
     fields.emplace_back("FRAMEPACE_PRESET", layers_.preset_name());
     fields.emplace_back("FRAMEPACE_EXPLICIT_TUNABLES", explicit_names);
@@ -237,9 +234,9 @@ Status Daemon::reset_tunables() {
         return Error{-ENODEV, "the scheduler is not attached"};
     TunableLayers before = layers_;
     layers_.reset_explicit();
-    std::string why = "tunables reset to " +
-                      (layers_.preset_name().empty() ? std::string("their defaults")
-                                                     : "preset " + layers_.preset_name());
+    std::string why =
+        "tunables reset to " + (layers_.preset_name().empty() ? std::string("their defaults")
+                                                              : "preset " + layers_.preset_name());
     if (auto status = apply_layers(why); !status) {
         layers_ = before;
         return status;
@@ -279,15 +276,15 @@ bool Daemon::try_adopt(const KeptFds& kept) {
                 layers_.adopt_explicit(*tunables);
             tunables_ = tunables ? *tunables : layered;
             uint64_t took_ms = (monotonic_usec() - started_usec_) / 1000;
-            log_structured(
-                LOG_INFO, message_id::kSchedulerAdopted,
-                "adopted the running framepace scheduler from the " + std::string(keeper_.store_name()) +
-                    " (generation " + std::to_string(scheduler_->generation()) + ", " +
-                    std::to_string(took_ms) + " ms after start)",
-                {{"FRAMEPACE_GENERATION", std::to_string(scheduler_->generation())},
-                 {"FRAMEPACE_KEPT_IN", keeper_.store_name()},
-                 {"FRAMEPACE_ENABLE_SEQ", enable_seq_text(state)},
-                 {"FRAMEPACE_ADOPT_MS", std::to_string(took_ms)}});
+            log_structured(LOG_INFO, message_id::kSchedulerAdopted,
+                           "adopted the running framepace scheduler from the " +
+                               std::string(keeper_.store_name()) + " (generation " +
+                               std::to_string(scheduler_->generation()) + ", " +
+                               std::to_string(took_ms) + " ms after start)",
+                           {{"FRAMEPACE_GENERATION", std::to_string(scheduler_->generation())},
+                            {"FRAMEPACE_KEPT_IN", keeper_.store_name()},
+                            {"FRAMEPACE_ENABLE_SEQ", enable_seq_text(state)},
+                            {"FRAMEPACE_ADOPT_MS", std::to_string(took_ms)}});
             return true;
         }
         why = adopted.error().message;
@@ -305,22 +302,23 @@ bool Daemon::try_adopt(const KeptFds& kept) {
 }
 
 Status Daemon::load_fresh(uint64_t generation) {
-    auto scheduler = SchedulerHandle::load_and_attach(topology_, tunables_, generation,
-                                                      options_.ring_bytes);
+    auto scheduler =
+        SchedulerHandle::load_and_attach(topology_, tunables_, generation, options_.ring_bytes);
     if (!scheduler)
         return scheduler.error();
     scheduler_ = std::move(*scheduler);
     attached_usec_ = monotonic_usec();
     auto state = read_sched_ext_state();
-    log_structured(LOG_INFO, message_id::kSchedulerAttached,
-                   "framepace scheduler attached (" + std::to_string(topology_.nr_cpus) +
-                       " CPUs, " + std::to_string(topology_.nr_llcs) + " LLCs)",
-                   {{"FRAMEPACE_NR_CPUS", std::to_string(topology_.nr_cpus)},
-                    {"FRAMEPACE_NR_LLCS", std::to_string(topology_.nr_llcs)},
-                    {"FRAMEPACE_SCHED_EXT_STATE", sched_ext_state_text(state)},
-                    {"FRAMEPACE_ENABLE_SEQ", enable_seq_text(state)},
-                    {"FRAMEPACE_GENERATION", std::to_string(generation)},
-                    {"FRAMEPACE_SLICE_NORMAL_NS", std::to_string(tunables_.role_slice_ns[FP_ROLE_NORMAL])}});
+    log_structured(
+        LOG_INFO, message_id::kSchedulerAttached,
+        "framepace scheduler attached (" + std::to_string(topology_.nr_cpus) + " CPUs, " +
+            std::to_string(topology_.nr_llcs) + " LLCs)",
+        {{"FRAMEPACE_NR_CPUS", std::to_string(topology_.nr_cpus)},
+         {"FRAMEPACE_NR_LLCS", std::to_string(topology_.nr_llcs)},
+         {"FRAMEPACE_SCHED_EXT_STATE", sched_ext_state_text(state)},
+         {"FRAMEPACE_ENABLE_SEQ", enable_seq_text(state)},
+         {"FRAMEPACE_GENERATION", std::to_string(generation)},
+         {"FRAMEPACE_SLICE_NORMAL_NS", std::to_string(tunables_.role_slice_ns[FP_ROLE_NORMAL])}});
     return Ok{};
 }
 
@@ -433,8 +431,8 @@ Status Daemon::add_event_sources() {
 
     if (options_.stats_interval_ms > 0) {
         if (int r = sd_event_add_time_relative(raw, &source, CLOCK_MONOTONIC,
-                                               options_.stats_interval_ms * 1000, 0,
-                                               on_stats_timer, this);
+                                               options_.stats_interval_ms * 1000, 0, on_stats_timer,
+                                               this);
             r < 0)
             return make_error(r, "failed to add the stats timer");
         stats_timer_.reset(source);
@@ -478,11 +476,11 @@ bool Daemon::check_ejected() {
     if (!info)
         return false;
     last_exit_ = info;
-    log_structured(LOG_ERR, message_id::kSchedulerEjected,
-                   "the kernel ejected the framepace scheduler: " +
-                       std::string(exit_kind_name(info->kind)) + " (" + info->reason + ")" +
-                       (info->message.empty() ? "" : ": " + info->message),
-                   exit_fields(*info));
+    log_structured(
+        LOG_ERR, message_id::kSchedulerEjected,
+        "the kernel ejected the framepace scheduler: " + std::string(exit_kind_name(info->kind)) +
+            " (" + info->reason + ")" + (info->message.empty() ? "" : ": " + info->message),
+        exit_fields(*info));
     sd_notifyf(0, "STATUS=Scheduler ejected by the kernel: %s", info->reason.c_str());
     link_watch_.reset();
     scheduler_->detach();
@@ -571,8 +569,7 @@ int Daemon::on_signal(sd_event_source*, const struct signalfd_siginfo* info, voi
                        "framepace scheduler detached on " +
                            std::string(strsignal(static_cast<int>(info->ssi_signo))) +
                            ": exit kind " + std::to_string(exit->kind) + " (" +
-                           std::string(exit_kind_name(exit->kind)) + "), sched_ext " +
-                           state_text,
+                           std::string(exit_kind_name(exit->kind)) + "), sched_ext " + state_text,
                        fields);
     } else {
         log_printf(LOG_WARNING, "scheduler detached but ops.exit left no record (sched_ext %s)",
@@ -594,8 +591,8 @@ int Daemon::on_heartbeat(sd_event_source* source, uint64_t, void* userdata) {
     auto* self = static_cast<Daemon*>(userdata);
     if (!self->check_ejected() && self->scheduler())
         self->scheduler_->heartbeat(monotonic_usec() * 1000);
-    if (auto status = rearm_timer(source, self->options_.heartbeat_interval_ms * 1000,
-                                  "the heartbeat timer");
+    if (auto status =
+            rearm_timer(source, self->options_.heartbeat_interval_ms * 1000, "the heartbeat timer");
         !status)
         log_printf(LOG_ERR, "%s", status.error().message.c_str());
     return 0;
@@ -604,8 +601,8 @@ int Daemon::on_heartbeat(sd_event_source* source, uint64_t, void* userdata) {
 int Daemon::on_stats_timer(sd_event_source* source, uint64_t, void* userdata) {
     auto* self = static_cast<Daemon*>(userdata);
     self->log_counters();
-    if (auto status = rearm_timer(source, self->options_.stats_interval_ms * 1000,
-                                  "the stats timer");
+    if (auto status =
+            rearm_timer(source, self->options_.stats_interval_ms * 1000, "the stats timer");
         !status)
         log_printf(LOG_ERR, "%s", status.error().message.c_str());
     return 0;

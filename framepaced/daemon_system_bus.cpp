@@ -46,9 +46,11 @@ void Daemon::connect_system_bus() {
     profiles_ = std::make_unique<PowerProfileFollower>(
         [this](const std::optional<ActiveProfile>& active) { on_power_profile(active); });
     for (size_t i = 0; i < PowerProfileFollower::kSources.size(); i++) {
-        auto status = bus_->watch_string_property(
-            PowerProfileFollower::kSources[i],
-            [this, i](const std::optional<std::string>& profile) { profiles_->update(i, profile); });
+        auto status =
+            bus_->watch_string_property(PowerProfileFollower::kSources[i],
+                                        [this, i](const std::optional<std::string>& profile) {
+                                            profiles_->update(i, profile);
+                                        });
         if (!status)
             log_printf(LOG_WARNING, "%s", status.error().message.c_str());
     }
@@ -68,13 +70,13 @@ void Daemon::on_power_profile(const std::optional<ActiveProfile>& active) {
 
     if (!active) {
         // Said once: the follower only reports changes.
-        log_printf(LOG_INFO, "%s", had_preset
-                                       ? "the power-profiles service left the system bus: "
-                                         "tunables follow no power profile"
-                                       : "no power-profiles service on the system bus "
-                                         "(org.freedesktop.UPower.PowerProfiles, "
-                                         "net.hadess.PowerProfiles): tunables follow no power "
-                                         "profile");
+        log_printf(LOG_INFO, "%s",
+                   had_preset ? "the power-profiles service left the system bus: "
+                                "tunables follow no power profile"
+                              : "no power-profiles service on the system bus "
+                                "(org.freedesktop.UPower.PowerProfiles, "
+                                "net.hadess.PowerProfiles): tunables follow no power "
+                                "profile");
         apply_layers_or_log("tunables without a power profile");
         return;
     }
@@ -82,17 +84,17 @@ void Daemon::on_power_profile(const std::optional<ActiveProfile>& active) {
     std::string applied = preset ? names_where(*preset, layers_, true) : "";
     std::string kept = preset ? names_where(*preset, layers_, false) : "";
     auto status = apply_layers("tunables for power profile " + active->profile);
-    log_structured(
-        status ? LOG_INFO : LOG_ERR, message_id::kPowerProfileChanged,
-        "power profile " + active->profile + " (" + active->service + "): " +
-            (preset ? "preset " + preset_name + (kept.empty() ? "" : "; explicit choices kept for " + kept)
-                    : std::string("no preset maps this profile, tunables unchanged")) +
-            (status ? "" : "; not applied: " + status.error().message),
-        {{"FRAMEPACE_POWER_PROFILE", active->profile},
-         {"FRAMEPACE_PROFILE_SERVICE", active->service},
-         {"FRAMEPACE_PRESET", preset_name},
-         {"FRAMEPACE_PRESET_APPLIED", applied},
-         {"FRAMEPACE_PRESET_OVERRIDDEN", kept}});
+    log_structured(status ? LOG_INFO : LOG_ERR, message_id::kPowerProfileChanged,
+                   "power profile " + active->profile + " (" + active->service + "): " +
+                       (preset ? "preset " + preset_name +
+                                     (kept.empty() ? "" : "; explicit choices kept for " + kept)
+                               : std::string("no preset maps this profile, tunables unchanged")) +
+                       (status ? "" : "; not applied: " + status.error().message),
+                   {{"FRAMEPACE_POWER_PROFILE", active->profile},
+                    {"FRAMEPACE_PROFILE_SERVICE", active->service},
+                    {"FRAMEPACE_PRESET", preset_name},
+                    {"FRAMEPACE_PRESET_APPLIED", applied},
+                    {"FRAMEPACE_PRESET_OVERRIDDEN", kept}});
 }
 
 void Daemon::before_sleep() {
@@ -102,13 +104,14 @@ void Daemon::before_sleep() {
     if (attached)
         scheduler_->quiesce();
     auto state = read_sched_ext_state();
-    log_structured(LOG_INFO, message_id::kSystemSleeping,
-                   std::string("system going to sleep: ") +
-                       (attached ? "input boosts closed until resume" : "no scheduler attached"),
-                   {{"FRAMEPACE_SLEEP_PHASE", "suspend"},
-                    {"FRAMEPACE_SCHED_EXT_STATE", sched_ext_state_text(state)},
-                    {"FRAMEPACE_ENABLE_SEQ", enable_seq_text(state)},
-                    {"FRAMEPACE_GENERATION", scheduler_ ? std::to_string(scheduler_->generation()) : ""}});
+    log_structured(
+        LOG_INFO, message_id::kSystemSleeping,
+        std::string("system going to sleep: ") +
+            (attached ? "input boosts closed until resume" : "no scheduler attached"),
+        {{"FRAMEPACE_SLEEP_PHASE", "suspend"},
+         {"FRAMEPACE_SCHED_EXT_STATE", sched_ext_state_text(state)},
+         {"FRAMEPACE_ENABLE_SEQ", enable_seq_text(state)},
+         {"FRAMEPACE_GENERATION", scheduler_ ? std::to_string(scheduler_->generation()) : ""}});
 }
 
 void Daemon::after_resume(uint64_t slept_usec) {

@@ -23,7 +23,7 @@ struct OptionSpec {
     std::string_view help;           // '\n' continues it on the next line of --help
     ApplyOption apply;
     // For options that are a number: where it goes, what it may be, and what it counts.
-    uint64_t Options::*number = nullptr;
+    uint64_t Options::* number = nullptr;
     uint64_t min = 0;
     uint64_t max = UINT64_MAX;
     std::string_view unit = {};
@@ -40,7 +40,7 @@ Error bad_value(const OptionSpec& spec, std::string_view what) {
     return invalid_input("--" + std::string(spec.name) + ": " + std::string(what));
 }
 
-template <bool Options::*member, bool value>
+template <bool Options::* member, bool value>
 Status set_flag(const OptionSpec&, Options& options, const char*) {
     options.*member = value;
     return Ok{};
@@ -72,7 +72,7 @@ Status set_stats_interval(const OptionSpec& spec, Options& options, const char* 
     return Ok{};
 }
 
-template <std::string Options::*member, bool may_be_empty>
+template <std::string Options::* member, bool may_be_empty>
 Status set_path(const OptionSpec& spec, Options& options, const char* argument) {
     if (!may_be_empty && !*argument)
         return bad_value(spec, "empty path");
@@ -110,8 +110,8 @@ Status set_ring_bytes(const OptionSpec& spec, Options& options, const char* argu
 Status set_tunables_us(const OptionSpec& spec, Options& options, const char* argument) {
     uint64_t us = 0;
     if (!parse_u64(argument, us) || us > UINT64_MAX / 1000)
-        return bad_value(spec, "'" + std::string(argument) +
-                                   "' is not a whole number of microseconds");
+        return bad_value(spec,
+                         "'" + std::string(argument) + "' is not a whole number of microseconds");
     for (size_t i = 0; i < std::size(kTunableRanges); i++)
         if (kTunableRanges[i].name.starts_with(spec.tunables))
             options.tunable_overrides[i] = us * 1000;
@@ -131,15 +131,29 @@ constexpr OptionSpec kOptions[] = {
      "log the scheduler's counters every MS milliseconds\n"
      "(0, the default: never)",
      set_stats_interval, &Options::stats_interval_ms, 0, UINT64_MAX, "milliseconds"},
-    {"slice-us", 0, "US",
+    {"slice-us",
+     0,
+     "US",
      "time slice of every role (default 3000 except batch\n"
      "6000 and audio 1000; range 50..100000)",
      // One base slice for every role; the per-role tunables refine it.
-     set_tunables_us, nullptr, 0, UINT64_MAX, {}, "slice_"},
-    {"sleep-budget-us", 0, "US",
+     set_tunables_us,
+     nullptr,
+     0,
+     UINT64_MAX,
+     {},
+     "slice_"},
+    {"sleep-budget-us",
+     0,
+     "US",
      "virtual time a sleeper may bank (default 3000,\n"
      "range 0..1000000)",
-     set_tunables_us, nullptr, 0, UINT64_MAX, {}, "sleep_budget_ns"},
+     set_tunables_us,
+     nullptr,
+     0,
+     UINT64_MAX,
+     {},
+     "sleep_budget_ns"},
     {"listen", 0, "PATH",
      "serve the Varlink interface on this socket (without\n"
      "systemd; under systemd the socket unit provides it)",
@@ -251,8 +265,8 @@ Expected<Options> parse_options(int argc, char** argv) {
     for (size_t i = 0; i < std::size(kOptions); i++) {
         const OptionSpec& spec = kOptions[i];
         long_options.push_back({spec.name.data(),
-                                spec.argument.empty() ? no_argument : required_argument,
-                                nullptr, kLongOptionBase + static_cast<int>(i)});
+                                spec.argument.empty() ? no_argument : required_argument, nullptr,
+                                kLongOptionBase + static_cast<int>(i)});
         if (spec.short_name)
             short_options += spec.short_name;   // short options are all flags
     }
@@ -261,9 +275,10 @@ Expected<Options> parse_options(int argc, char** argv) {
     Options options;
     const char* state_directory = std::getenv("STATE_DIRECTORY");
     // systemd may pass several, colon-separated; ours is the first.
-    options.state_dir = state_directory && *state_directory
-                            ? std::string(state_directory).substr(0, std::string(state_directory).find(':'))
-                            : "/var/lib/framepace";
+    options.state_dir =
+        state_directory && *state_directory
+            ? std::string(state_directory).substr(0, std::string(state_directory).find(':'))
+            : "/var/lib/framepace";
     optind = 0;  // getopt keeps global state; reset it so that parsing can run more than once
     opterr = 0;
     int c;
@@ -271,16 +286,16 @@ Expected<Options> parse_options(int argc, char** argv) {
            -1) {
         const OptionSpec* spec = find_option(c);
         if (!spec)
-            return invalid_input(std::string("unknown or incomplete option '") +
-                                 argv[optind - 1] + "' (see --help)");
+            return invalid_input(std::string("unknown or incomplete option '") + argv[optind - 1] +
+                                 "' (see --help)");
         if (auto status = spec->apply(*spec, options, optarg); !status)
             return status.error();
     }
     if (optind < argc)
         return invalid_input(std::string("unexpected argument '") + argv[optind] +
                              "' (see --help)");
-    if (auto status = validate_tunables(apply_overrides(default_tunables(),
-                                                        options.tunable_overrides));
+    if (auto status =
+            validate_tunables(apply_overrides(default_tunables(), options.tunable_overrides));
         !status)
         return status.error();
     return options;

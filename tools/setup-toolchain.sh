@@ -35,7 +35,7 @@ fi
 
 host_packages=(
     build-essential cmake pkg-config git
-    clang-19 llvm-19 lld-19 libclang-rt-19-dev
+    clang-19 llvm-19 lld-19 libclang-rt-19-dev clang-format-19
     libelf-dev zlib1g-dev libzstd-dev
     nlohmann-json3-dev dbus-daemon
     googletest libgtest-dev libgmock-dev

@@ -247,8 +247,8 @@ void SchedulerMethods::set_tunables(const CallInfo& call, Responder responder) {
     std::optional<bool> persist;
     ParamTable table;
     for (size_t i = 0; i < std::size(kTunableRanges); i++)
-        table.optional_uint(std::string(kTunableRanges[i].name), &values[i],
-                            kTunableRanges[i].min, kTunableRanges[i].max);
+        table.optional_uint(std::string(kTunableRanges[i].name), &values[i], kTunableRanges[i].min,
+                            kTunableRanges[i].max);
     table.optional_bool("persist", &persist);
     if (auto bad = table.decode(call.parameters))
         return responder.error(kErrorInvalidParameter, {{"parameter", *bad}});
@@ -307,10 +307,10 @@ void SchedulerMethods::reset_stats(const CallInfo& call, Responder responder) {
 
 void SchedulerMethods::monitor(const CallInfo& call, Responder responder) {
     std::optional<uint64_t> interval;
-    if (auto bad = ParamTable()
-                       .optional_uint("interval_usec", &interval, kMonitorIntervalMin,
-                                      kMonitorIntervalMax)
-                       .decode(call.parameters))
+    if (auto bad =
+            ParamTable()
+                .optional_uint("interval_usec", &interval, kMonitorIntervalMin, kMonitorIntervalMax)
+                .decode(call.parameters))
         return responder.error(kErrorInvalidParameter, {{"parameter", *bad}});
     if (!call.more)
         return responder.error(kErrorExpectedMore);

@@ -14,7 +14,8 @@
 namespace framepace::varlink {
 
 inline constexpr const char* kSchedulerInterface = "io.framepace.Scheduler";
-inline constexpr const char* kErrorSchedulerNotAttached = "io.framepace.Scheduler.SchedulerNotAttached";
+inline constexpr const char* kErrorSchedulerNotAttached =
+    "io.framepace.Scheduler.SchedulerNotAttached";
 inline constexpr const char* kErrorPersistFailed = "io.framepace.Scheduler.PersistFailed";
 inline constexpr const char* kErrorNoSuchProcess = "io.framepace.Scheduler.NoSuchProcess";
 inline constexpr const char* kErrorNotAGame = "io.framepace.Scheduler.NotAGame";

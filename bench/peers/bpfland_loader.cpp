@@ -15,7 +15,7 @@
 namespace bpfland_bpf {
 #include "bpfland.types.h"
 #include "bpfland.skel.h"
-} // namespace bpfland_bpf
+}  // namespace bpfland_bpf
 
 namespace {
 
@@ -53,49 +53,47 @@ struct Options {
     bool debug = false;
 };
 
-void print_counters(Skel* skel, const char* when)
-{
+void print_counters(Skel* skel, const char* when) {
     peer::JsonDump dump(skel->obj);
-    std::string counters = dump.section(".bss", skel->bss,
-                                        [](std::string_view n) { return n.substr(0, 3) == "nr_"; });
-    std::cout << "{\"peer\":\"bpfland\",\"when\":\"" << when << "\",\"counters\":" << counters << "}" << std::endl;
+    std::string counters =
+        dump.section(".bss", skel->bss, [](std::string_view n) { return n.substr(0, 3) == "nr_"; });
+    std::cout << "{\"peer\":\"bpfland\",\"when\":\"" << when << "\",\"counters\":" << counters
+              << "}" << std::endl;
 }
 
-void enable_primary_cpu(Skel* skel, int cpu)
-{
+void enable_primary_cpu(Skel* skel, int cpu) {
     bpfland_bpf::cpu_arg arg{};
     arg.cpu_id = cpu;
     int ret = peer::run_syscall_prog(skel->progs.enable_primary_cpu, &arg, sizeof(arg));
     if (ret)
-        throw peer::LoaderError("enable_primary_cpu(" + std::to_string(cpu) + ") returned " + std::to_string(ret));
+        throw peer::LoaderError("enable_primary_cpu(" + std::to_string(cpu) + ") returned " +
+                                std::to_string(ret));
 }
 
-void enable_sibling_cpu(Skel* skel, int cpu, int sibling)
-{
+void enable_sibling_cpu(Skel* skel, int cpu, int sibling) {
     bpfland_bpf::domain_arg arg{};
     arg.cpu_id = cpu;
     arg.sibling_cpu_id = sibling;
     int ret = peer::run_syscall_prog(skel->progs.enable_sibling_cpu, &arg, sizeof(arg));
     if (ret)
-        throw peer::LoaderError("enable_sibling_cpu(" + std::to_string(cpu) + ", " + std::to_string(sibling) +
-                                ") returned " + std::to_string(ret));
+        throw peer::LoaderError("enable_sibling_cpu(" + std::to_string(cpu) + ", " +
+                                std::to_string(sibling) + ") returned " + std::to_string(ret));
 }
 
 // What Scheduler::init() derives from the topology before it touches the BPF object.
 struct Plan {
     bool smt_enabled = false;
     bool numa_enabled = false;
-    std::vector<int> domain;         // primary scheduling domain
-    bool primary_all = false;        // domain.weight() == NR_CPU_IDS
-    std::vector<peer::Cpu> by_capacity; // preferred_cpus order
-    std::vector<int> siblings;       // enable_sibling_cpu() arguments, when SMT is on
+    std::vector<int> domain;  // primary scheduling domain
+    bool primary_all = false;  // domain.weight() == NR_CPU_IDS
+    std::vector<peer::Cpu> by_capacity;  // preferred_cpus order
+    std::vector<int> siblings;  // enable_sibling_cpu() arguments, when SMT is on
 };
 
-Plan make_plan(const peer::Topology& topo, const Options& opts)
-{
+Plan make_plan(const peer::Topology& topo, const Options& opts) {
     Plan plan;
     plan.smt_enabled = !opts.disable_smt && topo.smt_active;
-    size_t nr_nodes = topo.tree.size(); // only nodes with online CPUs are in the tree
+    size_t nr_nodes = topo.tree.size();  // only nodes with online CPUs are in the tree
     plan.numa_enabled = !opts.disable_numa && nr_nodes > 1;
     // --primary-domain auto: every CPU unless a powersave profile picks LITTLE cores (README).
     plan.domain = topo.online;
@@ -103,29 +101,30 @@ Plan make_plan(const peer::Topology& topo, const Options& opts)
     // CPUs by capacity, highest first; a stable sort keeps equal ones in id order.
     for (auto& [id, cpu] : topo.cpus)
         plan.by_capacity.push_back(cpu);
-    std::stable_sort(plan.by_capacity.begin(), plan.by_capacity.end(),
-                     [](const peer::Cpu& a, const peer::Cpu& b) { return a.capacity > b.capacity; });
+    std::stable_sort(
+        plan.by_capacity.begin(), plan.by_capacity.end(),
+        [](const peer::Cpu& a, const peer::Cpu& b) { return a.capacity > b.capacity; });
     if (plan.smt_enabled)
         plan.siblings = topo.sibling_cpus();
     return plan;
 }
 
-void print_plan(const Plan& plan)
-{
+void print_plan(const Plan& plan) {
     std::vector<int> preferred, capacity;
     for (auto& c : plan.by_capacity) {
         preferred.push_back(c.id);
         capacity.push_back(int(c.capacity));
     }
-    std::cout << std::boolalpha << "{\"smt_enabled\":" << plan.smt_enabled << ",\"numa_enabled\":" << plan.numa_enabled
-              << ",\"primary_domain\":" << peer::json_list(plan.domain) << ",\"primary_all\":" << plan.primary_all
+    std::cout << std::boolalpha << "{\"smt_enabled\":" << plan.smt_enabled
+              << ",\"numa_enabled\":" << plan.numa_enabled
+              << ",\"primary_domain\":" << peer::json_list(plan.domain)
+              << ",\"primary_all\":" << plan.primary_all
               << ",\"preferred_cpus\":" << peer::json_list(preferred)
               << ",\"capacity_of_preferred\":" << peer::json_list(capacity)
               << ",\"sibling_cpus\":" << peer::json_list(plan.siblings) << "}" << std::endl;
 }
 
-int run(bool plan_only)
-{
+int run(bool plan_only) {
     const Options opts;
     if (plan_only) {
         print_plan(make_plan(peer::read_topology(), opts));
@@ -176,7 +175,8 @@ int run(bool plan_only)
     const auto& by_capacity = plan.by_capacity;
     for (size_t i = 0; i < by_capacity.size(); i++) {
         if (size_t(by_capacity[i].id) >= kMaxCpus)
-            throw peer::LoaderError("CPU " + std::to_string(by_capacity[i].id) + " beyond bpfland's MAX_CPUS");
+            throw peer::LoaderError("CPU " + std::to_string(by_capacity[i].id) +
+                                    " beyond bpfland's MAX_CPUS");
         rodata->cpu_capacity[by_capacity[i].id] = by_capacity[i].capacity;
         rodata->preferred_cpus[i] = by_capacity[i].id;
     }
@@ -185,8 +185,9 @@ int run(bool plan_only)
 
     ops->flags = SCX_OPS_ENQ_EXITING | SCX_OPS_ENQ_LAST | SCX_OPS_ENQ_MIGRATION_DISABLED |
                  SCX_OPS_ALLOW_QUEUED_WAKEUP | (numa_enabled ? SCX_OPS_BUILTIN_IDLE_PER_NODE : 0);
-    std::fprintf(stderr, "bpfland_loader: %d CPUs, SMT %s, NUMA %s, scheduler flags %#llx\n", int(topo.cpus.size()),
-                 smt_enabled ? "on" : "off", numa_enabled ? "on" : "off", (unsigned long long)ops->flags);
+    std::fprintf(stderr, "bpfland_loader: %d CPUs, SMT %s, NUMA %s, scheduler flags %#llx\n",
+                 int(topo.cpus.size()), smt_enabled ? "on" : "off", numa_enabled ? "on" : "off",
+                 (unsigned long long)ops->flags);
 
     peer_set_uei_size(skel.get(), opts.exit_dump_len);
     peer::load_skeleton(skel.get(), "bpfland");
@@ -199,13 +200,13 @@ int run(bool plan_only)
             enable_primary_cpu(skel.get(), cpu);
     // init_cpufreq_perf(): "auto" domain without --cpufreq means the maximum level.
     skel->bss->cpufreq_perf_lvl = opts.cpufreq ? -1 : 1024;
-    for (size_t cpu = 0; cpu < plan.siblings.size(); cpu++) // init_smt_domains(), SMT only
+    for (size_t cpu = 0; cpu < plan.siblings.size(); cpu++)  // init_smt_domains(), SMT only
         enable_sibling_cpu(skel.get(), int(cpu), plan.siblings[cpu]);
 
     return peer::attach_until_stopped(skel.get(), skel->maps.bpfland_ops, "bpfland",
                                       [&](const char* when) { print_counters(skel.get(), when); });
 }
 
-} // namespace
+}  // namespace
 
 int main(int argc, char** argv) { return peer::loader_main(argc, argv, "bpfland", run); }

@@ -16,15 +16,15 @@
 namespace cake_bpf {
 #include "cake.types.h"
 #include "cake.skel.h"
-} // namespace cake_bpf
+}  // namespace cake_bpf
 
 // struct cake_task_ctx, as the Rust side's bpf_intf (built with the BPF flags, -DCAKE_RELEASE).
 #pragma push_macro("__VMLINUX_H__")
 #undef __VMLINUX_H__
-#define _Static_assert static_assert // C11 spelling in intf.h
+#define _Static_assert static_assert  // C11 spelling in intf.h
 namespace cake_intf {
 #include "intf.h"
-} // namespace cake_intf
+}  // namespace cake_intf
 #undef _Static_assert
 #pragma pop_macro("__VMLINUX_H__")
 
@@ -35,7 +35,7 @@ using peer::LoaderError;
 
 // --profile gaming (main.rs:117-120) and its values (Profile::values, main.rs:52-66).
 constexpr uint64_t kQuantumUs = 2000, kNewFlowBonusUs = 8000;
-constexpr size_t kMaxCpus = 64, kMaxLlcs = 8; // topology.rs MAX_CPUS, MAX_LLCS
+constexpr size_t kMaxCpus = 64, kMaxLlcs = 8;  // topology.rs MAX_CPUS, MAX_LLCS
 
 // topology.rs TopologyInfo: what detect() derives from scx_utils' Topology.
 struct CakeTopology {
@@ -45,14 +45,14 @@ struct CakeTopology {
     uint8_t cpu_llc_id[kMaxCpus] = {};
     uint64_t core_cpu_mask[32] = {};
     uint64_t llc_cpu_mask[kMaxLlcs] = {};
-    uint64_t big_core_phys_mask = 0, big_core_smt_mask = 0, little_core_mask = 0, vcache_llc_mask = 0;
+    uint64_t big_core_phys_mask = 0, big_core_smt_mask = 0, little_core_mask = 0,
+             vcache_llc_mask = 0;
 };
 
-CakeTopology detect(const peer::Topology& topo)
-{
+CakeTopology detect(const peer::Topology& topo) {
     CakeTopology info;
     info.nr_cpus = topo.cpus.size();
-    std::map<size_t, std::vector<int>> llcs, cores; // all_llcs / all_cores, by id
+    std::map<size_t, std::vector<int>> llcs, cores;  // all_llcs / all_cores, by id
     for (auto& [id, c] : topo.cpus) {
         llcs[c.llc_id].push_back(id);
         cores[c.core_id].push_back(id);
@@ -116,14 +116,14 @@ CakeTopology detect(const peer::Topology& topo)
 
 // Core steering order (main.rs): amd_pstate_prefcore_ranking, highest first, each CPU followed
 // by its SMT sibling.
-std::vector<uint8_t> fast_to_slow(const CakeTopology& info)
-{
+std::vector<uint8_t> fast_to_slow(const CakeTopology& info) {
     size_t nr = std::min<size_t>(info.nr_cpus, 256);
     std::vector<std::pair<size_t, uint64_t>> rankings;
     for (size_t cpu = 0; cpu < nr; cpu++)
-        rankings.emplace_back(cpu, peer::read_u64(peer::sysfs("/sys/devices/system/cpu/cpu" + std::to_string(cpu) +
-                                                              "/cpufreq/amd_pstate_prefcore_ranking"))
-                                       .value_or(100));
+        rankings.emplace_back(
+            cpu, peer::read_u64(peer::sysfs("/sys/devices/system/cpu/cpu" + std::to_string(cpu) +
+                                            "/cpufreq/amd_pstate_prefcore_ranking"))
+                     .value_or(100));
     std::stable_sort(rankings.begin(), rankings.end(), [](auto& a, auto& b) {
         return a.second != b.second ? a.second > b.second : a.first < b.first;
     });
@@ -144,8 +144,7 @@ std::vector<uint8_t> fast_to_slow(const CakeTopology& info)
 }
 
 // Audio daemons, their PipeWire clients, and compositors, found by name in /proc (main.rs).
-std::vector<uint32_t> pids_named(const std::set<std::string>& comms, size_t limit)
-{
+std::vector<uint32_t> pids_named(const std::set<std::string>& comms, size_t limit) {
     std::vector<uint32_t> out;
     for (auto& [name, pid] : peer::numbered_entries("/proc", "")) {
         if (out.size() >= limit)
@@ -156,10 +155,9 @@ std::vector<uint32_t> pids_named(const std::set<std::string>& comms, size_t limi
     return out;
 }
 
-std::vector<uint32_t> audio_tgids()
-{
-    std::vector<uint32_t> tgids =
-        pids_named({"pipewire", "wireplumber", "pipewire-pulse", "pulseaudio", "jackd", "jackdbus"}, SIZE_MAX);
+std::vector<uint32_t> audio_tgids() {
+    std::vector<uint32_t> tgids = pids_named(
+        {"pipewire", "wireplumber", "pipewire-pulse", "pulseaudio", "jackd", "jackdbus"}, SIZE_MAX);
     // Processes holding a socket connected to this user's PipeWire socket, up to 8 in all.
     std::string socket_path = "/run/user/" + std::to_string(getuid()) + "/pipewire-0";
     std::set<std::string> inodes;
@@ -188,11 +186,13 @@ std::vector<uint32_t> audio_tgids()
             continue;
         for (auto& [fd, n] : peer::numbered_entries("/proc/" + name + "/fd", "")) {
             char target[128];
-            ssize_t len = readlink(("/proc/" + name + "/fd/" + fd).c_str(), target, sizeof(target) - 1);
+            ssize_t len =
+                readlink(("/proc/" + name + "/fd/" + fd).c_str(), target, sizeof(target) - 1);
             if (len <= 0)
                 continue;
             std::string t(target, size_t(len));
-            if (t.rfind("socket:[", 0) == 0 && t.back() == ']' && inodes.count(t.substr(8, t.size() - 9))) {
+            if (t.rfind("socket:[", 0) == 0 && t.back() == ']' &&
+                inodes.count(t.substr(8, t.size() - 9))) {
                 tgids.push_back(uint32_t(pid));
                 seen.insert(uint32_t(pid));
                 break;
@@ -202,38 +202,43 @@ std::vector<uint32_t> audio_tgids()
     return tgids;
 }
 
-void print_plan(const CakeTopology& info)
-{
+void print_plan(const CakeTopology& info) {
     std::vector<uint64_t> llc(std::begin(info.llc_cpu_mask), std::end(info.llc_cpu_mask));
-    std::vector<int> sib(info.cpu_sibling_map, info.cpu_sibling_map + std::min(info.nr_cpus, kMaxCpus));
-    std::cout << std::boolalpha << "{\"nr_cpus\":" << info.nr_cpus << ",\"nr_phys_cpus\":" << info.nr_phys_cpus
-              << ",\"llc_cpu_mask\":" << peer::json_list(llc) << ",\"cpu_sibling_map\":" << peer::json_list(sib)
-              << ",\"big_core_phys_mask\":" << info.big_core_phys_mask << ",\"big_core_smt_mask\":"
-              << info.big_core_smt_mask << ",\"little_core_mask\":" << info.little_core_mask
-              << ",\"has_vcache\":" << info.has_vcache << ",\"fast_to_slow\":" << peer::json_list(fast_to_slow(info))
-              << "}" << std::endl;
+    std::vector<int> sib(info.cpu_sibling_map,
+                         info.cpu_sibling_map + std::min(info.nr_cpus, kMaxCpus));
+    std::cout << std::boolalpha << "{\"nr_cpus\":" << info.nr_cpus
+              << ",\"nr_phys_cpus\":" << info.nr_phys_cpus
+              << ",\"llc_cpu_mask\":" << peer::json_list(llc)
+              << ",\"cpu_sibling_map\":" << peer::json_list(sib)
+              << ",\"big_core_phys_mask\":" << info.big_core_phys_mask
+              << ",\"big_core_smt_mask\":" << info.big_core_smt_mask
+              << ",\"little_core_mask\":" << info.little_core_mask
+              << ",\"has_vcache\":" << info.has_vcache
+              << ",\"fast_to_slow\":" << peer::json_list(fast_to_slow(info)) << "}" << std::endl;
 }
 
 // A release build has no statistics: per-CPU state that moves only while cake schedules.
-void print_counters(Skel* skel, const peer::Topology& topo, const char* when)
-{
+void print_counters(Skel* skel, const peer::Topology& topo, const char* when) {
     std::vector<uint64_t> run_start, vtime, last_pid;
     for (auto& [cpu, c] : topo.cpus) {
-        run_start.push_back(skel->bss->cpu_bss[cpu].run_start); // cake_running(), every run
+        run_start.push_back(skel->bss->cpu_bss[cpu].run_start);  // cake_running(), every run
         vtime.push_back(skel->bss->cpu_bss[cpu].vtime_local);
         last_pid.push_back(skel->bss->cpu_bss[cpu].last_pid);
     }
     std::vector<int> cpus;
     for (auto& [cpu, c] : topo.cpus)
         cpus.push_back(cpu);
-    std::cout << "{\"peer\":\"cake\",\"when\":\"" << when << "\",\"counters\":{\"cpus\":" << peer::json_list(cpus)
-              << ",\"cpu_run_start\":" << peer::json_list(run_start) << ",\"cpu_vtime_local\":" << peer::json_list(vtime) << ",\"cpu_last_pid\":" << peer::json_list(last_pid)
-              << ",\"sched_state\":" << skel->bss->sched_state << ",\"game_tgid\":" << skel->bss->game_tgid
+    std::cout << "{\"peer\":\"cake\",\"when\":\"" << when
+              << "\",\"counters\":{\"cpus\":" << peer::json_list(cpus)
+              << ",\"cpu_run_start\":" << peer::json_list(run_start)
+              << ",\"cpu_vtime_local\":" << peer::json_list(vtime)
+              << ",\"cpu_last_pid\":" << peer::json_list(last_pid)
+              << ",\"sched_state\":" << skel->bss->sched_state
+              << ",\"game_tgid\":" << skel->bss->game_tgid
               << ",\"quantum_ceiling_ns\":" << skel->bss->quantum_ceiling_ns << "}}" << std::endl;
 }
 
-int run(bool plan_only)
-{
+int run(bool plan_only) {
     if (plan_only) {
         print_plan(detect(peer::read_topology()));
         return 0;
@@ -252,8 +257,9 @@ int run(bool plan_only)
     auto* rodata = skel->rodata;
     rodata->quantum_ns = kQuantumUs * 1000;
     rodata->new_flow_bonus_ns = kNewFlowBonusUs * 1000;
-    uint32_t llc_count = uint32_t(std::count_if(std::begin(info.llc_cpu_mask), std::end(info.llc_cpu_mask),
-                                                [](uint64_t m) { return m != 0; }));
+    uint32_t llc_count =
+        uint32_t(std::count_if(std::begin(info.llc_cpu_mask), std::end(info.llc_cpu_mask),
+                               [](uint64_t m) { return m != 0; }));
     rodata->nr_llcs = std::max<uint32_t>(llc_count, 1);
     rodata->nr_cpus = uint32_t(std::min<size_t>(info.nr_cpus, 256));
     rodata->nr_phys_cpus = uint32_t(std::min<size_t>(info.nr_phys_cpus, 256));
@@ -262,7 +268,8 @@ int run(bool plan_only)
     rodata->little_core_mask[0] = info.little_core_mask;
     rodata->vcache_llc_mask[0] = info.vcache_llc_mask;
     rodata->has_vcache = info.has_vcache;
-    rodata->has_hybrid_cores = info.big_core_phys_mask != 0; // sic: main.rs sets it for any big core
+    rodata->has_hybrid_cores =
+        info.big_core_phys_mask != 0;  // sic: main.rs sets it for any big core
     for (size_t i = 0; i < kMaxCpus; i++) {
         rodata->cpu_sibling_map[i] = info.cpu_sibling_map[i];
         rodata->cpu_llc_id[i] = info.cpu_llc_id[i];
@@ -277,36 +284,42 @@ int run(bool plan_only)
         rodata->cpus_slow_to_fast[i] = i < order.size() ? order[order.size() - 1 - i] : 0xff;
     }
     for (size_t cpu = 0; cpu < std::min<size_t>(info.nr_cpus, 256); cpu++)
-        rodata->cpuperf_cap_table[cpu] = uint32_t(
-            peer::read_u64(peer::sysfs("/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/cpu_capacity"))
-                .value_or(1024));
+        rodata->cpuperf_cap_table[cpu] =
+            uint32_t(peer::read_u64(peer::sysfs("/sys/devices/system/cpu/cpu" +
+                                                std::to_string(cpu) + "/cpu_capacity"))
+                         .value_or(1024));
     rodata->nr_cpu_ids = uint32_t(topo.nr_cpu_ids);
     std::vector<uint32_t> audio = audio_tgids();
     size_t nr_audio = std::min(audio.size(), std::size(rodata->audio_tgids));
     rodata->nr_audio_tgids = uint32_t(nr_audio);
     for (size_t i = 0; i < nr_audio; i++)
         rodata->audio_tgids[i] = audio[i];
-    std::vector<uint32_t> compositors = pids_named({"kwin_wayland", "kwin_x11", "mutter", "gnome-shell", "sway",
-                                                    "Hyprland", "weston", "labwc", "wayfire", "river", "gamescope"},
-                                                   4);
+    std::vector<uint32_t> compositors =
+        pids_named({"kwin_wayland", "kwin_x11", "mutter", "gnome-shell", "sway", "Hyprland",
+                    "weston", "labwc", "wayfire", "river", "gamescope"},
+                   4);
     rodata->nr_compositor_tgids = uint32_t(compositors.size());
     for (size_t i = 0; i < compositors.size(); i++)
         rodata->compositor_tgids[i] = compositors[i];
-    std::fprintf(stderr, "cake_loader: %zu CPUs, %u LLC(s), %zu cores, SMT %s, %zu audio and %zu compositor process(es)\n",
-                 info.nr_cpus, rodata->nr_llcs, info.nr_phys_cpus, info.smt_enabled ? "on" : "off", nr_audio,
-                 compositors.size());
+    std::fprintf(stderr,
+                 "cake_loader: %zu CPUs, %u LLC(s), %zu cores, SMT %s, %zu audio and %zu "
+                 "compositor process(es)\n",
+                 info.nr_cpus, rodata->nr_llcs, info.nr_phys_cpus, info.smt_enabled ? "on" : "off",
+                 nr_audio, compositors.size());
 
     peer_set_uei_size(skel.get(), 0);
     peer::load_skeleton(skel.get(), "cake");
-    peer::ArenaSetup<Skel, cake_bpf::arena_init_args, cake_bpf::arena_topology_init_args, cake_bpf::arena_alloc_mask_args,
-                     cake_bpf::arena_topology_node_init_args>(skel.get(), topo)
+    peer::ArenaSetup<Skel, cake_bpf::arena_init_args, cake_bpf::arena_topology_init_args,
+                     cake_bpf::arena_alloc_mask_args, cake_bpf::arena_topology_node_init_args>(
+        skel.get(), topo)
         .run(sizeof(cake_intf::cake_task_ctx));
-    skel->bss->quantum_ceiling_ns = 2'000'000; // AQ_BULK_CEILING_NS
+    skel->bss->quantum_ceiling_ns = 2'000'000;  // AQ_BULK_CEILING_NS
 
-    return peer::attach_until_stopped(skel.get(), skel->maps.cake_ops, "cake",
-                                      [&](const char* when) { print_counters(skel.get(), topo, when); });
+    return peer::attach_until_stopped(
+        skel.get(), skel->maps.cake_ops, "cake",
+        [&](const char* when) { print_counters(skel.get(), topo, when); });
 }
 
-} // namespace
+}  // namespace
 
 int main(int argc, char** argv) { return peer::loader_main(argc, argv, "cake", run); }

@@ -18,7 +18,7 @@
 namespace lavd_bpf {
 #include "lavd.types.h"
 #include "lavd.skel.h"
-} // namespace lavd_bpf
+}  // namespace lavd_bpf
 
 // The peer's own constants (LAVD_CPU_ID_MAX, LAVD_CPDOM_MAX_*, LAVD_PCO_STATE_MAX, LAVD_PM_*):
 // its intf.h, as the Rust side's bpf_intf.
@@ -27,7 +27,7 @@ namespace lavd_bpf {
 #undef __VMLINUX_H__
 namespace lavd_intf {
 #include "intf.h"
-} // namespace lavd_intf
+}  // namespace lavd_intf
 #pragma pop_macro("__VMLINUX_H__")
 
 namespace {
@@ -38,7 +38,7 @@ using peer::LoaderError;
 
 // The defaults of main.rs's Opts once Opts::proc() has run with no options (README.md).
 struct Options {
-    bool autopilot = true; // proc(): on when no conflicting option is given
+    bool autopilot = true;  // proc(): on when no conflicting option is given
     bool autopower = false;
     bool performance = false;
     bool powersave = false;
@@ -52,7 +52,7 @@ struct Options {
     uint8_t lb_local_dsq_util_pct = 10;
     uint64_t pinned_slice_us = 5000;
     uint8_t preempt_shift = 6;
-    bool no_use_em = true; // proc(): forced on when the kernel has no energy model (README.md)
+    bool no_use_em = true;  // proc(): forced on when the kernel has no energy model (README.md)
     bool no_futex_boost = false;
     bool no_fast_lb = false;
     bool no_preemption = false;
@@ -63,7 +63,7 @@ struct Options {
     bool partial = false;
     bool no_core_compaction = false;
     bool no_freq_scaling = false;
-    uint8_t verbose = 0; // --log-level info
+    uint8_t verbose = 0;  // --log-level info
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -73,17 +73,18 @@ struct CpuId {
     size_t numa_adx, pd_adx, llc_adx, llc_rdx, llc_kernel_id, core_rdx, cpu_rdx, cpu_adx;
     size_t smt_level, cache_size, cpu_cap;
     bool big_core, turbo_core;
-    uint32_t cpu_sibling; // usize::MAX as u32 when none, as main.rs stores it
+    uint32_t cpu_sibling;  // usize::MAX as u32 when none, as main.rs stores it
 };
 
 // ComputeDomainId, ordered field by field like the derived Ord.
-using CpdomKey = std::tuple<size_t /*numa*/, size_t /*llc_adx*/, size_t /*llc_rdx*/, size_t /*llc_kernel_id*/, bool /*big*/>;
+using CpdomKey = std::tuple<size_t /*numa*/, size_t /*llc_adx*/, size_t /*llc_rdx*/,
+                            size_t /*llc_kernel_id*/, bool /*big*/>;
 
 struct ComputeDomain {
     size_t id = 0;
     size_t alt_id = 0;
     std::vector<size_t> cpu_ids;
-    std::map<size_t, std::vector<size_t>> neighbors; // distance -> domain ids
+    std::map<size_t, std::vector<size_t>> neighbors;  // distance -> domain ids
 };
 
 struct PerfCpuOrder {
@@ -92,15 +93,14 @@ struct PerfCpuOrder {
 };
 
 struct CpuOrder {
-    std::vector<CpuId> cpuids; // performance order
+    std::vector<CpuId> cpuids;  // performance order
     std::map<size_t, PerfCpuOrder> perf_cpu_order;
     std::map<CpdomKey, ComputeDomain> cpdoms;
     size_t nr_llcs = 0;
     bool smt_enabled = false;
 };
 
-std::vector<CpuId> build_topo_order(const peer::Topology& topo, bool prefer_powersave)
-{
+std::vector<CpuId> build_topo_order(const peer::Topology& topo, bool prefer_powersave) {
     std::vector<int> siblings = topo.sibling_cpus();
     std::vector<CpuId> ids;
     for (auto& [numa, llcs] : topo.tree) {
@@ -111,9 +111,10 @@ std::vector<CpuId> build_topo_order(const peer::Topology& topo, bool prefer_powe
                 size_t cpu_rdx = 0;
                 for (int cpu : cpus) {
                     const peer::Cpu& c = topo.cpus.at(cpu);
-                    ids.push_back(CpuId{size_t(numa), llc /* pd_adx: no energy model */, llc, llc_rdx, c.llc_kernel_id,
-                                        core_rdx, cpu_rdx, size_t(cpu), c.smt_level, c.cache_size, c.capacity, c.big,
-                                        c.turbo, siblings[cpu] < 0 ? UINT32_MAX : uint32_t(siblings[cpu])});
+                    ids.push_back(CpuId{size_t(numa), llc /* pd_adx: no energy model */, llc,
+                                        llc_rdx, c.llc_kernel_id, core_rdx, cpu_rdx, size_t(cpu),
+                                        c.smt_level, c.cache_size, c.capacity, c.big, c.turbo,
+                                        siblings[cpu] < 0 ? UINT32_MAX : uint32_t(siblings[cpu])});
                     cpu_rdx++;
                 }
                 core_rdx++;
@@ -122,22 +123,25 @@ std::vector<CpuId> build_topo_order(const peer::Topology& topo, bool prefer_powe
         }
     }
     auto key = [&](const CpuId& a) {
-        if (prefer_powersave && !topo.has_little_cores()) // 1. powersave, no big/little
-            return std::make_tuple(a.numa_adx, a.llc_rdx, SIZE_MAX - a.cpu_cap, SIZE_MAX - a.cache_size, a.pd_adx,
-                                   a.core_rdx, SIZE_MAX - a.smt_level, a.cpu_rdx, a.cpu_adx);
-        if (prefer_powersave) // 2. powersave, big/little: LITTLE (lower capacity) first
-            return std::make_tuple(a.numa_adx, a.llc_rdx, a.cpu_cap, SIZE_MAX - a.cache_size, a.pd_adx, a.core_rdx,
+        if (prefer_powersave && !topo.has_little_cores())  // 1. powersave, no big/little
+            return std::make_tuple(a.numa_adx, a.llc_rdx, SIZE_MAX - a.cpu_cap,
+                                   SIZE_MAX - a.cache_size, a.pd_adx, a.core_rdx,
                                    SIZE_MAX - a.smt_level, a.cpu_rdx, a.cpu_adx);
+        if (prefer_powersave)  // 2. powersave, big/little: LITTLE (lower capacity) first
+            return std::make_tuple(a.numa_adx, a.llc_rdx, a.cpu_cap, SIZE_MAX - a.cache_size,
+                                   a.pd_adx, a.core_rdx, SIZE_MAX - a.smt_level, a.cpu_rdx,
+                                   a.cpu_adx);
         // 3./4. performance
-        return std::make_tuple(a.cpu_rdx, a.numa_adx, a.llc_rdx, SIZE_MAX - a.cpu_cap, SIZE_MAX - a.cache_size,
-                               a.smt_level, a.pd_adx, a.core_rdx, a.cpu_adx);
+        return std::make_tuple(a.cpu_rdx, a.numa_adx, a.llc_rdx, SIZE_MAX - a.cpu_cap,
+                               SIZE_MAX - a.cache_size, a.smt_level, a.pd_adx, a.core_rdx,
+                               a.cpu_adx);
     };
-    std::stable_sort(ids.begin(), ids.end(), [&](const CpuId& a, const CpuId& b) { return key(a) < key(b); });
+    std::stable_sort(ids.begin(), ids.end(),
+                     [&](const CpuId& a, const CpuId& b) { return key(a) < key(b); });
     return ids;
 }
 
-size_t cpdom_distance(const CpdomKey& from, const CpdomKey& to)
-{
+size_t cpdom_distance(const CpdomKey& from, const CpdomKey& to) {
     size_t d = 0;
     if (std::get<4>(from) != std::get<4>(to))
         d += 100;
@@ -153,8 +157,7 @@ size_t cpdom_distance(const CpdomKey& from, const CpdomKey& to)
 }
 
 // Circular order of domains at one distance, starting after START (see cpu_order.rs).
-std::vector<size_t> circular_sort(size_t start, std::vector<size_t> list)
-{
+std::vector<size_t> circular_sort(size_t start, std::vector<size_t> list) {
     list.push_back(start);
     std::sort(list.begin(), list.end());
     size_t n = list.size();
@@ -166,15 +169,16 @@ std::vector<size_t> circular_sort(size_t start, std::vector<size_t> list)
     std::vector<size_t> order(n);
     for (size_t i = 0; i < n; i++)
         order[i] = i;
-    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return std::make_pair(dist(a), a) < std::make_pair(dist(b), b); });
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+        return std::make_pair(dist(a), a) < std::make_pair(dist(b), b);
+    });
     std::vector<size_t> out;
     for (size_t i = 1; i < n; i++)
         out.push_back(list[order[i]]);
     return out;
 }
 
-PerfCpuOrder fake_pco(size_t tot_perf, const std::vector<CpuId>& ids, bool powersave)
-{
+PerfCpuOrder fake_pco(size_t tot_perf, const std::vector<CpuId>& ids, bool powersave) {
     PerfCpuOrder p;
     p.perf_cap = powersave ? ids[0].cpu_cap : tot_perf;
     p.cpus_perf.push_back(ids[0].cpu_adx);
@@ -183,8 +187,7 @@ PerfCpuOrder fake_pco(size_t tot_perf, const std::vector<CpuId>& ids, bool power
     return p;
 }
 
-CpuOrder build_cpu_order(const peer::Topology& topo)
-{
+CpuOrder build_cpu_order(const peer::Topology& topo) {
     CpuOrder order;
     order.cpuids = build_topo_order(topo, false);
     std::vector<CpuId> cpus_ps = build_topo_order(topo, true);
@@ -243,8 +246,7 @@ CpuOrder build_cpu_order(const peer::Topology& topo)
 // ---------------------------------------------------------------------------------------------
 // Scheduler::init() steps.
 
-void enable_futex_boost(Skel* skel)
-{
+void enable_futex_boost(Skel* skel) {
     // attach_futex_ftraces(), else attach_futex_tracepoints(): all of a set or none.
     std::vector<std::pair<const char*, bpf_program*>> ftraces = {
         {"__futex_wait", skel->progs.fexit___futex_wait},
@@ -289,8 +291,7 @@ void enable_futex_boost(Skel* skel)
     std::fprintf(stderr, "lavd_loader: futex boost through tracepoints\n");
 }
 
-void enable_execve_tracepoints(Skel* skel)
-{
+void enable_execve_tracepoints(Skel* skel) {
     std::vector<std::pair<const char*, bpf_program*>> tracepoints = {
         {"syscalls:sys_enter_execve", skel->progs.cond_hook_sys_enter_execve},
         {"syscalls:sys_enter_execveat", skel->progs.cond_hook_sys_enter_execveat},
@@ -302,8 +303,7 @@ void enable_execve_tracepoints(Skel* skel)
         bpf_program__set_autoload(prog, true);
 }
 
-void init_pco_tuple(Skel* skel, size_t i, const PerfCpuOrder& pco)
-{
+void init_pco_tuple(Skel* skel, size_t i, const PerfCpuOrder& pco) {
     auto* rodata = skel->rodata;
     rodata->pco_bounds[i] = uint32_t(pco.perf_cap);
     rodata->pco_nr_primary[i] = uint16_t(pco.cpus_perf.size());
@@ -314,8 +314,7 @@ void init_pco_tuple(Skel* skel, size_t i, const PerfCpuOrder& pco)
         rodata->pco_table[i][j++] = uint16_t(cpu);
 }
 
-void init_cpus(Skel* skel, const CpuOrder& order)
-{
+void init_cpus(Skel* skel, const CpuOrder& order) {
     auto* rodata = skel->rodata;
     for (const CpuId& c : order.cpuids) {
         rodata->cpu_capacity[c.cpu_adx] = uint16_t(c.cpu_cap);
@@ -330,15 +329,14 @@ void init_cpus(Skel* skel, const CpuOrder& order)
     size_t i = 0;
     for (auto& [cap, pco] : order.perf_cpu_order) {
         init_pco_tuple(skel, i++, pco);
-        std::fprintf(stderr, "lavd_loader: capacity bound %zu: primary %zu CPU(s), overflow %zu\n", cap,
-                     pco.cpus_perf.size(), pco.cpus_ovflw.size());
+        std::fprintf(stderr, "lavd_loader: capacity bound %zu: primary %zu CPU(s), overflow %zu\n",
+                     cap, pco.cpus_perf.size(), pco.cpus_ovflw.size());
     }
     for (; i < lavd_intf::LAVD_PCO_STATE_MAX; i++)
         init_pco_tuple(skel, i, order.perf_cpu_order.rbegin()->second);
 }
 
-void init_cpdoms(Skel* skel, const CpuOrder& order)
-{
+void init_cpdoms(Skel* skel, const CpuOrder& order) {
     for (auto& [key, dom] : order.cpdoms) {
         auto& ctx = skel->bss->cpdom_ctxs[dom.id];
         ctx.id = dom.id;
@@ -363,8 +361,7 @@ void init_cpdoms(Skel* skel, const CpuOrder& order)
     }
 }
 
-void init_globals(Skel* skel, const Options& opts, const CpuOrder& order, int nr_cpu_ids)
-{
+void init_globals(Skel* skel, const Options& opts, const CpuOrder& order, int nr_cpu_ids) {
     auto* bss = skel->bss;
     bss->no_preemption = opts.no_preemption;
     bss->no_core_compaction = opts.no_core_compaction;
@@ -395,29 +392,31 @@ void init_globals(Skel* skel, const Options& opts, const CpuOrder& order, int nr
     auto* ops = skel->struct_ops.lavd_ops;
     if (!peer::ksym_exists("scx_group_set_bandwidth")) {
         ops->cgroup_set_bandwidth = nullptr;
-        std::fprintf(stderr, "lavd_loader: kernel does not support ops.cgroup_set_bandwidth(), so disable it\n");
+        std::fprintf(
+            stderr,
+            "lavd_loader: kernel does not support ops.cgroup_set_bandwidth(), so disable it\n");
     }
     // Kernels with the call-from-anywhere reenqueue: sched_switch hook instead of cpu_release.
     if (peer::ksym_exists("scx_bpf_reenqueue_local___v2")) {
         ops->cpu_release = nullptr;
         bpf_program__set_autoload(skel->progs.lavd_sched_switch, true);
     }
-    ops->flags = SCX_OPS_ENQ_EXITING | SCX_OPS_ENQ_LAST | SCX_OPS_ENQ_MIGRATION_DISABLED | SCX_OPS_KEEP_BUILTIN_IDLE;
+    ops->flags = SCX_OPS_ENQ_EXITING | SCX_OPS_ENQ_LAST | SCX_OPS_ENQ_MIGRATION_DISABLED |
+                 SCX_OPS_KEEP_BUILTIN_IDLE;
     if (opts.partial)
         ops->flags |= SCX_OPS_SWITCH_PARTIAL;
 }
 
 // resize_cgroup_bw_llc_map(): one cbw_cgrp_llc_map entry per (cgroup, LLC).
-void resize_cgroup_bw_llc_map(Skel* skel, size_t nr_llcs)
-{
+void resize_cgroup_bw_llc_map(Skel* skel, size_t nr_llcs) {
     uint32_t cgrp_max = bpf_map__max_entries(skel->maps.cbw_cgrp_map);
-    if (int err = bpf_map__set_max_entries(skel->maps.cbw_cgrp_llc_map, uint32_t(cgrp_max * nr_llcs)))
+    if (int err =
+            bpf_map__set_max_entries(skel->maps.cbw_cgrp_llc_map, uint32_t(cgrp_max * nr_llcs)))
         throw LoaderError("cannot size cbw_cgrp_llc_map: " + peer::errno_text(err));
 }
 
 // --plan: what init_cpus()/init_cpdoms() would write for this topology.
-void print_plan(const peer::Topology& topo)
-{
+void print_plan(const peer::Topology& topo) {
     CpuOrder order = build_cpu_order(topo);
     std::vector<size_t> pf, sib;
     for (auto& c : order.cpuids) {
@@ -427,10 +426,11 @@ void print_plan(const peer::Topology& topo)
     std::vector<size_t> ps;
     for (auto& c : build_topo_order(topo, true))
         ps.push_back(c.cpu_adx);
-    std::cout << std::boolalpha << "{\"nr_cpu_ids\":" << topo.nr_cpu_ids << ",\"nr_llcs\":" << order.nr_llcs
-              << ",\"smt\":" << order.smt_enabled << ",\"performance_order\":" << peer::json_list(pf)
-              << ",\"powersave_order\":" << peer::json_list(ps) << ",\"sibling_of_performance_order\":"
-              << peer::json_list(sib) << ",\"cpdoms\":[";
+    std::cout << std::boolalpha << "{\"nr_cpu_ids\":" << topo.nr_cpu_ids
+              << ",\"nr_llcs\":" << order.nr_llcs << ",\"smt\":" << order.smt_enabled
+              << ",\"performance_order\":" << peer::json_list(pf)
+              << ",\"powersave_order\":" << peer::json_list(ps)
+              << ",\"sibling_of_performance_order\":" << peer::json_list(sib) << ",\"cpdoms\":[";
     bool first = true;
     for (auto& [key, dom] : order.cpdoms) {
         std::cout << (first ? "" : ",") << "{\"id\":" << dom.id << ",\"alt_id\":" << dom.alt_id
@@ -448,25 +448,26 @@ void print_plan(const peer::Topology& topo)
     std::cout << "],\"pco\":[";
     first = true;
     for (auto& [cap, pco] : order.perf_cpu_order) {
-        std::cout << (first ? "" : ",") << "{\"bound\":" << cap << ",\"primary\":" << peer::json_list(pco.cpus_perf)
+        std::cout << (first ? "" : ",") << "{\"bound\":" << cap
+                  << ",\"primary\":" << peer::json_list(pco.cpus_perf)
                   << ",\"overflow\":" << peer::json_list(pco.cpus_ovflw) << "}";
         first = false;
     }
     std::cout << "]}" << std::endl;
 }
 
-void print_counters(Skel* skel, const char* when)
-{
-    static const std::set<std::string_view> wanted = {"sys_stat",      "performance_mode_ns", "balanced_mode_ns",
-                                                      "powersave_mode_ns", "power_mode",      "nr_cpus_onln",
-                                                      "nr_cpdoms"};
+void print_counters(Skel* skel, const char* when) {
+    static const std::set<std::string_view> wanted = {
+        "sys_stat",   "performance_mode_ns", "balanced_mode_ns", "powersave_mode_ns",
+        "power_mode", "nr_cpus_onln",        "nr_cpdoms"};
     peer::JsonDump dump(skel->obj);
-    std::string counters = dump.section(".bss", skel->bss, [](std::string_view n) { return wanted.count(n) > 0; });
-    std::cout << "{\"peer\":\"lavd\",\"when\":\"" << when << "\",\"counters\":" << counters << "}" << std::endl;
+    std::string counters =
+        dump.section(".bss", skel->bss, [](std::string_view n) { return wanted.count(n) > 0; });
+    std::cout << "{\"peer\":\"lavd\",\"when\":\"" << when << "\",\"counters\":" << counters << "}"
+              << std::endl;
 }
 
-int run(bool plan_only)
-{
+int run(bool plan_only) {
     Options opts;
     if (plan_only) {
         print_plan(peer::read_topology());
@@ -475,13 +476,15 @@ int run(bool plan_only)
         return 0;
     }
     if (access("/sys/kernel/debug/energy_model", F_OK) == 0)
-        std::fprintf(stderr, "lavd_loader: this kernel has an energy model; it is not used (README.md)\n");
+        std::fprintf(stderr,
+                     "lavd_loader: this kernel has an energy model; it is not used (README.md)\n");
     peer::raise_memlock_rlimit();
     uint64_t hotplug_seq = peer::require_sched_ext();
 
     peer::Topology topo = peer::read_topology();
     if (topo.nr_cpu_ids > lavd_intf::LAVD_CPU_ID_MAX)
-        throw LoaderError("possible CPU ids (" + std::to_string(topo.nr_cpu_ids) + ") exceed LAVD_CPU_ID_MAX");
+        throw LoaderError("possible CPU ids (" + std::to_string(topo.nr_cpu_ids) +
+                          ") exceed LAVD_CPU_ID_MAX");
 
     auto skel = peer::open_skeleton<Skel>("lavd");
     auto* ops = skel->struct_ops.lavd_ops;
@@ -498,14 +501,17 @@ int run(bool plan_only)
         enable_execve_tracepoints(skel.get());
     init_globals(skel.get(), opts, order, topo.nr_cpu_ids);
     resize_cgroup_bw_llc_map(skel.get(), order.nr_llcs);
-    std::fprintf(stderr, "lavd_loader: %zu CPUs, %zu LLC(s), %zu compute domain(s), SMT %s, scheduler flags %#llx\n",
-                 topo.cpus.size(), order.nr_llcs, order.cpdoms.size(), order.smt_enabled ? "on" : "off",
-                 (unsigned long long)ops->flags);
+    std::fprintf(
+        stderr,
+        "lavd_loader: %zu CPUs, %zu LLC(s), %zu compute domain(s), SMT %s, scheduler flags %#llx\n",
+        topo.cpus.size(), order.nr_llcs, order.cpdoms.size(), order.smt_enabled ? "on" : "off",
+        (unsigned long long)ops->flags);
 
     peer_set_uei_size(skel.get(), 0);
     peer::load_skeleton(skel.get(), "lavd");
-    peer::ArenaSetup<Skel, lavd_bpf::arena_init_args, lavd_bpf::arena_topology_init_args, lavd_bpf::arena_alloc_mask_args,
-                     lavd_bpf::arena_topology_node_init_args>(skel.get(), topo)
+    peer::ArenaSetup<Skel, lavd_bpf::arena_init_args, lavd_bpf::arena_topology_init_args,
+                     lavd_bpf::arena_alloc_mask_args, lavd_bpf::arena_topology_node_init_args>(
+        skel.get(), topo)
         .run(peer::btf_struct_size(skel->obj, "task_ctx"));
 
     // Scheduler::run(): neither --performance nor --powersave, so the balanced profile (the
@@ -516,11 +522,11 @@ int run(bool plan_only)
         if (int ret = peer::run_syscall_prog(skel->progs.set_power_profile, &power, sizeof(power)))
             std::fprintf(stderr, "lavd_loader: set_power_profile(balanced) returned %d\n", ret);
     };
-    return peer::attach_until_stopped(skel.get(), skel->maps.lavd_ops, "lavd",
-                                      [&](const char* when) { print_counters(skel.get(), when); },
-                                      set_power_profile);
+    return peer::attach_until_stopped(
+        skel.get(), skel->maps.lavd_ops, "lavd",
+        [&](const char* when) { print_counters(skel.get(), when); }, set_power_profile);
 }
 
-} // namespace
+}  // namespace
 
 int main(int argc, char** argv) { return peer::loader_main(argc, argv, "lavd", run); }

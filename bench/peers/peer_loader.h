@@ -9,7 +9,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
-#include <scx/common.h> // the peers' own compat helpers: enum and ops-flag lookups in kernel BTF
+#include <scx/common.h>  // the peers' own compat helpers: enum and ops-flag lookups in kernel BTF
 
 #include <algorithm>
 #include <cerrno>
@@ -44,14 +44,12 @@ struct LoaderError : std::runtime_error {
 inline std::string errno_text(int err) { return std::strerror(err < 0 ? -err : err); }
 
 // sysfs paths, under $PEER_SYSFS_ROOT when set (a copied or made-up tree, for --plan checks).
-inline std::string sysfs(const std::string& path)
-{
+inline std::string sysfs(const std::string& path) {
     const char* root = std::getenv("PEER_SYSFS_ROOT");
     return root ? std::string(root) + path : path;
 }
 
-inline std::optional<std::string> read_text(const std::string& path)
-{
+inline std::optional<std::string> read_text(const std::string& path) {
     std::ifstream in(path);
     if (!in)
         return std::nullopt;
@@ -60,8 +58,7 @@ inline std::optional<std::string> read_text(const std::string& path)
     return ss.str();
 }
 
-inline std::string trim(std::string s)
-{
+inline std::string trim(std::string s) {
     while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\t'))
         s.pop_back();
     size_t i = 0;
@@ -71,8 +68,7 @@ inline std::string trim(std::string s)
 }
 
 // A sysfs value without its surrounding blanks; none when the file is missing or blank.
-inline std::optional<std::string> read_value(const std::string& path)
-{
+inline std::optional<std::string> read_value(const std::string& path) {
     auto text = read_text(path);
     if (!text)
         return std::nullopt;
@@ -83,8 +79,7 @@ inline std::optional<std::string> read_value(const std::string& path)
 }
 
 // A decimal number and nothing after it.
-inline std::optional<uint64_t> parse_u64(const std::string& text)
-{
+inline std::optional<uint64_t> parse_u64(const std::string& text) {
     char* end = nullptr;
     errno = 0;
     unsigned long long v = std::strtoull(text.c_str(), &end, 10);
@@ -93,24 +88,31 @@ inline std::optional<uint64_t> parse_u64(const std::string& text)
     return v;
 }
 
-inline std::optional<uint64_t> read_u64(const std::string& path)
-{
+inline std::optional<uint64_t> read_u64(const std::string& path) {
     auto value = read_value(path);
     return value ? parse_u64(*value) : std::nullopt;
 }
 
 // "32K", "1M", "512" -> bytes (scx_utils read_file_byte).
-inline std::optional<uint64_t> read_bytes(const std::string& path)
-{
+inline std::optional<uint64_t> read_bytes(const std::string& path) {
     auto value = read_value(path);
     if (!value)
         return std::nullopt;
     std::string t = std::move(*value);
     uint64_t mult = 1;
     switch (t.back()) {
-    case 'K': mult = 1ull << 10; t.pop_back(); break;
-    case 'M': mult = 1ull << 20; t.pop_back(); break;
-    case 'G': mult = 1ull << 30; t.pop_back(); break;
+    case 'K':
+        mult = 1ull << 10;
+        t.pop_back();
+        break;
+    case 'M':
+        mult = 1ull << 20;
+        t.pop_back();
+        break;
+    case 'G':
+        mult = 1ull << 30;
+        t.pop_back();
+        break;
     default: break;
     }
     auto v = parse_u64(t);
@@ -118,8 +120,7 @@ inline std::optional<uint64_t> read_bytes(const std::string& path)
 }
 
 // "0-3,6,8-9" -> {0,1,2,3,6,8,9}
-inline std::vector<int> parse_cpulist(std::string_view text)
-{
+inline std::vector<int> parse_cpulist(std::string_view text) {
     std::vector<int> cpus;
     std::string s(text);
     std::stringstream ss(s);
@@ -142,8 +143,8 @@ inline std::vector<int> parse_cpulist(std::string_view text)
 }
 
 // Directory entries named PREFIX<number>, in the lexicographic order of Rust's glob().
-inline std::vector<std::pair<std::string, int>> numbered_entries(const std::string& dir, const std::string& prefix)
-{
+inline std::vector<std::pair<std::string, int>> numbered_entries(const std::string& dir,
+                                                                 const std::string& prefix) {
     std::vector<std::pair<std::string, int>> out;
     DIR* d = opendir(dir.c_str());
     if (!d)
@@ -171,48 +172,44 @@ inline std::vector<std::pair<std::string, int>> numbered_entries(const std::stri
 struct Cpu {
     int id = 0;
     int node = 0;
-    size_t llc_id = 0;        // topology-wide LLC index (scx_utils Llc::id)
-    size_t llc_kernel_id = 0; // cache id from sysfs (scx_utils Llc::kernel_id)
-    size_t core_id = 0;       // topology-wide core index (scx_utils Core::id)
+    size_t llc_id = 0;  // topology-wide LLC index (scx_utils Llc::id)
+    size_t llc_kernel_id = 0;  // cache id from sysfs (scx_utils Llc::kernel_id)
+    size_t core_id = 0;  // topology-wide core index (scx_utils Core::id)
     unsigned capacity = 1024;
-    size_t cache_size = 0;    // sum over cache levels of size / CPUs sharing it
-    size_t smt_level = 1;     // CPUs in this core
-    bool big = true;          // CoreType::Big
-    bool turbo = false;       // CoreType::Big { turbo: true }
+    size_t cache_size = 0;  // sum over cache levels of size / CPUs sharing it
+    size_t smt_level = 1;  // CPUs in this core
+    bool big = true;  // CoreType::Big
+    bool turbo = false;  // CoreType::Big { turbo: true }
 };
 
 struct Topology {
     std::vector<int> online;
-    int nr_cpu_ids = 0;       // highest cpuN under /sys/devices/system/cpu + 1 (NR_CPU_IDS)
-    int nr_cpus_possible = 0; // libbpf_num_possible_cpus() (NR_CPUS_POSSIBLE)
+    int nr_cpu_ids = 0;  // highest cpuN under /sys/devices/system/cpu + 1 (NR_CPU_IDS)
+    int nr_cpus_possible = 0;  // libbpf_num_possible_cpus() (NR_CPUS_POSSIBLE)
     bool smt_active = false;  // /sys/devices/system/cpu/smt/active
-    size_t nr_nodes = 1;      // NUMA nodes, memory-only ones included (Topology::nodes.len())
+    size_t nr_nodes = 1;  // NUMA nodes, memory-only ones included (Topology::nodes.len())
     std::map<int, Cpu> cpus;
     // node -> llc_id -> core_id -> CPU ids (all ascending, like the BTreeMaps)
     std::map<int, std::map<size_t, std::map<size_t, std::vector<int>>>> tree;
 
-    std::vector<int> cpus_of_core(size_t core_id) const
-    {
+    std::vector<int> cpus_of_core(size_t core_id) const {
         for (auto& [node, llcs] : tree)
             for (auto& [llc, cores] : llcs)
                 if (auto it = cores.find(core_id); it != cores.end())
                     return it->second;
         return {};
     }
-    size_t nr_llcs() const
-    {
+    size_t nr_llcs() const {
         size_t n = 0;
         for (auto& [node, llcs] : tree)
             n += llcs.size();
         return n;
     }
-    bool has_little_cores() const
-    {
+    bool has_little_cores() const {
         return std::any_of(cpus.begin(), cpus.end(), [](auto& c) { return !c.second.big; });
     }
     // Topology::sibling_cpus(): the other CPU of each two-CPU core, -1 where none.
-    std::vector<int> sibling_cpus() const
-    {
+    std::vector<int> sibling_cpus() const {
         std::vector<int> sib(std::max(nr_cpus_possible, nr_cpu_ids), -1);
         for (auto& [node, llcs] : tree)
             for (auto& [llc, cores] : llcs)
@@ -225,8 +222,7 @@ struct Topology {
     }
 };
 
-inline Topology read_topology()
-{
+inline Topology read_topology() {
     const std::string sys = sysfs("/sys/devices/system/cpu");
     Topology topo;
     auto online = read_text(sys + "/online");
@@ -251,8 +247,8 @@ inline Topology read_topology()
     // cpu_capacity_source(): the first source cpu0 has, scaled by its maximum over all CPUs.
     std::string cap_suffix;
     uint64_t max_rcap = 1024;
-    for (const char* src : {"cpufreq/amd_pstate_highest_perf", "acpi_cppc/highest_perf", "cpu_capacity",
-                            "cpufreq/cpuinfo_max_freq"}) {
+    for (const char* src : {"cpufreq/amd_pstate_highest_perf", "acpi_cppc/highest_perf",
+                            "cpu_capacity", "cpufreq/cpuinfo_max_freq"}) {
         if (read_u64(sys + "/cpu0/" + src).value_or(0) > 0) {
             cap_suffix = src;
             break;
@@ -317,7 +313,8 @@ inline Topology read_topology()
             size_t n = std::max<size_t>(1, parse_cpulist(*shared).size());
             c.cache_size += read_bytes(cpu + "/cache/" + iname + "/size").value_or(1024) / n;
         }
-        uint64_t rcap = cap_suffix.empty() ? max_rcap : read_u64(cpu + "/" + cap_suffix).value_or(max_rcap);
+        uint64_t rcap =
+            cap_suffix.empty() ? max_rcap : read_u64(cpu + "/" + cap_suffix).value_or(max_rcap);
         c.capacity = unsigned(rcap * 1024 / max_rcap);
         if (big_little && nr_base > 0) {
             uint64_t max_freq = read_u64(cpu + "/cpufreq/scaling_max_freq").value_or(0);
@@ -327,8 +324,10 @@ inline Topology read_topology()
             else if (base < sum_base / nr_base)
                 c.big = false;
         }
-        auto [llc_it, llc_new] = llc_index.try_emplace({node, *package_id, c.llc_kernel_id}, llc_index.size());
-        auto [core_it, core_new] = core_index.try_emplace({node, *package_id, *core_kernel_id}, core_index.size());
+        auto [llc_it, llc_new] =
+            llc_index.try_emplace({node, *package_id, c.llc_kernel_id}, llc_index.size());
+        auto [core_it, core_new] =
+            core_index.try_emplace({node, *package_id, *core_kernel_id}, core_index.size());
         c.llc_id = llc_it->second;
         c.core_id = core_it->second;
         topo.tree[node][c.llc_id][c.core_id].push_back(id);
@@ -365,18 +364,17 @@ struct BtfDeleter {
     void operator()(btf* b) const { btf__free(b); }
 };
 
-inline btf* vmlinux_btf()
-{
+inline btf* vmlinux_btf() {
     static std::unique_ptr<btf, BtfDeleter> b(btf__load_vmlinux_btf());
     if (!b)
-        throw LoaderError("cannot load the kernel's BTF (/sys/kernel/btf/vmlinux): " + errno_text(errno));
+        throw LoaderError("cannot load the kernel's BTF (/sys/kernel/btf/vmlinux): " +
+                          errno_text(errno));
     return b.get();
 }
 
 inline bool ksym_exists(const char* name) { return btf__find_by_name(vmlinux_btf(), name) >= 0; }
 
-inline bool struct_has_field(const char* type, const char* field)
-{
+inline bool struct_has_field(const char* type, const char* field) {
     btf* b = vmlinux_btf();
     int id = btf__find_by_name_kind(b, type, BTF_KIND_STRUCT);
     if (id < 0)
@@ -390,11 +388,11 @@ inline bool struct_has_field(const char* type, const char* field)
 }
 
 // check_min_requirements() and the hotplug_seq read of scx_ops_open!().
-inline uint64_t require_sched_ext()
-{
+inline uint64_t require_sched_ext() {
     if (btf__find_by_name_kind(vmlinux_btf(), "sched_ext_ops", BTF_KIND_STRUCT) < 0)
-        throw LoaderError("struct sched_ext_ops is not found in kernel BTF: this kernel has no sched_ext "
-                          "(CONFIG_SCHED_CLASS_EXT)");
+        throw LoaderError(
+            "struct sched_ext_ops is not found in kernel BTF: this kernel has no sched_ext "
+            "(CONFIG_SCHED_CLASS_EXT)");
     if (!struct_has_field("sched_ext_ops", "dump"))
         throw LoaderError("sched_ext_ops.dump() missing, kernel too old?");
     auto seq = read_u64("/sys/kernel/sched_ext/hotplug_seq");
@@ -403,17 +401,17 @@ inline uint64_t require_sched_ext()
     return *seq;
 }
 
-inline std::string sched_ext_state() { return read_value("/sys/kernel/sched_ext/state").value_or(""); }
+inline std::string sched_ext_state() {
+    return read_value("/sys/kernel/sched_ext/state").value_or("");
+}
 
 // try_set_rlimit_infinity()
-inline void raise_memlock_rlimit()
-{
+inline void raise_memlock_rlimit() {
     rlimit r{RLIM_INFINITY, RLIM_INFINITY};
     setrlimit(RLIMIT_MEMLOCK, &r);
 }
 
-inline bool word_in_file(const std::string& path, std::string_view word)
-{
+inline bool word_in_file(const std::string& path, std::string_view word) {
     std::ifstream in(path);
     std::string w;
     while (in >> w)
@@ -422,8 +420,7 @@ inline bool word_in_file(const std::string& path, std::string_view word)
     return false;
 }
 
-inline std::string tracefs_root()
-{
+inline std::string tracefs_root() {
     std::ifstream mounts("/proc/mounts");
     std::string dev, dir, type, rest, debugfs;
     while (mounts >> dev >> dir >> type && std::getline(mounts, rest)) {
@@ -435,19 +432,19 @@ inline std::string tracefs_root()
     return debugfs;
 }
 
-inline bool tracer_available(std::string_view tracer)
-{
+inline bool tracer_available(std::string_view tracer) {
     return word_in_file(tracefs_root() + "/available_tracers", tracer);
 }
-inline bool tracepoint_exists(std::string_view tp) { return word_in_file(tracefs_root() + "/available_events", tp); }
+inline bool tracepoint_exists(std::string_view tp) {
+    return word_in_file(tracefs_root() + "/available_events", tp);
+}
 inline bool in_kallsyms(std::string_view sym) { return word_in_file("/proc/kallsyms", sym); }
 
 // ---------------------------------------------------------------------------------------------
 // SEC("syscall") programs: what libbpf-rs' Program::test_run() does. The kernel copies the
 // context back, so outputs in *ctx are seen by the caller.
 
-inline int run_syscall_prog(bpf_program* prog, void* ctx, size_t ctx_size)
-{
+inline int run_syscall_prog(bpf_program* prog, void* ctx, size_t ctx_size) {
     if (!prog)
         throw LoaderError("SEC(\"syscall\") program missing from the object");
     bpf_test_run_opts opts{};
@@ -455,13 +452,13 @@ inline int run_syscall_prog(bpf_program* prog, void* ctx, size_t ctx_size)
     opts.ctx_in = ctx;
     opts.ctx_size_in = unsigned(ctx_size);
     if (bpf_prog_test_run_opts(bpf_program__fd(prog), &opts))
-        throw LoaderError(std::string("cannot run ") + bpf_program__name(prog) + ": " + errno_text(errno));
+        throw LoaderError(std::string("cannot run ") + bpf_program__name(prog) + ": " +
+                          errno_text(errno));
     return int(opts.retval);
 }
 
 // The size of a type of the object's BTF (e.g. struct task_ctx), as Rust's size_of::<types::X>().
-inline size_t btf_struct_size(bpf_object* obj, const char* name)
-{
+inline size_t btf_struct_size(bpf_object* obj, const char* name) {
     btf* b = bpf_object__btf(obj);
     int id = b ? btf__find_by_name_kind(b, name, BTF_KIND_STRUCT) : -1;
     long sz = id < 0 ? -1 : btf__resolve_size(b, id);
@@ -480,8 +477,8 @@ public:
 
     // "name": value for each variable of SECTION whose name passes KEEP; DATA is the section's
     // memory (the skeleton's mmap'ed .bss, so the values are live).
-    std::string section(const char* sec_name, const void* data, const std::function<bool(std::string_view)>& keep) const
-    {
+    std::string section(const char* sec_name, const void* data,
+                        const std::function<bool(std::string_view)>& keep) const {
         std::string out = "{";
         int sec_id = btf_ ? btf__find_by_name_kind(btf_, sec_name, BTF_KIND_DATASEC) : -1;
         if (sec_id < 0 || !data)
@@ -496,7 +493,8 @@ public:
             std::string_view name = btf__name_by_offset(btf_, var->name_off);
             if (!keep(name))
                 continue;
-            std::string value = this->value(var->type, static_cast<const char*>(data) + vs[i].offset, 0);
+            std::string value =
+                this->value(var->type, static_cast<const char*>(data) + vs[i].offset, 0);
             if (value.empty())
                 continue;
             out += std::string(first ? "" : ",") + "\"" + std::string(name) + "\":" + value;
@@ -507,8 +505,7 @@ public:
 
 private:
     // Integers, bools, enums, structs of them and small arrays; empty for anything else.
-    std::string value(uint32_t type_id, const char* p, int depth) const
-    {
+    std::string value(uint32_t type_id, const char* p, int depth) const {
         const btf_type* t = btf__type_by_id(btf_, type_id);
         while (t && (btf_is_typedef(t) || btf_is_mod(t))) {
             type_id = t->type;
@@ -522,10 +519,17 @@ private:
                 return *p ? "true" : "false";
             bool sgn = enc & BTF_INT_SIGNED;
             switch (t->size) {
-            case 1: return sgn ? std::to_string(*(const int8_t*)p) : std::to_string(*(const uint8_t*)p);
-            case 2: return sgn ? std::to_string(*(const int16_t*)p) : std::to_string(*(const uint16_t*)p);
-            case 4: return sgn ? std::to_string(*(const int32_t*)p) : std::to_string(*(const uint32_t*)p);
-            case 8: return sgn ? std::to_string(*(const int64_t*)p) : std::to_string(*(const uint64_t*)p);
+            case 1:
+                return sgn ? std::to_string(*(const int8_t*)p) : std::to_string(*(const uint8_t*)p);
+            case 2:
+                return sgn ? std::to_string(*(const int16_t*)p)
+                           : std::to_string(*(const uint16_t*)p);
+            case 4:
+                return sgn ? std::to_string(*(const int32_t*)p)
+                           : std::to_string(*(const uint32_t*)p);
+            case 8:
+                return sgn ? std::to_string(*(const int64_t*)p)
+                           : std::to_string(*(const uint64_t*)p);
             default: return {};
             }
         }
@@ -575,8 +579,7 @@ private:
 
 enum class StopReason { Signal, SchedulerExited };
 
-inline void block_loader_signals()
-{
+inline void block_loader_signals() {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
@@ -585,8 +588,8 @@ inline void block_loader_signals()
     sigprocmask(SIG_BLOCK, &set, nullptr);
 }
 
-inline StopReason wait_until_stopped(const std::function<bool()>& scheduler_exited, const std::function<void()>& on_usr1)
-{
+inline StopReason wait_until_stopped(const std::function<bool()>& scheduler_exited,
+                                     const std::function<void()>& on_usr1) {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
@@ -607,10 +610,10 @@ inline StopReason wait_until_stopped(const std::function<bool()>& scheduler_exit
 // ---------------------------------------------------------------------------------------------
 // ArenaLib::setup(): the arena allocators, then one topology node per system, NUMA node, LLC,
 // core and CPU, each with its CPU mask written into an arena bitmap the BPF side allocates.
-template <class Skel, class InitArgs, class TopoInitArgs, class AllocMaskArgs, class NodeInitArgs> class ArenaSetup {
+template <class Skel, class InitArgs, class TopoInitArgs, class AllocMaskArgs, class NodeInitArgs>
+class ArenaSetup {
 public:
-    ArenaSetup(Skel* skel, const Topology& topo) : skel_(skel), topo_(topo)
-    {
+    ArenaSetup(Skel* skel, const Topology& topo) : skel_(skel), topo_(topo) {
         size_t size = 0;
         base_ = static_cast<char*>(bpf_map__initial_value(skel->maps.arena, &size));
         size_ = size;
@@ -620,10 +623,9 @@ public:
     }
 
     // TASK_CTX_SIZE: the size of the scheduler's per-task arena context.
-    void run(size_t task_ctx_size)
-    {
+    void run(size_t task_ctx_size) {
         InitArgs init{};
-        init.static_pages = 8; // ArenaLib::STATIC_ALLOC_PAGES_GRANULARITY
+        init.static_pages = 8;  // ArenaLib::STATIC_ALLOC_PAGES_GRANULARITY
         init.task_ctx_size = task_ctx_size;
         if (int ret = run_syscall_prog(skel_->progs.arena_init, &init, sizeof(init)))
             throw LoaderError("arena_init returned " + std::to_string(ret));
@@ -649,7 +651,7 @@ public:
                     cpus.insert(cpus.end(), ids.begin(), ids.end());
             node(cpus, size_t(id));
         }
-        std::map<size_t, std::vector<int>> llcs, cores; // all_llcs, all_cores: by id
+        std::map<size_t, std::vector<int>> llcs, cores;  // all_llcs, all_cores: by id
         for (auto& [id, c] : topo_.cpus) {
             llcs[c.llc_id].push_back(id);
             cores[c.core_id].push_back(id);
@@ -663,9 +665,8 @@ public:
     }
 
 private:
-    void node(const std::vector<int>& cpus, size_t id)
-    {
-        if (cpus.empty()) // memory-only NUMA nodes
+    void node(const std::vector<int>& cpus, size_t id) {
+        if (cpus.empty())  // memory-only NUMA nodes
             return;
         AllocMaskArgs alloc{};
         if (int ret = run_syscall_prog(skel_->progs.arena_alloc_mask, &alloc, sizeof(alloc)))
@@ -693,8 +694,8 @@ private:
     size_t words_ = 0;
 };
 
-template <class Seq> std::string json_list(const Seq& seq)
-{
+template <class Seq>
+std::string json_list(const Seq& seq) {
     std::string out = "[";
     for (auto& v : seq)
         out += (out.size() > 1 ? "," : "") + std::to_string(v);
@@ -710,24 +711,28 @@ using LinkPtr = std::unique_ptr<bpf_link, LinkDeleter>;
 // What every loader does the same way around its peer's own set-up: own the skeleton, open and
 // load it, attach and wait for the end, and main() itself.
 
-template <class Skel> struct SkelDeleter {
+template <class Skel>
+struct SkelDeleter {
     void operator()(Skel* s) const { Skel::destroy(s); }
 };
-template <class Skel> using SkelPtr = std::unique_ptr<Skel, SkelDeleter<Skel>>;
+template <class Skel>
+using SkelPtr = std::unique_ptr<Skel, SkelDeleter<Skel>>;
 
 // Skel::open(): the object parsed, nothing in the kernel yet (what --plan reads, too).
-template <class Skel> SkelPtr<Skel> open_skeleton(const char* peer_name)
-{
+template <class Skel>
+SkelPtr<Skel> open_skeleton(const char* peer_name) {
     SkelPtr<Skel> skel(Skel::open());
     if (!skel)
-        throw LoaderError(std::string("cannot open the ") + peer_name + " BPF object: " + errno_text(errno));
+        throw LoaderError(std::string("cannot open the ") + peer_name +
+                          " BPF object: " + errno_text(errno));
     return skel;
 }
 
-template <class Skel> void load_skeleton(Skel* skel, const char* peer_name)
-{
+template <class Skel>
+void load_skeleton(Skel* skel, const char* peer_name) {
     if (int err = Skel::load(skel))
-        throw LoaderError(std::string("cannot load the ") + peer_name + " BPF programs: " + errno_text(err));
+        throw LoaderError(std::string("cannot load the ") + peer_name +
+                          " BPF programs: " + errno_text(err));
 }
 
 // scx_ops_attach!(), then the loader's life: refuse while another sched_ext scheduler is
@@ -738,8 +743,7 @@ template <class Skel> void load_skeleton(Skel* skel, const char* peer_name)
 template <class Skel>
 int attach_until_stopped(Skel* skel, bpf_map* struct_ops, const char* peer_name,
                          const std::function<void(const char* when)>& print_counters,
-                         const std::function<void()>& after_attach = {})
-{
+                         const std::function<void()>& after_attach = {}) {
     if (sched_ext_state() == "enabled")
         throw LoaderError("another sched_ext scheduler is already running");
     bpf_map__set_autoattach(struct_ops, false);
@@ -747,7 +751,8 @@ int attach_until_stopped(Skel* skel, bpf_map* struct_ops, const char* peer_name,
         throw LoaderError("cannot attach the non-struct_ops BPF programs: " + errno_text(err));
     LinkPtr link(bpf_map__attach_struct_ops(struct_ops));
     if (!link)
-        throw LoaderError(std::string("cannot attach the ") + peer_name + " struct_ops: " + errno_text(errno));
+        throw LoaderError(std::string("cannot attach the ") + peer_name +
+                          " struct_ops: " + errno_text(errno));
     if (after_attach)
         after_attach();
     std::cout << "attached" << std::endl;
@@ -758,8 +763,9 @@ int attach_until_stopped(Skel* skel, bpf_map* struct_ops, const char* peer_name,
     print_counters("exit");
     if (why == StopReason::SchedulerExited) {
         const auto& uei = skel->data->uei;
-        std::fprintf(stderr, "%s_loader: the scheduler exited on its own: %s (%s), exit code %lld\n", peer_name,
-                     uei.reason, uei.msg, (long long)uei.exit_code);
+        std::fprintf(stderr,
+                     "%s_loader: the scheduler exited on its own: %s (%s), exit code %lld\n",
+                     peer_name, uei.reason, uei.msg, (long long)uei.exit_code);
         return 2;
     }
     return 0;
@@ -768,12 +774,12 @@ int attach_until_stopped(Skel* skel, bpf_map* struct_ops, const char* peer_name,
 // A loader's main(): no options but --plan (the peer's defaults are built in), the signals
 // blocked before anything runs (the loop takes them with sigtimedwait), and a set-up failure
 // printed once as "<peer>_loader: <what failed>" with exit status 1.
-inline int loader_main(int argc, char** argv, const char* peer_name, int (*run)(bool plan_only))
-{
+inline int loader_main(int argc, char** argv, const char* peer_name, int (*run)(bool plan_only)) {
     bool plan_only = argc == 2 && std::string_view(argv[1]) == "--plan";
     if (argc > 1 && !plan_only) {
-        std::fprintf(stderr, "usage: %s [--plan]  (scx_%s's defaults are built in, see README.md)\n", argv[0],
-                     peer_name);
+        std::fprintf(stderr,
+                     "usage: %s [--plan]  (scx_%s's defaults are built in, see README.md)\n",
+                     argv[0], peer_name);
         return 1;
     }
     block_loader_signals();
@@ -785,32 +791,33 @@ inline int loader_main(int argc, char** argv, const char* peer_name, int (*run)(
     }
 }
 
-} // namespace peer
+}  // namespace peer
 
 // The scx C headers' SCX_ENUM_INIT/UEI_SET_SIZE, for a skeleton whose types live in a C++
 // namespace (the header versions need C's implicit void* and u64 conversions).
 #undef SCX_ENUM_SET
-#define SCX_ENUM_SET(skel, type, name)                                                       \
-    do {                                                                                     \
-        u64 v_ = 0;                                                                          \
-        (skel)->rodata->__##name = __COMPAT_read_enum(#type, #name, &v_) ? v_ : 0;           \
+#define SCX_ENUM_SET(skel, type, name)                                             \
+    do {                                                                           \
+        u64 v_ = 0;                                                                \
+        (skel)->rodata->__##name = __COMPAT_read_enum(#type, #name, &v_) ? v_ : 0; \
     } while (0)
 #define peer_enum_init(skel) SCX_ENUM_INIT(skel)
 
-template <class Skel> void peer_set_uei_size(Skel* skel, uint32_t exit_dump_len)
-{
-    uint32_t len = exit_dump_len ? exit_dump_len : 32768; // UEI_DUMP_DFL_LEN
+template <class Skel>
+void peer_set_uei_size(Skel* skel, uint32_t exit_dump_len) {
+    uint32_t len = exit_dump_len ? exit_dump_len : 32768;  // UEI_DUMP_DFL_LEN
     skel->rodata->uei_dump_len = len;
     if (int err = bpf_map__set_value_size(skel->maps.data_uei_dump, len))
         throw peer::LoaderError("cannot size the exit dump buffer: " + peer::errno_text(err));
     size_t sz = 0;
-    skel->data_uei_dump = static_cast<decltype(skel->data_uei_dump)>(bpf_map__initial_value(skel->maps.data_uei_dump, &sz));
+    skel->data_uei_dump = static_cast<decltype(skel->data_uei_dump)>(
+        bpf_map__initial_value(skel->maps.data_uei_dump, &sz));
 }
 
 // The rest of scx_ops_open!()/SCX_OPS_OPEN(): $SCX_TIMEOUT_MS, and ops members this kernel's
 // struct sched_ext_ops lacks are cleared (as the peers' compat.h does) instead of failing.
-template <class Ops> void peer_ops_compat(Ops* ops)
-{
+template <class Ops>
+void peer_ops_compat(Ops* ops) {
     if (const char* ms = std::getenv("SCX_TIMEOUT_MS"))
         ops->timeout_ms = uint32_t(std::strtoul(ms, nullptr, 10));
     auto drop = [](auto& member, const char* field) {

@@ -14,8 +14,8 @@ size_t ClassMapAdmission::count(const Bucket& bucket) const {
 
 void ClassMapAdmission::place(uint32_t pid, Entry& entry) {
     Bucket bucket{entry.evidence, entry.uid};
-    if (auto it = waiting_.find(bucket); it != waiting_.end() && it->second.erase(pid) &&
-                                          it->second.empty())
+    if (auto it = waiting_.find(bucket);
+        it != waiting_.end() && it->second.erase(pid) && it->second.empty())
         waiting_.erase(it);
     placed_[bucket].insert(pid);
     entry.placed = true;
@@ -24,8 +24,8 @@ void ClassMapAdmission::place(uint32_t pid, Entry& entry) {
 
 void ClassMapAdmission::unplace(uint32_t pid, Entry& entry) {
     Bucket bucket{entry.evidence, entry.uid};
-    if (auto it = placed_.find(bucket); it != placed_.end() && it->second.erase(pid) &&
-                                         it->second.empty())
+    if (auto it = placed_.find(bucket);
+        it != placed_.end() && it->second.erase(pid) && it->second.empty())
         placed_.erase(it);
     entry.placed = false;
     placed_count_--;

@@ -25,9 +25,8 @@ Status GameTracker::attach(ClassMap* map) {
     std::vector<ClassifiedProcess*> order;
     for (auto& [pid, entry] : processes_)
         order.push_back(&entry);
-    std::stable_sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
-        return a->evidence > b->evidence;
-    });
+    std::stable_sort(order.begin(), order.end(),
+                     [](const auto* a, const auto* b) { return a->evidence > b->evidence; });
     std::map<uint32_t, fp_class> classes;
     for (auto* entry : order) {
         entry->in_scheduler = admission_.request(entry->pid, entry->uid, entry->evidence).placed;
@@ -68,7 +67,8 @@ void GameTracker::restore_marks() {
         if (auto status = store_marks(); !status)
             log_printf(LOG_WARNING, "%s", status.error().message.c_str());
     if (!stored->empty())
-        log_printf(LOG_INFO, "restored %zu of %zu stored game marks (the others' processes are gone)",
+        log_printf(LOG_INFO,
+                   "restored %zu of %zu stored game marks (the others' processes are gone)",
                    restored, stored->size());
 }
 
@@ -104,8 +104,9 @@ void GameTracker::on_exec(const Event& event, uint64_t now_ns) {
         forget(pid);
         return;
     }
-    decide(*info, "", now_ns >= event.timestamp_ns ? std::optional(now_ns - event.timestamp_ns)
-                                                   : std::nullopt);
+    decide(
+        *info, "",
+        now_ns >= event.timestamp_ns ? std::optional(now_ns - event.timestamp_ns) : std::nullopt);
 }
 
 void GameTracker::on_exit(uint32_t pid) {
@@ -132,8 +133,8 @@ Status GameTracker::store_marks() {
     for (const auto& [pid, start_time] : unmarked_)
         marks.push_back({pid, start_time, false});
     if (auto status = marks_->save(marks); !status)
-        return Error{status.error().code, "the game marks will not survive a daemon restart: " +
-                                              status.error().message};
+        return Error{status.error().code,
+                     "the game marks will not survive a daemon restart: " + status.error().message};
     return Ok{};
 }
 
@@ -143,8 +144,8 @@ Status GameTracker::mark_game(uint32_t pid) {
     if (!info)
         return Error{-ESRCH, "no process " + std::to_string(pid)};
     unmarked_.erase(pid);
-    set({pid, FP_CLASS_GAME, info->comm, "manual", true, std::nullopt, info->uid,
-         Evidence::Manual, info->start_time});
+    set({pid, FP_CLASS_GAME, info->comm, "manual", true, std::nullopt, info->uid, Evidence::Manual,
+         info->start_time});
     return store_marks();
 }
 
@@ -168,8 +169,8 @@ void GameTracker::decide(const ProcessInfo& info, std::string reason_prefix,
     if (existing != processes_.end() && existing->second.class_id == verdict.class_id &&
         existing->second.evidence == verdict.evidence)
         return;
-    set({info.pid, verdict.class_id, info.comm, reason_prefix + verdict.reason, false,
-         latency_ns, info.uid, verdict.evidence, info.start_time});
+    set({info.pid, verdict.class_id, info.comm, reason_prefix + verdict.reason, false, latency_ns,
+         info.uid, verdict.evidence, info.start_time});
 }
 
 void GameTracker::write_class(uint32_t pid, fp_class class_id) {
@@ -185,8 +186,7 @@ void GameTracker::note_full() {
         return;
     full_reported_ = true;
     log_structured(LOG_WARNING, message_id::kClassMapFull,
-                   "the scheduler's classes map is full (" +
-                       std::to_string(admission_.capacity()) +
+                   "the scheduler's classes map is full (" + std::to_string(admission_.capacity()) +
                        " processes): new decisions take the places of weaker ones (*.exe "
                        "names, first from the user with the most) or wait",
                    {{"FRAMEPACE_CLASS_CAPACITY", std::to_string(admission_.capacity())},

@@ -19,10 +19,9 @@ namespace {
 constexpr std::array<std::string_view, 11> kCompositors = {
     "gamescope", "gamescope-wl", "kwin_wayland", "kwin_x11", "mutter", "gnome-shell",
     "Xwayland",  "Xorg",         "sway",         "Hyprland", "weston"};
-constexpr std::array<std::string_view, 5> kAudioServers = {
-    "pipewire", "pipewire-pulse", "wireplumber", "pulseaudio", "jackd"};
-constexpr std::array<std::string_view, 2> kWinePreloaders = {"wine-preloader",
-                                                             "wine64-preloader"};
+constexpr std::array<std::string_view, 5> kAudioServers = {"pipewire", "pipewire-pulse",
+                                                           "wireplumber", "pulseaudio", "jackd"};
+constexpr std::array<std::string_view, 2> kWinePreloaders = {"wine-preloader", "wine64-preloader"};
 constexpr std::array<std::string_view, 2> kSteamVariables = {"SteamAppId", "SteamGameId"};
 
 template <size_t N>
@@ -63,16 +62,16 @@ bool glob_matches(const std::string& pattern, std::string_view text) {
 
 bool rule_matches(const ClassRule& rule, const ProcessInfo& info) {
     switch (rule.field) {
-    case ClassRule::Field::Comm:
-        return glob_matches(rule.pattern, info.comm);
+    case ClassRule::Field::Comm: return glob_matches(rule.pattern, info.comm);
     case ClassRule::Field::Exe:
         // A pattern with a slash matches the whole path, otherwise the file name.
         return glob_matches(rule.pattern, rule.pattern.find('/') == std::string::npos
                                               ? basename_of(info.executable)
                                               : std::string_view(info.executable));
     case ClassRule::Field::Env:
-        return std::any_of(info.environment.begin(), info.environment.end(),
-                           [&](const std::string& entry) { return glob_matches(rule.pattern, entry); });
+        return std::any_of(
+            info.environment.begin(), info.environment.end(),
+            [&](const std::string& entry) { return glob_matches(rule.pattern, entry); });
     }
     return false;
 }

@@ -6,12 +6,12 @@ namespace framepace {
 namespace {
 
 constexpr std::array<std::string_view, FP_NR_COUNTERS> kNames = {
-    "direct_prev",     "direct_llc",    "direct_any",  "select_busy", "enqueue_shared",
-    "dispatch_shared", "sleep_clamped", "runs",        "task_inits",  "stops",
-    "run_ns",          "reclassified",  "boost_opened", "boost_refused", "latency_outliers",
-    "direct_core",     "enqueue_cpu",   "dispatch_cpu", "steals",        "migration_limited",
-    "boosted",         "preempted", "input_wakeups", "role_changes", "shared_mode",
-    "cpu_mode",        "lag_clamped",     "keep_prev",     "cpu_online",   "cpu_offline",
+    "direct_prev",     "direct_llc",    "direct_any",    "select_busy",   "enqueue_shared",
+    "dispatch_shared", "sleep_clamped", "runs",          "task_inits",    "stops",
+    "run_ns",          "reclassified",  "boost_opened",  "boost_refused", "latency_outliers",
+    "direct_core",     "enqueue_cpu",   "dispatch_cpu",  "steals",        "migration_limited",
+    "boosted",         "preempted",     "input_wakeups", "role_changes",  "shared_mode",
+    "cpu_mode",        "lag_clamped",   "keep_prev",     "cpu_online",    "cpu_offline",
 };
 static_assert(kNames.size() == FP_NR_COUNTERS, "a counter is missing its name");
 

@@ -36,19 +36,15 @@ std::optional<Event> decode_event(std::span<const uint8_t> record) {
     ev.comm.assign(raw.comm, strnlen(raw.comm, sizeof(raw.comm)));
     switch (ev.type) {
     case FP_EV_EXEC:
-        ev.filename.assign(raw.exec.filename, strnlen(raw.exec.filename, sizeof(raw.exec.filename)));
+        ev.filename.assign(raw.exec.filename,
+                           strnlen(raw.exec.filename, sizeof(raw.exec.filename)));
         break;
-    case FP_EV_BOOST_OPENED:
-        ev.value = raw.boost.window_ns;
-        break;
-    case FP_EV_LATENCY:
-        ev.value = raw.latency.wait_ns;
-        break;
+    case FP_EV_BOOST_OPENED: ev.value = raw.boost.window_ns; break;
+    case FP_EV_LATENCY: ev.value = raw.latency.wait_ns; break;
     case FP_EV_ROLE_CHANGE:
         ev.value = (static_cast<uint64_t>(raw.role.old_role) << 32) | raw.role.new_role;
         break;
-    default:
-        break;
+    default: break;
     }
     return ev;
 }
@@ -119,10 +115,11 @@ Expected<std::unique_ptr<EventConsumer>> EventConsumer::create(sd_event* loop,
 }
 
 DrainTurn EventConsumer::drain() {
-    DrainTurn turn = drain_rings_fairly(nr_rings_, kRecordsPerRingPerTurn, [this](size_t index, size_t max) {
-        struct ring* r = ring_buffer__ring(rb_.get(), static_cast<unsigned>(index));
-        return r ? ring__consume_n(r, max) : -ENOENT;
-    });
+    DrainTurn turn =
+        drain_rings_fairly(nr_rings_, kRecordsPerRingPerTurn, [this](size_t index, size_t max) {
+            struct ring* r = ring_buffer__ring(rb_.get(), static_cast<unsigned>(index));
+            return r ? ring__consume_n(r, max) : -ENOENT;
+        });
     if (turn.error)
         log_printf(LOG_WARNING, "failed to drain an event ring: %s", strerror(-turn.error));
     // The rings' epoll fd is level-triggered and would wake us again; the defer source makes

@@ -23,10 +23,9 @@ bool has_effective_capability(int cap) {
 Expected<SchedExtState> read_sched_ext_state(const std::filesystem::path& root) {
     auto state = read_first_line(root / "state");
     if (!state)
-        return Error{-ENOENT,
-                     "this kernel has no sched_ext (" + (root / "state").string() +
-                         " is missing; a kernel with CONFIG_SCHED_CLASS_EXT=y, 6.12 or "
-                         "newer, is required)"};
+        return Error{-ENOENT, "this kernel has no sched_ext (" + (root / "state").string() +
+                                  " is missing; a kernel with CONFIG_SCHED_CLASS_EXT=y, 6.12 or "
+                                  "newer, is required)"};
     SchedExtState result;
     result.state = std::move(*state);
     if (auto ops = read_first_line(root / "root" / "ops"))
@@ -60,8 +59,9 @@ Status check_can_load(const std::filesystem::path& root) {
         return state.error();
     // CAP_BPF alone cannot attach struct_ops; loading a scheduler needs CAP_SYS_ADMIN.
     if (!has_effective_capability(CAP_SYS_ADMIN))
-        return Error{-EPERM, "loading a sched_ext scheduler needs root (CAP_SYS_ADMIN and "
-                             "CAP_BPF); run framepaced as root or through its systemd unit"};
+        return Error{-EPERM,
+                     "loading a sched_ext scheduler needs root (CAP_SYS_ADMIN and "
+                     "CAP_BPF); run framepaced as root or through its systemd unit"};
     if (state->state == "enabled" && state->ops && *state->ops != kFramepaceOps)
         return Error{-EBUSY, "another sched_ext scheduler ('" + *state->ops +
                                  "') is attached; stop it first"};

@@ -59,7 +59,6 @@ void SchedulerHandle::SkeletonDeleter::operator()(struct ::framepace_bpf* skel) 
 
 void SchedulerHandle::LinkDeleter::operator()(bpf_link* link) const { bpf_link__destroy(link); }
 
-
 Expected<std::unique_ptr<SchedulerHandle>> SchedulerHandle::load_and_attach(
     const Topology& topology, const fp_tunables& tunables, uint64_t generation,
     uint32_t ring_bytes) {
@@ -129,7 +128,8 @@ Status SchedulerHandle::attach_helpers() {
 // Input boost needs input_event in the kernel's BTF (missing where input is a module) and a
 // kernel that accepts fentry programs (some refuse them: lockdown, no trampolines). Without
 // either the scheduler loads all the same, with input boost off and one warning.
-Status SchedulerHandle::open_and_load(const std::function<Status(struct ::framepace_bpf*)>& configure) {
+Status SchedulerHandle::open_and_load(
+    const std::function<Status(struct ::framepace_bpf*)>& configure) {
     bool input_hooks = libbpf_find_vmlinux_btf_id("input_event", BPF_TRACE_FENTRY) >= 0;
     if (!input_hooks)
         log_printf(LOG_WARNING, "this kernel has no input_event to hook: input boost is off");
@@ -146,8 +146,10 @@ Status SchedulerHandle::open_and_load(const std::function<Status(struct ::framep
             return Ok{};
         if (!input_hooks)
             return make_error(err, "verifier log above");
-        log_printf(LOG_WARNING, "the kernel refused the input_event hook (%s): input boost is "
-                   "off", strerror(-err));
+        log_printf(LOG_WARNING,
+                   "the kernel refused the input_event hook (%s): input boost is "
+                   "off",
+                   strerror(-err));
         input_hooks = false;
     }
 }
@@ -243,8 +245,8 @@ Status map_adopted_sections(bpf_object* obj) {
         if (!view)
             continue;
         size_t length = (size + page - 1) / page * page;
-        int prot = (bpf_map__map_flags(map) & BPF_F_RDONLY_PROG) ? PROT_READ
-                                                                  : PROT_READ | PROT_WRITE;
+        int prot =
+            (bpf_map__map_flags(map) & BPF_F_RDONLY_PROG) ? PROT_READ : PROT_READ | PROT_WRITE;
         if (mmap(view, length, prot, MAP_SHARED | MAP_FIXED, bpf_map__fd(map), 0) == MAP_FAILED)
             return make_error(-errno, std::string("failed to map the kept ") + bpf_map__name(map));
     }
@@ -267,8 +269,8 @@ Status verify_kept_link(int fd) {
     if (bpf_map_get_info_by_fd(map.get(), &map_info, &len) < 0)
         return make_error(-errno, "failed to inspect the kept scheduler");
     if (std::string_view(map_info.name) != "framepace_ops")
-        return Error{-EINVAL, std::string("the kept link runs '") + map_info.name +
-                                  "', not framepace"};
+        return Error{-EINVAL,
+                     std::string("the kept link runs '") + map_info.name + "', not framepace"};
     return Ok{};
 }
 
@@ -316,9 +318,9 @@ Expected<std::unique_ptr<SchedulerHandle>> SchedulerHandle::adopt(const KeptFds&
         return Ok{};
     };
     if (auto status = handle->open_and_load(configure); !status)
-        return Error{status.error().code,
-                     "failed to load framepace's helper programs for adoption: " +
-                         status.error().message};
+        return Error{
+            status.error().code,
+            "failed to load framepace's helper programs for adoption: " + status.error().message};
     auto* skel = handle->skel_.get();
     if (auto status = map_adopted_sections(skel->obj); !status)
         return status.error();
@@ -376,10 +378,10 @@ namespace {
 // One entry of the classes map; the map holds the class as a u32 (enum fp_class).
 Status write_class(bpf_map* classes, uint32_t tgid, fp_class class_id) {
     uint32_t value = class_id;
-    if (int err = bpf_map__update_elem(classes, &tgid, sizeof(tgid), &value, sizeof(value),
-                                       BPF_ANY))
-        return make_error(err, "failed to write the classes map (tgid " +
-                                   std::to_string(tgid) + ")");
+    if (int err =
+            bpf_map__update_elem(classes, &tgid, sizeof(tgid), &value, sizeof(value), BPF_ANY))
+        return make_error(err,
+                          "failed to write the classes map (tgid " + std::to_string(tgid) + ")");
     return Ok{};
 }
 
@@ -423,9 +425,7 @@ Status SchedulerHandle::replace_classes(const std::map<uint32_t, fp_class>& clas
     return status;
 }
 
-size_t SchedulerHandle::class_capacity() const {
-    return bpf_map__max_entries(skel_->maps.classes);
-}
+size_t SchedulerHandle::class_capacity() const { return bpf_map__max_entries(skel_->maps.classes); }
 
 Expected<uint32_t> SchedulerHandle::link_id() const {
     bpf_link_info info{};

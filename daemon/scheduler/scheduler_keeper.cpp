@@ -146,14 +146,16 @@ Status SchedulerKeeper::keep(const std::string& tag,
             std::string fdname = std::string(kFdPrefix) + tag + "." + name;
             // Map fds cannot be polled (EPOLLERR); the link can, and systemd drops it on
             // EPOLLHUP, i.e. once the kernel has detached the scheduler.
-            std::string message = "FDSTORE=1\nFDNAME=" + fdname + (name == "link" ? "" : "\nFDPOLL=0");
+            std::string message =
+                "FDSTORE=1\nFDNAME=" + fdname + (name == "link" ? "" : "\nFDPOLL=0");
             int r = sd_pid_notify_with_fds(0, 0, message.c_str(), &fd, 1);
             if (r <= 0) {
                 // Keep the old entries: forget() removes them with the new ones.
                 stale_names_ = std::move(old);
                 return make_error(r < 0 ? r : -ENOTCONN,
-                                  "failed to put " + fdname + " into systemd's fd store "
-                                  "(FileDescriptorStoreMax= too small?)");
+                                  "failed to put " + fdname +
+                                      " into systemd's fd store "
+                                      "(FileDescriptorStoreMax= too small?)");
             }
             kept_names_.push_back(fdname);
         }

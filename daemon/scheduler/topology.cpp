@@ -84,10 +84,9 @@ Expected<Topology> read_topology(const std::filesystem::path& root) {
     topo.nr_llcs = std::max<uint32_t>(1, static_cast<uint32_t>(llc_ids.size()));
 
     for (uint32_t cpu : *possible) {
-        auto siblings = parse_cpu_list(
-            read_first_line(root / ("cpu" + std::to_string(cpu)) / "topology" /
-                            "thread_siblings_list")
-                .value_or(""));
+        auto siblings = parse_cpu_list(read_first_line(root / ("cpu" + std::to_string(cpu)) /
+                                                       "topology" / "thread_siblings_list")
+                                           .value_or(""));
         if (siblings && siblings->size() > 1)
             topo.smt = true;
     }

@@ -30,8 +30,9 @@ void SleepGuard::take_inhibitor() {
     bus_.inhibit("sleep", "framepaced", "quiet the scheduler before sleep", "delay",
                  [this](Expected<UniqueFd> fd) {
                      if (!fd) {
-                         log_printf(LOG_WARNING, "no sleep inhibitor (sleep is still handled, "
-                                                 "without the delay): %s",
+                         log_printf(LOG_WARNING,
+                                    "no sleep inhibitor (sleep is still handled, "
+                                    "without the delay): %s",
                                     fd.error().message.c_str());
                          return;
                      }

@@ -69,20 +69,20 @@ struct PropertyWatch {
     void fetch() {
         proxy->getPropertyAsync(property.name)
             .onInterface(property.interface)
-            .uponReplyInvoke([this, epoch = epoch](std::optional<sdbus::Error> error,
-                                                   sdbus::Variant value) {
-                guarded("property reply", [&] {
-                    if (epoch != this->epoch)
-                        return;
-                    if (error) {
-                        log_printf(LOG_WARNING, "cannot read %s.%s of %s: %s",
-                                   property.interface.c_str(), property.name.c_str(),
-                                   property.service.c_str(), error->getMessage().c_str());
-                        return;
-                    }
-                    on_value(value.get<std::string>());
+            .uponReplyInvoke(
+                [this, epoch = epoch](std::optional<sdbus::Error> error, sdbus::Variant value) {
+                    guarded("property reply", [&] {
+                        if (epoch != this->epoch)
+                            return;
+                        if (error) {
+                            log_printf(LOG_WARNING, "cannot read %s.%s of %s: %s",
+                                       property.interface.c_str(), property.name.c_str(),
+                                       property.service.c_str(), error->getMessage().c_str());
+                            return;
+                        }
+                        on_value(value.get<std::string>());
+                    });
                 });
-            });
     }
 
     void on_properties_changed(sdbus::Message& message) {

@@ -58,9 +58,8 @@ PresetTable builtin_presets() {
                                                          {"shared_util_pct", 90},
                                                          {"boost_window_ns", 2'000'000},
                                                          {"migration_interval_ns", 4'000'000}}));
-    table.profiles = {{"performance", "low-latency"},
-                      {"balanced", "default"},
-                      {"power-saver", "power-saving"}};
+    table.profiles = {
+        {"performance", "low-latency"}, {"balanced", "default"}, {"power-saver", "power-saving"}};
     return table;
 }
 

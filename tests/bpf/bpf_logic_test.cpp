@@ -136,9 +136,11 @@ TEST_F(BpfLogic, DeadlinesOrderRolesWithinABoundAndBoostGoesFirst) {
     EXPECT_EQ(deadline(vtime, now, FP_ROLE_GAME_CRITICAL, false), vtime);
     EXPECT_EQ(deadline(vtime, now, FP_ROLE_NORMAL, false), vtime + 4 * kMs);
     EXPECT_EQ(deadline(vtime, now, FP_ROLE_BATCH, false), vtime + 12 * kMs);
-    EXPECT_LT(deadline(vtime, now, FP_ROLE_GAME, false), deadline(vtime, now, FP_ROLE_NORMAL, false));
+    EXPECT_LT(deadline(vtime, now, FP_ROLE_GAME, false),
+              deadline(vtime, now, FP_ROLE_NORMAL, false));
     // Boosted: the earliest time a sleeper may claim (vtime_now - sleep budget), never earlier.
-    EXPECT_EQ(deadline(vtime + 50 * kMs, now, FP_ROLE_GAME, true), now - FP_SLEEP_BUDGET_NS_DEFAULT);
+    EXPECT_EQ(deadline(vtime + 50 * kMs, now, FP_ROLE_GAME, true),
+              now - FP_SLEEP_BUDGET_NS_DEFAULT);
     // An out-of-range role is treated as normal.
     EXPECT_EQ(deadline(vtime, now, 99, false), vtime + 4 * kMs);
 }
@@ -183,31 +185,31 @@ TEST_F(BpfLogic, BoundHoldsAcrossWrapAtStart) {
 }
 
 TEST_F(BpfLogic, ChargeHonoursWeight) {
-    EXPECT_EQ(vtime(0, 1'000, 0, 4'000'000, 100).charged_vtime, 4'001'000u);   // nice 0
-    EXPECT_EQ(vtime(0, 0, 0, 4'000'000, 200).charged_vtime, 2'000'000u);       // heavier
-    EXPECT_EQ(vtime(0, 0, 0, 4'000'000, 10).charged_vtime, 40'000'000u);       // lighter
-    EXPECT_EQ(vtime(0, 0, 0, 4'000'000, 0).charged_vtime, 4'000'000u);         // defensive
+    EXPECT_EQ(vtime(0, 1'000, 0, 4'000'000, 100).charged_vtime, 4'001'000u);  // nice 0
+    EXPECT_EQ(vtime(0, 0, 0, 4'000'000, 200).charged_vtime, 2'000'000u);  // heavier
+    EXPECT_EQ(vtime(0, 0, 0, 4'000'000, 10).charged_vtime, 40'000'000u);  // lighter
+    EXPECT_EQ(vtime(0, 0, 0, 4'000'000, 0).charged_vtime, 4'000'000u);  // defensive
 }
 
 TEST_F(BpfLogic, TunablesMapIsWhatTheSchedulerReads) {
     fp_tunables seen{};
     run(skel_->progs.fp_test_tunables, seen);
-    EXPECT_EQ(seen.role_slice_ns[FP_ROLE_NORMAL], FP_SLICE_NS_DEFAULT) << "unwritten map falls back to defaults";
+    EXPECT_EQ(seen.role_slice_ns[FP_ROLE_NORMAL], FP_SLICE_NS_DEFAULT)
+        << "unwritten map falls back to defaults";
 
     fp_tunables wanted{};
     wanted.role_slice_ns[FP_ROLE_NORMAL] = 1'234'000;
     wanted.sleep_budget_ns = 567'000;
     uint32_t key = 0;
-    ASSERT_EQ(bpf_map__update_elem(skel_->maps.tunables, &key, sizeof(key), &wanted,
-                                   sizeof(wanted), BPF_ANY), 0);
+    ASSERT_EQ(bpf_map__update_elem(skel_->maps.tunables, &key, sizeof(key), &wanted, sizeof(wanted),
+                                   BPF_ANY),
+              0);
     run(skel_->progs.fp_test_tunables, seen);
     EXPECT_EQ(seen.role_slice_ns[FP_ROLE_NORMAL], 1'234'000u);
     EXPECT_EQ(seen.sleep_budget_ns, 567'000u);
 }
 
-TEST_F(BpfLogic, ExitRecordStartsEmpty) {
-    EXPECT_EQ(skel_->bss->exit_info.kind, 0);
-}
+TEST_F(BpfLogic, ExitRecordStartsEmpty) { EXPECT_EQ(skel_->bss->exit_info.kind, 0); }
 
 namespace {
 
@@ -223,7 +225,8 @@ uint64_t counter_sum(const bpf_map* counters, fp_counter idx) {
     std::vector<fp_cpu_counters> per_cpu(static_cast<size_t>(nr));
     uint32_t key = 0;
     EXPECT_EQ(bpf_map__lookup_elem(counters, &key, sizeof(key), per_cpu.data(),
-                                   per_cpu.size() * sizeof(fp_cpu_counters), 0), 0);
+                                   per_cpu.size() * sizeof(fp_cpu_counters), 0),
+              0);
     uint64_t sum = 0;
     for (const auto& c : per_cpu)
         sum += c.value[idx];
@@ -254,7 +257,7 @@ TEST_F(BoostGate, FreshHeartbeatOpensAndStaleRefuses) {
     EXPECT_GT(skel_->bss->boost_until_ns, skel_->bss->heartbeat_ns);
     EXPECT_EQ(counter(FP_CNT_BOOST_OPENED), 1u);
 
-    skel_->bss->boost_until_ns = 0;                               // window over
+    skel_->bss->boost_until_ns = 0;  // window over
     skel_->bss->heartbeat_ns = monotonic_ns() - 6'000'000'000ULL;  // older than the 5 s default
     EXPECT_EQ(request_boost(), 0);
     EXPECT_EQ(counter(FP_CNT_BOOST_REFUSED), 1u);
@@ -290,8 +293,9 @@ protected:
         int nr = libbpf_num_possible_cpus();
         std::vector<fp_ring_counters> per_cpu(static_cast<size_t>(nr));
         uint32_t key = 0;
-        EXPECT_EQ(bpf_map__lookup_elem(skel_->maps.ring_counters, &key, sizeof(key),
-                                       per_cpu.data(), per_cpu.size() * sizeof(per_cpu[0]), 0), 0);
+        EXPECT_EQ(bpf_map__lookup_elem(skel_->maps.ring_counters, &key, sizeof(key), per_cpu.data(),
+                                       per_cpu.size() * sizeof(per_cpu[0]), 0),
+                  0);
         uint64_t produced = 0, dropped = 0;
         for (const auto& c : per_cpu) {
             produced += c.produced[ring];
@@ -418,7 +422,8 @@ protected:
         shipped_.reset(framepace_bpf__open());
         ASSERT_TRUE(shipped_);
         framepace::testing::switch_off_scheduler(shipped_->obj);
-        ASSERT_EQ(framepace_bpf__load(shipped_.get()), 0) << "the shipped object must load without sched_ext";
+        ASSERT_EQ(framepace_bpf__load(shipped_.get()), 0)
+            << "the shipped object must load without sched_ext";
     }
 
     // The shipped object's maps, as the probe finds the running scheduler's; but `leave_out`.

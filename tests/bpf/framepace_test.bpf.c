@@ -18,7 +18,7 @@ int fp_test_vtime(struct fp_vtime_probe *probe)
 	u32 clamped;
 
 	probe->enqueue_vtime = enqueue_vtime(probe->task_vtime, probe->vtime_now, probe->budget_ns,
-					     probe->lag_limit_ns, probe->waking, &clamped);
+	                                     probe->lag_limit_ns, probe->waking, &clamped);
 	probe->clamped = clamped;
 	probe->charged_vtime = charge_vtime(probe->task_vtime, probe->used_ns, probe->weight);
 	return 0;
@@ -34,17 +34,17 @@ int fp_test_tunables(struct fp_tunables *out)
 SEC("syscall")
 int fp_test_role(struct fp_role_probe *probe)
 {
-	probe->role = classify_role(probe->class_id, probe->weight, probe->avg_run_ns,
-				    probe->avg_wake_ns, probe->runnable_pct, probe->game_wakeup_age_ns,
-				    current_tunables());
+	probe->role =
+	        classify_role(probe->class_id, probe->weight, probe->avg_run_ns, probe->avg_wake_ns,
+	                      probe->runnable_pct, probe->game_wakeup_age_ns, current_tunables());
 	return 0;
 }
 
 SEC("syscall")
 int fp_test_deadline(struct fp_deadline_probe *probe)
 {
-	probe->deadline = task_deadline(probe->vtime, probe->vtime_now, probe->role,
-					probe->boosted, current_tunables());
+	probe->deadline = task_deadline(probe->vtime, probe->vtime_now, probe->role, probe->boosted,
+	                                current_tunables());
 	return 0;
 }
 
@@ -70,7 +70,7 @@ static long fill_one(u32 index, void *data)
 SEC("syscall")
 int fp_test_fill_ring(struct fp_fill_probe *probe)
 {
-	struct fill_ctx fill = { .ring = probe->ring };
+	struct fill_ctx fill = {.ring = probe->ring};
 
 	bpf_loop(probe->count, fill_one, &fill, 0);
 	probe->failed = fill.failed;

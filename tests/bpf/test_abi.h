@@ -16,46 +16,46 @@
 
 /* fp_test_fill_ring: fills one ring through the scheduler's own reserve path. */
 struct fp_fill_probe {
-	fp_u32 ring;              /* in: ring to fill */
-	fp_u32 count;             /* in: reserves to attempt (at most 65536) */
-	fp_u32 failed;            /* out: reserves that failed */
+	fp_u32 ring;   /* in: ring to fill */
+	fp_u32 count;  /* in: reserves to attempt (at most 65536) */
+	fp_u32 failed; /* out: reserves that failed */
 	fp_u32 pad;
 };
 
 /* fp_test_vtime: enqueue_vtime and charge_vtime of policy.h. */
 struct fp_vtime_probe {
-	fp_u64 vtime_now;      /* in: the queue's current virtual time */
-	fp_u64 task_vtime;     /* in: the task's saved virtual time */
-	fp_u64 budget_ns;      /* in: sleep budget */
-	fp_u64 lag_limit_ns;   /* in: most a task may be ahead */
-	fp_u64 used_ns;        /* in: runtime to charge */
-	fp_u32 weight;         /* in: task weight (100 = nice 0) */
-	fp_u32 waking;         /* in: the task is waking up */
-	fp_u32 clamped;        /* out: FP_CLAMP_* */
+	fp_u64 vtime_now;    /* in: the queue's current virtual time */
+	fp_u64 task_vtime;   /* in: the task's saved virtual time */
+	fp_u64 budget_ns;    /* in: sleep budget */
+	fp_u64 lag_limit_ns; /* in: most a task may be ahead */
+	fp_u64 used_ns;      /* in: runtime to charge */
+	fp_u32 weight;       /* in: task weight (100 = nice 0) */
+	fp_u32 waking;       /* in: the task is waking up */
+	fp_u32 clamped;      /* out: FP_CLAMP_* */
 	fp_u32 pad;
-	fp_u64 enqueue_vtime;  /* out: vtime the task is queued with */
-	fp_u64 charged_vtime;  /* out: task vtime after charging used_ns */
+	fp_u64 enqueue_vtime; /* out: vtime the task is queued with */
+	fp_u64 charged_vtime; /* out: task vtime after charging used_ns */
 };
 
 /* fp_test_role: the classification the scheduler applies, with its current tunables. */
 struct fp_role_probe {
-	fp_u32 class_id;      /* in */
-	fp_u32 weight;        /* in: sched_ext weight, 100 = nice 0 */
-	fp_u64 avg_run_ns;    /* in */
-	fp_u64 avg_wake_ns;   /* in */
-	fp_u64 runnable_pct;  /* in: share of its stops at which it was still runnable */
+	fp_u32 class_id;           /* in */
+	fp_u32 weight;             /* in: sched_ext weight, 100 = nice 0 */
+	fp_u64 avg_run_ns;         /* in */
+	fp_u64 avg_wake_ns;        /* in */
+	fp_u64 runnable_pct;       /* in: share of its stops at which it was still runnable */
 	fp_u64 game_wakeup_age_ns; /* in: time since a game thread last woke it */
-	fp_u32 role;          /* out */
+	fp_u32 role;               /* out */
 	fp_u32 pad;
 };
 
 /* fp_test_deadline: task_deadline of policy.h, with the current tunables. */
 struct fp_deadline_probe {
-	fp_u64 vtime;         /* in: the task's (clamped) virtual time */
-	fp_u64 vtime_now;     /* in */
-	fp_u32 role;          /* in */
-	fp_u32 boosted;       /* in */
-	fp_u64 deadline;      /* out */
+	fp_u64 vtime;     /* in: the task's (clamped) virtual time */
+	fp_u64 vtime_now; /* in */
+	fp_u32 role;      /* in */
+	fp_u32 boosted;   /* in */
+	fp_u64 deadline;  /* out */
 };
 
 #endif /* FRAMEPACE_TEST_ABI_H */

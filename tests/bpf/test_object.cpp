@@ -21,8 +21,8 @@ Status same_shape(const bpf_map* map, int fd) {
     bpf_map_info info{};
     uint32_t len = sizeof(info);
     if (int err = bpf_map_get_info_by_fd(fd, &info, &len))
-        return make_error(err, std::string("failed to inspect the scheduler's map ") +
-                                   bpf_map__name(map));
+        return make_error(
+            err, std::string("failed to inspect the scheduler's map ") + bpf_map__name(map));
     if (info.type != static_cast<uint32_t>(bpf_map__type(map)) ||
         info.key_size != bpf_map__key_size(map) || info.value_size != bpf_map__value_size(map) ||
         info.max_entries != bpf_map__max_entries(map))
@@ -88,8 +88,7 @@ Expected<TestObject> load_onto_scheduler(const std::vector<SchedulerMap>& maps,
     if (!wanted || bpf_program__type(wanted) != BPF_PROG_TYPE_SYSCALL)
         return Error{-ENOENT, std::string("the test object has no test program ") + program};
     bpf_program* prog;
-    bpf_object__for_each_program(prog, skel->obj)
-        bpf_program__set_autoload(prog, prog == wanted);
+    bpf_object__for_each_program(prog, skel->obj) bpf_program__set_autoload(prog, prog == wanted);
 
     std::set<uint32_t> scheduler_ids;
     for (const auto& known : maps) {
@@ -119,8 +118,8 @@ Expected<TestObject> load_onto_scheduler(const std::vector<SchedulerMap>& maps,
         }
     }
     if (int err = framepace_test_bpf__load(skel.get()))
-        return make_error(err, std::string("failed to load ") + program +
-                                   " onto the scheduler's maps");
+        return make_error(err,
+                          std::string("failed to load ") + program + " onto the scheduler's maps");
 
     auto used = program_map_ids(bpf_program__fd(wanted));
     if (!used)

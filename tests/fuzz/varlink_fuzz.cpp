@@ -51,8 +51,10 @@ const std::filesystem::path& fake_proc() {
 SchedulerReadings fake_readings() {
     SchedulerReadings readings;
     readings.stats = [] {
-        return Expected<json>(json{{"timestamp_usec", 1}, {"counters", {{"runs", 7}}},
-                                   {"ringbufs", json::array()}, {"events", json::object()}});
+        return Expected<json>(json{{"timestamp_usec", 1},
+                                   {"counters", {{"runs", 7}}},
+                                   {"ringbufs", json::array()},
+                                   {"events", json::object()}});
     };
     readings.tasks = [] {
         std::vector<fp_task_record> tasks(450);   // three replies
@@ -206,12 +208,12 @@ void check_replies(const std::vector<ExpectedCall>& calls, const std::vector<jso
                 abort();
             return;
         }
-        r++;   // the final reply
+        r++;  // the final reply
         if (call.endless && !replies[r - 1].contains("error"))
-            abort();   // a Monitor ends only with an error (or never)
+            abort();  // a Monitor ends only with an error (or never)
     }
     if (r != replies.size())
-        abort();   // a reply nobody asked for: a second final reply, or one to a oneway call
+        abort();  // a reply nobody asked for: a second final reply, or one to a oneway call
 }
 
 }  // namespace
@@ -225,7 +227,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size < 2)
         return 0;
-    const Limits limits;   // production limits
+    const Limits limits;  // production limits
     framepace::testing::FakeSchedulerService service(fake_proc());
     SchedulerMethods methods(service, shared_loop(), fake_readings());
     bool clean_end = false;
@@ -251,14 +253,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             if (n > 0)
                 off += static_cast<size_t>(n);
             else if (n < 0 && errno != EAGAIN)
-                break;   // the server closed the connection
+                break;  // the server closed the connection
             pump(8);
             log.read(client.get());
             if (server.connection_count() == 0)
                 break;
         }
         bool all_sent = off == size;
-        shutdown(client.get(), SHUT_WR);   // a half-close: the server must still answer all
+        shutdown(client.get(), SHUT_WR);  // a half-close: the server must still answer all
         for (int i = 0; i < 256 && server.connection_count() > 0; i++) {
             pump(8);
             log.read(client.get());
@@ -272,7 +274,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     pump(8);
     check_replies(calls, log.replies, clean_end);
     // The server is gone, and with it every connection: no stream may be left.
-    if (methods.monitor_count() != 0 || methods.stream_count(0) != 0 || methods.stream_count(1000) != 0)
+    if (methods.monitor_count() != 0 || methods.stream_count(0) != 0 ||
+        methods.stream_count(1000) != 0)
         abort();
     return 0;
 }

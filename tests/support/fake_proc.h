@@ -26,8 +26,8 @@ inline std::filesystem::path make_fake_proc(std::initializer_list<uint32_t> pids
         std::ofstream(base / "cmdline") << comm;
         std::filesystem::create_symlink("/opt/games/" + comm, base / "exe");
         std::ofstream(base / "status") << "Name:\t" << comm << "\nUid:\t1000\t1000\t1000\t1000\n";
-        std::ofstream(base / "stat") << pid << " (" << comm
-                                     << ") S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0\n";
+        std::ofstream(base / "stat")
+            << pid << " (" << comm << ") S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0\n";
     }
     return dir;
 }

@@ -18,8 +18,8 @@ protected:
         // tests that run at the same time never share a folder.
         const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
         root_ = std::filesystem::temp_directory_path() /
-                ("framepace-" + std::to_string(::getpid()) + "-" + test->test_suite_name() +
-                 "-" + test->name());
+                ("framepace-" + std::to_string(::getpid()) + "-" + test->test_suite_name() + "-" +
+                 test->name());
         std::filesystem::remove_all(root_);
         std::filesystem::create_directories(root_);
     }

@@ -42,8 +42,8 @@ protected:
         auto dir = root_ / std::to_string(pid);
         std::filesystem::create_directories(dir);
         std::ofstream(dir / "comm") << comm << "\n";
-        std::ofstream(dir / "status") << "Uid:\t" << uid << "\t" << uid << "\t" << uid << "\t"
-                                      << uid << "\n";
+        std::ofstream(dir / "status")
+            << "Uid:\t" << uid << "\t" << uid << "\t" << uid << "\t" << uid << "\n";
     }
 
     Event exec_event(uint32_t pid, const std::string& filename, uint64_t ts) {

@@ -72,11 +72,11 @@ TEST(Options, RingSizeMustBeAPowerOfTwoInRange) {
 
 TEST(Options, UsageMentionsEveryOption) {
     std::string usage = usage_text();
-    for (const char* name : {"--help", "--version", "--verbose", "--log-target",
-                             "--stats-interval", "--slice-us", "--sleep-budget-us", "--listen",
-                             "--state-dir", "--heartbeat-interval", "--no-reload",
-                             "--ringbuf-bytes", "--overflow-threshold", "--overflow-window-ms",
-                             "--debug-consume-interval-ms"})
+    for (const char* name :
+         {"--help", "--version", "--verbose", "--log-target", "--stats-interval", "--slice-us",
+          "--sleep-budget-us", "--listen", "--state-dir", "--heartbeat-interval", "--no-reload",
+          "--ringbuf-bytes", "--overflow-threshold", "--overflow-window-ms",
+          "--debug-consume-interval-ms"})
         EXPECT_NE(usage.find(name), std::string::npos) << name;
 }
 
@@ -91,7 +91,8 @@ TEST(Options, NumbersOutsideTheirRangeSayTheRange) {
               "--overflow-window-ms: '600001' is not a number of milliseconds in 100..600000");
     EXPECT_EQ(message("--debug-consume-interval-ms=x"),
               "--debug-consume-interval-ms: 'x' is not a number of milliseconds in 0..60000");
-    EXPECT_EQ(message("--overflow-threshold=-1"), "--overflow-threshold: '-1' is not a whole number");
+    EXPECT_EQ(message("--overflow-threshold=-1"),
+              "--overflow-threshold: '-1' is not a whole number");
     EXPECT_EQ(message("--stats-interval=x"),
               "--stats-interval: 'x' is not a whole number of milliseconds");
     EXPECT_EQ(message("--stats-interval=5"), "--stats-interval: below 10 ms the log is the load");

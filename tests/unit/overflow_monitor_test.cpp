@@ -87,5 +87,6 @@ TEST(SuggestedRingBytes, GrowsToAPowerOfTwoWithinRange) {
     uint64_t big = suggested_ring_bytes(4096, 1000);
     EXPECT_EQ(big & (big - 1), 0u);
     EXPECT_GE(big, 4096u + 2 * 1000 * sizeof(fp_event));
-    EXPECT_EQ(suggested_ring_bytes(FP_RING_BYTES_MAX, 1u << 30), static_cast<uint64_t>(FP_RING_BYTES_MAX));
+    EXPECT_EQ(suggested_ring_bytes(FP_RING_BYTES_MAX, 1u << 30),
+              static_cast<uint64_t>(FP_RING_BYTES_MAX));
 }

@@ -11,7 +11,8 @@ constexpr size_t kUPower = 0, kHadess = 1;
 
 struct Recorder {
     std::vector<std::optional<ActiveProfile>> calls;
-    PowerProfileFollower follower{[this](const std::optional<ActiveProfile>& a) { calls.push_back(a); }};
+    PowerProfileFollower follower{
+        [this](const std::optional<ActiveProfile>& a) { calls.push_back(a); }};
 };
 
 }  // namespace

@@ -46,8 +46,9 @@ TEST(Classifier, SteamLaunchesAreGames) {
 }
 
 TEST(Classifier, ProtonAndWineAreGames) {
-    EXPECT_EQ(classify_process(process("wine64-preloade", "/opt/proton/bin/wine64-preloader"), {}).reason,
-              "wine-preloader");
+    EXPECT_EQ(
+        classify_process(process("wine64-preloade", "/opt/proton/bin/wine64-preloader"), {}).reason,
+        "wine-preloader");
     EXPECT_EQ(class_of(process("Game.exe", "/opt/proton/bin/wine64-preloader")), FP_CLASS_GAME);
     EXPECT_EQ(classify_process(process("game.exe", "/tmp/game.exe"), {}).reason, "windows-exe");
     EXPECT_EQ(class_of(process("x", "/tmp/SETUP.EXE")), FP_CLASS_GAME);
@@ -85,8 +86,8 @@ TEST(Classifier, UserRulesComeFirstAndCanIgnore) {
 }
 
 TEST(Classifier, BadRulesNameTheLine) {
-    for (const char* text : {"game\n", "game comm\n", "player comm=x\n", "game pid=3\n",
-                             "game comm=\n"}) {
+    for (const char* text :
+         {"game\n", "game comm\n", "player comm=x\n", "game pid=3\n", "game comm=\n"}) {
         auto rules = parse_class_rules(std::string("# ok\n") + text);
         ASSERT_FALSE(rules) << text;
         EXPECT_NE(rules.error().message.find("line 2"), std::string::npos) << rules.error().message;
@@ -223,7 +224,8 @@ TEST(Environment, TheTailStartsAtAWholeEntry) {
         size += e.size() + 1;
     size_t tail_start = size - limit / 2;
     size_t straddling_start = 10 * 100;
-    ASSERT_EQ(straddling_start + straddling.size() - std::string("SteamAppId=5").size(), tail_start);
+    ASSERT_EQ(straddling_start + straddling.size() - std::string("SteamAppId=5").size(),
+              tail_start);
     EnvironFile file(entries);
     auto read = read_environment(file.fd(), file.size(), environment_needs({}), limit);
     EXPECT_LE(read.bytes_read, limit);

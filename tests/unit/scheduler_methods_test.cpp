@@ -87,8 +87,10 @@ TEST_F(Methods, TunablesListEveryRange) {
 }
 
 TEST_F(Methods, SetTunablesRejectsByParameterNameBeforeAnythingElse) {
-    EXPECT_EQ(call_method("SetTunables", {{"slice_batch_ns", 1}})["parameters"]["parameter"], "slice_batch_ns");
-    EXPECT_EQ(call_method("SetTunables", {{"slice_batch_ns", "x"}})["parameters"]["parameter"], "slice_batch_ns");
+    EXPECT_EQ(call_method("SetTunables", {{"slice_batch_ns", 1}})["parameters"]["parameter"],
+              "slice_batch_ns");
+    EXPECT_EQ(call_method("SetTunables", {{"slice_batch_ns", "x"}})["parameters"]["parameter"],
+              "slice_batch_ns");
     EXPECT_EQ(call_method("SetTunables", {{"persist", 1}})["parameters"]["parameter"], "persist");
     EXPECT_EQ(call_method("SetTunables", {{"nice", 1}})["parameters"]["parameter"], "nice");
     // Valid, but nothing to apply it to.
@@ -123,7 +125,8 @@ TEST_F(Methods, GamesAreMarkedAndUnmarkedByPid) {
     EXPECT_EQ(games[0]["manual"], true);
 
     EXPECT_FALSE(call_method("UnmarkGame", {{"pid", 4242}}).contains("error"));
-    EXPECT_EQ(call_method("UnmarkGame", {{"pid", 4242}})["error"], "io.framepace.Scheduler.NotAGame");
+    EXPECT_EQ(call_method("UnmarkGame", {{"pid", 4242}})["error"],
+              "io.framepace.Scheduler.NotAGame");
     EXPECT_TRUE(call_method("ListGames")["parameters"]["processes"].empty());
 }
 
@@ -165,7 +168,8 @@ TEST_F(Methods, PowerProfileShowsServiceProfilePresetAndTheWholeMapping) {
 }
 
 TEST_F(Methods, ResetTunablesTakesNoParametersAndNeedsTheScheduler) {
-    EXPECT_EQ(call_method("ResetTunables", {{"persist", true}})["parameters"]["parameter"], "persist");
+    EXPECT_EQ(call_method("ResetTunables", {{"persist", true}})["parameters"]["parameter"],
+              "persist");
     EXPECT_EQ(call_method("ResetTunables")["error"], kErrorSchedulerNotAttached);
 }
 

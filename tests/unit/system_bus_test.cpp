@@ -30,10 +30,12 @@ protected:
         fs::create_directories(dir_);
         std::string address = "unix:path=" + (dir_ / "bus").string();
         std::string address_arg = "--address=" + address;
-        const char* argv[] = {"dbus-daemon", "--config-file=/usr/share/dbus-1/session.conf",
-                              address_arg.c_str(), "--nofork", "--nopidfile", nullptr};
-        ASSERT_EQ(posix_spawnp(&daemon_, "dbus-daemon", nullptr, nullptr,
-                               const_cast<char**>(argv), environ), 0);
+        const char* argv[] = {"dbus-daemon",       "--config-file=/usr/share/dbus-1/session.conf",
+                              address_arg.c_str(), "--nofork",
+                              "--nopidfile",       nullptr};
+        ASSERT_EQ(posix_spawnp(&daemon_, "dbus-daemon", nullptr, nullptr, const_cast<char**>(argv),
+                               environ),
+                  0);
         for (int i = 0; i < 100 && !fs::exists(dir_ / "bus"); i++)
             usleep(20'000);
         ASSERT_TRUE(fs::exists(dir_ / "bus"));
@@ -72,14 +74,16 @@ protected:
         ASSERT_GE(sd_bus_open_system(&service_), 0);
         ASSERT_GE(sd_bus_attach_event(service_, loop_.get(), 0), 0);
         ASSERT_GE(sd_bus_add_object_vtable(service_, nullptr, kProfiles.path.c_str(),
-                                           kProfiles.interface.c_str(), kVtable, this), 0);
+                                           kProfiles.interface.c_str(), kVtable, this),
+                  0);
         ASSERT_GE(sd_bus_request_name(service_, kProfiles.service.c_str(), 0), 0);
     }
     void change_profile(const char* profile) {
         profile_ = profile;
-        ASSERT_GE(sd_bus_emit_properties_changed(service_, kProfiles.path.c_str(),
-                                                 kProfiles.interface.c_str(), "ActiveProfile",
-                                                 nullptr), 0);
+        ASSERT_GE(
+            sd_bus_emit_properties_changed(service_, kProfiles.path.c_str(),
+                                           kProfiles.interface.c_str(), "ActiveProfile", nullptr),
+            0);
     }
     static int get_profile(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply,
                            void* userdata, sd_bus_error*) {
@@ -105,7 +109,8 @@ TEST_F(Bus, AnAbsentServiceIsReportedOnceAndNothingBreaks) {
     auto bus = SystemBus::connect(loop_.get());
     ASSERT_TRUE(bus) << bus.error().message;
     bus_ = std::move(*bus);
-    ASSERT_TRUE(bus_->watch_string_property(kProfiles, [this](const auto& v) { seen_.push_back(v); }));
+    ASSERT_TRUE(
+        bus_->watch_string_property(kProfiles, [this](const auto& v) { seen_.push_back(v); }));
     ASSERT_TRUE(run_until([&] { return !seen_.empty(); }));
     settle();   // nothing more comes
     ASSERT_EQ(seen_.size(), 1u);
@@ -117,7 +122,8 @@ TEST_F(Bus, AServiceIsFollowedThroughItsChangesDepartureAndReturn) {
     auto bus = SystemBus::connect(loop_.get());
     ASSERT_TRUE(bus) << bus.error().message;
     bus_ = std::move(*bus);
-    ASSERT_TRUE(bus_->watch_string_property(kProfiles, [this](const auto& v) { seen_.push_back(v); }));
+    ASSERT_TRUE(
+        bus_->watch_string_property(kProfiles, [this](const auto& v) { seen_.push_back(v); }));
     ASSERT_TRUE(run_until([&] { return seen_.size() == 1; }));
     EXPECT_EQ(seen_[0], "balanced");
 
@@ -146,14 +152,16 @@ TEST_F(Bus, ASignalFromAnyoneButTheNamedSenderIsIgnored) {
     sd_bus* other = nullptr;
     ASSERT_GE(sd_bus_open_system(&other), 0);
     ASSERT_GE(sd_bus_emit_signal(other, "/org/freedesktop/login1", "org.freedesktop.login1.Manager",
-                                 "PrepareForSleep", "b", 1), 0);
+                                 "PrepareForSleep", "b", 1),
+              0);
     sd_bus_flush(other);
     settle();
     EXPECT_TRUE(signals.empty());
     // The same signal from the owner of the name arrives.
     ASSERT_GE(sd_bus_request_name(other, "org.freedesktop.login1", 0), 0);
     ASSERT_GE(sd_bus_emit_signal(other, "/org/freedesktop/login1", "org.freedesktop.login1.Manager",
-                                 "PrepareForSleep", "b", 1), 0);
+                                 "PrepareForSleep", "b", 1),
+              0);
     sd_bus_flush(other);
     ASSERT_TRUE(run_until([&] { return !signals.empty(); }));
     EXPECT_TRUE(signals[0]);
@@ -165,9 +173,8 @@ TEST_F(Bus, NoInhibitorWithoutLogindIsAnErrorNotAThrow) {
     ASSERT_TRUE(bus) << bus.error().message;
     bus_ = std::move(*bus);
     std::optional<std::string> error;
-    bus_->inhibit("sleep", "test", "test", "delay", [&](Expected<UniqueFd> fd) {
-        error = fd ? "" : fd.error().message;
-    });
+    bus_->inhibit("sleep", "test", "test", "delay",
+                  [&](Expected<UniqueFd> fd) { error = fd ? "" : fd.error().message; });
     ASSERT_TRUE(run_until([&] { return error.has_value(); }));
     EXPECT_NE(error->find("logind refused the inhibitor"), std::string::npos) << *error;
 }

@@ -48,7 +48,8 @@ TEST(TunableLayers, ExplicitChoicesWinOverThePresetUntilReset) {
     EXPECT_EQ(value_of(layers, "slice_batch_ns"), 3'000'000u);
     EXPECT_EQ(layers.source(at("slice_batch_ns")), TunableSource::Preset);
     layers.set_preset("", {});
-    EXPECT_EQ(value_of(layers, "slice_batch_ns"), kTunableRanges[at("slice_batch_ns")].default_value);
+    EXPECT_EQ(value_of(layers, "slice_batch_ns"),
+              kTunableRanges[at("slice_batch_ns")].default_value);
 }
 
 TEST(TunableLayers, OrderIsPresetStoredCommandLineSet) {

@@ -13,7 +13,8 @@ namespace {
 class PresetsFile : public ::testing::Test {
 protected:
     void SetUp() override {
-        path_ = fs::temp_directory_path() / ("framepace-presets-" + std::to_string(getpid()) + ".json");
+        path_ =
+            fs::temp_directory_path() / ("framepace-presets-" + std::to_string(getpid()) + ".json");
     }
     void TearDown() override { fs::remove(path_); }
     void write(const std::string& text) { std::ofstream(path_) << text; }
@@ -74,7 +75,8 @@ TEST_F(PresetsFile, BadFilesAreErrorsNamingFileAndProblem) {
         {R"({"preset": {}})", "unknown key 'preset'"},
         {R"({"presets": []})", "presets is not an object"},
         {R"({"presets": {"x": {"colour": 1}}})", "preset x: unknown tunable 'colour'"},
-        {R"({"presets": {"x": {"slice_batch_ns": 1}}})", "preset x: slice_batch_ns=1 is out of range"},
+        {R"({"presets": {"x": {"slice_batch_ns": 1}}})",
+         "preset x: slice_batch_ns=1 is out of range"},
         {R"({"presets": {"x": {"slice_batch_ns": -5}}})", "not a non-negative integer"},
         {R"({"presets": {"a b": {}}})", "preset name 'a b'"},
         {R"({"profiles": {"power-saver": "nothing"}})", "profile power-saver maps to \"nothing\""},
@@ -84,7 +86,8 @@ TEST_F(PresetsFile, BadFilesAreErrorsNamingFileAndProblem) {
         write(c.text);
         auto table = load_presets(path_.string());
         ASSERT_FALSE(table) << c.text;
-        EXPECT_NE(table.error().message.find(path_.string()), std::string::npos) << table.error().message;
+        EXPECT_NE(table.error().message.find(path_.string()), std::string::npos)
+            << table.error().message;
         EXPECT_NE(table.error().message.find(c.says), std::string::npos) << table.error().message;
     }
 }

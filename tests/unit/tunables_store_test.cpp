@@ -64,8 +64,9 @@ TEST_F(Store, EmptySaveStoresNothing) {
 }
 
 TEST_F(Store, BadFilesAreErrorsNamingFileAndProblem) {
-    for (const char* text : {"not json", "[1]", R"({"slice_batch_ns": "x"})", R"({"slice_batch_ns": -1})",
-                             R"({"slice_batch_ns": 1})", R"({"colour": 3})"}) {
+    for (const char* text :
+         {"not json", "[1]", R"({"slice_batch_ns": "x"})", R"({"slice_batch_ns": -1})",
+          R"({"slice_batch_ns": 1})", R"({"colour": 3})"}) {
         write(text);
         auto loaded = store().load();
         ASSERT_FALSE(loaded) << text;
@@ -100,7 +101,7 @@ int failing_rename(const char*, const char*) {
 }
 // Fails on directories only: the file's own fsync passes.
 int failing_dir_fsync(int fd) {
-    struct stat st {};
+    struct stat st{};
     if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
         errno = EIO;
         return -1;

@@ -26,10 +26,10 @@ protected:
         InterfaceSpec spec;
         spec.name = "io.test.Echo";
         spec.description = "interface io.test.Echo\nmethod Echo() -> ()\n";
-        spec.methods["Echo"] = {[](const CallInfo& call, Responder r) { r.reply(call.parameters); }};
-        spec.methods["Count"] = {[this](const CallInfo&, Responder r) {
-            r.reply({{"n", ++count_}});
-        }};
+        spec.methods["Echo"] = {
+            [](const CallInfo& call, Responder r) { r.reply(call.parameters); }};
+        spec.methods["Count"] = {
+            [this](const CallInfo&, Responder r) { r.reply({{"n", ++count_}}); }};
         spec.methods["Stream"] = {[](const CallInfo& call, Responder r) {
             if (!call.more)
                 return r.error(kErrorExpectedMore);
@@ -40,9 +40,8 @@ protected:
         spec.methods["Later"] = {[this](const CallInfo&, Responder r) { later_ = r; }};
         spec.methods["Root"] = {[](const CallInfo&, Responder r) { r.reply(); }, true};
         spec.methods["Missing"] = {nullptr};
-        spec.methods["Big"] = {[](const CallInfo&, Responder r) {
-            r.reply({{"data", std::string(10000, 'y')}});
-        }};
+        spec.methods["Big"] = {
+            [](const CallInfo&, Responder r) { r.reply({{"data", std::string(10000, 'y')}}); }};
         spec.methods["ReplyThenThrow"] = {[](const CallInfo&, Responder r) {
             r.reply({{"ok", true}});
             throw std::runtime_error("failed after replying");
@@ -101,8 +100,9 @@ TEST_F(VarlinkServer, ParametersMissingNullOrEmptyAllMeanNone) {
     EXPECT_EQ(call(fd_, {{"method", "io.test.Echo.Echo"}})["parameters"], json::object());
     EXPECT_EQ(call(fd_, {{"method", "io.test.Echo.Echo"}, {"parameters", nullptr}})["parameters"],
               json::object());
-    EXPECT_EQ(call(fd_, {{"method", "io.test.Echo.Echo"}, {"parameters", json::object()}})["parameters"],
-              json::object());
+    EXPECT_EQ(
+        call(fd_, {{"method", "io.test.Echo.Echo"}, {"parameters", json::object()}})["parameters"],
+        json::object());
 }
 
 TEST_F(VarlinkServer, NonObjectParametersAreInvalid) {
@@ -222,7 +222,9 @@ TEST(ParamTable, DecodesTypesRangesAndRejectsUnknownFields) {
     std::optional<bool> flag;
     std::string name;
     ParamTable table;
-    table.optional_uint("n", &n, 10, 20).optional_bool("flag", &flag).required_string("name", &name);
+    table.optional_uint("n", &n, 10, 20)
+        .optional_bool("flag", &flag)
+        .required_string("name", &name);
     EXPECT_EQ(table.decode({{"name", "x"}, {"n", 15}, {"flag", true}}), std::nullopt);
     EXPECT_EQ(*n, 15u);
     EXPECT_TRUE(*flag);
@@ -250,7 +252,8 @@ TEST_F(VarlinkServer, PipelinedCallsBeyondTheOutputBackpressureAllGetAnswered) {
     size_t replies = 0;
     for (int round = 0; round < 2000 && replies < 300; round++) {
         if (sent < batch.size()) {
-            ssize_t n = ::send(fd_, batch.data() + sent, batch.size() - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+            ssize_t n =
+                ::send(fd_, batch.data() + sent, batch.size() - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
             if (n > 0)
                 sent += static_cast<size_t>(n);
         }
@@ -274,7 +277,8 @@ TEST_F(VarlinkServer, AFailureAfterTheReplyIsLoggedNotSent) {
     EXPECT_FALSE(replies[0].contains("error"));
     EXPECT_EQ(replies[1]["parameters"]["n"], 1);
     EXPECT_NE(log.find("io.test.Echo.ReplyThenThrow answered a call that had its final reply"),
-              std::string::npos) << log;
+              std::string::npos)
+        << log;
 }
 
 TEST_F(VarlinkServer, AStaleResponderCannotAnswerTheNextCall) {
@@ -326,7 +330,8 @@ TEST_F(VarlinkServer, AHalfClosedClientGetsEveryPipelinedReply) {
 }
 
 TEST_F(VarlinkServer, AHalfClosedClientGetsAWholeStream) {
-    send_raw(fd_, framed({{"method", "io.test.Echo.Pulled"}, {"more", true},
+    send_raw(fd_, framed({{"method", "io.test.Echo.Pulled"},
+                          {"more", true},
                           {"parameters", {{"count", 3000}}}}));
     ASSERT_EQ(shutdown(fd_, SHUT_WR), 0);
     auto replies = receive_stream(fd_);
@@ -338,7 +343,8 @@ TEST_F(VarlinkServer, AHalfClosedClientGetsAWholeStream) {
 // Item 1: a streamed answer is made as the client reads it; one that does not read holds
 // a bounded amount, however long the answer.
 TEST_F(VarlinkServer, StreamsArePulledAsTheClientReads) {
-    send_raw(fd_, framed({{"method", "io.test.Echo.Pulled"}, {"more", true},
+    send_raw(fd_, framed({{"method", "io.test.Echo.Pulled"},
+                          {"more", true},
                           {"parameters", {{"count", 20000}}}}));
     pump();
     pump();
@@ -355,18 +361,20 @@ TEST_F(VarlinkServer, StreamsArePulledAsTheClientReads) {
 }
 
 TEST_F(VarlinkServer, StreamedRepliesNeedMore) {
-    EXPECT_EQ(call(fd_, {{"method", "io.test.Echo.Pulled"}, {"parameters", {{"count", 3}}}})["error"],
-              kErrorExpectedMore);
+    EXPECT_EQ(
+        call(fd_, {{"method", "io.test.Echo.Pulled"}, {"parameters", {{"count", 3}}}})["error"],
+        kErrorExpectedMore);
 }
 
 // Item 4: sd-varlink's varlink_dispatch_method accepts method, parameters, oneway and more
 // and nothing else; "upgrade" (with either value) and unknown keys, and oneway together with
 // more, are protocol violations: the connection closes without a reply.
 TEST_F(VarlinkServer, UpgradeAndUnknownKeysCloseTheConnectionAsSdVarlinkDoes) {
-    for (json bad : {json{{"method", "io.test.Echo.Echo"}, {"upgrade", true}},
-                     json{{"method", "io.test.Echo.Echo"}, {"upgrade", false}},
-                     json{{"method", "io.test.Echo.Echo"}, {"parameters", json::object()}, {"id", 1}},
-                     json{{"method", "io.test.Echo.Echo"}, {"more", true}, {"oneway", true}}}) {
+    for (json bad :
+         {json{{"method", "io.test.Echo.Echo"}, {"upgrade", true}},
+          json{{"method", "io.test.Echo.Echo"}, {"upgrade", false}},
+          json{{"method", "io.test.Echo.Echo"}, {"parameters", json::object()}, {"id", 1}},
+          json{{"method", "io.test.Echo.Echo"}, {"more", true}, {"oneway", true}}}) {
         int fd = connect(*server_);
         send_raw(fd, framed(bad));
         EXPECT_TRUE(receive(fd).empty()) << bad.dump();
@@ -476,8 +484,8 @@ TEST_F(VarlinkServer, PipelinedCallsAreServedAFewPerLoopTurn) {
     int most_in_one_turn = 0;
     while (replies < kCalls && turns < 10 * kCalls) {
         if (sent < batch.size()) {
-            ssize_t n = ::send(fd_, batch.data() + sent, batch.size() - sent,
-                               MSG_DONTWAIT | MSG_NOSIGNAL);
+            ssize_t n =
+                ::send(fd_, batch.data() + sent, batch.size() - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
             if (n > 0)
                 sent += static_cast<size_t>(n);
         }

@@ -36,7 +36,8 @@ protected:
     static uint64_t now_usec() {
         timespec ts{};
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        return static_cast<uint64_t>(ts.tv_sec) * 1'000'000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
+        return static_cast<uint64_t>(ts.tv_sec) * 1'000'000 +
+               static_cast<uint64_t>(ts.tv_nsec) / 1000;
     }
 
     // Every reply of one "more" call, up to and including the one without "continues"

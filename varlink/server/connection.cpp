@@ -123,8 +123,8 @@ void Connection::arm_idle_timer() {
         return;
     // A connection without its idle timer could be held open for ever by a silent client:
     // one that cannot be timed out is not kept.
-    if (auto status = rearm_timer(idle_.get(), server_.limits().idle_timeout_usec,
-                                  "a Varlink idle timer");
+    if (auto status =
+            rearm_timer(idle_.get(), server_.limits().idle_timeout_usec, "a Varlink idle timer");
         !status) {
         log_printf(LOG_ERR, "varlink: %s", status.error().message.c_str());
         close("idle timer failed");
@@ -358,8 +358,8 @@ void Connection::pull_stream() {
 void Connection::flush() {
     size_t sent = 0;
     while (sent < out_.size()) {
-        ssize_t n = send(fd_.get(), out_.data() + sent, out_.size() - sent,
-                         MSG_DONTWAIT | MSG_NOSIGNAL);
+        ssize_t n =
+            send(fd_.get(), out_.data() + sent, out_.size() - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
         if (n > 0) {
             sent += static_cast<size_t>(n);
             progress_ = true;

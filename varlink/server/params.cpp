@@ -12,8 +12,8 @@ ParamTable& ParamTable::required_uint(std::string name, std::optional<uint64_t>*
     return add_uint(std::move(name), true, target, min, max);
 }
 
-ParamTable& ParamTable::add_uint(std::string name, bool required,
-                                 std::optional<uint64_t>* target, uint64_t min, uint64_t max) {
+ParamTable& ParamTable::add_uint(std::string name, bool required, std::optional<uint64_t>* target,
+                                 uint64_t min, uint64_t max) {
     fields_.push_back({std::move(name), required, [=](const nlohmann::json& value) {
                            // Parsed JSON stores non-negative numbers as unsigned; values
                            // built in code may be signed.

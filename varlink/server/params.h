@@ -14,10 +14,10 @@ namespace framepace::varlink {
 
 class ParamTable {
 public:
-    ParamTable& optional_uint(std::string name, std::optional<uint64_t>* target,
-                              uint64_t min = 0, uint64_t max = UINT64_MAX);
-    ParamTable& required_uint(std::string name, std::optional<uint64_t>* target,
-                              uint64_t min = 0, uint64_t max = UINT64_MAX);
+    ParamTable& optional_uint(std::string name, std::optional<uint64_t>* target, uint64_t min = 0,
+                              uint64_t max = UINT64_MAX);
+    ParamTable& required_uint(std::string name, std::optional<uint64_t>* target, uint64_t min = 0,
+                              uint64_t max = UINT64_MAX);
     ParamTable& optional_bool(std::string name, std::optional<bool>* target);
     ParamTable& required_string(std::string name, std::string* target);
 

@@ -14,7 +14,8 @@
 
 namespace framepace::varlink {
 
-const char* const kVarlinkServiceIdl = R"IDL(# The Varlink Service Interface is provided by every varlink service. It
+const char* const kVarlinkServiceIdl =
+    R"IDL(# The Varlink Service Interface is provided by every varlink service. It
 # describes the service and the interfaces it implements.
 interface org.varlink.service
 
@@ -61,9 +62,7 @@ void Responder::send(json message, bool final) {
         connection->deliver(call_id_, method_, std::move(message), final);
 }
 
-void Responder::reply(json parameters) {
-    send(json{{"parameters", std::move(parameters)}}, true);
-}
+void Responder::reply(json parameters) { send(json{{"parameters", std::move(parameters)}}, true); }
 
 void Responder::reply_more(json parameters) {
     send(json{{"parameters", std::move(parameters)}}, false);
@@ -84,8 +83,11 @@ void Responder::on_close(std::function<void()> hook) {
 }
 
 Server::Server(sd_event* loop, ServiceInfo info, Limits limits)
-    : loop_(loop), info_(std::move(info)), limits_(limits),
-      refusals_(limits.refusal_log_interval_usec), clock_(monotonic_usec) {}
+    : loop_(loop),
+      info_(std::move(info)),
+      limits_(limits),
+      refusals_(limits.refusal_log_interval_usec),
+      clock_(monotonic_usec) {}
 
 Server::~Server() {
     // Connections hold a reference to us; end them first.

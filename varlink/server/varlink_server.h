@@ -174,7 +174,8 @@ extern const char* const kVarlinkServiceIdl;
 // Standard error names.
 inline constexpr const char* kErrorInterfaceNotFound = "org.varlink.service.InterfaceNotFound";
 inline constexpr const char* kErrorMethodNotFound = "org.varlink.service.MethodNotFound";
-inline constexpr const char* kErrorMethodNotImplemented = "org.varlink.service.MethodNotImplemented";
+inline constexpr const char* kErrorMethodNotImplemented =
+    "org.varlink.service.MethodNotImplemented";
 inline constexpr const char* kErrorInvalidParameter = "org.varlink.service.InvalidParameter";
 inline constexpr const char* kErrorPermissionDenied = "org.varlink.service.PermissionDenied";
 inline constexpr const char* kErrorExpectedMore = "org.varlink.service.ExpectedMore";

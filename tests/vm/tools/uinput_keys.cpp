@@ -120,8 +120,9 @@ int main(int argc, char** argv) {
                 if (events[i].type != EV_KEY)
                     continue;
                 keys_read++;
-                const uint64_t at = static_cast<uint64_t>(events[i].input_event_sec) * 1'000'000'000 +
-                                    static_cast<uint64_t>(events[i].input_event_usec) * 1000;
+                const uint64_t at =
+                    static_cast<uint64_t>(events[i].input_event_sec) * 1'000'000'000 +
+                    static_cast<uint64_t>(events[i].input_event_usec) * 1000;
                 latencies_ns.push_back(woke > at ? woke - at : 0);
             }
         }
@@ -149,11 +150,12 @@ int main(int argc, char** argv) {
     std::vector<uint64_t> us;
     for (uint64_t ns : latencies_ns)
         us.push_back(ns / 1000);
-    std::printf("{\"written\":%d,\"read\":%d,\"measured\":%zu,\"p50_us\":%llu,\"p99_us\":%llu,"
-                "\"max_us\":%llu,\"reader_tid\":%ld}\n",
-                written, keys_read, us.size(), static_cast<unsigned long long>(percentile(us, 0.5)),
-                static_cast<unsigned long long>(percentile(us, 0.99)),
-                static_cast<unsigned long long>(percentile(us, 1.0)), reader_tid.load());
+    std::printf(
+        "{\"written\":%d,\"read\":%d,\"measured\":%zu,\"p50_us\":%llu,\"p99_us\":%llu,"
+        "\"max_us\":%llu,\"reader_tid\":%ld}\n",
+        written, keys_read, us.size(), static_cast<unsigned long long>(percentile(us, 0.5)),
+        static_cast<unsigned long long>(percentile(us, 0.99)),
+        static_cast<unsigned long long>(percentile(us, 1.0)), reader_tid.load());
     std::fflush(stdout);
     if (hold_ms > 0)
         usleep(static_cast<useconds_t>(hold_ms) * 1000);

@@ -52,7 +52,8 @@ UniqueFd find_meta_map() {
     UniqueFd fd = find_map("meta", sizeof(fp_meta));
     fp_meta meta{};
     __u32 key = 0;
-    if (fd.valid() && bpf_map_lookup_elem(fd.get(), &key, &meta) == 0 && meta.magic == FP_META_MAGIC)
+    if (fd.valid() && bpf_map_lookup_elem(fd.get(), &key, &meta) == 0 &&
+        meta.magic == FP_META_MAGIC)
         return fd;
     return UniqueFd();
 }
@@ -108,15 +109,18 @@ framepace::Expected<std::vector<__u32>> struct_ops_prog_ids(int map_fd) {
         if (std::strcmp(btf__name_by_offset(kernel.get(), data->name_off), "data") != 0)
             continue;
         size_t data_offset = btf_member_bit_offset(outer, i) / 8;
-        const btf_type* ops = btf__type_by_id(kernel.get(), btf__resolve_type(kernel.get(), data->type));
+        const btf_type* ops =
+            btf__type_by_id(kernel.get(), btf__resolve_type(kernel.get(), data->type));
         if (!ops || !btf_is_struct(ops))
             break;
         const btf_member* slot = btf_members(ops);
         for (int j = 0; j < btf_vlen(ops); j++, slot++) {
-            const btf_type* type = btf__type_by_id(kernel.get(), btf__resolve_type(kernel.get(), slot->type));
+            const btf_type* type =
+                btf__type_by_id(kernel.get(), btf__resolve_type(kernel.get(), slot->type));
             if (!type || !btf_is_ptr(type))
                 continue;
-            const btf_type* target = btf__type_by_id(kernel.get(), btf__resolve_type(kernel.get(), type->type));
+            const btf_type* target =
+                btf__type_by_id(kernel.get(), btf__resolve_type(kernel.get(), type->type));
             size_t offset = data_offset + btf_member_bit_offset(ops, j) / 8;
             __u64 prog_id = 0;
             if (!target || !btf_is_func_proto(target) || offset + sizeof(prog_id) > value.size())
@@ -249,9 +253,8 @@ int prog_stats(const char* prefix) {
             continue;
         if (out.size() > 1)
             out += ",";
-        out += "\"" + std::string(info.name) + "\":{\"run_cnt\":" +
-               std::to_string(info.run_cnt) + ",\"run_time_ns\":" +
-               std::to_string(info.run_time_ns) + "}";
+        out += "\"" + std::string(info.name) + "\":{\"run_cnt\":" + std::to_string(info.run_cnt) +
+               ",\"run_time_ns\":" + std::to_string(info.run_time_ns) + "}";
     }
     std::puts((out + "}").c_str());
     return 0;
@@ -268,6 +271,8 @@ int main(int argc, char** argv) {
         return prog_stats(argv[2]);
     if (argc == 2 && std::strcmp(argv[1], "first-drop") == 0)
         return first_drop();
-    std::fprintf(stderr, "usage: framepace-vm-probe boost | set-layout-version N | prog-stats PREFIX | first-drop\n");
+    std::fprintf(stderr,
+                 "usage: framepace-vm-probe boost | set-layout-version N | prog-stats PREFIX | "
+                 "first-drop\n");
     return 2;
 }
