@@ -180,6 +180,7 @@ struct {
 
 struct util_timer {
 	struct bpf_timer timer;
+	struct bpf_cpumask __kptr *idle_online; /* the sampler's room for idle & online */
 };
 
 struct {
@@ -852,30 +853,28 @@ s32 BPF_STRUCT_OPS(framepace_init_task, struct task_struct *p, struct scx_init_t
 /*
  * Every UTIL_PERIOD_NS: the share of online CPUs that are busy, smoothed, decides between
  * per-CPU queues and the shared one, with hysteresis so that a load near the threshold does
- * not flip-flop. Both counts are taken now, CPU by CPU: the scheduler stays loaded across
- * CPU hotplug, so a count of online CPUs from load time goes stale, and the kernel does not
- * clear the idle bit of a CPU that goes offline (idle is the state it leaves in), so the
- * idle mask's weight alone would count offline CPUs as idle ones. The walk is over possible
- * CPUs, every 10 ms, off the scheduling paths.
+ * not flip-flop. Both counts are taken now: the scheduler stays loaded across CPU hotplug, so
+ * a count of online CPUs from load time goes stale, and the kernel does not clear the idle
+ * bit of a CPU that goes offline (idle is the state it leaves in), so the idle mask's weight
+ * alone would count offline CPUs as idle ones: idle CPUs are those of idle & online.
  */
 static int sample_utilisation(void *map, int *key, struct util_timer *ut)
 {
 	const struct fp_tunables *t = current_tunables();
 	const struct cpumask *online = scx_bpf_get_online_cpumask();
 	const struct cpumask *idle = scx_bpf_get_idle_cpumask();
-	u32 nr_online = 0, nr_busy = 0, cpu, busy_pct;
+	struct bpf_cpumask *idle_online = ut->idle_online;
+	u32 nr_online = bpf_cpumask_weight(online), nr_idle = 0, busy_pct;
 
-	bpf_for(cpu, 0, nr_cpus)
-	{
-		if (!bpf_cpumask_test_cpu(cpu, online))
-			continue;
-		nr_online++;
-		if (!bpf_cpumask_test_cpu(cpu, idle))
-			nr_busy++;
+	/* Mask operations, not a walk over the CPUs: a loop that counts makes every iteration
+	 * a new verifier state, and the walk made framepace_init too large to verify (7.3). */
+	if (idle_online) {
+		bpf_cpumask_and(idle_online, online, idle);
+		nr_idle = bpf_cpumask_weight(fp_cast_mask(idle_online));
 	}
 	scx_bpf_put_idle_cpumask(idle);
 	scx_bpf_put_cpumask(online);
-	busy_pct = nr_online ? nr_busy * 100 / nr_online : 0;
+	busy_pct = nr_online > nr_idle ? (nr_online - nr_idle) * 100 / nr_online : 0;
 	util_pct = (util_pct * 3 + busy_pct) / 4;
 
 	if (!shared_mode && util_pct >= t->shared_util_pct) {
@@ -893,10 +892,17 @@ static s32 start_util_timer(void)
 {
 	u32 zero = 0;
 	struct util_timer *ut = bpf_map_lookup_elem(&util_timers, &zero);
+	struct bpf_cpumask *mask;
 	s32 err;
 
 	if (!ut)
 		return -ENOENT;
+	mask = bpf_cpumask_create();
+	if (!mask)
+		return -ENOMEM;
+	mask = bpf_kptr_xchg(&ut->idle_online, mask);
+	if (mask)
+		bpf_cpumask_release(mask);
 	err = bpf_timer_init(&ut->timer, &util_timers, CLOCK_MONOTONIC);
 	if (err)
 		return err;
