@@ -863,15 +863,20 @@ static int sample_utilisation(void *map, int *key, struct util_timer *ut)
 	const struct fp_tunables *t = current_tunables();
 	const struct cpumask *online = scx_bpf_get_online_cpumask();
 	const struct cpumask *idle = scx_bpf_get_idle_cpumask();
-	struct bpf_cpumask *idle_online = ut->idle_online;
+	struct bpf_cpumask *idle_online;
 	u32 nr_online = bpf_cpumask_weight(online), nr_idle = 0, busy_pct;
 
 	/* Mask operations, not a walk over the CPUs: a loop that counts makes every iteration
-	 * a new verifier state, and the walk made framepace_init too large to verify (7.3). */
+	 * a new verifier state, and the walk made framepace_init too large to verify (7.3).
+	 * The RCU section makes the kptr trusted whether or not the verifier counts this
+	 * callback of the sleepable init as sleepable (kernels differ). */
+	bpf_rcu_read_lock();
+	idle_online = ut->idle_online;
 	if (idle_online) {
 		bpf_cpumask_and(idle_online, online, idle);
 		nr_idle = bpf_cpumask_weight(fp_cast_mask(idle_online));
 	}
+	bpf_rcu_read_unlock();
 	scx_bpf_put_idle_cpumask(idle);
 	scx_bpf_put_cpumask(online);
 	busy_pct = nr_online > nr_idle ? (nr_online - nr_idle) * 100 / nr_online : 0;
