@@ -1,14 +1,22 @@
 #!/usr/bin/env python3
 """The scheduler benchmark, run inside the test VM on the real kernel: every scenario under
-the kernel's default scheduler (EEVDF), scx_simple and framepace, interleaved (each
-repetition rotates the order), all in one boot. Writes every raw figure as one JSON document.
+the kernel's default scheduler (EEVDF), scx_simple, the peers gamers run (scx_bpfland,
+scx_lavd, scx_cake: bench/peers/) and framepace, interleaved (each repetition rotates the
+order), all in one boot. Writes every raw figure as one JSON document.
 
-    sched_bench.py --out FILE --scx-simple PATH --tools DIR [--smoke] [--reps N]
+    sched_bench.py --out FILE --scx-simple PATH --tools DIR [--peers DIR] [--smoke] [--reps N]
+
+--peers DIR holds bench/peers/'s loaders; every loader found there is run, and one that fails
+to attach fails the benchmark. Without it the peers are left out and the document says so.
 
 Scenarios, per scheduler and repetition:
   idle_wakeup     cyclictest (SCHED_OTHER, 1 ms interval) on an idle system
+  idle_game       the synthetic game alone on the idle system; under EEVDF this is "the
+                  limit": the game's own unloaded behaviour
   game            the synthetic game (framepace-bench-game, launched as a Steam game) under
                   2 CPU hogs per vCPU plus a fork/exec loop
+  undetected_game the same game under the same load, launched without Steam's environment (as
+                  a native game or another launcher would start it): no rule names it
   input           uinput key presses under the same load: write() to the reader running
   loaded_wakeup   cyclictest under the same load
   messaging       `perf bench sched messaging` run time
@@ -23,7 +31,9 @@ Scenarios, per scheduler and repetition:
                   a policy that starves background work shows its cost.
 
 Each sched_ext scheduler's run is checked to have stayed attached throughout: the kernel's
-enable_seq must not move between its start and its stop (an ejection and reload would).
+enable_seq must not move between its start and its stop (an ejection and reload would). A
+peer's own counters (its .bss, printed by its loader) are read after the settle time and after
+the run: "peer_counters" lists which of them moved, the proof that it really scheduled.
 Order: each repetition takes the next row of a Williams design, so over 2n repetitions every
 scheduler follows every other equally often (over fewer, as evenly as the rows allow).
 """
@@ -34,13 +44,21 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 
-SCHEDULERS = ["eevdf", "scx_simple", "framepace"]
+# The peers: benchmark name -> (loader in --peers DIR, ops name). Their struct_ops programs
+# are named after the ops name (bpfland_enqueue, lavd_running, cake_stopping...).
+PEERS = {"scx_bpfland": ("bpfland_loader", "bpfland"),
+         "scx_lavd": ("lavd_loader", "lavd"),
+         "scx_cake": ("cake_loader", "cake")}
 CALLBACKS = ["select_cpu", "enqueue", "dispatch", "running", "stopping"]
 # Programs of each scheduler, by name prefix: struct_ops callbacks and tracing programs.
 PROG_PREFIXES = {"framepace": ["framepace_", "on_exec", "on_exit", "on_input_event"],
-                 "scx_simple": ["simple_"]}
+                 "scx_simple": ["simple_"],
+                 **{name: [ops + "_"] for name, (_, ops) in PEERS.items()}}
+OPS_NAMES = {"framepace": "framepace", "scx_simple": "simple",
+             **{name: ops for name, (_, ops) in PEERS.items()}}
 STATE = "/sys/kernel/sched_ext/state"
 # After a scheduler starts (framepaced scans /proc and logs; the previous run's load has just
 # ended), every scheduler gets the same quiet time before anything is measured.
@@ -110,42 +128,90 @@ def wait_until(predicate, timeout_s):
 
 
 class Scheduler:
-    """Starts and stops one of the three schedulers."""
+    """Starts and stops one scheduler: EEVDF (no sched_ext), framepace (its units), scx_simple
+    or a peer (their loaders, run as child processes)."""
 
-    def __init__(self, name, scx_simple):
+    def __init__(self, name, command=None):
         self.name = name
-        self.scx_simple = scx_simple
+        self.command = command
         self.proc = None
+        self.lines = []  # a peer loader's stdout: "attached", then one JSON line per dump
+        self.stderr_path = f"/run/fp-bench-{name}.err"
 
     def start(self):
         if self.name == "framepace":
             subprocess.run(["systemctl", "start", "framepaced.socket", "framepaced.service"], check=True)
-            ok = wait_until(lambda: read(OPS) == "framepace" and read(STATE) == "enabled", 20)
-        elif self.name == "scx_simple":
-            self.proc = subprocess.Popen([self.scx_simple], stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.DEVNULL)
-            ok = wait_until(lambda: read(OPS) == "simple" and read(STATE) == "enabled", 20)
-        else:
-            ok = read(STATE, "disabled") == "disabled"
-        if not ok:
-            raise RuntimeError(f"{self.name} did not start (state {read(STATE)}, ops {read(OPS)})")
+        elif self.name != "eevdf":
+            self.lines = []
+            with open(self.stderr_path, "w") as err:
+                self.proc = subprocess.Popen([self.command], stdout=subprocess.PIPE, stderr=err,
+                                             text=True)
+            threading.Thread(target=self._read_stdout, args=(self.proc,), daemon=True).start()
+        # A peer sets up its topology and arena before it attaches: slower under TCG.
+        if not wait_until(self.attached, 60):
+            why = ""
+            if self.proc and self.proc.poll() is not None:
+                why = f"; its loader exited {self.proc.returncode}: {read(self.stderr_path)[-600:]}"
+            self.stop()
+            raise RuntimeError(f"{self.name} did not start (state {read(STATE)}, ops {read(OPS)}){why}")
+
+    def _read_stdout(self, proc):
+        for line in proc.stdout:
+            self.lines.append(line.strip())
 
     def attached(self):
         if self.name == "eevdf":
             return read(STATE, "disabled") == "disabled"
-        return read(STATE) == "enabled" and read(OPS) == ("simple" if self.name == "scx_simple" else "framepace")
+        if self.name in PEERS and "attached" not in self.lines:
+            return False
+        return read(STATE) == "enabled" and read(OPS) == OPS_NAMES[self.name]
+
+    def counters(self):
+        """A peer's own counters, as its loader prints them on SIGUSR1 (None for the others or
+        when the loader has gone)."""
+        if self.name not in PEERS or self.proc.poll() is not None:
+            return None
+        seen = len(self.lines)
+        self.proc.send_signal(signal.SIGUSR1)
+        # The loader takes signals once a second (sigtimedwait).
+        if not wait_until(lambda: any(line.startswith("{") for line in self.lines[seen:]), 10):
+            return None
+        return json.loads(next(line for line in self.lines[seen:] if line.startswith("{")))["counters"]
 
     def stop(self):
+        """Stops it; returns why a peer's loader ended on its own, if it did."""
         if self.name == "framepace":
             subprocess.run(["systemctl", "stop", "framepaced.service", "framepaced.socket"], check=False)
-        elif self.proc:
-            self.proc.send_signal(signal.SIGINT)
+        exited_early = None
+        if self.proc:
+            if self.proc.poll() is not None:
+                exited_early = f"exit status {self.proc.returncode}: {read(self.stderr_path)[-400:]}"
+            self.proc.send_signal(signal.SIGINT if self.name == "scx_simple" else signal.SIGTERM)
             try:
-                self.proc.wait(timeout=10)
+                self.proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+                self.proc.wait()
             self.proc = None
         wait_until(lambda: read(STATE, "disabled") == "disabled", 20)
+        return exited_early
+
+
+def flatten(value, path=""):
+    """{"a": {"b": [1, 2]}} -> {"a.b.0": 1, "a.b.1": 2}: counters compared leaf by leaf."""
+    if isinstance(value, dict):
+        return {k: v for key, item in value.items() for k, v in flatten(item, f"{path}{key}.").items()}
+    if isinstance(value, list):
+        return {k: v for i, item in enumerate(value) for k, v in flatten(item, f"{path}{i}.").items()}
+    return {path.rstrip("."): value}
+
+
+def counters_moved(before, after):
+    """The counters (leaf paths) whose values differ between two dumps."""
+    if before is None or after is None:
+        return []
+    a, b = flatten(before), flatten(after)
+    return sorted(k for k in b if a.get(k) != b[k])
 
 
 class Load:
@@ -261,16 +327,28 @@ def callback_costs(programs, prefix):
     return costs
 
 
+def game(tools, seconds, steam):
+    """One run of the synthetic game: as a Steam launch (SteamAppId set) or as a game no rule
+    names (no Steam variable at all, whatever the benchmark itself was started with)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("SteamAppId", "SteamGameId")}
+    if steam:
+        env["SteamAppId"] = "480"
+    out = subprocess.run([f"{tools}/framepace-bench-game", str(seconds), "1000"],
+                         env=env, capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
+
+
 def run_one(sched, cfg, tools):
     figures = {}
     progress(f"{sched.name}: idle wakeup latency ({cfg['cyclic_s']} s)")
     figures["idle_wakeup"] = cyclictest(cfg["cyclic_s"])
+    progress(f"{sched.name}: synthetic game on the idle system ({cfg['game_s']} s)")
+    figures["idle_game"] = game(tools, cfg["game_s"], steam=True)
     with Load() as load:
         progress(f"{sched.name}: synthetic game under load ({cfg['game_s']} s)")
-        env = dict(os.environ, SteamAppId="480")
-        out = subprocess.run([f"{tools}/framepace-bench-game", str(cfg["game_s"]), "1000"],
-                             env=env, capture_output=True, text=True, check=True).stdout
-        figures["game"] = json.loads(out)
+        figures["game"] = game(tools, cfg["game_s"], steam=True)
+        progress(f"{sched.name}: the same game, not launched by Steam, under load ({cfg['game_s']} s)")
+        figures["undetected_game"] = game(tools, cfg["game_s"], steam=False)
         progress(f"{sched.name}: input to response under load ({cfg['keys']} keys)")
         out = subprocess.run([f"{tools}/framepace-vm-uinput", str(cfg["keys"]), "20"],
                              capture_output=True, text=True, check=True).stdout
@@ -301,6 +379,8 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--scx-simple", required=True)
     ap.add_argument("--tools", required=True)
+    ap.add_argument("--peers", help="folder of bench/peers' loaders")
+    ap.add_argument("--peers-missing", help="why there are no peers (recorded in the document)")
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--reps", type=int)
     args = ap.parse_args()
@@ -308,32 +388,56 @@ def main():
     if args.reps:
         cfg["reps"] = args.reps
 
+    commands = {"scx_simple": args.scx_simple}
+    peers_meta = {"folder": args.peers, "run": [], "missing": args.peers_missing}
+    if args.peers:
+        for name, (loader, _) in PEERS.items():
+            path = os.path.join(args.peers, loader)
+            if os.access(path, os.X_OK):
+                commands[name] = path
+                peers_meta["run"].append(name)
+        if not peers_meta["run"]:
+            sys.exit(f"sched_bench: no peer loader in {args.peers}")
+        peers_meta["build"] = read(os.path.join(args.peers, "BUILD"))
+    schedulers = ["eevdf", "scx_simple"] + peers_meta["run"] + ["framepace"]
+
     subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=0"], check=True)
     runs = []
     started = time.monotonic()
-    orders = williams_orders(SCHEDULERS)
+    orders = williams_orders(schedulers)
     for rep in range(cfg["reps"]):
         for name in orders[rep % len(orders)]:
             progress(f"repetition {rep + 1}/{cfg['reps']}, {name} "
                      f"({time.monotonic() - started:.0f} s so far)")
-            sched = Scheduler(name, args.scx_simple)
+            sched = Scheduler(name, commands.get(name))
             sched.start()
             seq0 = read(ENABLE_SEQ)
             time.sleep(SETTLE_S)
+            exited_early = None
             try:
+                counters0 = sched.counters()
                 figures = run_one(sched, cfg, args.tools)
+                counters1 = sched.counters()
                 seq1 = read(ENABLE_SEQ)
             finally:
-                sched.stop()
+                exited_early = sched.stop()
             # A scheduler ejected and reloaded mid-run moved enable_seq: its figures are not
             # its own, and the run fails rather than report them.
             if name != "eevdf" and seq1 != seq0:
                 raise RuntimeError(f"{name} was re-attached during its run (enable_seq {seq0} -> {seq1})")
             figures["enable_seq"] = [seq0, seq1]
+            if name in PEERS:
+                moved = counters_moved(counters0, counters1)
+                figures["peer_counters"] = {"moved": moved, "before": counters0, "after": counters1}
+                if exited_early:
+                    figures["loader_exit"] = exited_early
+                progress(f"{name}: {len(moved)} of its counters moved during the run")
             runs.append({"rep": rep, "scheduler": name, **figures})
     doc = {"meta": {"kernel": os.uname().release, "vcpus": os.cpu_count(),
                     "date": time.strftime("%Y-%m-%d"), "smoke": args.smoke, "reps": cfg["reps"],
+                    "schedulers": schedulers, "peers": peers_meta,
                     "scx_simple": read(os.path.join(os.path.dirname(args.scx_simple), "VERSION")),
+                    "game_s": cfg["game_s"], "settle_s": SETTLE_S,
                     "seconds": round(time.monotonic() - started)},
            "runs": runs}
     with open(args.out, "w") as f:

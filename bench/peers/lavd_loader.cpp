@@ -475,7 +475,9 @@ int run(bool plan_only) {
         print_counters(peer::open_skeleton<Skel>("lavd").get(), "plan");
         return 0;
     }
-    if (access("/sys/kernel/debug/energy_model", F_OK) == 0)
+    // The folder exists on any kernel with the EM framework; a model has performance domains
+    // (pd0, pd1...) in it. x86 and the QEMU guest have none.
+    if (access("/sys/kernel/debug/energy_model/pd0", F_OK) == 0)
         std::fprintf(stderr,
                      "lavd_loader: this kernel has an energy model; it is not used (README.md)\n");
     peer::raise_memlock_rlimit();

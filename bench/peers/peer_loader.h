@@ -614,9 +614,11 @@ template <class Skel, class InitArgs, class TopoInitArgs, class AllocMaskArgs, c
 class ArenaSetup {
 public:
     ArenaSetup(Skel* skel, const Topology& topo) : skel_(skel), topo_(topo) {
-        size_t size = 0;
-        base_ = static_cast<char*>(bpf_map__initial_value(skel->maps.arena, &size));
-        size_ = size;
+        // libbpf maps the whole arena (max_entries pages) at load; the size it reports with the
+        // address is only that of the arena's static data, so the extent comes from the map.
+        size_t static_size = 0;
+        base_ = static_cast<char*>(bpf_map__initial_value(skel->maps.arena, &static_size));
+        size_ = size_t(bpf_map__max_entries(skel->maps.arena)) * size_t(sysconf(_SC_PAGESIZE));
         if (!base_)
             throw LoaderError("the arena map is not mapped into this process");
         words_ = (size_t(topo.nr_cpu_ids) + 63) / 64;

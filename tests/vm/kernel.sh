@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Finds a sched_ext kernel for the test VM and prints the directory holding its `vmlinuz`
-# and `modules-subset.tar`.
+# Finds a sched_ext kernel for the test VM and prints the directory holding its `vmlinuz`,
+# `config` and `modules-subset.tar`.
 #   kernel.sh KVER      e.g. 7.3.4+deb13-amd64
 # Uses ../shared/kernels/KVER when present (Debian's packages, unchanged). Otherwise fetches
 # the newest generic kernel of the same Debian line from the mirror (+deb13: trixie-backports,
@@ -12,7 +12,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 shared=${FRAMEPACE_SHARED_KERNELS:-$top/../shared/kernels}
 cache=${FRAMEPACE_CACHE:-/var/cache/framepace}/kernels
 
-if [ -f "$shared/$want/vmlinuz" ] && [ -f "$shared/$want/modules-subset.tar" ]; then
+if [ -f "$shared/$want/vmlinuz" ] && [ -f "$shared/$want/config" ] && [ -f "$shared/$want/modules-subset.tar" ]; then
     echo "$shared/$want"
     exit 0
 fi
@@ -32,9 +32,12 @@ if [ -z "$kver" ]; then
     exit 1
 fi
 dest=$cache/$kver
-if [ ! -f "$dest/vmlinuz" ]; then
+# The config goes with it: libbpf reads /boot/config-KVER for BPF programs' __kconfig externs
+# (the peers' do), as on any installed Debian system. Caches made before it was kept refetch.
+if [ ! -f "$dest/vmlinuz" ] || [ ! -f "$dest/config" ]; then
     echo "kernel: fetching $kver from $suite (wanted $want)" >&2
-    (cd "$work" && apt-get "${apt[@]}" download -qq "linux-binary-unsigned-$kver" "linux-modules-$kver")
+    # linux-base-KVER holds the config (usr/lib/modules/KVER/config).
+    (cd "$work" && apt-get "${apt[@]}" download -qq "linux-binary-unsigned-$kver" "linux-modules-$kver" "linux-base-$kver")
     mkdir -p "$work/root"
     for deb in "$work"/*.deb; do dpkg-deb -x "$deb" "$work/root"; done
     mods=$work/root/usr/lib/modules/$kver
@@ -46,6 +49,12 @@ if [ ! -f "$dest/vmlinuz" ]; then
     [ -n "$vmlinuz" ] || { echo "kernel: no vmlinuz in the $kver packages" >&2; exit 1; }
     mkdir -p "$dest.tmp"
     cp "$vmlinuz" "$dest.tmp/vmlinuz"
+    config=
+    for candidate in "$mods/config" "$work/root/boot/config-$kver"; do
+        [ -f "$candidate" ] && { config=$candidate; break; }
+    done
+    [ -n "$config" ] || { echo "kernel: no kernel config in the $kver packages" >&2; exit 1; }
+    cp "$config" "$dest.tmp/config"
     # The same subset as ../shared/kernels: what a test VM can load.
     (cd "$(dirname "$mods")" && tar -cf "$dest.tmp/modules-subset.tar" --ignore-failed-read \
         "$kver"/modules.order "$kver"/modules.builtin* \

@@ -77,6 +77,19 @@ if [ "$job" = bench ] || { [ "$job" = test ] && [[ " ${selected_cases[*]} " == *
     scx=$("$top/bench/build-scx-simple.sh" "$kver")
     install -m755 "$scx/scx_simple" "$guest/scx/"
     install -m644 "$scx/VERSION" "$guest/scx/"
+    # The peers gamers run (bench/peers/), built from an scx export: $FRAMEPACE_PEERS_SRC, by
+    # default the one in shared/ next to the clone. Without one they are left out, and the
+    # guest is told why (the benchmark's document and the smoke's detail say it).
+    peers_src=${FRAMEPACE_PEERS_SRC:-$top/../shared/peers/scx-7a58a3a}
+    if [ -d "$peers_src" ]; then
+        peers=$("$top/bench/peers/build-peers.sh" --peers-src "$peers_src" "$kver")
+        mkdir -p "$guest/peers"
+        install -m755 "$peers/"*_loader "$guest/peers/"
+        install -m644 "$peers/BUILD" "$guest/peers/"
+    else
+        echo "FRAMEPACE_PEERS_MISSING=\"no scx sources at $peers_src (set FRAMEPACE_PEERS_SRC)\"" >>"$guest/job.env"
+        echo "run-vm: no peer sources at $peers_src: the benchmark runs without scx_bpfland, scx_lavd, scx_cake" >&2
+    fi
 fi
 echo "FRAMEPACE_BENCH_ARGS=\"${FRAMEPACE_BENCH_ARGS:-}\"" >>"$guest/job.env"
 echo "FRAMEPACE_DEMO_SECONDS=${FRAMEPACE_DEMO_SECONDS:-20}" >>"$guest/job.env"
@@ -93,6 +106,9 @@ mkdir -p "$work/mods/lib"
 tar -C "$work/mods/lib" -xf "$kdir/modules-subset.tar"
 depmod -b "$work/mods" "$kver"
 mv "$work/mods/lib/modules" "$stage/usr/lib/modules"
+# /boot/config-KVER, as an installed kernel has it: libbpf resolves __kconfig externs from it.
+mkdir -p "$stage/boot"
+install -m644 "$kdir/config" "$stage/boot/config-$kver"
 
 (cd "$stage" && find . -print0 | cpio --null -o -H newc -R 0:0 --quiet) >"$work/run.cpio"
 cat "$image" "$work/run.cpio" >"$work/initrd.cpio"

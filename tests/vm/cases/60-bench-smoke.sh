@@ -1,30 +1,41 @@
 #!/bin/bash
-# The benchmark's smoke run (one short repetition of every scenario under every scheduler),
-# so that the benchmark code cannot rot; the host turns its figures into a report
-# (ctest bench_report_smoke). Its figures are not a measurement.
+# The benchmark's smoke run (one short repetition of every scenario under every scheduler, the
+# peers' loaders included), so that the benchmark code and the loaders cannot rot; the host
+# turns its figures into a report (ctest bench_report_smoke). Its figures are not a measurement.
 # checks: bench_smoke
 . /usr/lib/framepace-vm/lib.sh
+. /usr/lib/framepace-vm/job.env
 systemctl stop framepaced.service framepaced.socket 2>/dev/null
 modprobe uinput
+peers=/usr/lib/framepace-vm/peers
+peer_args=(--peers-missing "${FRAMEPACE_PEERS_MISSING:-no loaders in the guest}")
+[ -d "$peers" ] && peer_args=(--peers "$peers")
 # The figures of a baseline the kernel ejects mid-run (scx_simple's one global FIFO can stall
 # RCU under TCG: "runtime error: RCU CPU stall") are not a measurement, but not rot either:
-# such a run is reported in the detail. framepace must stay attached, and every sched_ext
-# scheduler that stayed attached must show its callbacks' costs.
+# such a run is reported in the detail. framepace and every peer must stay attached, every
+# sched_ext scheduler that stayed attached must show its callbacks' costs, and every peer its
+# own counters moving.
 if ! python3 /usr/lib/framepace-vm/bench/sched_bench.py --out /run/bench-smoke.json --smoke \
         --scx-simple /usr/lib/framepace-vm/scx/scx_simple --tools /usr/lib/framepace-vm \
-        2>/run/bench-smoke.log; then
+        "${peer_args[@]}" 2>/run/bench-smoke.log; then
     result bench_smoke fail "sched_bench.py failed: $(tail -c 600 /run/bench-smoke.log)"
     exit 0
 fi
-schedulers=$(jq '[.runs[].scheduler] | unique | length' /run/bench-smoke.json)
-framepace_attached=$(jq '[.runs[] | select(.scheduler == "framepace" and .stayed_attached)] | length' /run/bench-smoke.json)
-fewest_callbacks=$(jq '[.runs[] | select(.scheduler != "eevdf" and .stayed_attached) | .callbacks | length] | min' /run/bench-smoke.json)
-ejected=$(jq -r '[.runs[] | select(.stayed_attached | not) | .scheduler] | join(" ")' /run/bench-smoke.json)
-why="schedulers run: $schedulers of 3; framepace stayed attached: $framepace_attached of 1; fewest callbacks measured: $fewest_callbacks; ejected mid-run: ${ejected:-none}"
+doc=/run/bench-smoke.json
+expected=$(jq '.meta.schedulers | length' $doc)
+schedulers=$(jq '[.runs[].scheduler] | unique | length' $doc)
+must_stay='["framepace","scx_bpfland","scx_lavd","scx_cake"]'
+not_attached=$(jq -r --argjson m "$must_stay" '[.runs[] | select((.scheduler as $s | $m | index($s)) and (.stayed_attached | not)) | .scheduler] | join(" ")' $doc)
+fewest_callbacks=$(jq '[.runs[] | select(.scheduler != "eevdf" and .stayed_attached) | .callbacks | length] | min' $doc)
+still=$(jq -r '[.runs[] | select(.peer_counters and (.peer_counters.moved | length) == 0) | .scheduler] | join(" ")' $doc)
+moved=$(jq -r '[.runs[] | select(.peer_counters) | "\(.scheduler) \(.peer_counters.moved | length)"] | join(", ")' $doc)
+ejected=$(jq -r '[.runs[] | select(.stayed_attached | not) | .scheduler] | join(" ")' $doc)
+peers_run=$(jq -r '.meta.peers.run | join(" ")' $doc)
+why="schedulers run: $schedulers of $expected; peers: ${peers_run:-none (${FRAMEPACE_PEERS_MISSING:-no loaders in the guest})}; peer counters moved: ${moved:-n/a}; fewest callbacks measured: $fewest_callbacks; ejected mid-run: ${ejected:-none}"
 [ -n "$ejected" ] && why="$why ($(dmesg | grep -o 'sched_ext: BPF scheduler .* disabled (.*' | grep -v 'unregistered' | tail -1))"
-if [ "$schedulers" = 3 ] && [ "$framepace_attached" = 1 ] && [ "$fewest_callbacks" -ge 4 ]; then
-    result bench_smoke pass "$why; $(jq -c .meta /run/bench-smoke.json)" "$(cat /run/bench-smoke.json)"
+if [ "$schedulers" = "$expected" ] && [ -z "$not_attached" ] && [ -z "$still" ] && [ "$fewest_callbacks" -ge 4 ]; then
+    result bench_smoke pass "$why; $(jq -c '.meta | del(.peers.build)' $doc)" "$(cat $doc)"
 else
-    result bench_smoke fail "$why"
+    result bench_smoke fail "$why${not_attached:+; not attached throughout: $not_attached}${still:+; counters still: $still}"
 fi
 exit 0
