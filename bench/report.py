@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Turns a scheduler benchmark run (bench/sched_bench.py's JSON) into a results folder:
 raw.json (every figure), summary.md (medians with spread, the limit, ratios to EEVDF, to
-scx_simple and to the best peer, the proof that each peer scheduled, the targets met or not)
-and PNG plots (CDFs of frame-start lateness, bars for the rest).
+scx_simple and to the best peer, the proof that each peer scheduled, the targets met or not),
+summary_short.md (medians of the main rows: the README's table) and PNG plots (CDFs of
+frame-start lateness, bars for the rest).
 
     report.py --in RUN.json|results.jsonl --out DIR
 """
@@ -274,6 +275,36 @@ def markdown(doc, table, left_out):
     return "\n".join(lines)
 
 
+# The rows of the short table (README): the figures a gamer asks about first.
+COMPACT_ROWS = ["render_p99", "render_missed", "audio_p99", "undetected_render_p99", "undetected_render_missed",
+                "idle_render_p99", "idle_render_missed", "input_p99", "idle_wakeup_p99", "loaded_wakeup_p99",
+                "messaging_s", "hackbench_s", "background_cpu", "cb_running", "cb_stopping"]
+
+
+def compact(table):
+    """Medians only, the rows of COMPACT_ROWS: the README's table."""
+    peers_run = [p for p in SCHEDULERS if p in PEERS]
+    titles = {key: (title, unit) for key, title, unit, _, _ in METRICS}
+    titles.update({f"cb_{cb}": (f"{cb} mean cost (bpf_stats)", "ns") for cb in CALLBACKS})
+    head = ["metric", "limit"] + [LABEL[s].split(" (")[0] for s in SCHEDULERS] + ["framepace / EEVDF"] + \
+        (["framepace / best peer"] if peers_run else [])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for key in COMPACT_ROWS:
+        cells = table.get(key, {})
+        if not any(s in cells for s in SCHEDULERS):
+            continue
+        title, unit = titles[key]
+        row = [f"{title} [{unit}]", fmt(cells["limit"]).split(" (")[0] if "limit" in cells else ""]
+        row += [fmt(cells[s]).split(" (")[0] if s in cells else "—" for s in SCHEDULERS]
+        fp, ev = cells.get("framepace", (None,))[0], cells.get("eevdf", (None,))[0]
+        row.append(f"{ratio(fp, ev):.2f}×" if fp is not None and ev is not None else "—")
+        if peers_run:
+            best = best_peer(table, key)
+            row.append(f"{ratio(fp, best[1]):.2f}× ({best[0][4:]})" if fp is not None and best else "—")
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def plot_cdf(doc, path):
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), sharey=True)
     for ax, section, title in ((axes[0], "game", "detected (Steam) game under load"),
@@ -357,6 +388,8 @@ def main():
     table = summarise(doc)
     with open(os.path.join(args.out, "summary.md"), "w") as f:
         f.write(markdown(doc, table, left_out))
+    with open(os.path.join(args.out, "summary_short.md"), "w") as f:
+        f.write(compact(table))
     plot_cdf(doc, os.path.join(args.out, "frame_lateness_cdf.png"))
     plot_bars(table, os.path.join(args.out, "summary_bars.png"))
     if missing:

@@ -9,12 +9,14 @@
  *    slice and its deadline offset, both tunables.
  *  - Placement is locality first: the previous CPU if idle, else a wholly idle SMT core in
  *    its LLC, else any idle CPU in its LLC, else any idle CPU; the task goes straight to that
- *    CPU's local queue. Tasks that are not latency-critical migrate at most once per
- *    migration_interval_ns.
+ *    CPU's local queue. Tasks that are not latency-critical move to another LLC at most once
+ *    per migration_interval_ns.
  *  - Otherwise the task is queued by deadline (weighted virtual time plus its role's offset):
  *    under light load on its CPU's own queue (cache-warm, no shared lock; idle CPUs steal),
  *    and on one shared queue once CPU utilisation passes shared_util_pct, where the earliest
- *    deadline anywhere runs next.
+ *    deadline anywhere runs next. A waking task whose deadline is well before that of the
+ *    task running where it queued preempts it, as in EEVDF: sleepers (a game's frame and
+ *    audio threads, whether or not a rule names the game) do not wait out batch slices.
  *  - Runtime is charged as used_ns * 100 / weight: nice levels are honoured, and games run
  *    with game_weight_pct of their weight. A sleeper banks at most sleep_budget_ns, so lag is
  *    bounded and batch work always progresses.
@@ -25,7 +27,8 @@
  *    runnable task waits longer than that: the last line of defence against a policy bug.
  *
  * RT tasks are above sched_ext and never reach us; the audio role is for the SCHED_OTHER
- * audio servers (pipewire without rtkit).
+ * audio servers (pipewire without rtkit). When an RT task takes a CPU, the tasks in that
+ * CPU's local queue are sent elsewhere (ops.cpu_release).
  */
 #define BPF_NO_KFUNC_PROTOTYPES
 #include "vmlinux.h"
@@ -47,9 +50,8 @@ char _license[] SEC("license") = "GPL";
 /* The utilisation sampler's period, and the gap between entering and leaving shared mode. */
 #define UTIL_PERIOD_NS 10000000ULL
 #define UTIL_HYSTERESIS_PCT 10
-/* How many CPUs a waking critical task looks at for work to preempt. */
+/* How many CPUs a waking task looks at for work to preempt. */
 #define FP_PREEMPT_SCAN_MAX 64
-#define FP_PREEMPT_NEVER 3
 
 /* Topology, filled in by framepaced before load: LLC ids are dense, 0 .. nr_llcs-1.
  * nr_cpus counts possible CPUs (ids 0 .. nr_cpus-1), so hotplug never leaves it stale.
@@ -169,6 +171,7 @@ struct {
 struct cpu_state {
 	u32 role;     /* role of the running task; FP_NR_ROLES while none runs */
 	u32 in_input; /* inside input_event: whoever is woken now handles input */
+	u64 deadline; /* deadline of the running task, for wakeup preemption */
 };
 
 struct {
@@ -216,8 +219,8 @@ __u64 vtime_now;
 __u64 generation;
 
 /*
- * CLOCK_MONOTONIC ns of framepaced's last heartbeat. Read only when a boost window is about
- * to open: a dead or stuck daemon cannot leave games boosted over everyone else.
+ * CLOCK_MONOTONIC ns of framepaced's last heartbeat. Read only when input opens or extends a
+ * boost window: a dead or stuck daemon cannot leave games boosted over everyone else.
  */
 __u64 heartbeat_ns;
 
@@ -323,6 +326,15 @@ static __always_inline struct cpu_state *this_cpu_state(void)
 	return bpf_map_lookup_elem(&cpu_states, &zero);
 }
 
+/* A CPU's state by id: ops.running and ops.stopping may be called from another CPU than the
+ * task's (a remote sched_setaffinity or renice puts the running task and sets it again). */
+static __always_inline struct cpu_state *cpu_state_of(s32 cpu)
+{
+	u32 zero = 0;
+
+	return bpf_map_lookup_percpu_elem(&cpu_states, &zero, cpu);
+}
+
 static __always_inline struct task_ctx *lookup_task_ctx(struct task_struct *p)
 {
 	return bpf_task_storage_get(&task_ctxs, p, 0, 0);
@@ -348,24 +360,23 @@ static __always_inline u64 charge_weight(struct task_struct *p, const struct tas
 }
 
 /*
- * Opens the input-boost window, or extends the open one. Only opening consults the
- * heartbeat; extending an open window is a single store.
+ * Opens the input-boost window, or extends the open one. Both consult the heartbeat: held
+ * keys or a stream of mouse events would otherwise keep a window open for good after the
+ * daemon died.
  */
 static __always_inline bool open_boost_window(u64 now, const struct fp_tunables *t)
 {
 	struct fp_event *ev;
+	bool extending = time_before(now, boost_until_ns);
 
-	if (time_before(now, boost_until_ns)) {
-		boost_until_ns = now + t->boost_window_ns;
-		count(FP_CNT_BOOST_OPENED);
-		return true;
-	}
 	if (!heartbeat_ns || now - heartbeat_ns > t->heartbeat_limit_ns) {
 		count(FP_CNT_BOOST_REFUSED);
 		return false;
 	}
 	boost_until_ns = now + t->boost_window_ns;
 	count(FP_CNT_BOOST_OPENED);
+	if (extending)
+		return true;
 	ev = event_reserve(FP_EV_BOOST_OPENED);
 	if (ev) {
 		ev->boost.window_ns = t->boost_window_ns;
@@ -433,9 +444,11 @@ static __always_inline const struct cpumask *llc_allowed(struct task_struct *p, 
 }
 
 /*
- * A task that moved less than migration_interval_ns ago stays on its (busy) previous CPU:
- * ping-ponging between CPUs costs more cache than the wait. Latency-critical roles and
- * boosted tasks always take an idle CPU.
+ * A task that moved to another LLC less than migration_interval_ns ago does not move to
+ * another one yet: ping-ponging between caches costs more than the wait. Within an LLC an
+ * idle CPU is always taken (the cache is shared, and waiting for a busy CPU costs up to a
+ * slice: on an idle system, most of a frame). Latency-critical roles and boosted tasks are
+ * never held.
  */
 static __always_inline bool migration_limited(const struct task_ctx *tctx, u64 now,
                                               const struct fp_tunables *t)
@@ -447,10 +460,6 @@ static __always_inline bool migration_limited(const struct task_ctx *tctx, u64 n
 	return now - tctx->last_migration_ns < t->migration_interval_ns;
 }
 
-/*
- * Nearest idle CPU first: the previous one keeps its caches warm, a wholly idle core in its
- * LLC has no sibling to share the core with, the rest of the LLC shares L3.
- */
 /* The clock, read at most once per callback and only on the paths that need it. */
 static __always_inline u64 clock_once(u64 *now)
 {
@@ -459,6 +468,10 @@ static __always_inline u64 clock_once(u64 *now)
 	return *now;
 }
 
+/*
+ * Nearest idle CPU first: the previous one keeps its caches warm, a wholly idle core in its
+ * LLC has no sibling to share the core with, the rest of the LLC shares L3.
+ */
 static __always_inline s32 pick_idle_cpu(struct task_struct *p, s32 prev_cpu, struct task_ctx *tctx,
                                          u64 *now, const struct fp_tunables *t)
 {
@@ -470,32 +483,31 @@ static __always_inline s32 pick_idle_cpu(struct task_struct *p, s32 prev_cpu, st
 		count(FP_CNT_DIRECT_PREV);
 		return prev_cpu;
 	}
-	if (tctx && migration_limited(tctx, clock_once(now), t)) {
-		count(FP_CNT_MIGRATION_LIMITED);
-		return -EBUSY;
-	}
 
 	llc = llc_allowed(p, prev_cpu);
 	if (smt_enabled) {
 		cpu = scx_bpf_pick_idle_cpu(llc, SCX_PICK_IDLE_CORE);
 		if (cpu >= 0) {
 			count(FP_CNT_DIRECT_CORE);
-			goto migrated;
+			return cpu;
 		}
 	}
 	cpu = scx_bpf_pick_idle_cpu(llc, 0);
 	if (cpu >= 0) {
 		count(FP_CNT_DIRECT_LLC);
-		goto migrated;
+		return cpu;
 	}
 	/* With one LLC the search above already covered every allowed CPU. */
 	if (nr_llcs <= 1)
 		return -EBUSY;
+	if (tctx && migration_limited(tctx, clock_once(now), t)) {
+		count(FP_CNT_MIGRATION_LIMITED);
+		return -EBUSY;
+	}
 	cpu = scx_bpf_pick_idle_cpu(p->cpus_ptr, 0);
 	if (cpu < 0)
 		return cpu;
 	count(FP_CNT_DIRECT_ANY);
-migrated:
 	if (tctx)
 		tctx->last_migration_ns = clock_once(now);
 	return cpu;
@@ -536,47 +548,37 @@ s32 BPF_STRUCT_OPS(framepace_select_cpu, struct task_struct *p, s32 prev_cpu, u6
 	return prev_cpu;
 }
 
-/* How readily a CPU gives itself up to a waking critical task: batch first, never games. */
-static __always_inline u32 preempt_rank(struct task_struct *p, u32 cpu)
+/* preempt_rank (policy.h) of what runs on cpu, for p: never where p may not run. */
+static __always_inline u32 cpu_preempt_rank(struct task_struct *p, u32 cpu)
 {
-	u32 zero = 0;
-	struct cpu_state *cs = bpf_map_lookup_percpu_elem(&cpu_states, &zero, cpu);
+	struct cpu_state *cs = cpu_state_of(cpu);
 
 	if (!cs || !bpf_cpumask_test_cpu(cpu, p->cpus_ptr))
 		return FP_PREEMPT_NEVER;
-	switch (cs->role) {
-	case FP_ROLE_BATCH:
-		return 0;
-	case FP_ROLE_NORMAL:
-		return 1;
-	case FP_ROLE_INTERACTIVE:
-		return 2;
-	default:
-		return FP_PREEMPT_NEVER; /* game, critical, compositor, audio, or idle */
-	}
+	return preempt_rank(cs->role);
 }
 
 /*
- * The CPU p may use whose work matters least (batch, then normal, then interactive), its
- * previous CPU when that ties; -1 if every CPU runs something as important. Only waking
+ * The CPU p may use whose work matters least (batch, then normal, then interactive), the
+ * nearest to its previous CPU when that ties (the walk starts there, and neighbouring ids
+ * mostly share a cache); -1 if every CPU runs something as important. Only waking
  * latency-critical or boosted tasks look, and they are few: a bounded walk over the per-CPU
  * states, no locks.
  */
 static __always_inline s32 victim_cpu_for(struct task_struct *p, s32 prev_cpu)
 {
-	u32 best_rank = preempt_rank(p, prev_cpu), rank, i;
-	s32 best = best_rank < FP_PREEMPT_NEVER ? prev_cpu : -1;
+	u32 best_rank = FP_PREEMPT_NEVER, rank, i, cpu;
+	s32 best = -1;
 
 	bpf_for(i, 0, nr_cpus)
 	{
 		if (i >= FP_PREEMPT_SCAN_MAX || best_rank == 0)
 			break;
-		if (i == (u32)prev_cpu)
-			continue;
-		rank = preempt_rank(p, i);
+		cpu = ((u32)prev_cpu + i) % nr_cpus;
+		rank = cpu_preempt_rank(p, cpu);
 		if (rank < best_rank) {
 			best_rank = rank;
-			best = i;
+			best = cpu;
 		}
 	}
 	return best;
@@ -584,10 +586,10 @@ static __always_inline s32 victim_cpu_for(struct task_struct *p, s32 prev_cpu)
 
 /*
  * A waking game-critical, compositor, audio or boosted task does not wait for less
- * important work to use up its slice: it goes straight to the local queue of the CPU that
- * runs the least important work, which is told to reschedule. Critical roles are earned by
- * short runs, so the others lose at most a few short slices; a stale per-CPU role only costs
- * one needless reschedule.
+ * important work to use up its slice: it goes to the head of the local queue of the CPU that
+ * runs the least important work, and that task's slice ends now (SCX_ENQ_PREEMPT). Critical
+ * roles are earned by short runs, so the others lose at most a few short slices; a stale
+ * per-CPU role only costs one needless reschedule.
  */
 static __always_inline bool preempt_for(struct task_struct *p, s32 prev_cpu, u64 slice,
                                         u64 enq_flags)
@@ -596,10 +598,78 @@ static __always_inline bool preempt_for(struct task_struct *p, s32 prev_cpu, u64
 
 	if (cpu < 0)
 		return false;
-	fp_dsq_insert(p, SCX_DSQ_LOCAL_ON | cpu, slice, enq_flags);
-	scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
+	fp_dsq_insert(p, SCX_DSQ_LOCAL_ON | cpu, slice, enq_flags | SCX_ENQ_PREEMPT);
 	count(FP_CNT_PREEMPTED);
 	return true;
+}
+
+static __always_inline bool deadline_preempts(s32 cpu, u64 deadline)
+{
+	struct cpu_state *cs = cpu_state_of(cpu);
+
+	return cs && wakeup_preempts(deadline, cs->role, cs->deadline);
+}
+
+/*
+ * Wakeup preemption for everyone else, by deadline (wakeup_preempts, policy.h). This is what
+ * helps a game no rule names: its frame and audio threads sleep between short runs. Per-CPU
+ * queues: the CPU it queued on. Shared queue: an idle CPU if one appeared, else the CPU,
+ * among the first FP_PREEMPT_SCAN_MAX from p's previous one, running the latest deadline.
+ */
+static __always_inline bool preempt_by_deadline(struct task_struct *p, s32 cpu, u64 deadline,
+                                                bool shared)
+{
+	struct cpu_state *cs;
+	u64 latest = 0;
+	s32 victim = -1, idle = -1;
+	u32 i, c;
+
+	if (!shared) {
+		victim = cpu;
+	} else {
+		/* A CPU that went idle since select_cpu looked reads the shared queue once woken. */
+		idle = scx_bpf_pick_idle_cpu(p->cpus_ptr, 0);
+		if (idle >= 0) {
+			scx_bpf_kick_cpu(idle, SCX_KICK_IDLE);
+			return false;
+		}
+		bpf_for(i, 0, nr_cpus)
+		{
+			if (i >= FP_PREEMPT_SCAN_MAX)
+				break;
+			c = ((u32)cpu + i) % nr_cpus;
+			cs = cpu_state_of(c);
+			/* Not running a framepace task (RT, offline): nothing of ours to preempt. */
+			if (!cs || cs->role >= FP_NR_ROLES || !bpf_cpumask_test_cpu(c, p->cpus_ptr))
+				continue;
+			if (victim < 0 || time_before(latest, cs->deadline)) {
+				latest = cs->deadline;
+				victim = c;
+			}
+		}
+	}
+	if (victim < 0 || !deadline_preempts(victim, deadline))
+		return false;
+	scx_bpf_kick_cpu(victim, SCX_KICK_PREEMPT);
+	count(FP_CNT_WAKEUP_PREEMPTS);
+	return true;
+}
+
+/*
+ * A task sent back from the local queue of a CPU that an RT or deadline task took
+ * (framepace_cpu_release): anywhere but there. It goes to the shared queue, which every CPU
+ * reads, and an idle CPU is woken for it.
+ */
+static __always_inline void requeue_elsewhere(struct task_struct *p, u64 slice, u64 deadline,
+                                              u64 enq_flags)
+{
+	s32 idle;
+
+	fp_dsq_insert_vtime(p, FP_SHARED_DSQ, slice, deadline, enq_flags);
+	count(FP_CNT_REENQUEUED);
+	idle = scx_bpf_pick_idle_cpu(p->cpus_ptr, 0);
+	if (idle >= 0)
+		scx_bpf_kick_cpu(idle, SCX_KICK_IDLE);
 }
 
 void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
@@ -609,7 +679,7 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 	s32 cpu = scx_bpf_task_cpu(p);
 	u64 now, vtime, deadline, slice;
 	u32 role, clamped;
-	bool boost;
+	bool boost, waking;
 
 	/* Every task gets a context in init_task; without one, queue it at the current time. */
 	if (!tctx) {
@@ -620,8 +690,10 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 	}
 
 	now = bpf_ktime_get_ns();
+	/* A task woken straight into a local queue and sent back from it (SCX_ENQ_REENQ) has
+	 * slept too: its bound applies here, before its deadline is set. */
 	vtime = enqueue_vtime(tctx->vtime, vtime_now, t->sleep_budget_ns, t->lag_limit_ns,
-	                      enq_flags & SCX_ENQ_WAKEUP, &clamped);
+	                      (enq_flags & SCX_ENQ_WAKEUP) || tctx->slept, &clamped);
 	if (clamped) {
 		tctx->vtime = vtime;
 		count_clamp(clamped);
@@ -631,23 +703,33 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 	deadline = task_deadline(vtime, vtime_now, role, boost, t);
 	slice = t->role_slice_ns[role];
 	tctx->queued_at = now;
+	if (enq_flags & SCX_ENQ_REENQ) {
+		requeue_elsewhere(p, slice, deadline, enq_flags);
+		return;
+	}
 	if (boost) {
 		count(FP_CNT_BOOSTED);
 		tctx->boosts++;
 	}
-	if ((boost || latency_critical(role)) && (enq_flags & SCX_ENQ_WAKEUP) &&
-	    preempt_for(p, cpu, slice, enq_flags))
+	waking = enq_flags & SCX_ENQ_WAKEUP;
+	if ((boost || latency_critical(role)) && waking && preempt_for(p, cpu, slice, enq_flags))
 		return;
 
-	/* A CPU only consumes its own queue, so p must be allowed there (affinity changes). */
-	if (!shared_mode && bpf_cpumask_test_cpu(cpu, p->cpus_ptr)) {
+	/*
+	 * A CPU only consumes its own queue, so p must be allowed there (affinity changes), and
+	 * queues exist for the first FP_MAX_CPUS CPUs only.
+	 */
+	if (!shared_mode && (u32)cpu < FP_MAX_CPUS && bpf_cpumask_test_cpu(cpu, p->cpus_ptr)) {
 		fp_dsq_insert_vtime(p, FP_CPU_DSQ(cpu), slice, deadline, enq_flags);
 		count(FP_CNT_ENQ_CPU);
-		if (cpu != bpf_get_smp_processor_id())
+		if (!(waking && preempt_by_deadline(p, cpu, deadline, false)) &&
+		    cpu != bpf_get_smp_processor_id())
 			scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
 	} else {
 		fp_dsq_insert_vtime(p, FP_SHARED_DSQ, slice, deadline, enq_flags);
 		count(FP_CNT_ENQ_SHARED);
+		if (waking)
+			preempt_by_deadline(p, cpu, deadline, true);
 	}
 }
 
@@ -658,6 +740,10 @@ static __always_inline bool queue_head_deadline(u64 dsq_id, u64 *deadline)
 	struct task_struct *head;
 	bool found = false;
 
+	/* A lock-free count first: the iterator takes the queue's lock, and the shared queue is
+	 * empty on every CPU's dispatch while the load is light. */
+	if (scx_bpf_dsq_nr_queued(dsq_id) <= 0)
+		return false;
 	if (bpf_iter_scx_dsq_new(&it, dsq_id, 0) == 0) {
 		head = bpf_iter_scx_dsq_next(&it);
 		if (head) {
@@ -669,59 +755,99 @@ static __always_inline bool queue_head_deadline(u64 dsq_id, u64 *deadline)
 	return found;
 }
 
+/* prev's deadline charged for its run so far, as it would be queued again now. */
+static __always_inline u64 charged_deadline(struct task_struct *prev, struct task_ctx *tctx,
+                                            u32 role, const struct fp_tunables *t)
+{
+	u64 vtime = charge_vtime(tctx->vtime, bpf_ktime_get_ns() - tctx->running_since,
+	                         charge_weight(prev, tctx, t));
+
+	return task_deadline(vtime, vtime_now, role, false, t);
+}
+
+/* prev runs on with a new slice: wakers now compare against its charged deadline. */
+static __always_inline void renew_slice(struct task_struct *prev, s32 cpu, u32 role, u64 deadline,
+                                        const struct fp_tunables *t)
+{
+	struct cpu_state *cs = cpu_state_of(cpu);
+
+	prev->scx.slice = t->role_slice_ns[role];
+	if (cs)
+		cs->deadline = deadline;
+}
+
 /*
  * ops.dispatch runs when prev's slice is over but before prev is queued again, so without
  * this check the best waiting task always replaces it and weights (nice < 0, games) would
  * only order the waiters, not share the CPU. prev runs on with a new slice if its deadline,
- * charged for the run so far, is still earlier than that of the task dispatch would take.
+ * charged for the run so far, is still earlier than head, that of the task dispatch would
+ * take. With waiting false nothing else can run here: prev runs on with its own role's
+ * slice, where the kernel would refill it with SCX_SLICE_DFL (20 ms) and a task queued behind
+ * it meanwhile would wait that long.
  */
-static __always_inline bool prev_runs_on(struct task_struct *prev, s32 cpu)
+static __always_inline bool prev_runs_on(struct task_struct *prev, s32 cpu, bool waiting, u64 head)
 {
 	const struct fp_tunables *t = current_tunables();
 	struct task_ctx *tctx = lookup_task_ctx(prev);
-	u64 vtime, deadline, head;
+	u64 deadline;
 	u32 role;
 
-	if (!tctx || !tctx->running_since)
+	if (!tctx || !tctx->running_since) {
+		if (!waiting)
+			prev->scx.slice = t->role_slice_ns[FP_ROLE_NORMAL];
 		return false;
-	if (!queue_head_deadline(FP_CPU_DSQ(cpu), &head) &&
-	    !queue_head_deadline(FP_SHARED_DSQ, &head))
-		return false; /* nothing waits: the kernel keeps prev by itself */
+	}
 	role = role_index(tctx->role);
-	vtime = charge_vtime(tctx->vtime, bpf_ktime_get_ns() - tctx->running_since,
-	                     charge_weight(prev, tctx, t));
-	deadline = task_deadline(vtime, vtime_now, role, false, t);
-	if (!time_before(deadline, head))
+	deadline = charged_deadline(prev, tctx, role, t);
+	if (waiting && !time_before(deadline, head))
 		return false;
-	prev->scx.slice = t->role_slice_ns[role];
-	count(FP_CNT_KEEP_PREV);
+	renew_slice(prev, cpu, role, deadline, t);
+	if (waiting)
+		count(FP_CNT_KEEP_PREV);
 	return true;
 }
 
-/* prev if it still deserves the CPU; else own queue, the shared one, another CPU's queue. */
+/*
+ * prev if it still deserves the CPU; else the earlier head of the CPU's own queue and the
+ * shared one (both hold tasks after a switch between per-CPU and shared mode, or a requeue
+ * from a CPU taken by an RT task); else another CPU's queue; else prev again.
+ */
 void BPF_STRUCT_OPS(framepace_dispatch, s32 cpu, struct task_struct *prev)
 {
-	u32 i, victim;
+	u64 own_dsq = FP_CPU_DSQ(cpu), own_head = 0, shared_head = 0;
+	u32 i, victim, nr_queues = nr_cpus < FP_MAX_CPUS ? nr_cpus : FP_MAX_CPUS;
+	bool prev_queued = prev && (prev->scx.flags & SCX_TASK_QUEUED);
+	bool own, shared, shared_first;
 
-	if (prev && (prev->scx.flags & SCX_TASK_QUEUED) && prev_runs_on(prev, cpu))
+	own = (u32)cpu < FP_MAX_CPUS && queue_head_deadline(own_dsq, &own_head);
+	shared = queue_head_deadline(FP_SHARED_DSQ, &shared_head);
+	shared_first = shared && (!own || time_before(shared_head, own_head));
+	if (prev_queued && (own || shared) &&
+	    prev_runs_on(prev, cpu, true, shared_first ? shared_head : own_head))
 		return;
 
-	if (fp_dsq_move_to_local(FP_CPU_DSQ(cpu))) {
-		count(FP_CNT_DISPATCH_CPU);
-		return;
-	}
-	if (fp_dsq_move_to_local(FP_SHARED_DSQ)) {
+	if (shared_first && fp_dsq_move_to_local(FP_SHARED_DSQ)) {
 		count(FP_CNT_DISPATCH_SHARED);
 		return;
 	}
-	bpf_for(i, 1, nr_cpus)
+	if (own && fp_dsq_move_to_local(own_dsq)) {
+		count(FP_CNT_DISPATCH_CPU);
+		return;
+	}
+	if (shared && !shared_first && fp_dsq_move_to_local(FP_SHARED_DSQ)) {
+		count(FP_CNT_DISPATCH_SHARED);
+		return;
+	}
+	bpf_for(i, 1, nr_queues)
 	{
-		victim = ((u32)cpu + i) % nr_cpus;
+		victim = ((u32)cpu + i) % nr_queues;
 		if (fp_dsq_move_to_local(FP_CPU_DSQ(victim))) {
 			count(FP_CNT_STEALS);
 			return;
 		}
 	}
+	if (prev_queued)
+		prev_runs_on(prev, cpu, false, 0);
 }
 
 static __always_inline void report_wait(struct task_struct *p, struct task_ctx *tctx, u64 now,
@@ -744,9 +870,11 @@ static __always_inline void report_wait(struct task_struct *p, struct task_ctx *
 
 void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
 {
+	const struct fp_tunables *t = current_tunables();
 	struct task_ctx *tctx = lookup_task_ctx(p);
-	struct cpu_state *cs = this_cpu_state();
+	struct cpu_state *cs = cpu_state_of(scx_bpf_task_cpu(p));
 	u64 now;
+	u32 clamped;
 
 	count(FP_CNT_RUNS);
 	if (!tctx)
@@ -757,12 +885,9 @@ void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
 		refresh_class(p, tctx);
 	now = bpf_ktime_get_ns();
 	if (tctx->queued_at)
-		report_wait(p, tctx, now, current_tunables());
+		report_wait(p, tctx, now, t);
 	if (tctx->slept) {
 		/* Woken straight onto an idle CPU, it skipped enqueue's bounds: apply them here. */
-		const struct fp_tunables *t = current_tunables();
-		u32 clamped;
-
 		tctx->vtime = enqueue_vtime(tctx->vtime, vtime_now, t->sleep_budget_ns,
 		                            t->lag_limit_ns, true, &clamped);
 		count_clamp(clamped);
@@ -775,8 +900,10 @@ void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
 	tctx->running_since = now;
 	if (time_before(vtime_now, tctx->vtime))
 		vtime_now = tctx->vtime;
-	if (cs)
+	if (cs) {
 		cs->role = tctx->role;
+		cs->deadline = tctx->vtime + t->role_deadline_ns[role_index(tctx->role)];
+	}
 }
 
 /* Role changes of classified tasks go to framepaced; everyone else's are only counted. */
@@ -801,7 +928,7 @@ void BPF_STRUCT_OPS(framepace_stopping, struct task_struct *p, bool runnable)
 {
 	const struct fp_tunables *t = current_tunables();
 	struct task_ctx *tctx = lookup_task_ctx(p);
-	struct cpu_state *cs = this_cpu_state();
+	struct cpu_state *cs = cpu_state_of(scx_bpf_task_cpu(p));
 	u64 now, used;
 	u32 role;
 
@@ -834,7 +961,10 @@ void BPF_STRUCT_OPS(framepace_enable, struct task_struct *p)
 		tctx->vtime = vtime_now;
 }
 
-s32 BPF_STRUCT_OPS(framepace_init_task, struct task_struct *p, struct scx_init_task_args *args)
+/* Sleepable: the context is allocated with GFP_KERNEL, so a fork under memory pressure
+ * waits for memory instead of failing. */
+s32 BPF_STRUCT_OPS_SLEEPABLE(framepace_init_task, struct task_struct *p,
+                             struct scx_init_task_args *args)
 {
 	struct task_ctx *tctx;
 
@@ -917,13 +1047,19 @@ static s32 start_util_timer(void)
 	return bpf_timer_start(&ut->timer, UTIL_PERIOD_NS, 0);
 }
 
-static s32 init_scratch_masks(void)
+/* Per-CPU state: scratch masks, and no framepace task running yet (a zeroed state would read
+ * as a CPU running normal work, for wakers looking for one to preempt). */
+static s32 init_cpus(void)
 {
 	struct bpf_cpumask *mask;
 	struct cpu_scratch *s;
+	struct cpu_state *cs;
 	u32 zero = 0, cpu;
 
 	for (cpu = 0; cpu < FP_MAX_CPUS && cpu < nr_cpus; cpu++) {
+		cs = bpf_map_lookup_percpu_elem(&cpu_states, &zero, cpu);
+		if (cs)
+			cs->role = FP_NR_ROLES;
 		s = bpf_map_lookup_percpu_elem(&scratch, &zero, cpu);
 		if (!s)
 			return -ENOENT;
@@ -987,7 +1123,7 @@ s32 BPF_STRUCT_OPS_SLEEPABLE(framepace_init)
 	err = create_queues();
 	if (err)
 		return err;
-	err = init_scratch_masks();
+	err = init_cpus();
 	if (err)
 		return err;
 	err = init_llc_masks();
@@ -1120,7 +1256,22 @@ void BPF_STRUCT_OPS(framepace_cpu_online, s32 cpu)
 
 void BPF_STRUCT_OPS(framepace_cpu_offline, s32 cpu)
 {
+	struct cpu_state *cs = cpu_state_of(cpu);
+
+	if (cs)
+		cs->role = FP_NR_ROLES;
 	count(FP_CNT_CPU_OFFLINE);
+}
+
+/*
+ * An RT or deadline task (pipewire under rtkit, a kernel thread) took this CPU. Tasks already
+ * in its local queue would wait until it is given back, however long that takes: they go
+ * back through ops.enqueue (SCX_ENQ_REENQ) and on to another CPU.
+ */
+void BPF_STRUCT_OPS(framepace_cpu_release, s32 cpu, struct scx_cpu_release_args *args)
+{
+	count(FP_CNT_CPU_RELEASED);
+	fp_reenqueue_local();
 }
 
 SEC(".struct_ops.link")
@@ -1133,6 +1284,7 @@ struct sched_ext_ops framepace_ops = {
         .enable = (void *)framepace_enable,
         .cpu_online = (void *)framepace_cpu_online,
         .cpu_offline = (void *)framepace_cpu_offline,
+        .cpu_release = (void *)framepace_cpu_release,
         .init_task = (void *)framepace_init_task,
         .init = (void *)framepace_init,
         .exit = (void *)framepace_exit,

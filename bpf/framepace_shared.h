@@ -26,7 +26,7 @@ typedef int64_t fp_s64;
  * (.bss, .rodata: an adopting daemon's programs run on the kept ones): a daemon only adopts
  * a running scheduler whose layout version equals its own.
  */
-#define FP_LAYOUT_VERSION 6
+#define FP_LAYOUT_VERSION 7
 
 /* Upper bound for the topology tables in rodata; CPUs beyond it share LLC 0. */
 #define FP_MAX_CPUS 512
@@ -98,6 +98,10 @@ enum fp_counter {
 	FP_CNT_KEEP_PREV,         /* a task whose slice ended ran on: its deadline was earliest */
 	FP_CNT_CPU_ONLINE,        /* CPUs that came online (hotplug, resume) */
 	FP_CNT_CPU_OFFLINE,       /* CPUs that went offline (hotplug, suspend) */
+	FP_CNT_WAKEUP_PREEMPTS,   /* a waking task's deadline was well before that of the task
+				    running where it queued: that CPU was told to reschedule */
+	FP_CNT_CPU_RELEASED,      /* an RT/DL task took a CPU from framepace (ops.cpu_release) */
+	FP_CNT_REENQUEUED,        /* tasks sent away from such a CPU's local queue */
 	FP_NR_COUNTERS,
 };
 
@@ -114,15 +118,15 @@ struct fp_tunables {
 	fp_u64 role_deadline_ns[FP_NR_ROLES]; /* deadline = virtual time + this, by role */
 	fp_u64 sleep_budget_ns;               /* most virtual time a sleeper may bank (lag bound) */
 	fp_u64 boost_window_ns;               /* length of an input-boost window */
-	fp_u64 heartbeat_limit_ns;    /* a daemon heartbeat older than this refuses boosts */
-	fp_u64 latency_outlier_ns;    /* a wait from queueing to running above this is reported */
-	fp_u64 critical_run_ns;       /* game threads with a mean run below this ... */
-	fp_u64 critical_wake_ns;      /* ... and a mean wake interval below this are critical */
-	fp_u64 interactive_run_ns;    /* other threads with a mean run below this are interactive */
-	fp_u64 batch_runnable_pct;    /* still runnable at this % of its stops or more: batch */
-	fp_u64 game_weight_pct;       /* games' weight relative to their nice level's */
-	fp_u64 shared_util_pct;       /* CPU utilisation above which the shared queue is used */
-	fp_u64 migration_interval_ns; /* a non-latency task migrates at most once per this */
+	fp_u64 heartbeat_limit_ns; /* a daemon heartbeat older than this refuses boosts */
+	fp_u64 latency_outlier_ns; /* a wait from queueing to running above this is reported */
+	fp_u64 critical_run_ns;    /* game threads with a mean run below this ... */
+	fp_u64 critical_wake_ns;   /* ... and a mean wake interval below this are critical */
+	fp_u64 interactive_run_ns; /* other threads with a mean run below this are interactive */
+	fp_u64 batch_runnable_pct; /* still runnable at this % of its stops or more: batch */
+	fp_u64 game_weight_pct;    /* games' weight relative to their nice level's */
+	fp_u64 shared_util_pct;    /* CPU utilisation above which the shared queue is used */
+	fp_u64 migration_interval_ns; /* a non-latency task moves to another LLC at most once per this */
 	fp_u64 lag_limit_ns;          /* most virtual time a task may be ahead of the queue */
 	/*
 	 * framepaced's bookkeeping, never read here: bit i set when tunable i (in the daemon's

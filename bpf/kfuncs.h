@@ -30,6 +30,7 @@ bool scx_bpf_test_and_clear_cpu_idle(s32 cpu) __weak __ksym;
 s32 scx_bpf_pick_idle_cpu(const struct cpumask *cpus_allowed, u64 flags) __weak __ksym;
 void scx_bpf_kick_cpu(s32 cpu, u64 flags) __weak __ksym;
 s32 scx_bpf_task_cpu(const struct task_struct *p) __weak __ksym;
+s32 scx_bpf_dsq_nr_queued(u64 dsq_id) __weak __ksym;
 const struct cpumask *scx_bpf_get_idle_cpumask(void) __weak __ksym;
 int bpf_iter_scx_dsq_new(struct bpf_iter_scx_dsq *it, u64 dsq_id, u64 flags) __weak __ksym;
 struct task_struct *bpf_iter_scx_dsq_next(struct bpf_iter_scx_dsq *it) __weak __ksym;
@@ -37,6 +38,16 @@ void bpf_iter_scx_dsq_destroy(struct bpf_iter_scx_dsq *it) __weak __ksym;
 void scx_bpf_put_idle_cpumask(const struct cpumask *cpumask) __weak __ksym;
 const struct cpumask *scx_bpf_get_online_cpumask(void) __weak __ksym;
 void scx_bpf_put_cpumask(const struct cpumask *cpumask) __weak __ksym;
+
+/*
+ * Sending a CPU's local queue back through ops.enqueue when an RT/DL task takes the CPU:
+ * 6.12-6.18 only from ops.cpu_release (returns a count); 6.19+ from anywhere, under the
+ * kernel name scx_bpf_reenqueue_local___v2. That name is spelled here with one more libbpf
+ * flavour suffix, which libbpf strips: without it libbpf would strip "___v2" itself and
+ * resolve the old function.
+ */
+u32 scx_bpf_reenqueue_local(void) __weak __ksym;
+void scx_bpf_reenqueue_local___v2___fp(void) __weak __ksym;
 
 /* cpumask kptrs */
 struct bpf_cpumask *bpf_cpumask_create(void) __weak __ksym;
@@ -73,6 +84,14 @@ static __always_inline bool fp_dsq_move_to_local(u64 dsq_id)
 	if (bpf_ksym_exists(scx_bpf_dsq_move_to_local))
 		return scx_bpf_dsq_move_to_local(dsq_id);
 	return scx_bpf_consume(dsq_id);
+}
+
+static __always_inline void fp_reenqueue_local(void)
+{
+	if (bpf_ksym_exists(scx_bpf_reenqueue_local___v2___fp))
+		scx_bpf_reenqueue_local___v2___fp();
+	else
+		scx_bpf_reenqueue_local();
 }
 
 static __always_inline const struct cpumask *fp_cast_mask(struct bpf_cpumask *mask)

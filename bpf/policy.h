@@ -116,4 +116,46 @@ static __always_inline u64 charge_vtime(u64 task_vtime, u64 used_ns, u32 weight)
 	return task_vtime + used_ns * 100 / (weight ? weight : 100);
 }
 
+/* Never preempted for a waking task. */
+#define FP_PREEMPT_NEVER 3
+
+/*
+ * How readily a CPU running a task of this role gives it up to a waking task: batch first,
+ * then normal, then interactive work; never game, compositor or audio threads (or a CPU
+ * running no framepace task: role FP_NR_ROLES).
+ */
+static __always_inline u32 preempt_rank(u32 role)
+{
+	switch (role) {
+	case FP_ROLE_BATCH:
+		return 0;
+	case FP_ROLE_NORMAL:
+		return 1;
+	case FP_ROLE_INTERACTIVE:
+		return 2;
+	default:
+		return FP_PREEMPT_NEVER;
+	}
+}
+
+/*
+ * A waking task preempts the running one only when its deadline is earlier by more than
+ * this: a sleeper waking behind batch work (deadline offset 12 ms) or behind a long runner
+ * does, while tasks that wake each other with similar deadlines (pipes, message passing) do
+ * not preempt one another on every wakeup.
+ */
+#define FP_WAKEUP_PREEMPT_MARGIN_NS 2000000ULL
+
+/*
+ * Wakeup preemption by deadline, as EEVDF does it: a task that slept (its virtual time is at
+ * most sleep_budget_ns behind) wakes with an early deadline and does not wait for the
+ * running task's slice to end, unless that task is one preempt_rank never gives up.
+ */
+static __always_inline bool wakeup_preempts(u64 waking_deadline, u32 running_role,
+                                            u64 running_deadline)
+{
+	return preempt_rank(running_role) < FP_PREEMPT_NEVER &&
+	       time_before(waking_deadline + FP_WAKEUP_PREEMPT_MARGIN_NS, running_deadline);
+}
+
 #endif /* FRAMEPACE_POLICY_H */

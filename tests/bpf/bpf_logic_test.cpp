@@ -263,14 +263,24 @@ TEST_F(BoostGate, FreshHeartbeatOpensAndStaleRefuses) {
     EXPECT_EQ(counter(FP_CNT_BOOST_REFUSED), 1u);
 }
 
-TEST_F(BoostGate, AnOpenWindowExtendsWithoutConsultingTheHeartbeat) {
+TEST_F(BoostGate, AnOpenWindowExtendsWhileTheHeartbeatIsFresh) {
     skel_->bss->heartbeat_ns = monotonic_ns();
     ASSERT_EQ(request_boost(), 1);
     uint64_t first_end = skel_->bss->boost_until_ns;
-    skel_->bss->heartbeat_ns = 1;  // stale now, but the window is open
     EXPECT_EQ(request_boost(), 1);
     EXPECT_GE(skel_->bss->boost_until_ns, first_end);
     EXPECT_EQ(counter(FP_CNT_BOOST_REFUSED), 0u);
+}
+
+// Held keys or a stream of mouse events must not keep a window open after the daemon died.
+TEST_F(BoostGate, AnOpenWindowIsNotExtendedOnAStaleHeartbeat) {
+    skel_->bss->heartbeat_ns = monotonic_ns();
+    ASSERT_EQ(request_boost(), 1);
+    uint64_t first_end = skel_->bss->boost_until_ns;
+    skel_->bss->heartbeat_ns = 1;  // stale now, while the window is still open
+    EXPECT_EQ(request_boost(), 0);
+    EXPECT_EQ(skel_->bss->boost_until_ns, first_end);
+    EXPECT_EQ(counter(FP_CNT_BOOST_REFUSED), 1u);
 }
 
 // The real ring path: a 4 KiB ring filled through the scheduler's own reserve code.

@@ -47,3 +47,29 @@ TEST(Policy, ChargeScalesByWeight) {
     EXPECT_EQ(charge_vtime(0, 4 * kMs, 1), 400 * kMs);
     EXPECT_EQ(charge_vtime(0, 4 * kMs, 0), 4 * kMs);  // a zero weight counts as nice 0
 }
+
+TEST(Policy, WakersPreemptBatchNormalAndInteractiveWorkNeverGames) {
+    EXPECT_LT(preempt_rank(FP_ROLE_BATCH), preempt_rank(FP_ROLE_NORMAL));
+    EXPECT_LT(preempt_rank(FP_ROLE_NORMAL), preempt_rank(FP_ROLE_INTERACTIVE));
+    for (u32 role : {u32(FP_ROLE_GAME), u32(FP_ROLE_GAME_CRITICAL), u32(FP_ROLE_COMPOSITOR),
+                     u32(FP_ROLE_AUDIO), u32(FP_NR_ROLES)})
+        EXPECT_EQ(preempt_rank(role), u32(FP_PREEMPT_NEVER)) << role;
+}
+
+TEST(Policy, AWakerPreemptsOnlyWithADeadlineWellBefore) {
+    // A sleeper (vtime_now - 3 ms budget + 4 ms normal offset) against a batch hog at
+    // vtime_now + 12 ms: preempts.
+    u64 now = 1'000 * kMs;
+    EXPECT_TRUE(wakeup_preempts(now + 1 * kMs, FP_ROLE_BATCH, now + 12 * kMs));
+    // Peers with deadlines within the margin do not preempt each other.
+    EXPECT_FALSE(wakeup_preempts(now + 1 * kMs, FP_ROLE_NORMAL, now + 2 * kMs));
+    EXPECT_FALSE(wakeup_preempts(now + 1 * kMs, FP_ROLE_NORMAL,
+                                 now + 1 * kMs + FP_WAKEUP_PREEMPT_MARGIN_NS));
+    EXPECT_TRUE(wakeup_preempts(now + 1 * kMs, FP_ROLE_NORMAL,
+                                now + 2 * kMs + FP_WAKEUP_PREEMPT_MARGIN_NS));
+    // Never a game thread, whatever the deadlines; never a CPU without a framepace task.
+    EXPECT_FALSE(wakeup_preempts(0, FP_ROLE_GAME, now));
+    EXPECT_FALSE(wakeup_preempts(0, FP_NR_ROLES, now));
+    // Deadlines on a wrapping clock.
+    EXPECT_TRUE(wakeup_preempts(UINT64_MAX - 10 * kMs, FP_ROLE_BATCH, 5 * kMs));
+}

@@ -28,7 +28,6 @@ thread_role() { vtasks | jq -r "[.tasks[] | select(.pid == $1 and .comm == \"$2\
 task_class() { vtasks | jq -r "[.tasks[] | select(.tid == $1)][0].process_class // \"missing\""; }
 class_is() { [ "$(task_class "$1")" = "$2" ]; }
 daemon_answers() { vcall GetStatus >/dev/null 2>&1; }
-counter() { vcall GetStats | jq ".counters.$1"; }
 # CPU time of a process in ms, as the kernel accounts it (sum_exec_runtime, not ms)
 cpu_ms() { awk '{print int($1 / 1000000)}' "/proc/$1/schedstat"; }
 hog() { nice -n "$1" bash -c 'while :; do :; done' & PIDS+=($!); }

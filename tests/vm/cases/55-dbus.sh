@@ -95,7 +95,6 @@ else
 fi
 systemctl start power-profiles-daemon.service
 
-counter() { vcall GetStats | jq ".counters.$1"; }
 
 # --- CPU hotplug (what suspend does to every CPU but the boot one) keeps the scheduler
 seq0=$(enable_seq); off0=$(counter cpu_offline); on0=$(counter cpu_online)

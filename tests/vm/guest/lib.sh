@@ -61,6 +61,8 @@ vtasks() {
 }
 tunable() { vcall GetTunables | jq "[.tunables[] | select(.name == \"$1\")][0].value"; }
 enable_seq() { cat /sys/kernel/sched_ext/enable_seq; }
+# counter NAME: one of the scheduler's counters (GetStats), summed over the CPUs
+counter() { vcall GetStats | jq ".counters.$1"; }
 main_pid() { systemctl show -P MainPID framepaced.service; }
 # signal_daemon SIGNAL: signals framepaced's main process; never pid 0 (our process group).
 signal_daemon() {
@@ -91,6 +93,8 @@ install_framepace() {
 finish() {
     journalctl -b --no-pager -o short-monotonic >"$JOURNAL_PORT" 2>&1 || true
     grep -q '"result":"fail"' "$RESULTS_LOG" 2>/dev/null && FAILED=1
+    # A job stopped before it reported anything (killed, timed out) did not pass.
+    [ -s "$RESULTS_LOG" ] || FAILED=1
     if [ "$FAILED" = 0 ]; then
         echo "FRAMEPACE-VM-RESULT: PASS" >/dev/console
     else

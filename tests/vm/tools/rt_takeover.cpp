@@ -1,0 +1,104 @@
+// framepace-vm-rt-takeover: an RT task (SCHED_FIFO, as pipewire under rtkit) takes a CPU
+// from a running SCHED_OTHER task and holds it; how long is that task kept from running?
+//
+// The SCHED_OTHER task (the main thread) spins on CPU N, pinned there until just before the
+// take-over and free to run anywhere from then on. At T0 an RT thread pinned to CPU N wakes
+// and spins for HOG_MS. The kernel leaves the preempted task at the head of CPU N's local
+// queue; unless the scheduler sends it elsewhere (ops.cpu_release), it waits there until the
+// RT thread is done. The main thread measures the longest gap between two consecutive clock
+// reads from T0 to the end of the hog: the time it was kept off every CPU.
+// Prints one JSON object.
+//   framepace-vm-rt-takeover [HOG_MS] [CPU]
+#include <pthread.h>
+#include <sched.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+namespace {
+
+constexpr uint64_t kNsPerMs = 1'000'000;
+
+uint64_t now_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return uint64_t(ts.tv_sec) * 1'000'000'000 + uint64_t(ts.tv_nsec);
+}
+
+timespec to_timespec(uint64_t ns) {
+    return timespec{time_t(ns / 1'000'000'000), long(ns % 1'000'000'000)};
+}
+
+bool pin(pthread_t thread, int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return pthread_setaffinity_np(thread, sizeof(set), &set) == 0;
+}
+
+bool unpin(pthread_t thread) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int cpu = 0; cpu < CPU_SETSIZE && cpu < sysconf(_SC_NPROCESSORS_ONLN); cpu++)
+        CPU_SET(cpu, &set);
+    return pthread_setaffinity_np(thread, sizeof(set), &set) == 0;
+}
+
+[[noreturn]] void fail(const char* what) {
+    std::printf("{\"error\":\"%s: %s\"}\n", what, std::strerror(errno));
+    std::exit(1);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    uint64_t hog_ns = (argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 2000) * kNsPerMs;
+    int cpu = argc > 2 ? std::atoi(argv[2]) : 1;
+    uint64_t t0 = now_ns() + 500 * kNsPerMs;
+    uint64_t end = t0 + hog_ns;
+
+    if (!pin(pthread_self(), cpu))
+        fail("pinning the SCHED_OTHER task");
+    std::thread rt([&] {
+        sched_param param{};
+        param.sched_priority = 50;
+        if (!pin(pthread_self(), cpu) || pthread_setschedparam(pthread_self(), SCHED_FIFO, &param))
+            fail("making the RT thread");
+        timespec at = to_timespec(t0);
+        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, nullptr) == EINTR) {
+        }
+        while (now_ns() < end) {
+        }
+    });
+
+    // Spin where the RT thread will wake; free to move 20 ms before it does (a running task
+    // stays where it runs until it is put).
+    while (now_ns() < t0 - 20 * kNsPerMs) {
+    }
+    if (!unpin(pthread_self()))
+        fail("unpinning the SCHED_OTHER task");
+    int cpu_before = -1;
+    while (now_ns() < t0 - kNsPerMs)
+        cpu_before = sched_getcpu();
+    uint64_t last = now_ns(), max_gap = 0, gap_at = 0;
+    while (last < end) {
+        uint64_t now = now_ns();
+        if (now - last > max_gap && now > t0) {
+            max_gap = now - last;
+            gap_at = now - t0;
+        }
+        last = now;
+    }
+    int cpu_after = sched_getcpu();
+    rt.join();
+    std::printf("{\"hog_ms\":%llu,\"cpu\":%d,\"cpu_before\":%d,\"cpu_after\":%d,"
+                "\"max_gap_us\":%llu,\"gap_ended_ms_after_t0\":%llu}\n",
+                (unsigned long long)(hog_ns / kNsPerMs), cpu, cpu_before, cpu_after,
+                (unsigned long long)(max_gap / 1000), (unsigned long long)(gap_at / kNsPerMs));
+    return 0;
+}
