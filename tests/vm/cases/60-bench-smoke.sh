@@ -34,7 +34,7 @@ peers_run=$(jq -r '.meta.peers.run | join(" ")' $doc)
 why="schedulers run: $schedulers of $expected; peers: ${peers_run:-none (${FRAMEPACE_PEERS_MISSING:-no loaders in the guest})}; peer counters moved: ${moved:-n/a}; fewest callbacks measured: $fewest_callbacks; ejected mid-run: ${ejected:-none}"
 [ -n "$ejected" ] && why="$why ($(dmesg | grep -o 'sched_ext: BPF scheduler .* disabled (.*' | grep -v 'unregistered' | tail -1))"
 if [ "$schedulers" = "$expected" ] && [ -z "$not_attached" ] && [ -z "$still" ] && [ "$fewest_callbacks" -ge 4 ]; then
-    result bench_smoke pass "$why; $(jq -c '.meta | del(.peers.build)' $doc)" "$(cat $doc)"
+    result bench_smoke pass "$why; $(jq -c '.meta | del(.peers.build)' $doc)" "@$doc"
 else
     result bench_smoke fail "$why${not_attached:+; not attached throughout: $not_attached}${still:+; counters still: $still}"
 fi

@@ -12,18 +12,24 @@ for _ in $(seq 100); do [ -e "$RESULTS_PORT" ] && [ -e "$JOURNAL_PORT" ] && brea
 # "measured" records a figure (a benchmark), not a check: it never fails the run, and the
 # detail must not read as a verdict. Malformed metrics turn the record into a failure rather
 # than losing it.
+# @FILE as the metrics reads them from FILE: a benchmark's document is larger than one
+# command-line argument may be (128 KiB), and jq would never start.
 result() {
-    local name=$1 verdict=$2 detail=$3 metrics=${4:-'{}'}
+    local name=$1 verdict=$2 detail=$3 metrics=${4:-'{}'} file
     case "$verdict" in pass|fail|measured) ;; *) detail="unknown verdict '$verdict': $detail"; verdict=fail ;; esac
-    if ! jq -e . >/dev/null 2>&1 <<<"$metrics"; then
-        detail="malformed metrics JSON ($metrics): $detail"
-        verdict=fail metrics='{}'
+    file=$(mktemp /run/fp-metrics.XXXXXX)
+    if [[ $metrics == @* ]]; then cp "${metrics#@}" "$file" 2>/dev/null; else printf '%s' "$metrics" >"$file"; fi
+    if ! jq -e . >/dev/null 2>&1 <"$file"; then
+        detail="malformed metrics JSON ($(head -c 200 "$file")): $detail"
+        verdict=fail
+        echo '{}' >"$file"
     fi
     [ "$verdict" = fail ] && FAILED=1
     jq -cn --arg test "$name" --arg result "$verdict" --arg detail "$detail" \
-        --arg kernel "$(uname -r)" --argjson metrics "$metrics" \
-        '{test:$test,result:$result,detail:$detail,kernel:$kernel,metrics:$metrics}' |
+        --arg kernel "$(uname -r)" --slurpfile metrics "$file" \
+        '{test:$test,result:$result,detail:$detail,kernel:$kernel,metrics:$metrics[0]}' |
         tee -a "$RESULTS_LOG" >>"$RESULTS_PORT"
+    rm -f "$file"
     echo "FRAMEPACE-TEST $verdict $name: $detail" >/dev/console
 }
 
