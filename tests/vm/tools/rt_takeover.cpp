@@ -96,9 +96,10 @@ int main(int argc, char** argv) {
     }
     int cpu_after = sched_getcpu();
     rt.join();
-    std::printf("{\"hog_ms\":%llu,\"cpu\":%d,\"cpu_before\":%d,\"cpu_after\":%d,"
-                "\"max_gap_us\":%llu,\"gap_ended_ms_after_t0\":%llu}\n",
-                (unsigned long long)(hog_ns / kNsPerMs), cpu, cpu_before, cpu_after,
-                (unsigned long long)(max_gap / 1000), (unsigned long long)(gap_at / kNsPerMs));
+    std::printf(
+        "{\"hog_ms\":%llu,\"cpu\":%d,\"cpu_before\":%d,\"cpu_after\":%d,"
+        "\"max_gap_us\":%llu,\"gap_ended_ms_after_t0\":%llu}\n",
+        (unsigned long long)(hog_ns / kNsPerMs), cpu, cpu_before, cpu_after,
+        (unsigned long long)(max_gap / 1000), (unsigned long long)(gap_at / kNsPerMs));
     return 0;
 }
