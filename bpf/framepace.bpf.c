@@ -28,7 +28,8 @@
  *
  * RT tasks are above sched_ext and never reach us; the audio role is for the SCHED_OTHER
  * audio servers (pipewire without rtkit). When an RT task takes a CPU, the tasks in that
- * CPU's local queue are sent elsewhere (ops.cpu_release).
+ * CPU's local queue are sent elsewhere (ops.cpu_release), and the other CPUs serve its own
+ * queue until framepace runs there again.
  */
 #define BPF_NO_KFUNC_PROTOTYPES
 #include "vmlinux.h"
@@ -172,6 +173,8 @@ struct cpu_state {
 	u32 role;     /* role of the running task; FP_NR_ROLES while none runs */
 	u32 in_input; /* inside input_event: whoever is woken now handles input */
 	u64 deadline; /* deadline of the running task, for wakeup preemption */
+	u32 released; /* an RT or deadline task holds the CPU (ops.cpu_release) */
+	u32 pad;
 };
 
 struct {
@@ -204,6 +207,12 @@ __u32 util_pct;
 
 /* Non-zero while utilisation is above shared_util_pct: everything uses the shared queue. */
 __u32 shared_mode;
+
+/*
+ * CPUs an RT or deadline task holds (cpu_state.released): non-zero only while one does, so
+ * the paths that serve such a CPU's queue cost one read of this word the rest of the time.
+ */
+__u32 nr_released;
 
 /*
  * Virtual time of the task that most recently started running. Updated without atomics
@@ -333,6 +342,37 @@ static __always_inline struct cpu_state *cpu_state_of(s32 cpu)
 	u32 zero = 0;
 
 	return bpf_map_lookup_percpu_elem(&cpu_states, &zero, cpu);
+}
+
+/*
+ * The CPU's state goes to "released" when an RT or deadline task takes it and back when
+ * framepace runs, dispatches or idles there. Both happen on that CPU under its runqueue lock,
+ * so only the count shared with the others needs an atomic.
+ */
+static __always_inline void mark_released(struct cpu_state *cs)
+{
+	if (cs->released)
+		return;
+	cs->released = 1;
+	__sync_fetch_and_add(&nr_released, 1);
+}
+
+static __always_inline void mark_acquired(struct cpu_state *cs)
+{
+	if (!cs->released)
+		return;
+	cs->released = 0;
+	__sync_fetch_and_add(&nr_released, (u32)-1);
+}
+
+static __always_inline bool cpu_released(s32 cpu)
+{
+	struct cpu_state *cs;
+
+	if (!nr_released)
+		return false;
+	cs = cpu_state_of(cpu);
+	return cs && cs->released;
 }
 
 static __always_inline struct task_ctx *lookup_task_ctx(struct task_struct *p)
@@ -717,9 +757,11 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 
 	/*
 	 * A CPU only consumes its own queue, so p must be allowed there (affinity changes), and
-	 * queues exist for the first FP_MAX_CPUS CPUs only.
+	 * queues exist for the first FP_MAX_CPUS CPUs only. A CPU an RT task holds would only
+	 * have p served by the others' rescue: the shared queue is where they look first.
 	 */
-	if (!shared_mode && (u32)cpu < FP_MAX_CPUS && bpf_cpumask_test_cpu(cpu, p->cpus_ptr)) {
+	if (!shared_mode && (u32)cpu < FP_MAX_CPUS && bpf_cpumask_test_cpu(cpu, p->cpus_ptr) &&
+	    !cpu_released(cpu)) {
 		fp_dsq_insert_vtime(p, FP_CPU_DSQ(cpu), slice, deadline, enq_flags);
 		count(FP_CNT_ENQ_CPU);
 		if (!(waking && preempt_by_deadline(p, cpu, deadline, false)) &&
@@ -808,17 +850,70 @@ static __always_inline bool prev_runs_on(struct task_struct *prev, s32 cpu, bool
 }
 
 /*
- * prev if it still deserves the CPU; else the earlier head of the CPU's own queue and the
- * shared one (both hold tasks after a switch between per-CPU and shared mode, or a requeue
- * from a CPU taken by an RT task); else another CPU's queue; else prev again.
+ * A task in the own queue of a CPU an RT or deadline task holds (queued there just before it
+ * was taken) would wait for as long as that task runs. Whichever CPU dispatches next takes it
+ * first: it has waited already. Only while some CPU is held (nr_released).
+ */
+static __always_inline bool rescue_stranded(s32 cpu, u32 nr_queues)
+{
+	struct cpu_state *cs;
+	u32 i, c;
+
+	bpf_for(i, 1, nr_queues)
+	{
+		c = ((u32)cpu + i) % nr_queues;
+		cs = cpu_state_of(c);
+		if (cs && cs->released && fp_dsq_move_to_local(FP_CPU_DSQ(c))) {
+			count(FP_CNT_RESCUED);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* True if a CPU an RT or deadline task holds has tasks waiting in its own queue. */
+static __always_inline bool stranded_waiting(s32 cpu, u32 nr_queues)
+{
+	struct cpu_state *cs;
+	u32 i, c;
+
+	bpf_for(i, 1, nr_queues)
+	{
+		c = ((u32)cpu + i) % nr_queues;
+		cs = cpu_state_of(c);
+		if (cs && cs->released && scx_bpf_dsq_nr_queued(FP_CPU_DSQ(c)) > 0)
+			return true;
+	}
+	return false;
+}
+
+static __always_inline u32 nr_cpu_queues(void)
+{
+	return nr_cpus < FP_MAX_CPUS ? nr_cpus : FP_MAX_CPUS;
+}
+
+/*
+ * Stranded tasks of a CPU an RT task holds first; then prev if it still deserves the CPU;
+ * else the earlier head of the CPU's own queue and the shared one (both hold tasks after a
+ * switch between per-CPU and shared mode, or a requeue from a CPU taken by an RT task); else
+ * another CPU's queue; else prev again.
  */
 void BPF_STRUCT_OPS(framepace_dispatch, s32 cpu, struct task_struct *prev)
 {
 	u64 own_dsq = FP_CPU_DSQ(cpu), own_head = 0, shared_head = 0;
-	u32 i, victim, nr_queues = nr_cpus < FP_MAX_CPUS ? nr_cpus : FP_MAX_CPUS;
+	u32 i, victim, nr_queues = nr_cpu_queues();
 	bool prev_queued = prev && (prev->scx.flags & SCX_TASK_QUEUED);
 	bool own, shared, shared_first;
+	struct cpu_state *cs;
 
+	/* Dispatching here means framepace has this CPU (again). */
+	if (nr_released) {
+		cs = this_cpu_state();
+		if (cs)
+			mark_acquired(cs);
+		if (rescue_stranded(cpu, nr_queues))
+			return;
+	}
 	own = (u32)cpu < FP_MAX_CPUS && queue_head_deadline(own_dsq, &own_head);
 	shared = queue_head_deadline(FP_SHARED_DSQ, &shared_head);
 	shared_first = shared && (!own || time_before(shared_head, own_head));
@@ -903,6 +998,7 @@ void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
 	if (cs) {
 		cs->role = tctx->role;
 		cs->deadline = tctx->vtime + t->role_deadline_ns[role_index(tctx->role)];
+		mark_acquired(cs);
 	}
 }
 
@@ -1266,12 +1362,54 @@ void BPF_STRUCT_OPS(framepace_cpu_offline, s32 cpu)
 /*
  * An RT or deadline task (pipewire under rtkit, a kernel thread) took this CPU. Tasks already
  * in its local queue would wait until it is given back, however long that takes: they go
- * back through ops.enqueue (SCX_ENQ_REENQ) and on to another CPU.
+ * back through ops.enqueue (SCX_ENQ_REENQ) and on to another CPU. Its own queue (a task
+ * whose slice ended as the RT task woke lands there) is served by the others until
+ * framepace runs here again (rescue_stranded); an idle one is woken for it now, a busy one
+ * takes it at its next dispatch.
  */
 void BPF_STRUCT_OPS(framepace_cpu_release, s32 cpu, struct scx_cpu_release_args *args)
 {
+	struct cpu_state *cs = this_cpu_state();
+	const struct cpumask *idle;
+	s32 helper;
+
 	count(FP_CNT_CPU_RELEASED);
+	if (cs)
+		mark_released(cs);
 	fp_reenqueue_local();
+	if ((u32)cpu >= FP_MAX_CPUS || scx_bpf_dsq_nr_queued(FP_CPU_DSQ(cpu)) <= 0)
+		return;
+	idle = scx_bpf_get_idle_cpumask();
+	helper = bpf_cpumask_any_distribute(idle);
+	scx_bpf_put_idle_cpumask(idle);
+	if ((u32)helper < nr_cpus)
+		scx_bpf_kick_cpu(helper, SCX_KICK_IDLE);
+}
+
+/*
+ * A CPU goes idle. Its dispatch found nothing, but a task may have been queued since, by a
+ * CPU that looked for an idle one before this one's idle bit was set: without a second look
+ * that task waits for the next timer here (seen: 100-300 ms on an idle machine). The kernel
+ * sets the bit before calling this, so either the enqueue saw the bit or this sees the task
+ * (the interlock ext_idle.c documents). The kick makes this CPU run dispatch once more; an
+ * idle-to-idle pick does not call back here, so it cannot loop.
+ */
+void BPF_STRUCT_OPS(framepace_update_idle, s32 cpu, bool idle)
+{
+	struct cpu_state *cs;
+
+	if (!idle)
+		return;
+	if (nr_released) {
+		cs = this_cpu_state();
+		if (cs)
+			mark_acquired(cs);
+	}
+	if (scx_bpf_dsq_nr_queued(FP_SHARED_DSQ) > 0 ||
+	    (nr_released && stranded_waiting(cpu, nr_cpu_queues()))) {
+		scx_bpf_kick_cpu(cpu, 0);
+		count(FP_CNT_IDLE_RECHECKS);
+	}
 }
 
 SEC(".struct_ops.link")
@@ -1285,10 +1423,13 @@ struct sched_ext_ops framepace_ops = {
         .cpu_online = (void *)framepace_cpu_online,
         .cpu_offline = (void *)framepace_cpu_offline,
         .cpu_release = (void *)framepace_cpu_release,
+        .update_idle = (void *)framepace_update_idle,
         .init_task = (void *)framepace_init_task,
         .init = (void *)framepace_init,
         .exit = (void *)framepace_exit,
         /* Well under the kernel's 30 s: a stall ejects us long before a user notices a hang. */
         .timeout_ms = 5000,
+        /* update_idle is only a second look: the kernel's idle tracking stays on. */
+        .flags = SCX_OPS_KEEP_BUILTIN_IDLE,
         .name = "framepace",
 };

@@ -26,7 +26,7 @@ typedef int64_t fp_s64;
  * (.bss, .rodata: an adopting daemon's programs run on the kept ones): a daemon only adopts
  * a running scheduler whose layout version equals its own.
  */
-#define FP_LAYOUT_VERSION 7
+#define FP_LAYOUT_VERSION 8
 
 /* Upper bound for the topology tables in rodata; CPUs beyond it share LLC 0. */
 #define FP_MAX_CPUS 512
@@ -102,6 +102,8 @@ enum fp_counter {
 				    running where it queued: that CPU was told to reschedule */
 	FP_CNT_CPU_RELEASED,      /* an RT/DL task took a CPU from framepace (ops.cpu_release) */
 	FP_CNT_REENQUEUED,        /* tasks sent away from such a CPU's local queue */
+	FP_CNT_RESCUED,           /* tasks taken from the own queue of a CPU an RT task holds */
+	FP_CNT_IDLE_RECHECKS,     /* a CPU going idle found a task queued meanwhile, looked again */
 	FP_NR_COUNTERS,
 };
 

@@ -57,6 +57,7 @@ bool bpf_cpumask_test_cpu(u32 cpu, const struct cpumask *cpumask) __weak __ksym;
 bool bpf_cpumask_and(struct bpf_cpumask *dst, const struct cpumask *src1,
                      const struct cpumask *src2) __weak __ksym;
 u32 bpf_cpumask_weight(const struct cpumask *cpumask) __weak __ksym;
+u32 bpf_cpumask_any_distribute(const struct cpumask *cpumask) __weak __ksym;
 void bpf_rcu_read_lock(void) __weak __ksym;
 void bpf_rcu_read_unlock(void) __weak __ksym;
 

@@ -1,7 +1,10 @@
 #!/bin/bash
 # An RT task (SCHED_FIFO, as pipewire under rtkit) takes a CPU from a running framepace task
-# and holds it for 2 s: the preempted task, left in that CPU's local queue by the kernel, must
-# be sent on to the other CPU (ops.cpu_release) instead of waiting out the RT task.
+# and holds it for 2 s: the preempted task, left in that CPU's local queue by the kernel (or
+# in its own queue, when its slice ended as the RT task woke), must be sent on to the other
+# CPU (ops.cpu_release, the others' rescue of a held CPU's queue) instead of waiting out the
+# RT task. Five take-overs: which of the two paths a take-over takes depends on timing, and
+# one run in four took the second one (seen: 25 runs, 2026-12-01).
 # checks: rt_takeover
 . /usr/lib/framepace-vm/lib.sh
 systemctl start framepaced.socket framepaced.service
@@ -10,15 +13,23 @@ if ! wait_for 20 state_is enabled; then
     exit 0
 fi
 seq0=$(enable_seq) released0=$(counter cpu_released) requeued0=$(counter reenqueued)
-out=$(/usr/lib/framepace-vm/framepace-vm-rt-takeover 2000 1)
+rescued0=$(counter rescued)
+worst_ms=0 worst="" moved=1
+for take in 1 2 3 4 5; do
+    out=$(/usr/lib/framepace-vm/framepace-vm-rt-takeover 2000 1)
+    gap_ms=$(( $(echo "$out" | jq '.max_gap_us // 999999999') / 1000 ))
+    [ "$(echo "$out" | jq '.cpu_before // -1')" = 1 ] || moved=0
+    if [ "$gap_ms" -ge "$worst_ms" ]; then
+        worst_ms=$gap_ms worst=$out
+    fi
+done
 released=$(( $(counter cpu_released) - released0 )) requeued=$(( $(counter reenqueued) - requeued0 ))
-gap_ms=$(( $(echo "$out" | jq '.max_gap_us // 999999999') / 1000 ))
-before=$(echo "$out" | jq '.cpu_before // -1')
-why="kept off every CPU for at most $gap_ms ms while an RT task held cpu1 for 2000 ms (it ran on cpu$before when taken; cpu_released +$released, reenqueued +$requeued; enable_seq $seq0 -> $(enable_seq)): $out"
-# Without a requeue the task waits out the RT task: ~950 ms at least (RT throttling lets
-# other classes run 50 ms a second), 2000 ms at most.
-if [ "$before" = 1 ] && [ "$gap_ms" -lt 200 ] && [ "$requeued" -ge 1 ] && [ "$(enable_seq)" = "$seq0" ] &&
-    state_is enabled; then
+rescued=$(( $(counter rescued) - rescued0 ))
+why="5 take-overs of cpu1 by an RT task for 2000 ms each: the preempted task was kept off every CPU for at most $worst_ms ms (cpu_released +$released, reenqueued +$requeued, rescued +$rescued; enable_seq $seq0 -> $(enable_seq)); the worst: $worst"
+# Without the requeue the task waits out the RT task: ~950 ms at least (the kernel gives the
+# other classes 50 ms a second), 2000 ms at most. With it, a few ms.
+if [ "$moved" = 1 ] && [ "$worst_ms" -lt 100 ] && [ $((requeued + rescued)) -ge 1 ] &&
+    [ "$(enable_seq)" = "$seq0" ] && state_is enabled; then
     result rt_takeover pass "$why"
 else
     result rt_takeover fail "$why"

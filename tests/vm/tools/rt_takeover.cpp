@@ -85,6 +85,13 @@ int main(int argc, char** argv) {
     int cpu_before = -1;
     while (now_ns() < t0 - kNsPerMs)
         cpu_before = sched_getcpu();
+    // Where the task ran from T0 on: every change of CPU, so a failure shows its path.
+    struct Move {
+        uint64_t at_us;
+        int cpu;
+    };
+    Move moves[32];
+    int nr_moves = 0, cpu_now = cpu_before;
     uint64_t last = now_ns(), max_gap = 0, gap_at = 0;
     while (last < end) {
         uint64_t now = now_ns();
@@ -93,13 +100,20 @@ int main(int argc, char** argv) {
             gap_at = now - t0;
         }
         last = now;
+        int cpu_seen = sched_getcpu();
+        if (cpu_seen != cpu_now && nr_moves < 32 && now > t0)
+            moves[nr_moves++] = Move{(now - t0) / 1000, cpu_seen};
+        cpu_now = cpu_seen;
     }
     int cpu_after = sched_getcpu();
     rt.join();
     std::printf(
         "{\"hog_ms\":%llu,\"cpu\":%d,\"cpu_before\":%d,\"cpu_after\":%d,"
-        "\"max_gap_us\":%llu,\"gap_ended_ms_after_t0\":%llu}\n",
+        "\"max_gap_us\":%llu,\"gap_ended_ms_after_t0\":%llu,\"moves\":[",
         (unsigned long long)(hog_ns / kNsPerMs), cpu, cpu_before, cpu_after,
         (unsigned long long)(max_gap / 1000), (unsigned long long)(gap_at / kNsPerMs));
+    for (int i = 0; i < nr_moves; i++)
+        std::printf("%s[%llu,%d]", i ? "," : "", (unsigned long long)moves[i].at_us, moves[i].cpu);
+    std::printf("]}\n");
     return 0;
 }
