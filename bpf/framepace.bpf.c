@@ -1143,6 +1143,12 @@ static s32 start_util_timer(void)
 	return bpf_timer_start(&ut->timer, UTIL_PERIOD_NS, 0);
 }
 
+/*
+ * The set-up loops below are open-coded iterators (bpf_for), not counted for loops: 6.12's
+ * verifier loses the bound of a counter that also serves as a map key on the stack and
+ * refuses the loop as infinite ("infinite loop detected", seen on 6.12.117).
+ */
+
 /* Per-CPU state: scratch masks, and no framepace task running yet (a zeroed state would read
  * as a CPU running normal work, for wakers looking for one to preempt). */
 static s32 init_cpus(void)
@@ -1150,9 +1156,11 @@ static s32 init_cpus(void)
 	struct bpf_cpumask *mask;
 	struct cpu_scratch *s;
 	struct cpu_state *cs;
-	u32 zero = 0, cpu;
+	u32 zero = 0;
+	s32 cpu;
 
-	for (cpu = 0; cpu < FP_MAX_CPUS && cpu < nr_cpus; cpu++) {
+	bpf_for(cpu, 0, nr_cpu_queues())
+	{
 		cs = bpf_map_lookup_percpu_elem(&cpu_states, &zero, cpu);
 		if (cs)
 			cs->role = FP_NR_ROLES;
@@ -1173,10 +1181,13 @@ static s32 init_llc_masks(void)
 {
 	struct bpf_cpumask *mask;
 	struct llc_ctx *lctx;
-	u32 llc, cpu;
+	u32 key;
+	s32 llc, cpu;
 
-	for (llc = 0; llc < FP_MAX_CPUS && llc < nr_llcs; llc++) {
-		lctx = bpf_map_lookup_elem(&llcs, &llc);
+	bpf_for(llc, 0, nr_llcs < FP_MAX_CPUS ? nr_llcs : FP_MAX_CPUS)
+	{
+		key = llc;
+		lctx = bpf_map_lookup_elem(&llcs, &key);
 		if (!lctx)
 			return -ENOENT;
 		mask = bpf_cpumask_create();
@@ -1188,9 +1199,12 @@ static s32 init_llc_masks(void)
 	}
 
 	bpf_rcu_read_lock();
-	for (cpu = 0; cpu < FP_MAX_CPUS && cpu < nr_cpus; cpu++) {
-		llc = cpu_llc_id[cpu];
-		lctx = bpf_map_lookup_elem(&llcs, &llc);
+	bpf_for(cpu, 0, nr_cpu_queues())
+	{
+		if ((u32)cpu >= FP_MAX_CPUS)
+			break;
+		key = cpu_llc_id[cpu];
+		lctx = bpf_map_lookup_elem(&llcs, &key);
 		if (!lctx)
 			continue;
 		mask = lctx->cpus;
@@ -1203,13 +1217,18 @@ static s32 init_llc_masks(void)
 
 static s32 create_queues(void)
 {
-	u32 cpu;
-	s32 err;
+	s32 cpu, err;
 
 	err = scx_bpf_create_dsq(FP_SHARED_DSQ, -1);
-	for (cpu = 0; !err && cpu < FP_MAX_CPUS && cpu < nr_cpus; cpu++)
+	if (err)
+		return err;
+	bpf_for(cpu, 0, nr_cpu_queues())
+	{
 		err = scx_bpf_create_dsq(FP_CPU_DSQ(cpu), -1);
-	return err;
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 s32 BPF_STRUCT_OPS_SLEEPABLE(framepace_init)

@@ -67,10 +67,23 @@ void log_printf(int priority, const char* format, ...) {
     va_start(ap, format);
     std::vsnprintf(buffer, sizeof(buffer), format, ap);
     va_end(ap);
-    if (journal)
-        sd_journal_send("MESSAGE=%s", buffer, "PRIORITY=%i", priority, nullptr);
-    else
-        std::fprintf(stderr, "framepaced: %s%s\n", priority_prefix(priority), buffer);
+    log_message(priority, buffer);
+}
+
+void log_message(int priority, std::string_view message) {
+    if (priority > max_priority)
+        return;
+    if (journal) {
+        std::string field = "MESSAGE=";
+        field += message;
+        std::string priority_field = "PRIORITY=" + std::to_string(priority);
+        struct iovec iov[2] = {{field.data(), field.size()},
+                               {priority_field.data(), priority_field.size()}};
+        sd_journal_sendv(iov, 2);
+    } else {
+        std::fprintf(stderr, "framepaced: %s%.*s\n", priority_prefix(priority),
+                     static_cast<int>(message.size()), message.data());
+    }
 }
 
 void log_structured(int priority, std::string_view message_id, std::string_view message,

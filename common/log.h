@@ -19,6 +19,9 @@ void log_setup(LogTarget target, int max_priority);
 
 void log_printf(int priority, const char* format, ...) __attribute__((format(printf, 2, 3)));
 
+// One entry of any length (a verifier log); multi-line text stays one entry.
+void log_message(int priority, std::string_view message);
+
 // One entry with MESSAGE_ID= and FRAMEPACE_* fields; on stderr the fields follow the message.
 void log_structured(int priority, std::string_view message_id, std::string_view message,
                     const LogFields& fields);

@@ -12,6 +12,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/message_ids.h"
+#include "daemon/scheduler/libbpf_log.h"
 #include "daemon/scheduler/sched_ext_sysfs.h"
 #include "varlink/scheduler_methods.h"
 #include "varlink/server/varlink_server.h"

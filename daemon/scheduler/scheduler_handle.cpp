@@ -19,19 +19,6 @@
 namespace framepace {
 namespace {
 
-bool libbpf_verbose = false;
-
-int libbpf_print(enum libbpf_print_level level, const char* format, va_list args) {
-    if (level == LIBBPF_DEBUG && !libbpf_verbose)
-        return 0;
-    char buffer[4096];
-    int n = std::vsnprintf(buffer, sizeof(buffer), format, args);
-    if (n > 0 && static_cast<size_t>(n) < sizeof(buffer) && buffer[n - 1] == '\n')
-        buffer[n - 1] = '\0';
-    log_printf(level == LIBBPF_WARN ? LOG_WARNING : LOG_DEBUG, "libbpf: %s", buffer);
-    return 0;
-}
-
 // One value per possible CPU from a per-CPU array's element 0.
 template <typename T>
 Expected<std::vector<T>> read_per_cpu(const bpf_map* map, const char* what) {
@@ -47,11 +34,6 @@ Expected<std::vector<T>> read_per_cpu(const bpf_map* map, const char* what) {
 }
 
 }  // namespace
-
-void route_libbpf_logs(bool verbose) {
-    libbpf_verbose = verbose;
-    libbpf_set_print(libbpf_print);
-}
 
 void SchedulerHandle::SkeletonDeleter::operator()(struct ::framepace_bpf* skel) const {
     framepace_bpf__destroy(skel);
@@ -127,12 +109,14 @@ Status SchedulerHandle::attach_helpers() {
 
 // Input boost needs input_event in the kernel's BTF (missing where input is a module) and a
 // kernel that accepts fentry programs (some refuse them: lockdown, no trampolines). Without
-// either the scheduler loads all the same, with input boost off and one warning.
+// either the scheduler loads all the same, with input boost off and one warning. A load that
+// fails with the hook is tried once without it; only if that succeeds was the hook the cause.
 Status SchedulerHandle::open_and_load(
     const std::function<Status(struct ::framepace_bpf*)>& configure) {
     bool input_hooks = libbpf_find_vmlinux_btf_id("input_event", BPF_TRACE_FENTRY) >= 0;
     if (!input_hooks)
         log_printf(LOG_WARNING, "this kernel has no input_event to hook: input boost is off");
+    int first_err = 0;
     for (;;) {
         skel_.reset(framepace_bpf__open());
         if (!skel_)
@@ -142,14 +126,18 @@ Status SchedulerHandle::open_and_load(
         bpf_program__set_autoload(skel_->progs.on_input_event, input_hooks);
         bpf_program__set_autoload(skel_->progs.on_input_event_exit, input_hooks);
         int err = framepace_bpf__load(skel_.get());
-        if (!err)
+        if (!err) {
+            if (first_err)
+                log_printf(LOG_WARNING,
+                           "the kernel refused the input_event hook (%s): input boost is off",
+                           strerror(-first_err));
             return Ok{};
-        if (!input_hooks)
-            return make_error(err, "verifier log above");
-        log_printf(LOG_WARNING,
-                   "the kernel refused the input_event hook (%s): input boost is "
-                   "off",
-                   strerror(-err));
+        }
+        if (!input_hooks || first_err)
+            return make_error(err,
+                              "the kernel refused the framepace scheduler (the verifier's "
+                              "log is above)");
+        first_err = err;
         input_hooks = false;
     }
 }

@@ -127,7 +127,4 @@ private:
     uint32_t ring_bytes_ = 0;
 };
 
-// Routes libbpf's messages (verifier logs included) into our log.
-void route_libbpf_logs(bool verbose);
-
 }  // namespace framepace
