@@ -32,11 +32,13 @@ typedef int64_t fp_s64;
 #define FP_MAX_CPUS 512
 
 /*
- * The shared deadline queue, used while the system is loaded; under light load each CPU
- * queues on its own, in FP_CPU_DSQ(cpu). (Ids below 2^63 are free for schedulers to use.)
+ * Queues: under light load each CPU queues on its own, FP_CPU_DSQ(cpu); while the system is
+ * loaded the CPUs of one last-level cache share a deadline queue, FP_LLC_DSQ(llc), so a task
+ * waits where its cache is warm and moves to another LLC only when a CPU there runs dry.
+ * (Ids below 2^63 are free for schedulers to use.)
  */
-#define FP_SHARED_DSQ 0
 #define FP_CPU_DSQ(cpu) ((fp_u64)(cpu) + 1)
+#define FP_LLC_DSQ(llc) ((fp_u64)FP_MAX_CPUS + 1 + (llc))
 
 /*
  * What framepaced decided a thread group is, by identity (environment, executable, comm,
@@ -104,6 +106,8 @@ enum fp_counter {
 	FP_CNT_REENQUEUED,        /* tasks sent away from such a CPU's local queue */
 	FP_CNT_RESCUED,           /* tasks taken from the own queue of a CPU an RT task holds */
 	FP_CNT_IDLE_RECHECKS,     /* a CPU going idle found a task queued meanwhile, looked again */
+	FP_CNT_LLC_STEALS,        /* moved from another last-level cache's shared queue */
+	FP_CNT_SYNC_WAKEUPS,      /* woken by a waker about to sleep: onto the waker's CPU */
 	FP_NR_COUNTERS,
 };
 

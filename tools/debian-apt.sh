@@ -11,6 +11,9 @@ debian_suite_for() {
     case "$1" in
     *+deb13-*) echo "trixie-backports trixie" ;;
     *+deb14-*) echo "sid trixie" ;;
+    # Built here from trixie's linux-source (tests/vm/build-kernel.sh): no Debian binary
+    # kernel of that line has sched_ext.
+    *+scx-*) echo "trixie trixie" ;;
     *) return 1 ;;
     esac
 }

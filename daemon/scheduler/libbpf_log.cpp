@@ -45,9 +45,8 @@ std::string clip_keeping_tail(std::string_view text, size_t max_bytes) {
     if (text.size() <= max_bytes)
         return std::string(text);
     size_t first_line = text.find('\n');
-    std::string_view head = text.substr(0, first_line == std::string_view::npos
-                                               ? 0
-                                               : std::min(first_line + 1, max_bytes / 4));
+    std::string_view head = text.substr(
+        0, first_line == std::string_view::npos ? 0 : std::min(first_line + 1, max_bytes / 4));
     size_t tail_bytes = max_bytes - head.size();
     size_t tail_start = text.size() - tail_bytes;
     // Start the tail at a line of its own.

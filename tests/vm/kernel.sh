@@ -2,7 +2,9 @@
 # Finds a sched_ext kernel for the test VM and prints the directory holding its `vmlinuz`,
 # `config` and `modules-subset.tar`.
 #   kernel.sh KVER      e.g. 7.3.4+deb13-amd64
-# Uses ../shared/kernels/KVER when present (Debian's packages, unchanged). Otherwise fetches
+# Uses ../shared/kernels/KVER when present (Debian's packages, unchanged; +scx-amd64 ones
+# built as build-kernel.sh builds them). A +scx-amd64 kernel is otherwise built from Debian's
+# source (build-kernel.sh). Otherwise fetches
 # the newest generic kernel of the same Debian line from the mirror (+deb13: trixie-backports,
 # +deb14: sid) into the cache, without touching this machine's apt sources. Debian keeps only
 # the newest kernel of a suite, so the fetched version may be newer than KVER; it is printed.
@@ -16,6 +18,9 @@ if [ -f "$shared/$want/vmlinuz" ] && [ -f "$shared/$want/config" ] && [ -f "$sha
     echo "$shared/$want"
     exit 0
 fi
+
+# No Debian binary kernel of these lines has sched_ext: build one from Debian's source.
+case "$want" in *+scx-amd64) exec "$top/tests/vm/build-kernel.sh" "$want" ;; esac
 
 . "$top/tools/debian-apt.sh"
 read -r suite keyring < <(debian_suite_for "$want") ||

@@ -2,7 +2,7 @@
 # Walking skeleton: framepaced loads framepace on the real kernel, keeps it attached under
 # CPU + fork load with its counters moving, detaches cleanly on SIGTERM, reports a kernel
 # ejection, and refuses clearly without privileges.
-# checks: unprivileged_refused attach enable_seq_counts under_load sigterm_detaches ejection_reported
+# checks: unprivileged_refused attach enable_seq_counts under_load kfunc_names sigterm_detaches ejection_reported
 . /usr/lib/framepace-vm/lib.sh
 . /usr/lib/framepace-vm/message-ids.env
 
@@ -65,6 +65,22 @@ if [ "$bad" = 0 ] && [ "$samples" -ge 60 ] && [ "$load_rc" = 0 ] &&
         "$(jq -cn --argjson d "$metrics" --argjson s "$samples" '{samples:$s,deltas:$d}')"
 else
     result under_load fail "samples=$samples not-enabled=$bad stress rc=$load_rc deltas=$metrics unit=$(systemctl is-active framepaced)"
+fi
+
+# --- which kfunc names the scheduler ran with: kfuncs.h picks 6.12's (scx_bpf_dispatch,
+# scx_bpf_consume) or 6.13+'s (scx_bpf_dsq_insert, scx_bpf_dsq_move_to_local) by what the
+# kernel has. A kernel has one set or the other, so a scheduler that ran here took that set's
+# branches: the load resolves no others.
+has() { grep -qw "$1" /proc/kallsyms; }
+if has scx_bpf_dsq_insert && has scx_bpf_dsq_move_to_local; then names="6.13+"
+elif has scx_bpf_dispatch && has scx_bpf_consume; then names="6.12"
+else names="neither"; fi
+why="kernel $(uname -r) has the $names kfunc names (scx_bpf_dsq_insert: $(has scx_bpf_dsq_insert && echo yes || echo no), scx_bpf_dispatch: $(has scx_bpf_dispatch && echo yes || echo no)); runs under load +$(echo "$metrics" | jq -r '.runs // 0')"
+case "$(uname -r)" in 6.12.*) want="6.12" ;; *) want="6.13+" ;; esac
+if [ "$names" = "$want" ] && moved runs; then
+    result kfunc_names pass "$why"
+else
+    result kfunc_names fail "$why (expected the $want names)"
 fi
 
 # --- SIGTERM: detached, recorded exit kind is SCX_EXIT_UNREG (64), exit status 0

@@ -96,7 +96,31 @@ install_framepace() {
     [ -x /usr/bin/framepaced ]
 }
 
+# framepaced stops when asked at the end, as at a shutdown that stops units in order. One that
+# does not exit within 20 s is dumped (its tasks' kernel stacks, every blocked task) and fails
+# the job: seen once on 6.12, a framepaced that SIGKILL could not end held the power-off.
+stop_daemon_at_end() {
+    local pid t
+    pgrep -x framepaced >/dev/null || return 0
+    timeout 20 systemctl stop framepaced.service framepaced.socket
+    pkill -TERM -x framepaced
+    for _ in $(seq 1 100); do
+        pgrep -x framepaced >/dev/null || return 0
+        sleep 0.2
+    done
+    for pid in $(pgrep -x framepaced); do
+        for t in /proc/"$pid"/task/*; do
+            echo "FRAMEPACE-STUCK $t $(cat "$t/comm") $(grep State "$t/status")"
+            cat "$t/stack"
+        done
+    done >/dev/console 2>&1
+    echo w >/proc/sysrq-trigger
+    dmesg | tail -n 200 >/dev/console
+    result daemon_stops fail "framepaced did not exit within 20 s of a stop (stacks on the console); state $(sched_state)"
+}
+
 finish() {
+    stop_daemon_at_end
     journalctl -b --no-pager -o short-monotonic >"$JOURNAL_PORT" 2>&1 || true
     grep -q '"result":"fail"' "$RESULTS_LOG" 2>/dev/null && FAILED=1
     # A job stopped before it reported anything (killed, timed out) did not pass.
