@@ -376,6 +376,24 @@ static __always_inline bool cpu_released(s32 cpu)
 	return cs && cs->released;
 }
 
+/*
+ * Whether a task queued on cpu's own queue will be served there soon: not while an RT task
+ * holds cpu (released), and for a task woken from another CPU only while a framepace task
+ * runs there. An RT task that started on an idle CPU is never released (cpu_release only
+ * follows a framepace task), and a task queued there would wait for it. Those go to the
+ * LLC's shared queue. The task the CPU itself requeues (its slice ended) stays: stopping has
+ * already cleared the CPU's role, and the CPU dispatches next.
+ */
+static __always_inline bool own_queue_serves(s32 cpu, bool waking)
+{
+	struct cpu_state *cs;
+
+	if (!waking || cpu == bpf_get_smp_processor_id())
+		return !cpu_released(cpu);
+	cs = cpu_state_of(cpu);
+	return cs && cs->role < FP_NR_ROLES && !cs->released;
+}
+
 static __always_inline struct task_ctx *lookup_task_ctx(struct task_struct *p)
 {
 	return bpf_task_storage_get(&task_ctxs, p, 0, 0);
@@ -575,32 +593,54 @@ static __always_inline s32 pick_idle_cpu(struct task_struct *p, s32 prev_cpu, st
  * A synchronous wakeup (a pipe or socket write, a futex hand-off): the waker is about to
  * sleep, so p runs on the waker's CPU right after it, on the data it just wrote, instead of
  * an idle CPU elsewhere that must be woken and whose caches are cold (EEVDF's wake_affine
- * does the same). prev first if it is idle and shares the waker's cache; the waker's CPU
- * only if nothing else waits in its local queue and the waker is not exiting. Seen without
- * this: ping-pong pairs on 4 CPUs ran 32 % fewer rounds than under EEVDF and changed CPU on
- * half their wakeups, most of them to another LLC.
+ * does the same). prev first if it is idle and shares the waker's cache. The waker's CPU
+ * only when:
+ *  - a framepace task wakes p there (an RT waker, pipewire's, would hold the CPU: p would
+ *    wait in a local queue that nothing sends elsewhere);
+ *  - nothing waits there, in its local, own or LLC queue (p must not pass them: a ping-pong
+ *    pair would keep the CPU from ever dispatching again);
+ *  - p is not latency-critical (those take a CPU by preemption, not behind the waker);
+ *  - a move to another LLC is allowed (migration_interval_ns), and is stamped.
+ * Seen without this: ping-pong pairs on 4 CPUs ran 32 % fewer rounds than under EEVDF and
+ * changed CPU on half their wakeups, most of them to another LLC.
  */
 #define FP_PF_EXITING 0x00000004 /* PF_EXITING, include/linux/sched.h: a #define, not in BTF */
 
-static __always_inline s32 sync_wake_cpu(struct task_struct *p, s32 prev_cpu, u64 wake_flags)
+static __always_inline s32 sync_wake_cpu(struct task_struct *p, s32 prev_cpu, u64 wake_flags,
+                                         struct task_ctx *tctx, u64 *now,
+                                         const struct fp_tunables *t)
 {
 	struct task_struct *waker;
+	struct cpu_state *cs;
+	bool other_llc;
 	s32 cpu;
 
-	if (!(wake_flags & SCX_WAKE_SYNC))
+	if (!(wake_flags & SCX_WAKE_SYNC) || (tctx && latency_critical(role_index(tctx->role))))
 		return -1;
 	cpu = bpf_get_smp_processor_id();
 	if (!bpf_cpumask_test_cpu(cpu, p->cpus_ptr))
 		return -1;
-	if (prev_cpu != cpu && llc_of(prev_cpu) == llc_of(cpu) &&
-	    bpf_cpumask_test_cpu(prev_cpu, p->cpus_ptr) &&
+	other_llc = llc_of(prev_cpu) != llc_of(cpu);
+	if (prev_cpu != cpu && !other_llc && bpf_cpumask_test_cpu(prev_cpu, p->cpus_ptr) &&
 	    scx_bpf_test_and_clear_cpu_idle(prev_cpu)) {
 		count(FP_CNT_DIRECT_PREV);
 		return prev_cpu;
 	}
-	waker = bpf_get_current_task_btf();
-	if ((waker->flags & FP_PF_EXITING) || scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL) > 0)
+	cs = this_cpu_state();
+	if (!cs || cs->role >= FP_NR_ROLES || cs->released)
 		return -1;
+	waker = bpf_get_current_task_btf();
+	if (waker->flags & FP_PF_EXITING)
+		return -1;
+	if (scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL) > 0 ||
+	    scx_bpf_dsq_nr_queued(shared_dsq_of(cpu)) > 0 ||
+	    ((u32)cpu < FP_MAX_CPUS && scx_bpf_dsq_nr_queued(FP_CPU_DSQ(cpu)) > 0))
+		return -1;
+	if (other_llc && tctx) {
+		if (migration_limited(tctx, clock_once(now), t))
+			return -1;
+		tctx->last_migration_ns = clock_once(now);
+	}
 	count(FP_CNT_SYNC_WAKEUPS);
 	return cpu;
 }
@@ -629,7 +669,7 @@ s32 BPF_STRUCT_OPS(framepace_select_cpu, struct task_struct *p, s32 prev_cpu, u6
 
 	if (tctx && (wake_flags & SCX_WAKE_TTWU))
 		note_waker(tctx, &now);
-	cpu = sync_wake_cpu(p, prev_cpu, wake_flags);
+	cpu = sync_wake_cpu(p, prev_cpu, wake_flags, tctx, &now, t);
 	if (cpu < 0)
 		cpu = pick_idle_cpu(p, prev_cpu, tctx, &now, t);
 	if (cpu >= 0) {
@@ -752,6 +792,27 @@ static __always_inline bool preempt_by_deadline(struct task_struct *p, s32 cpu, 
 }
 
 /*
+ * SCX_KICK_IDLE to the other CPUs of cpu's LLC (the first FP_PREEMPT_SCAN_MAX): one going
+ * idle as a task was queued reschedules and finds it, the busy ones ignore the kick. Unlike
+ * a look for an idle CPU from ops.enqueue, the kick's test runs after the insert has landed
+ * and does not skip a CPU that is still dispatching. Only where a task would otherwise be
+ * stranded (its CPU taken by an RT task): a kick per CPU is too dear for every enqueue.
+ */
+static __always_inline void kick_llc_idle(s32 cpu)
+{
+	u32 i, c, llc = llc_of(cpu);
+
+	bpf_for(i, 1, nr_cpus)
+	{
+		if (i >= FP_PREEMPT_SCAN_MAX)
+			break;
+		c = ((u32)cpu + i) % nr_cpus;
+		if (llc_of(c) == llc)
+			scx_bpf_kick_cpu(c, SCX_KICK_IDLE);
+	}
+}
+
+/*
  * A task sent back from the local queue of a CPU that an RT or deadline task took
  * (framepace_cpu_release): anywhere but there. It goes to its LLC's shared queue, which the
  * other CPUs there read (and those of other LLCs once they run dry), and an idle CPU is woken
@@ -767,6 +828,8 @@ static __always_inline void requeue_elsewhere(struct task_struct *p, s32 cpu, u6
 	idle = scx_bpf_pick_idle_cpu(p->cpus_ptr, 0);
 	if (idle >= 0)
 		scx_bpf_kick_cpu(idle, SCX_KICK_IDLE);
+	else
+		kick_llc_idle(cpu);
 }
 
 void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
@@ -814,11 +877,10 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 
 	/*
 	 * A CPU only consumes its own queue, so p must be allowed there (affinity changes), and
-	 * queues exist for the first FP_MAX_CPUS CPUs only. A CPU an RT task holds would only
-	 * have p served by the others' rescue: the shared queue is where they look first.
+	 * queues exist for the first FP_MAX_CPUS CPUs only (own_queue_serves for the rest).
 	 */
 	if (!shared_mode && (u32)cpu < FP_MAX_CPUS && bpf_cpumask_test_cpu(cpu, p->cpus_ptr) &&
-	    !cpu_released(cpu)) {
+	    own_queue_serves(cpu, waking)) {
 		fp_dsq_insert_vtime(p, FP_CPU_DSQ(cpu), slice, deadline, enq_flags);
 		count(FP_CNT_ENQ_CPU);
 		if (!(waking && preempt_by_deadline(p, cpu, deadline, false)) &&
@@ -1495,15 +1557,18 @@ void BPF_STRUCT_OPS(framepace_cpu_release, s32 cpu, struct scx_cpu_release_args 
 	scx_bpf_put_idle_cpumask(idle);
 	if ((u32)helper < nr_cpus)
 		scx_bpf_kick_cpu(helper, SCX_KICK_IDLE);
+	kick_llc_idle(cpu);
 }
 
 /*
  * A CPU goes idle. Its dispatch found nothing, but a task may have been queued since, by a
  * CPU that looked for an idle one before this one's idle bit was set: without a second look
- * that task waits for the next timer here (seen: 100-300 ms on an idle machine). The kernel
- * sets the bit before calling this, so either the enqueue saw the bit or this sees the task
- * (the interlock ext_idle.c documents). The kick makes this CPU run dispatch once more; an
- * idle-to-idle pick does not call back here, so it cannot loop.
+ * that task waits for the next timer here (seen: 100-300 ms on an idle machine). This narrows
+ * the window; it does not close it: 6.12 calls back before it sets the bit (newer kernels
+ * after), and an insert from ops.enqueue lands only after its look for an idle CPU. Where a
+ * task would be stranded, the enqueue side kicks as well (kick_llc_idle). The kick makes this
+ * CPU run dispatch once more; an idle-to-idle pick does not call back here, so it cannot
+ * loop.
  */
 void BPF_STRUCT_OPS(framepace_update_idle, s32 cpu, bool idle)
 {

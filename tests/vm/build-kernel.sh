@@ -65,12 +65,12 @@ while read -r line; do
     grep -qx "$line" "$src/.config" ||
         { echo "build-kernel: $line did not hold in the final config" >&2; exit 1; }
 done <"$fragment"
-# The release string comes from the fragment's CONFIG_LOCALVERSION ("+scx-amd64"); a source
-# tree without git adds nothing else.
-release=$(make -C "$src" -s kernelrelease)
-[ "$release" = "$kver" ] || { echo "build-kernel: the tree would build $release, not $kver" >&2; exit 1; }
 make -C "$src" -s -j"$(nproc)" bzImage modules >"$work/build.log" 2>&1 ||
     { tail -40 "$work/build.log" >&2; exit 1; }
+# The release string comes from the fragment's CONFIG_LOCALVERSION ("+scx-amd64"); a source
+# tree without git adds nothing else.
+release=$(cat "$src/include/config/kernel.release")
+[ "$release" = "$kver" ] || { echo "build-kernel: the tree built $release, not $kver" >&2; exit 1; }
 make -C "$src" -s INSTALL_MOD_PATH="$work/root" modules_install >/dev/null
 mkdir -p "$dest.tmp/stage/modules"
 mv "$work/root/lib/modules/$kver" "$dest.tmp/stage/modules/"

@@ -14,21 +14,26 @@ if ! wait_for 20 state_is enabled; then
 fi
 seq0=$(enable_seq) released0=$(counter cpu_released) requeued0=$(counter reenqueued)
 rescued0=$(counter rescued)
-worst_ms=0 worst="" moved=1
-for take in 1 2 3 4 5; do
+# A take-over counts when the task ran on cpu1 as the RT thread woke. On a VM with more idle
+# CPUs it may have been moved in the last milliseconds before (a wakeup on cpu1, an idle CPU
+# stealing it): such an attempt measures nothing and is repeated, up to ten attempts.
+worst_ms=0 worst="" takes=0 attempts=0
+while [ "$takes" -lt 5 ] && [ "$attempts" -lt 10 ]; do
+    attempts=$((attempts + 1))
     out=$(/usr/lib/framepace-vm/framepace-vm-rt-takeover 2000 1)
+    [ "$(echo "$out" | jq '.cpu_before // -1')" = 1 ] || continue
+    takes=$((takes + 1))
     gap_ms=$(( $(echo "$out" | jq '.max_gap_us // 999999999') / 1000 ))
-    [ "$(echo "$out" | jq '.cpu_before // -1')" = 1 ] || moved=0
     if [ "$gap_ms" -ge "$worst_ms" ]; then
         worst_ms=$gap_ms worst=$out
     fi
 done
 released=$(( $(counter cpu_released) - released0 )) requeued=$(( $(counter reenqueued) - requeued0 ))
 rescued=$(( $(counter rescued) - rescued0 ))
-why="5 take-overs of cpu1 by an RT task for 2000 ms each: the preempted task was kept off every CPU for at most $worst_ms ms (cpu_released +$released, reenqueued +$requeued, rescued +$rescued; enable_seq $seq0 -> $(enable_seq)); the worst: $worst"
+why="$takes take-overs of cpu1 by an RT task for 2000 ms each ($attempts attempts): the preempted task was kept off every CPU for at most $worst_ms ms (cpu_released +$released, reenqueued +$requeued, rescued +$rescued; enable_seq $seq0 -> $(enable_seq)); the worst: $worst"
 # Without the requeue the task waits out the RT task: ~950 ms at least (the kernel gives the
 # other classes 50 ms a second), 2000 ms at most. With it, a few ms.
-if [ "$moved" = 1 ] && [ "$worst_ms" -lt 100 ] && [ $((requeued + rescued)) -ge 1 ] &&
+if [ "$takes" = 5 ] && [ "$worst_ms" -lt 100 ] && [ $((requeued + rescued)) -ge 1 ] &&
     [ "$(enable_seq)" = "$seq0" ] && state_is enabled; then
     result rt_takeover pass "$why"
 else

@@ -121,11 +121,11 @@ int main(int argc, char** argv) {
         close(fd);
     for (auto& t : threads)
         t.join();
-    std::printf("{\"cpus\":%d,\"llcs\":%zu,\"pairs\":%d,\"seconds\":%d,\"wakeups\":%llu,"
-                "\"same_cpu\":%llu,\"within_llc\":%llu,\"across_llc\":%llu}\n",
-                nr_cpus, llcs.size(), pairs, seconds, (unsigned long long)tally.wakeups.load(),
-                (unsigned long long)tally.same_cpu.load(),
-                (unsigned long long)tally.within_llc.load(),
-                (unsigned long long)tally.across_llc.load());
+    std::printf(
+        "{\"cpus\":%d,\"llcs\":%zu,\"pairs\":%d,\"seconds\":%d,\"wakeups\":%llu,"
+        "\"same_cpu\":%llu,\"within_llc\":%llu,\"across_llc\":%llu}\n",
+        nr_cpus, llcs.size(), pairs, seconds, (unsigned long long)tally.wakeups.load(),
+        (unsigned long long)tally.same_cpu.load(), (unsigned long long)tally.within_llc.load(),
+        (unsigned long long)tally.across_llc.load());
     return 0;
 }

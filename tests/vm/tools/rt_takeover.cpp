@@ -76,9 +76,9 @@ int main(int argc, char** argv) {
         }
     });
 
-    // Spin where the RT thread will wake; free to move 20 ms before it does (a running task
+    // Spin where the RT thread will wake; free to move 5 ms before it does (a running task
     // stays where it runs until it is put).
-    while (now_ns() < t0 - 20 * kNsPerMs) {
+    while (now_ns() < t0 - 5 * kNsPerMs) {
     }
     if (!unpin(pthread_self()))
         fail("unpinning the SCHED_OTHER task");
