@@ -971,9 +971,10 @@ static __always_inline bool prev_runs_on(struct task_struct *prev, s32 cpu, bool
 /*
  * A task in the own queue of a CPU an RT or deadline task holds (queued there just before it
  * was taken) would wait for as long as that task runs. Whichever CPU dispatches next takes it
- * first: it has waited already. Only while some CPU is held (nr_released).
+ * first (take): it has waited already. ops.update_idle only asks whether
+ * there is one (!take). Only while some CPU is held (nr_released).
  */
-static __always_inline bool rescue_stranded(s32 cpu, u32 nr_queues)
+static __always_inline bool stranded_task(s32 cpu, u32 nr_queues, bool take)
 {
 	struct cpu_state *cs;
 	u32 i, c;
@@ -982,26 +983,14 @@ static __always_inline bool rescue_stranded(s32 cpu, u32 nr_queues)
 	{
 		c = ((u32)cpu + i) % nr_queues;
 		cs = cpu_state_of(c);
-		if (cs && cs->released && fp_dsq_move_to_local(FP_CPU_DSQ(c))) {
+		if (!cs || !cs->released)
+			continue;
+		if (!take && scx_bpf_dsq_nr_queued(FP_CPU_DSQ(c)) > 0)
+			return true;
+		if (take && fp_dsq_move_to_local(FP_CPU_DSQ(c))) {
 			count(FP_CNT_RESCUED);
 			return true;
 		}
-	}
-	return false;
-}
-
-/* True if a CPU an RT or deadline task holds has tasks waiting in its own queue. */
-static __always_inline bool stranded_waiting(s32 cpu, u32 nr_queues)
-{
-	struct cpu_state *cs;
-	u32 i, c;
-
-	bpf_for(i, 1, nr_queues)
-	{
-		c = ((u32)cpu + i) % nr_queues;
-		cs = cpu_state_of(c);
-		if (cs && cs->released && scx_bpf_dsq_nr_queued(FP_CPU_DSQ(c)) > 0)
-			return true;
 	}
 	return false;
 }
@@ -1059,7 +1048,7 @@ void BPF_STRUCT_OPS(framepace_dispatch, s32 cpu, struct task_struct *prev)
 		cs = this_cpu_state();
 		if (cs)
 			mark_acquired(cs);
-		if (rescue_stranded(cpu, nr_queues))
+		if (stranded_task(cpu, nr_queues, true))
 			return;
 	}
 	own = (u32)cpu < FP_MAX_CPUS && queue_head_deadline(own_dsq, &own_head);
@@ -1537,7 +1526,7 @@ void BPF_STRUCT_OPS(framepace_cpu_offline, s32 cpu)
  * in its local queue would wait until it is given back, however long that takes: they go
  * back through ops.enqueue (SCX_ENQ_REENQ) and on to another CPU. Its own queue (a task
  * whose slice ended as the RT task woke lands there) is served by the others until
- * framepace runs here again (rescue_stranded); an idle one is woken for it now, a busy one
+ * framepace runs here again (stranded_task); an idle one is woken for it now, a busy one
  * takes it at its next dispatch.
  */
 void BPF_STRUCT_OPS(framepace_cpu_release, s32 cpu, struct scx_cpu_release_args *args)
@@ -1581,7 +1570,8 @@ void BPF_STRUCT_OPS(framepace_update_idle, s32 cpu, bool idle)
 		if (cs)
 			mark_acquired(cs);
 	}
-	if (llc_queues_waiting(cpu) || (nr_released && stranded_waiting(cpu, nr_cpu_queues()))) {
+	if (llc_queues_waiting(cpu) ||
+	    (nr_released && stranded_task(cpu, nr_cpu_queues(), false))) {
 		scx_bpf_kick_cpu(cpu, 0);
 		count(FP_CNT_IDLE_RECHECKS);
 	}
