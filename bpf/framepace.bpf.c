@@ -347,7 +347,7 @@ static __always_inline struct cpu_state *cpu_state_of(s32 cpu)
 
 /*
  * The CPU's state goes to "released" when an RT or deadline task takes it and back when
- * framepace runs, dispatches or idles there. Both happen on that CPU under its runqueue lock,
+ * framepace runs or dispatches there. Both happen on that CPU under its runqueue lock,
  * so only the count shared with the others needs an atomic.
  */
 static __always_inline void mark_released(struct cpu_state *cs)
@@ -971,10 +971,9 @@ static __always_inline bool prev_runs_on(struct task_struct *prev, s32 cpu, bool
 /*
  * A task in the own queue of a CPU an RT or deadline task holds (queued there just before it
  * was taken) would wait for as long as that task runs. Whichever CPU dispatches next takes it
- * first (take): it has waited already. ops.update_idle only asks whether
- * there is one (!take). Only while some CPU is held (nr_released).
+ * first: it has waited already. Only while some CPU is held (nr_released).
  */
-static __always_inline bool stranded_task(s32 cpu, u32 nr_queues, bool take)
+static __always_inline bool rescue_stranded(s32 cpu, u32 nr_queues)
 {
 	struct cpu_state *cs;
 	u32 i, c;
@@ -983,11 +982,7 @@ static __always_inline bool stranded_task(s32 cpu, u32 nr_queues, bool take)
 	{
 		c = ((u32)cpu + i) % nr_queues;
 		cs = cpu_state_of(c);
-		if (!cs || !cs->released)
-			continue;
-		if (!take && scx_bpf_dsq_nr_queued(FP_CPU_DSQ(c)) > 0)
-			return true;
-		if (take && fp_dsq_move_to_local(FP_CPU_DSQ(c))) {
+		if (cs && cs->released && fp_dsq_move_to_local(FP_CPU_DSQ(c))) {
 			count(FP_CNT_RESCUED);
 			return true;
 		}
@@ -1015,19 +1010,6 @@ static __always_inline bool steal_from_other_llc(s32 cpu)
 	return false;
 }
 
-/* True if some LLC's shared queue holds a task. */
-static __always_inline bool llc_queues_waiting(s32 cpu)
-{
-	u32 i, llc = llc_of(cpu), nr = nr_llc_queues();
-
-	bpf_for(i, 0, nr)
-	{
-		if (scx_bpf_dsq_nr_queued(FP_LLC_DSQ((llc + i) % nr)) > 0)
-			return true;
-	}
-	return false;
-}
-
 /*
  * Stranded tasks of a CPU an RT task holds first; then prev if it still deserves the CPU;
  * else the earlier head of the CPU's own queue and the shared one (both hold tasks after a
@@ -1048,7 +1030,7 @@ void BPF_STRUCT_OPS(framepace_dispatch, s32 cpu, struct task_struct *prev)
 		cs = this_cpu_state();
 		if (cs)
 			mark_acquired(cs);
-		if (stranded_task(cpu, nr_queues, true))
+		if (rescue_stranded(cpu, nr_queues))
 			return;
 	}
 	own = (u32)cpu < FP_MAX_CPUS && queue_head_deadline(own_dsq, &own_head);
@@ -1526,7 +1508,7 @@ void BPF_STRUCT_OPS(framepace_cpu_offline, s32 cpu)
  * in its local queue would wait until it is given back, however long that takes: they go
  * back through ops.enqueue (SCX_ENQ_REENQ) and on to another CPU. Its own queue (a task
  * whose slice ended as the RT task woke lands there) is served by the others until
- * framepace runs here again (stranded_task); an idle one is woken for it now, a busy one
+ * framepace runs here again (rescue_stranded); an idle one is woken for it now, a busy one
  * takes it at its next dispatch.
  */
 void BPF_STRUCT_OPS(framepace_cpu_release, s32 cpu, struct scx_cpu_release_args *args)
@@ -1549,34 +1531,6 @@ void BPF_STRUCT_OPS(framepace_cpu_release, s32 cpu, struct scx_cpu_release_args 
 	kick_llc_idle(cpu);
 }
 
-/*
- * A CPU goes idle. Its dispatch found nothing, but a task may have been queued since, by a
- * CPU that looked for an idle one before this one's idle bit was set: without a second look
- * that task waits for the next timer here (seen: 100-300 ms on an idle machine). This narrows
- * the window; it does not close it: 6.12 calls back before it sets the bit (newer kernels
- * after), and an insert from ops.enqueue lands only after its look for an idle CPU. Where a
- * task would be stranded, the enqueue side kicks as well (kick_llc_idle). The kick makes this
- * CPU run dispatch once more; an idle-to-idle pick does not call back here, so it cannot
- * loop.
- */
-void BPF_STRUCT_OPS(framepace_update_idle, s32 cpu, bool idle)
-{
-	struct cpu_state *cs;
-
-	if (!idle)
-		return;
-	if (nr_released) {
-		cs = this_cpu_state();
-		if (cs)
-			mark_acquired(cs);
-	}
-	if (llc_queues_waiting(cpu) ||
-	    (nr_released && stranded_task(cpu, nr_cpu_queues(), false))) {
-		scx_bpf_kick_cpu(cpu, 0);
-		count(FP_CNT_IDLE_RECHECKS);
-	}
-}
-
 SEC(".struct_ops.link")
 struct sched_ext_ops framepace_ops = {
         .select_cpu = (void *)framepace_select_cpu,
@@ -1588,13 +1542,10 @@ struct sched_ext_ops framepace_ops = {
         .cpu_online = (void *)framepace_cpu_online,
         .cpu_offline = (void *)framepace_cpu_offline,
         .cpu_release = (void *)framepace_cpu_release,
-        .update_idle = (void *)framepace_update_idle,
         .init_task = (void *)framepace_init_task,
         .init = (void *)framepace_init,
         .exit = (void *)framepace_exit,
         /* Well under the kernel's 30 s: a stall ejects us long before a user notices a hang. */
         .timeout_ms = 5000,
-        /* update_idle is only a second look: the kernel's idle tracking stays on. */
-        .flags = SCX_OPS_KEEP_BUILTIN_IDLE,
         .name = "framepace",
 };

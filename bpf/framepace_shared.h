@@ -105,7 +105,6 @@ enum fp_counter {
 	FP_CNT_CPU_RELEASED,      /* an RT/DL task took a CPU from framepace (ops.cpu_release) */
 	FP_CNT_REENQUEUED,        /* tasks sent away from such a CPU's local queue */
 	FP_CNT_RESCUED,           /* tasks taken from the own queue of a CPU an RT task holds */
-	FP_CNT_IDLE_RECHECKS,     /* a CPU going idle found a task queued meanwhile, looked again */
 	FP_CNT_LLC_STEALS,        /* moved from another last-level cache's shared queue */
 	FP_CNT_SYNC_WAKEUPS,      /* woken by a waker about to sleep: onto the waker's CPU */
 	FP_NR_COUNTERS,

@@ -12,8 +12,8 @@ constexpr std::array<std::string_view, FP_NR_COUNTERS> kNames = {
     "direct_core",     "enqueue_cpu",   "dispatch_cpu",  "steals",        "migration_limited",
     "boosted",         "preempted",     "input_wakeups", "role_changes",  "shared_mode",
     "cpu_mode",        "lag_clamped",   "keep_prev",     "cpu_online",    "cpu_offline",
-    "wakeup_preempts", "cpu_released",  "reenqueued",    "rescued",       "idle_rechecks",
-    "llc_steals",      "sync_wakeups",
+    "wakeup_preempts", "cpu_released",  "reenqueued",    "rescued",       "llc_steals",
+    "sync_wakeups",
 };
 // The array's size is FP_NR_COUNTERS whatever the list holds; a short list leaves the last
 // names empty.
