@@ -5,12 +5,15 @@
 # framepace, interleaved and repeated; then writes raw.json, summary.md and the PNG plots to
 # results/bench-<kernel>-<date>/ (or --out). Takes about 40 minutes under TCG (3 repetitions).
 #   bench/run.sh [--kernel KVER] [--reps N] [--smoke] [--peers-src DIR] [--out DIR]
+#                [--schedulers eevdf,framepace,...]
 # --peers-src: the scx export to build the peers from; by default ../shared/peers/scx-7a58a3a
 # next to the clone when it is there. Without one the peers are left out, and the summary
-# says so in its first lines.
+# says so in its first lines. --schedulers runs only those named (a quick comparison while
+# working on one; the full table needs them all). FRAMEPACE_VM_CPUS sets the VM's -smp (e.g.
+# "4,sockets=2,cores=2,threads=1" for two last-level caches).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-kernel=7.3.4+deb13-amd64 reps= smoke= out= peers_src=
+kernel=7.3.4+deb13-amd64 reps= smoke= out= peers_src= schedulers=
 while [ $# -gt 0 ]; do
     case "$1" in
     --kernel) kernel=$2; shift 2 ;;
@@ -18,6 +21,7 @@ while [ $# -gt 0 ]; do
     --smoke) smoke=--smoke; shift ;;
     --peers-src) peers_src=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
+    --schedulers) schedulers=$2; shift 2 ;;
     *) echo "bench: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -30,7 +34,7 @@ fi
 "$top/tools/setup-toolchain.sh"
 cmake -S "$top" -B "$top/build" >/dev/null
 cmake --build "$top/build" -j"$(nproc)"
-FRAMEPACE_BENCH_ARGS="$smoke${reps:+ --reps $reps}" FRAMEPACE_VM_TIMEOUT=${FRAMEPACE_VM_TIMEOUT:-5400} \
+FRAMEPACE_BENCH_ARGS="$smoke${reps:+ --reps $reps}${schedulers:+ --schedulers $schedulers}" FRAMEPACE_VM_TIMEOUT=${FRAMEPACE_VM_TIMEOUT:-5400} \
     FRAMEPACE_PEERS_SRC=${peers_src:-$top/../shared/peers/scx-7a58a3a} \
     "$top/tests/vm/run-vm.sh" --job bench --kernel "$kernel" --out "$out/vm"
 /usr/bin/python3 "$top/bench/report.py" --in "$out/vm/results.jsonl" --out "$out"

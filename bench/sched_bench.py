@@ -5,9 +5,12 @@ scx_lavd, scx_cake: bench/peers/) and framepace, interleaved (each repetition ro
 order), all in one boot. Writes every raw figure as one JSON document.
 
     sched_bench.py --out FILE --scx-simple PATH --tools DIR [--peers DIR] [--smoke] [--reps N]
+                   [--schedulers NAME,NAME...]
 
 --peers DIR holds bench/peers/'s loaders; every loader found there is run, and one that fails
 to attach fails the benchmark. Without it the peers are left out and the document says so.
+--schedulers runs only the named ones (eevdf, scx_simple, scx_bpfland, scx_lavd, scx_cake,
+framepace), for a quick comparison while working on one of them; the document lists them.
 
 Scenarios, per scheduler and repetition:
   idle_wakeup     cyclictest (SCHED_OTHER, 1 ms interval) on an idle system
@@ -29,6 +32,11 @@ Scenarios, per scheduler and repetition:
   background      what the load got done while the game, input and loaded-wakeup scenarios
                   ran: the hogs' CPU time per second and the fork loop's execs per second, so
                   a policy that starves background work shows its cost.
+
+framepace's own counters (GetStats) are read around each phase of its runs (idle, loaded,
+throughput; "framepace_counters": what moved in each), and the roles it gave the undetected
+game's threads are read while that game runs ("undetected_roles"): the reasons behind its
+figures.
 
 Each sched_ext scheduler's run is checked to have stayed attached throughout: the kernel's
 enable_seq must not move between its start and its stop (an ejection and reload would). A
@@ -65,6 +73,7 @@ STATE = "/sys/kernel/sched_ext/state"
 SETTLE_S = 3
 OPS = "/sys/kernel/sched_ext/root/ops"
 ENABLE_SEQ = "/sys/kernel/sched_ext/enable_seq"
+FRAMEPACE_ADDR = "/run/framepace/io.framepace.Scheduler"
 
 
 def williams_orders(names):
@@ -327,28 +336,86 @@ def callback_costs(programs, prefix):
     return costs
 
 
-def game(tools, seconds, steam):
+def game(tools, seconds, steam, midway=None):
     """One run of the synthetic game: as a Steam launch (SteamAppId set) or as a game no rule
-    names (no Steam variable at all, whatever the benchmark itself was started with)."""
+    names (no Steam variable at all, whatever the benchmark itself was started with).
+    midway(pid), if given, is called halfway through; its result comes back second."""
     env = {k: v for k, v in os.environ.items() if k not in ("SteamAppId", "SteamGameId")}
     if steam:
         env["SteamAppId"] = "480"
-    out = subprocess.run([f"{tools}/framepace-bench-game", str(seconds), "1000"],
-                         env=env, capture_output=True, text=True, check=True).stdout
-    return json.loads(out)
+    proc = subprocess.Popen([f"{tools}/framepace-bench-game", str(seconds), "1000"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = None
+    if midway:
+        time.sleep(seconds / 2)
+        seen = midway(proc.pid)
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"framepace-bench-game exited {proc.returncode}: {err[-300:]}")
+    return json.loads(out), seen
+
+
+def framepace_call(method, more=False):
+    """A Varlink call to framepaced: its reply, or with more its replies as a list; None if it
+    failed (the figures do not depend on it)."""
+    out = subprocess.run(["varlinkctl", "call", "--json=short"] + (["--more"] if more else []) +
+                         [FRAMEPACE_ADDR, f"io.framepace.Scheduler.{method}", "{}"],
+                         capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        progress(f"framepace: {method} failed: {out.stderr.strip()[-200:]}")
+        return None
+    # --more prints each reply as a JSON text sequence record (RS-prefixed).
+    replies = [json.loads(r) for r in out.stdout.replace("\x1e", "\n").splitlines() if r.strip()]
+    return replies if more else replies[0]
+
+
+def framepace_roles(pid):
+    """What framepace made of a process's threads (role and behaviour, by thread name), and how
+    many of all its tasks have each role."""
+    replies = framepace_call("ListTasks", more=True)
+    if not replies:
+        return None
+    tasks = [t for r in replies for t in r["tasks"]]
+    roles = {}
+    for t in tasks:
+        roles[t["role"]] = roles.get(t["role"], 0) + 1
+    return {"threads": {t["comm"]: {k: t[k] for k in ("role", "avg_run_ns", "avg_wake_ns", "runs")}
+                        for t in tasks if t["pid"] == pid and t["tid"] != pid},
+            "tasks_by_role": roles}
+
+
+def counter_phases(phases):
+    """What moved in each phase, from the readings at its end: {phase: {counter: delta}}."""
+    moved = {}
+    for (_, before), (name, after) in zip(phases, phases[1:]):
+        if before and after:
+            moved[name] = {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
+    return moved
+
+
+def framepace_counters():
+    stats = framepace_call("GetStats")
+    return stats["counters"] if stats else None
 
 
 def run_one(sched, cfg, tools):
     figures = {}
+    own = sched.name == "framepace"
+    phases = [("start", framepace_counters())] if own else []
     progress(f"{sched.name}: idle wakeup latency ({cfg['cyclic_s']} s)")
     figures["idle_wakeup"] = cyclictest(cfg["cyclic_s"])
     progress(f"{sched.name}: synthetic game on the idle system ({cfg['game_s']} s)")
-    figures["idle_game"] = game(tools, cfg["game_s"], steam=True)
+    figures["idle_game"], _ = game(tools, cfg["game_s"], steam=True)
+    if own:
+        phases.append(("idle", framepace_counters()))
     with Load() as load:
         progress(f"{sched.name}: synthetic game under load ({cfg['game_s']} s)")
-        figures["game"] = game(tools, cfg["game_s"], steam=True)
+        figures["game"], _ = game(tools, cfg["game_s"], steam=True)
         progress(f"{sched.name}: the same game, not launched by Steam, under load ({cfg['game_s']} s)")
-        figures["undetected_game"] = game(tools, cfg["game_s"], steam=False)
+        figures["undetected_game"], roles = game(tools, cfg["game_s"], steam=False,
+                                                 midway=framepace_roles if own else None)
+        if own:
+            figures["undetected_roles"] = roles
         progress(f"{sched.name}: input to response under load ({cfg['keys']} keys)")
         out = subprocess.run([f"{tools}/framepace-vm-uinput", str(cfg["keys"]), "20"],
                              capture_output=True, text=True, check=True).stdout
@@ -356,6 +423,8 @@ def run_one(sched, cfg, tools):
         progress(f"{sched.name}: wakeup latency under load ({cfg['cyclic_s']} s)")
         figures["loaded_wakeup"] = cyclictest(cfg["cyclic_s"])
         figures["background"] = load.progress()
+    if own:
+        phases.append(("loaded", framepace_counters()))
     prefixes = PROG_PREFIXES.get(sched.name)
     if prefixes:
         subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=1"], check=True)
@@ -370,6 +439,9 @@ def run_one(sched, cfg, tools):
             figures["callbacks"] = callback_costs(figures["programs"], prefixes[0])
     finally:
         subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=0"], check=False)
+    if own:
+        phases.append(("throughput", framepace_counters()))
+        figures["framepace_counters"] = counter_phases(phases)
     figures["stayed_attached"] = sched.attached()
     return figures
 
@@ -383,6 +455,7 @@ def main():
     ap.add_argument("--peers-missing", help="why there are no peers (recorded in the document)")
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--reps", type=int)
+    ap.add_argument("--schedulers", help="comma-separated: run only these")
     args = ap.parse_args()
     cfg = dict(SMOKE if args.smoke else FULL)
     if args.reps:
@@ -400,6 +473,13 @@ def main():
             sys.exit(f"sched_bench: no peer loader in {args.peers}")
         peers_meta["build"] = read(os.path.join(args.peers, "BUILD"))
     schedulers = ["eevdf", "scx_simple"] + peers_meta["run"] + ["framepace"]
+    if args.schedulers:
+        wanted = args.schedulers.split(",")
+        unknown = [n for n in wanted if n not in schedulers]
+        if unknown:
+            sys.exit(f"sched_bench: --schedulers: {','.join(unknown)} not among {','.join(schedulers)}")
+        schedulers = [n for n in schedulers if n in wanted]
+        peers_meta["run"] = [n for n in peers_meta["run"] if n in wanted]
 
     subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=0"], check=True)
     runs = []

@@ -172,10 +172,9 @@ struct {
 /* What each CPU is doing, for wakers and for boosted tasks looking for batch work to preempt. */
 struct cpu_state {
 	u32 role;     /* role of the running task; FP_NR_ROLES while none runs */
-	u32 in_input; /* inside input_event: whoever is woken now handles input */
-	u64 deadline; /* deadline of the running task, for wakeup preemption */
 	u32 released; /* an RT or deadline task holds the CPU (ops.cpu_release) */
-	u32 pad;
+	u64 deadline; /* deadline of the running task, for wakeup preemption */
+	u64 started;  /* when it started running (ns), for FP_WAKEUP_PREEMPT_MIN_RUN_NS */
 };
 
 struct {
@@ -236,6 +235,16 @@ __u64 heartbeat_ns;
 
 /* End of the open input-boost window (CLOCK_MONOTONIC ns); in the past when none is open. */
 __u64 boost_until_ns;
+
+/*
+ * The thread inside input_event (0 when none): whoever it wakes handles input. A thread id,
+ * not a per-CPU flag: the trampoline may be preempted and migrated between input_event and
+ * the fexit program (preemption is on there), and a flag set on one CPU and cleared on another
+ * stayed set for good: a fifth of all wakeups in a benchmark run counted as input wakeups.
+ * Two devices' events at once on two CPUs: the later one's thread wins, the other's wakeups
+ * are not credited, and nothing stays set.
+ */
+__u32 input_tid;
 
 struct fp_exit_info exit_info;
 
@@ -648,16 +657,16 @@ static __always_inline s32 sync_wake_cpu(struct task_struct *p, s32 prev_cpu, u6
 /* Who is waking p: input_event (p handles input) or a game thread (p works for the game). */
 static __always_inline void note_waker(struct task_ctx *tctx, u64 *now)
 {
-	struct cpu_state *cs = this_cpu_state();
+	struct cpu_state *cs;
 
-	if (!cs)
-		return;
-	if (cs->in_input) {
+	if (input_tid && input_tid == (u32)bpf_get_current_pid_tgid()) {
 		tctx->input_wakeup_ns = clock_once(now);
 		count(FP_CNT_INPUT_WAKEUPS);
-	} else if (game_role(cs->role)) {
-		tctx->game_wakeup_ns = clock_once(now);
+		return;
 	}
+	cs = this_cpu_state();
+	if (cs && game_role(cs->role))
+		tctx->game_wakeup_ns = clock_once(now);
 }
 
 s32 BPF_STRUCT_OPS(framepace_select_cpu, struct task_struct *p, s32 prev_cpu, u64 wake_flags)
@@ -695,13 +704,13 @@ static __always_inline u32 cpu_preempt_rank(struct task_struct *p, u32 cpu)
 /*
  * The CPU p may use whose work matters least (batch, then normal, then interactive), the
  * nearest to its previous CPU when that ties (the walk starts there, and neighbouring ids
- * mostly share a cache); -1 if every CPU runs something as important. Only waking
- * latency-critical or boosted tasks look, and they are few: a bounded walk over the per-CPU
- * states, no locks.
+ * mostly share a cache); -1 if every CPU runs something as important, or of rank
+ * below_rank or more. Only waking latency-critical, boosted or periodic tasks look, and they
+ * are few: a bounded walk over the per-CPU states, no locks.
  */
-static __always_inline s32 victim_cpu_for(struct task_struct *p, s32 prev_cpu)
+static __always_inline s32 victim_cpu_for(struct task_struct *p, s32 prev_cpu, u32 below_rank)
 {
-	u32 best_rank = FP_PREEMPT_NEVER, rank, i, cpu;
+	u32 best_rank = below_rank, rank, i, cpu;
 	s32 best = -1;
 
 	bpf_for(i, 0, nr_cpus)
@@ -721,14 +730,14 @@ static __always_inline s32 victim_cpu_for(struct task_struct *p, s32 prev_cpu)
 /*
  * A waking game-critical, compositor, audio or boosted task does not wait for less
  * important work to use up its slice: it goes to the head of the local queue of the CPU that
- * runs the least important work, and that task's slice ends now (SCX_ENQ_PREEMPT). Critical
- * roles are earned by short runs, so the others lose at most a few short slices; a stale
- * per-CPU role only costs one needless reschedule.
+ * runs the least important work (of rank below below_rank), and that task's slice ends now
+ * (SCX_ENQ_PREEMPT). Critical roles are earned by short runs, so the others lose at most a
+ * few short slices; a stale per-CPU role only costs one needless reschedule.
  */
 static __always_inline bool preempt_for(struct task_struct *p, s32 prev_cpu, u64 slice,
-                                        u64 enq_flags)
+                                        u64 enq_flags, u32 below_rank)
 {
-	s32 cpu = victim_cpu_for(p, prev_cpu);
+	s32 cpu = victim_cpu_for(p, prev_cpu, below_rank);
 
 	if (cpu < 0)
 		return false;
@@ -737,21 +746,22 @@ static __always_inline bool preempt_for(struct task_struct *p, s32 prev_cpu, u64
 	return true;
 }
 
-static __always_inline bool deadline_preempts(s32 cpu, u64 deadline)
+static __always_inline bool deadline_preempts(s32 cpu, u64 deadline, u64 now)
 {
 	struct cpu_state *cs = cpu_state_of(cpu);
 
-	return cs && wakeup_preempts(deadline, cs->role, cs->deadline);
+	return cs && wakeup_preempts(deadline, cs->role, cs->deadline, now - cs->started);
 }
 
 /*
  * Wakeup preemption for everyone else, by deadline (wakeup_preempts, policy.h). This is what
  * helps a game no rule names: its frame and audio threads sleep between short runs. Per-CPU
- * queues: the CPU it queued on. Shared queue: an idle CPU if one appeared, else the CPU,
- * among the first FP_PREEMPT_SCAN_MAX from p's previous one, running the latest deadline.
+ * queues: the CPU it queued on. Shared queue: an idle CPU if one appeared, else, among the
+ * first FP_PREEMPT_SCAN_MAX CPUs from p's previous one, the one p may preempt that runs the
+ * latest deadline.
  */
 static __always_inline bool preempt_by_deadline(struct task_struct *p, s32 cpu, u64 deadline,
-                                                bool shared)
+                                                u64 now, bool shared)
 {
 	struct cpu_state *cs;
 	u64 latest = 0;
@@ -759,6 +769,8 @@ static __always_inline bool preempt_by_deadline(struct task_struct *p, s32 cpu, 
 	u32 i, c, llc = llc_of(cpu);
 
 	if (!shared) {
+		if (!deadline_preempts(cpu, deadline, now))
+			return false;
 		victim = cpu;
 	} else {
 		/* A CPU that went idle since select_cpu looked reads the shared queue once woken. */
@@ -773,19 +785,20 @@ static __always_inline bool preempt_by_deadline(struct task_struct *p, s32 cpu, 
 				break;
 			c = ((u32)cpu + i) % nr_cpus;
 			cs = cpu_state_of(c);
-			/* Not running a framepace task (RT, offline): nothing of ours to preempt.
-			 * Another LLC's CPUs read another queue: preempting one would not run p. */
-			if (!cs || cs->role >= FP_NR_ROLES ||
-			    !bpf_cpumask_test_cpu(c, p->cpus_ptr) || llc_of(c) != llc)
+			/* Not running a framepace task (RT, offline: never preempted), or not one p
+			 * may preempt. Another LLC's CPUs read another queue: preempting one would
+			 * not run p. */
+			if (!cs || !bpf_cpumask_test_cpu(c, p->cpus_ptr) || llc_of(c) != llc ||
+			    !wakeup_preempts(deadline, cs->role, cs->deadline, now - cs->started))
 				continue;
 			if (victim < 0 || time_before(latest, cs->deadline)) {
 				latest = cs->deadline;
 				victim = c;
 			}
 		}
+		if (victim < 0)
+			return false;
 	}
-	if (victim < 0 || !deadline_preempts(victim, deadline))
-		return false;
 	scx_bpf_kick_cpu(victim, SCX_KICK_PREEMPT);
 	count(FP_CNT_WAKEUP_PREEMPTS);
 	return true;
@@ -872,8 +885,17 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 		tctx->boosts++;
 	}
 	waking = enq_flags & SCX_ENQ_WAKEUP;
-	if ((boost || latency_critical(role)) && waking && preempt_for(p, cpu, slice, enq_flags))
+	if (waking && (boost || latency_critical(role)) &&
+	    preempt_for(p, cpu, slice, enq_flags, FP_PREEMPT_NEVER))
 		return;
+	/* A game no rule names shows itself by periodic wakeups: its threads do not queue behind
+	 * CPU hogs (batch, rank 0) either. Only batch: against the rest, deadlines decide. */
+	if (waking && role != FP_ROLE_BATCH &&
+	    periodic_wakeups(tctx->avg_run_ns, tctx->avg_wake_ns, t) &&
+	    preempt_for(p, cpu, slice, enq_flags, 1)) {
+		count(FP_CNT_PERIODIC_PREEMPTS);
+		return;
+	}
 
 	/*
 	 * A CPU only consumes its own queue, so p must be allowed there (affinity changes), and
@@ -883,14 +905,14 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 	    own_queue_serves(cpu, waking)) {
 		fp_dsq_insert_vtime(p, FP_CPU_DSQ(cpu), slice, deadline, enq_flags);
 		count(FP_CNT_ENQ_CPU);
-		if (!(waking && preempt_by_deadline(p, cpu, deadline, false)) &&
+		if (!(waking && preempt_by_deadline(p, cpu, deadline, now, false)) &&
 		    cpu != bpf_get_smp_processor_id())
 			scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
 	} else {
 		fp_dsq_insert_vtime(p, shared_dsq_of(cpu), slice, deadline, enq_flags);
 		count(FP_CNT_ENQ_SHARED);
 		if (waking)
-			preempt_by_deadline(p, cpu, deadline, true);
+			preempt_by_deadline(p, cpu, deadline, now, true);
 	}
 }
 
@@ -1120,6 +1142,7 @@ void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
 	if (cs) {
 		cs->role = tctx->role;
 		cs->deadline = tctx->vtime + t->role_deadline_ns[role_index(tctx->role)];
+		cs->started = now;
 		mark_acquired(cs);
 	}
 }
@@ -1159,7 +1182,8 @@ void BPF_STRUCT_OPS(framepace_stopping, struct task_struct *p, bool runnable)
 	tctx->vtime = charge_vtime(tctx->vtime, used, charge_weight(p, tctx, t));
 	tctx->runtime_ns += used;
 	tctx->avg_run_ns = ewma(tctx->avg_run_ns, used);
-	tctx->runnable_pct = ewma(tctx->runnable_pct, runnable ? 100 : 0);
+	tctx->runnable_pct = runnable_share(tctx->runnable_pct, runnable, used,
+	                                    t->role_slice_ns[role_index(tctx->role)]);
 	if (!runnable)
 		tctx->slept = 1;
 	count(FP_CNT_STOPS);
@@ -1423,16 +1447,13 @@ int BPF_PROG(on_exit, struct task_struct *p)
 
 /*
  * Input boost. Every input event opens or extends the window (gated by the heartbeat);
- * whoever input_event wakes on this CPU while it runs is an input handler (see note_waker).
+ * whoever the thread inside input_event wakes is an input handler (see note_waker).
  * Attached only where the kernel has input_event (framepaced checks).
  */
 SEC("fentry/input_event")
 int BPF_PROG(on_input_event, struct input_dev *dev, unsigned int type, unsigned int code, int value)
 {
-	struct cpu_state *cs = this_cpu_state();
-
-	if (cs)
-		cs->in_input = 1;
+	input_tid = (u32)bpf_get_current_pid_tgid();
 	open_boost_window(bpf_ktime_get_ns(), current_tunables());
 	return 0;
 }
@@ -1441,10 +1462,10 @@ SEC("fexit/input_event")
 int BPF_PROG(on_input_event_exit, struct input_dev *dev, unsigned int type, unsigned int code,
              int value)
 {
-	struct cpu_state *cs = this_cpu_state();
-
-	if (cs)
-		cs->in_input = 0;
+	/* Only our own mark: another device's event may have begun since (if it begins between
+	 * the test and the store, its wakeups go uncredited; nothing stays set). */
+	if (input_tid == (u32)bpf_get_current_pid_tgid())
+		input_tid = 0;
 	return 0;
 }
 

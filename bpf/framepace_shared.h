@@ -26,7 +26,7 @@ typedef int64_t fp_s64;
  * (.bss, .rodata: an adopting daemon's programs run on the kept ones): a daemon only adopts
  * a running scheduler whose layout version equals its own.
  */
-#define FP_LAYOUT_VERSION 8
+#define FP_LAYOUT_VERSION 9
 
 /* Upper bound for the topology tables in rodata; CPUs beyond it share LLC 0. */
 #define FP_MAX_CPUS 512
@@ -107,6 +107,7 @@ enum fp_counter {
 	FP_CNT_RESCUED,           /* tasks taken from the own queue of a CPU an RT task holds */
 	FP_CNT_LLC_STEALS,        /* moved from another last-level cache's shared queue */
 	FP_CNT_SYNC_WAKEUPS,      /* woken by a waker about to sleep: onto the waker's CPU */
+	FP_CNT_PERIODIC_PREEMPTS, /* a periodic (undetected game) thread took a batch task's CPU */
 	FP_NR_COUNTERS,
 };
 

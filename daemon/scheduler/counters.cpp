@@ -6,14 +6,14 @@ namespace framepace {
 namespace {
 
 constexpr std::array<std::string_view, FP_NR_COUNTERS> kNames = {
-    "direct_prev",     "direct_llc",    "direct_any",    "select_busy",   "enqueue_shared",
-    "dispatch_shared", "sleep_clamped", "runs",          "task_inits",    "stops",
-    "run_ns",          "reclassified",  "boost_opened",  "boost_refused", "latency_outliers",
-    "direct_core",     "enqueue_cpu",   "dispatch_cpu",  "steals",        "migration_limited",
-    "boosted",         "preempted",     "input_wakeups", "role_changes",  "shared_mode",
-    "cpu_mode",        "lag_clamped",   "keep_prev",     "cpu_online",    "cpu_offline",
-    "wakeup_preempts", "cpu_released",  "reenqueued",    "rescued",       "llc_steals",
-    "sync_wakeups",
+    "direct_prev",     "direct_llc",        "direct_any",    "select_busy",   "enqueue_shared",
+    "dispatch_shared", "sleep_clamped",     "runs",          "task_inits",    "stops",
+    "run_ns",          "reclassified",      "boost_opened",  "boost_refused", "latency_outliers",
+    "direct_core",     "enqueue_cpu",       "dispatch_cpu",  "steals",        "migration_limited",
+    "boosted",         "preempted",         "input_wakeups", "role_changes",  "shared_mode",
+    "cpu_mode",        "lag_clamped",       "keep_prev",     "cpu_online",    "cpu_offline",
+    "wakeup_preempts", "cpu_released",      "reenqueued",    "rescued",       "llc_steals",
+    "sync_wakeups",    "periodic_preempts",
 };
 // The array's size is FP_NR_COUNTERS whatever the list holds; a short list leaves the last
 // names empty.

@@ -202,6 +202,29 @@ else
     result game_share fail "game $g ms vs $a/$b/$c"
 fi
 
+# --- a game no rule names (launched without Steam's environment): its threads earn their
+# place by behaviour. Under 2 hogs per CPU its render thread (1 ms every 8.3 ms) is not batch,
+# periodic wakeups take CPUs from the hogs (periodic_preempts), and with no input device
+# touched nothing counts as an input wakeup (a stale mark of input_event on a CPU once
+# credited a fifth of all wakeups to input).
+for _ in $(seq $((2 * $(nproc)))); do hog 0; done
+periodic0=$(counter periodic_preempts); inputw0=$(counter input_wakeups)
+"$TOOLS/framepace-bench-game" 6 1000 >/run/fp-undetected.json &
+UG=$!
+sleep 4
+ug_class=$(task_class "$UG"); ug_role=$(thread_role "$UG" render)
+wait "$UG"; ug_rc=$?
+periodic1=$(counter periodic_preempts); inputw1=$(counter input_wakeups)
+cleanup; PIDS=()
+ug_game=$(jq -c '{render_late_p99_us: .render.late_p99_us, missed: .render.missed}' /run/fp-undetected.json 2>/dev/null)
+ug="class $ug_class, render $ug_role, periodic_preempts +$((periodic1 - periodic0)), input_wakeups +$((inputw1 - inputw0)), game ${ug_game:-none}"
+if [ "$ug_rc" = 0 ] && [ "$ug_class" = none ] && [ "$ug_role" != batch ] && [ "$ug_role" != missing ] &&
+   [ $((periodic1 - periodic0)) -gt 0 ] && [ "$inputw1" = "$inputw0" ]; then
+    result undetected_game pass "$ug"
+else
+    result undetected_game fail "exit $ug_rc; $ug"
+fi
+
 # --- sched_ext CI's smoke: aggressive CPU, fork and affinity stressors for 45 s, with the
 # per-callback cost measured by the kernel's BPF stats
 seq0=$(enable_seq)
