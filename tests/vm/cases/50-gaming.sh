@@ -2,7 +2,7 @@
 # The gaming policy on the real kernel: games found by exec, by /proc scan and by hand; roles
 # from behaviour; input boost from a uinput keyboard, gated by the heartbeat; nice levels and
 # game weight under full load; stress-ng's aggressive stressors; a storm of short threads.
-# checks: game_scan game_detect game_journal game_mark roles input_boost input_boost_gate game_under_load nice_starvation game_share stress_aggressive thread_storm
+# checks: game_scan game_detect game_journal game_mark roles input_boost input_boost_gate game_under_load nice_starvation game_share undetected_game stress_aggressive thread_storm
 . /usr/lib/framepace-vm/lib.sh
 . /usr/lib/framepace-vm/message-ids.env
 TOOLS=/usr/lib/framepace-vm
