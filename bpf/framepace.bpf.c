@@ -237,14 +237,26 @@ __u64 heartbeat_ns;
 __u64 boost_until_ns;
 
 /*
- * The thread inside input_event (0 when none): whoever it wakes handles input. A thread id,
- * not a per-CPU flag: the trampoline may be preempted and migrated between input_event and
- * the fexit program (preemption is on there), and a flag set on one CPU and cleared on another
- * stayed set for good: a fifth of all wakeups in a benchmark run counted as input wakeups.
- * Two devices' events at once on two CPUs: the later one's thread wins, the other's wakeups
- * are not credited, and nothing stays set.
+ * The thread inside input_event (input_mark; 0 when none): whoever it wakes handles input.
+ * A thread id, not a per-CPU flag: the trampoline may be preempted and migrated between
+ * input_event and the fexit program (preemption is on there), and a flag set on one CPU and
+ * cleared on another stayed set for good: a fifth of all wakeups in a benchmark run counted
+ * as input wakeups. Two devices' events at once on two CPUs: the later one's thread wins, the
+ * other's wakeups are not credited, and nothing stays set.
  */
 __u32 input_tid;
+
+/*
+ * input_tid's value for the current context. An interrupt on an idle CPU (a USB keyboard's)
+ * runs input_event in the idle task, whose pid is 0 on every CPU: there the CPU marks it
+ * (an interrupt cannot migrate). Thread ids stay below PID_MAX_LIMIT (2^22), clear of bit 31.
+ */
+static __always_inline u32 input_mark(void)
+{
+	u32 tid = (u32)bpf_get_current_pid_tgid();
+
+	return tid ? tid : 0x80000000u | bpf_get_smp_processor_id();
+}
 
 struct fp_exit_info exit_info;
 
@@ -659,7 +671,7 @@ static __always_inline void note_waker(struct task_ctx *tctx, u64 *now)
 {
 	struct cpu_state *cs;
 
-	if (input_tid && input_tid == (u32)bpf_get_current_pid_tgid()) {
+	if (input_tid && input_tid == input_mark()) {
 		tctx->input_wakeup_ns = clock_once(now);
 		count(FP_CNT_INPUT_WAKEUPS);
 		return;
@@ -1453,7 +1465,7 @@ int BPF_PROG(on_exit, struct task_struct *p)
 SEC("fentry/input_event")
 int BPF_PROG(on_input_event, struct input_dev *dev, unsigned int type, unsigned int code, int value)
 {
-	input_tid = (u32)bpf_get_current_pid_tgid();
+	input_tid = input_mark();
 	open_boost_window(bpf_ktime_get_ns(), current_tunables());
 	return 0;
 }
@@ -1464,7 +1476,7 @@ int BPF_PROG(on_input_event_exit, struct input_dev *dev, unsigned int type, unsi
 {
 	/* Only our own mark: another device's event may have begun since (if it begins between
 	 * the test and the store, its wakeups go uncredited; nothing stays set). */
-	if (input_tid == (u32)bpf_get_current_pid_tgid())
+	if (input_tid == input_mark())
 		input_tid = 0;
 	return 0;
 }
