@@ -119,6 +119,7 @@ struct task_ctx {
 	u64 queued_at;    /* ns when it was last queued; 0 once it runs */
 	u64 avg_run_ns;   /* moving mean of run lengths */
 	u64 avg_wake_ns;  /* moving mean of the intervals between wakeups */
+	u64 wake_dev_ns;  /* moving mean of their distance from that mean: how regular they are */
 	u64 last_wake_ns; /* when it last started running after a sleep */
 	u64 last_migration_ns;
 	u64 game_wakeup_ns;  /* when a game thread last woke it */
@@ -903,7 +904,7 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 	/* A game no rule names shows itself by periodic wakeups: its threads do not queue behind
 	 * CPU hogs (batch, rank 0) either. Only batch: against the rest, deadlines decide. */
 	if (waking && role != FP_ROLE_BATCH &&
-	    periodic_wakeups(tctx->avg_run_ns, tctx->avg_wake_ns, t) &&
+	    periodic_wakeups(tctx->avg_run_ns, tctx->avg_wake_ns, tctx->wake_dev_ns, t) &&
 	    preempt_for(p, cpu, slice, enq_flags, 1)) {
 		count(FP_CNT_PERIODIC_PREEMPTS);
 		return;
@@ -1119,6 +1120,16 @@ static __always_inline void report_wait(struct task_struct *p, struct task_ctx *
 	bpf_ringbuf_submit(ev, 0);
 }
 
+/* The interval since the last wakeup: how often and how regularly the task wakes. */
+static __always_inline void note_wake_interval(struct task_ctx *tctx, u64 interval)
+{
+	u64 avg = tctx->avg_wake_ns;
+
+	tctx->wake_dev_ns =
+	        ewma(tctx->wake_dev_ns, interval > avg ? interval - avg : avg - interval);
+	tctx->avg_wake_ns = ewma(avg, interval);
+}
+
 void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
 {
 	const struct fp_tunables *t = current_tunables();
@@ -1143,7 +1154,7 @@ void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
 		                            t->lag_limit_ns, true, &clamped);
 		count_clamp(clamped);
 		if (tctx->last_wake_ns)
-			tctx->avg_wake_ns = ewma(tctx->avg_wake_ns, now - tctx->last_wake_ns);
+			note_wake_interval(tctx, now - tctx->last_wake_ns);
 		tctx->last_wake_ns = now;
 		tctx->slept = 0;
 	}
@@ -1230,6 +1241,7 @@ s32 BPF_STRUCT_OPS_SLEEPABLE(framepace_init_task, struct task_struct *p,
 	tctx->classes_seq = classes_seq - 1; /* read the class at the first run */
 	/* No evidence yet of frequent wakeups: critical is earned, not assumed. */
 	tctx->avg_wake_ns = FP_BEHAVIOUR_NS_MAX;
+	tctx->wake_dev_ns = FP_BEHAVIOUR_NS_MAX;
 	count(FP_CNT_TASK_INITS);
 	return 0;
 }

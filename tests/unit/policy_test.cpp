@@ -91,17 +91,23 @@ TEST(Policy, PeriodicWakeupsMarkAGameThreadNoRuleNames) {
     fp_tunables t{};
     t.critical_run_ns = FP_CRITICAL_RUN_NS_DEFAULT;
     t.critical_wake_ns = FP_CRITICAL_WAKE_NS_DEFAULT;
+    const u64 regular = 500'000;
     // Measured in the benchmark VM: an undetected game's render (1.17 ms every 8.2 ms), logic
     // (1.72 ms every 16.6 ms) and audio (0.26 ms every 2.6 ms) threads.
-    EXPECT_TRUE(periodic_wakeups(1'166'764, 8'180'386, &t));
-    EXPECT_TRUE(periodic_wakeups(1'723'658, 16'606'255, &t));
-    EXPECT_TRUE(periodic_wakeups(264'556, 2'621'592, &t));
+    EXPECT_TRUE(periodic_wakeups(1'166'764, 8'180'386, regular, &t));
+    EXPECT_TRUE(periodic_wakeups(1'723'658, 16'606'255, regular, &t));
+    EXPECT_TRUE(periodic_wakeups(264'556, 2'621'592, regular, &t));
     // Busy more than a quarter of the time, runs too long, wakes too rarely, or never seen
-    // to wake (a new task's avg_wake_ns): not periodic.
-    EXPECT_FALSE(periodic_wakeups(1'000'000, 3'000'000, &t));
-    EXPECT_FALSE(periodic_wakeups(t.critical_run_ns, 40 * kMs, &t));
-    EXPECT_FALSE(periodic_wakeups(1 * kMs, t.critical_wake_ns, &t));
-    EXPECT_FALSE(periodic_wakeups(0, FP_BEHAVIOUR_NS_MAX, &t));
+    // to wake (a new task's averages): not periodic.
+    EXPECT_FALSE(periodic_wakeups(1'000'000, 3'000'000, regular, &t));
+    EXPECT_FALSE(periodic_wakeups(t.critical_run_ns, 40 * kMs, regular, &t));
+    EXPECT_FALSE(periodic_wakeups(1 * kMs, t.critical_wake_ns, regular, &t));
+    EXPECT_FALSE(periodic_wakeups(0, FP_BEHAVIOUR_NS_MAX, FP_BEHAVIOUR_NS_MAX, &t));
+    // Frequent but irregular (bursts of messages: intervals stray by about 3/4 of their mean,
+    // as an exponential distribution's do): not periodic.
+    EXPECT_FALSE(periodic_wakeups(100'000, 4 * kMs, 3 * kMs, &t));
+    EXPECT_FALSE(periodic_wakeups(100'000, 4 * kMs, 2 * kMs, &t));
+    EXPECT_TRUE(periodic_wakeups(100'000, 4 * kMs, 2 * kMs - 1, &t));
 }
 
 TEST(Policy, OnlyUsedUpSlicesCountAsBatchEvidence) {

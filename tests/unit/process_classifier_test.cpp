@@ -267,9 +267,19 @@ TEST(Environment, RealProcWithAHugeEnvironment) {
     }
     close(ready[1]);
     char byte;
-    // The pipe closes on the exec (CLOEXEC): from then on /proc shows the new environment.
+    // The pipe closes on the exec (CLOEXEC), but the kernel places the new environment only
+    // later in the exec (the ELF loader sets env_start/env_end after begin_new_exec closed
+    // the pipe): until then /proc shows an empty one (seen once as a failure under load). The
+    // daemon reads at the exec tracepoint, after the loader. So: wait for it, bounded.
     ASSERT_EQ(read(ready[0], &byte, 1), 0);
     close(ready[0]);
+    const std::string environ_path = "/proc/" + std::to_string(child) + "/environ";
+    for (int tries = 0; tries < 500; tries++) {
+        std::ifstream environ(environ_path, std::ios::binary);
+        if (environ.get(byte))
+            break;
+        usleep(10'000);
+    }
     auto started = std::chrono::steady_clock::now();
     auto info = read_process("/proc", static_cast<uint32_t>(child));
     auto took = std::chrono::steady_clock::now() - started;
