@@ -366,7 +366,9 @@ def framepace_call(method, more=False):
         return None
     # --more prints each reply as a JSON text sequence record (RS-prefixed).
     replies = [json.loads(r) for r in out.stdout.replace("\x1e", "\n").splitlines() if r.strip()]
-    return replies if more else replies[0]
+    if more:
+        return replies
+    return replies[0] if replies else None
 
 
 def framepace_roles(pid):

@@ -905,7 +905,7 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 	 * CPU hogs (batch, rank 0) either. Only batch: against the rest, deadlines decide. */
 	if (waking && role != FP_ROLE_BATCH &&
 	    periodic_wakeups(tctx->avg_run_ns, tctx->avg_wake_ns, tctx->wake_dev_ns, t) &&
-	    preempt_for(p, cpu, slice, enq_flags, 1)) {
+	    preempt_for(p, cpu, slice, enq_flags, preempt_rank(FP_ROLE_NORMAL))) {
 		count(FP_CNT_PERIODIC_PREEMPTS);
 		return;
 	}
