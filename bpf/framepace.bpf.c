@@ -170,20 +170,21 @@ struct {
 	__type(value, u32);
 } classes SEC(".maps");
 
-/* What each CPU is doing, for wakers and for boosted tasks looking for batch work to preempt. */
+/*
+ * What each CPU is doing, for wakers and for boosted tasks looking for batch work to preempt.
+ * A global array, not a per-CPU map: any CPU's state is an address computation, where
+ * bpf_map_lookup_percpu_elem is a helper call per CPU a waker looks at. One cache line each:
+ * every CPU writes its own at each ops.running and ops.stopping.
+ */
 struct cpu_state {
 	u32 role;     /* role of the running task; FP_NR_ROLES while none runs */
 	u32 released; /* an RT or deadline task holds the CPU (ops.cpu_release) */
 	u64 deadline; /* deadline of the running task, for wakeup preemption */
 	u64 started;  /* when it started running (ns), for FP_WAKEUP_PREEMPT_MIN_RUN_NS */
-};
+} __attribute__((aligned(64)));
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, u32);
-	__type(value, struct cpu_state);
-} cpu_states SEC(".maps");
+/* CPUs from FP_MAX_CPUS on have none: never preempted, served by their LLC's queue. */
+static struct cpu_state cpu_states[FP_MAX_CPUS];
 
 struct util_timer {
 	struct bpf_timer timer;
@@ -219,14 +220,16 @@ __u32 nr_released;
  * Virtual time of the task that most recently started running. Updated without atomics
  * from every CPU: a lost update only lets a task start a little ahead or behind, and the
  * next ops.running corrects it. Contained and temporary; live with it.
+ * Alone on its cache line (the variable declared next starts a new one): every ops.running
+ * may write it, and the words around it (generation, input_tid, ...) are read by callbacks.
  */
-__u64 vtime_now;
+__u64 vtime_now __attribute__((aligned(64)));
 
 /*
  * Bumped by framepaced on every (re)start. A task whose context was set up in an older
  * generation is re-classified the next time it runs: one compare on the hot path, no scan.
  */
-__u64 generation;
+__u64 generation __attribute__((aligned(64)));
 
 /*
  * CLOCK_MONOTONIC ns of framepaced's last heartbeat. Read only when input opens or extends a
@@ -351,20 +354,23 @@ static __always_inline const struct fp_tunables *current_tunables(void)
 	return t;
 }
 
-static __always_inline struct cpu_state *this_cpu_state(void)
-{
-	u32 zero = 0;
-
-	return bpf_map_lookup_elem(&cpu_states, &zero);
-}
-
 /* A CPU's state by id: ops.running and ops.stopping may be called from another CPU than the
  * task's (a remote sched_setaffinity or renice puts the running task and sets it again). */
 static __always_inline struct cpu_state *cpu_state_of(s32 cpu)
 {
-	u32 zero = 0;
+	u64 c = (u32)cpu;
 
-	return bpf_map_lookup_percpu_elem(&cpu_states, &zero, cpu);
+	if (c >= FP_MAX_CPUS)
+		return NULL;
+	/* As in llc_of: a mask the compiler cannot drop keeps the bound on the register the
+	 * verifier sees. */
+	asm volatile("%[c] &= %[mask]" : [c] "+r"(c) : [mask] "i"(FP_MAX_CPUS - 1));
+	return &cpu_states[c];
+}
+
+static __always_inline struct cpu_state *this_cpu_state(void)
+{
+	return cpu_state_of(bpf_get_smp_processor_id());
 }
 
 /*
@@ -759,6 +765,22 @@ static __always_inline bool preempt_for(struct task_struct *p, s32 prev_cpu, u64
 	return true;
 }
 
+/*
+ * Wakes an idle CPU p may use, if there is one, to dispatch: it takes p from the queue p
+ * waits in (its own LLC's shared queue, or by stealing from a CPU's own queue). Seen without
+ * it on an idle system: an audio thread woken by a timer on a CPU that had just given itself
+ * to another game thread waited 3.8 ms in that CPU's queue while the other CPU sat idle.
+ */
+static __always_inline bool kick_idle_cpu(struct task_struct *p)
+{
+	s32 idle = scx_bpf_pick_idle_cpu(p->cpus_ptr, 0);
+
+	if (idle < 0)
+		return false;
+	scx_bpf_kick_cpu(idle, SCX_KICK_IDLE);
+	return true;
+}
+
 static __always_inline bool deadline_preempts(s32 cpu, u64 deadline, u64 now)
 {
 	struct cpu_state *cs = cpu_state_of(cpu);
@@ -778,7 +800,7 @@ static __always_inline bool preempt_by_deadline(struct task_struct *p, s32 cpu, 
 {
 	struct cpu_state *cs;
 	u64 latest = 0;
-	s32 victim = -1, idle = -1;
+	s32 victim = -1;
 	u32 i, c, llc = llc_of(cpu);
 
 	if (!shared) {
@@ -787,11 +809,8 @@ static __always_inline bool preempt_by_deadline(struct task_struct *p, s32 cpu, 
 		victim = cpu;
 	} else {
 		/* A CPU that went idle since select_cpu looked reads the shared queue once woken. */
-		idle = scx_bpf_pick_idle_cpu(p->cpus_ptr, 0);
-		if (idle >= 0) {
-			scx_bpf_kick_cpu(idle, SCX_KICK_IDLE);
+		if (kick_idle_cpu(p))
 			return false;
-		}
 		bpf_for(i, 0, nr_cpus)
 		{
 			if (i >= FP_PREEMPT_SCAN_MAX)
@@ -847,14 +866,9 @@ static __always_inline void kick_llc_idle(s32 cpu)
 static __always_inline void requeue_elsewhere(struct task_struct *p, s32 cpu, u64 slice,
                                               u64 deadline, u64 enq_flags)
 {
-	s32 idle;
-
 	fp_dsq_insert_vtime(p, shared_dsq_of(cpu), slice, deadline, enq_flags);
 	count(FP_CNT_REENQUEUED);
-	idle = scx_bpf_pick_idle_cpu(p->cpus_ptr, 0);
-	if (idle >= 0)
-		scx_bpf_kick_cpu(idle, SCX_KICK_IDLE);
-	else
+	if (!kick_idle_cpu(p))
 		kick_llc_idle(cpu);
 }
 
@@ -918,9 +932,14 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 	    own_queue_serves(cpu, waking)) {
 		fp_dsq_insert_vtime(p, FP_CPU_DSQ(cpu), slice, deadline, enq_flags);
 		count(FP_CNT_ENQ_CPU);
-		if (!(waking && preempt_by_deadline(p, cpu, deadline, now, false)) &&
-		    cpu != bpf_get_smp_processor_id())
+		if (waking && preempt_by_deadline(p, cpu, deadline, now, false))
+			return;
+		if (cpu != bpf_get_smp_processor_id())
 			scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
+		/* A waking task found no idle CPU in select_cpu (or skipped it): one may have
+		 * gone idle since, and would steal it from here rather than leave it waiting. */
+		if (waking)
+			kick_idle_cpu(p);
 	} else {
 		fp_dsq_insert_vtime(p, shared_dsq_of(cpu), slice, deadline, enq_flags);
 		count(FP_CNT_ENQ_SHARED);
@@ -1331,7 +1350,7 @@ static s32 init_cpus(void)
 
 	bpf_for(cpu, 0, nr_cpu_queues())
 	{
-		cs = bpf_map_lookup_percpu_elem(&cpu_states, &zero, cpu);
+		cs = cpu_state_of(cpu);
 		if (cs)
 			cs->role = FP_NR_ROLES;
 		s = bpf_map_lookup_percpu_elem(&scratch, &zero, cpu);
