@@ -381,7 +381,7 @@ def framepace_roles(pid):
     roles = {}
     for t in tasks:
         roles[t["role"]] = roles.get(t["role"], 0) + 1
-    return {"threads": {t["comm"]: {k: t[k] for k in ("role", "avg_run_ns", "avg_wake_ns", "runs")}
+    return {"threads": {t["comm"]: {k: t.get(k) for k in ("role", "avg_run_ns", "avg_wake_ns", "wake_dev_ns", "runs")}
                         for t in tasks if t["pid"] == pid and t["tid"] != pid},
             "tasks_by_role": roles}
 

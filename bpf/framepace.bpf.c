@@ -183,7 +183,11 @@ struct cpu_state {
 	u64 started;  /* when it started running (ns), for FP_WAKEUP_PREEMPT_MIN_RUN_NS */
 } __attribute__((aligned(64)));
 
-/* CPUs from FP_MAX_CPUS on have none: never preempted, served by their LLC's queue. */
+/*
+ * CPUs from FP_MAX_CPUS on have none (cpu_state_of returns NULL): they are never preemption
+ * victims, never take a synchronous wakeup, do not credit the game as a waker, and are served
+ * by their LLC's shared queue.
+ */
 static struct cpu_state cpu_states[FP_MAX_CPUS];
 
 struct util_timer {
@@ -766,18 +770,21 @@ static __always_inline bool preempt_for(struct task_struct *p, s32 prev_cpu, u64
 }
 
 /*
- * Wakes an idle CPU p may use, if there is one, to dispatch: it takes p from the queue p
- * waits in (its own LLC's shared queue, or by stealing from a CPU's own queue). Seen without
- * it on an idle system: an audio thread woken by a timer on a CPU that had just given itself
- * to another game thread waited 3.8 ms in that CPU's queue while the other CPU sat idle.
+ * Wakes an idle CPU of cpus (p's allowed ones, or those of its LLC) to dispatch: it reads its
+ * LLC's shared queue, then steals from the CPUs' own queues (framepace_dispatch), the waiting
+ * task with them. Seen without it on an idle system: an audio thread woken by a timer on a CPU
+ * that had just given itself to another game thread waited 3.8 ms in that CPU's queue while
+ * the other CPU sat idle. Picking clears the CPU's idle bit; if another CPU takes the task
+ * first, the kicked one finds nothing and goes idle again, which sets it back.
  */
-static __always_inline bool kick_idle_cpu(struct task_struct *p)
+static __always_inline bool kick_idle_cpu(const struct cpumask *cpus)
 {
-	s32 idle = scx_bpf_pick_idle_cpu(p->cpus_ptr, 0);
+	s32 idle = scx_bpf_pick_idle_cpu(cpus, 0);
 
 	if (idle < 0)
 		return false;
 	scx_bpf_kick_cpu(idle, SCX_KICK_IDLE);
+	count(FP_CNT_IDLE_KICKS);
 	return true;
 }
 
@@ -808,8 +815,9 @@ static __always_inline bool preempt_by_deadline(struct task_struct *p, s32 cpu, 
 			return false;
 		victim = cpu;
 	} else {
-		/* A CPU that went idle since select_cpu looked reads the shared queue once woken. */
-		if (kick_idle_cpu(p))
+		/* A CPU of the LLC that went idle since select_cpu looked reads the shared queue
+		 * once woken (another LLC's would move p there past the migration limit). */
+		if (kick_idle_cpu(llc_allowed(p, cpu)))
 			return false;
 		bpf_for(i, 0, nr_cpus)
 		{
@@ -868,7 +876,7 @@ static __always_inline void requeue_elsewhere(struct task_struct *p, s32 cpu, u6
 {
 	fp_dsq_insert_vtime(p, shared_dsq_of(cpu), slice, deadline, enq_flags);
 	count(FP_CNT_REENQUEUED);
-	if (!kick_idle_cpu(p))
+	if (!kick_idle_cpu(p->cpus_ptr))
 		kick_llc_idle(cpu);
 }
 
@@ -936,10 +944,11 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 			return;
 		if (cpu != bpf_get_smp_processor_id())
 			scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
-		/* A waking task found no idle CPU in select_cpu (or skipped it): one may have
-		 * gone idle since, and would steal it from here rather than leave it waiting. */
+		/* A waking task found no idle CPU in select_cpu (or skipped it): one of its LLC
+		 * may have gone idle since, and steals it from here rather than leave it waiting.
+		 * Not one of another LLC: select_cpu may have refused that move (migration_limited). */
 		if (waking)
-			kick_idle_cpu(p);
+			kick_idle_cpu(llc_allowed(p, cpu));
 	} else {
 		fp_dsq_insert_vtime(p, shared_dsq_of(cpu), slice, deadline, enq_flags);
 		count(FP_CNT_ENQ_SHARED);
@@ -1049,6 +1058,27 @@ static __always_inline u32 nr_cpu_queues(void)
 	return nr_cpus < FP_MAX_CPUS ? nr_cpus : FP_MAX_CPUS;
 }
 
+/*
+ * The head of another CPU's own queue, the nearest id first: of a CPU in cpu's LLC (same_llc)
+ * or of one elsewhere. With one LLC the first pass covers every queue.
+ */
+static __always_inline bool steal_from_cpu_queue(s32 cpu, u32 nr_queues, bool same_llc)
+{
+	u32 i, victim, llc = llc_of(cpu);
+
+	bpf_for(i, 1, nr_queues)
+	{
+		victim = ((u32)cpu + i) % nr_queues;
+		if (nr_llcs > 1 && (llc_of(victim) == llc) != same_llc)
+			continue;
+		if (fp_dsq_move_to_local(FP_CPU_DSQ(victim))) {
+			count(FP_CNT_STEALS);
+			return true;
+		}
+	}
+	return false;
+}
+
 /* A CPU with nothing of its own takes the head of another LLC's queue (the nearest id first). */
 static __always_inline bool steal_from_other_llc(s32 cpu)
 {
@@ -1074,7 +1104,7 @@ void BPF_STRUCT_OPS(framepace_dispatch, s32 cpu, struct task_struct *prev)
 {
 	u64 own_dsq = FP_CPU_DSQ(cpu), shared_dsq = shared_dsq_of(cpu), own_head = 0,
 	    shared_head = 0;
-	u32 i, victim, nr_queues = nr_cpu_queues();
+	u32 nr_queues = nr_cpu_queues();
 	bool prev_queued = prev && (prev->scx.flags & SCX_TASK_QUEUED);
 	bool own, shared, shared_first;
 	struct cpu_state *cs;
@@ -1106,17 +1136,13 @@ void BPF_STRUCT_OPS(framepace_dispatch, s32 cpu, struct task_struct *prev)
 		count(FP_CNT_DISPATCH_SHARED);
 		return;
 	}
-	/* Nothing here: another LLC's waiting work before other CPUs' own queues. */
-	if (nr_llcs > 1 && steal_from_other_llc(cpu))
+	/* Nothing here: what waits in the LLC's other CPUs' queues (kick_idle_cpu woke this
+	 * CPU for it), then other LLCs' work: their shared queues, then their CPUs' queues. */
+	if (steal_from_cpu_queue(cpu, nr_queues, true))
 		return;
-	bpf_for(i, 1, nr_queues)
-	{
-		victim = ((u32)cpu + i) % nr_queues;
-		if (fp_dsq_move_to_local(FP_CPU_DSQ(victim))) {
-			count(FP_CNT_STEALS);
-			return;
-		}
-	}
+	if (nr_llcs > 1 &&
+	    (steal_from_other_llc(cpu) || steal_from_cpu_queue(cpu, nr_queues, false)))
+		return;
 	if (prev_queued)
 		prev_runs_on(prev, cpu, false, 0);
 }
@@ -1131,6 +1157,11 @@ static __always_inline void report_wait(struct task_struct *p, struct task_ctx *
 	if (wait <= t->latency_outlier_ns)
 		return;
 	count(FP_CNT_LATENCY_OUTLIERS);
+	/* Everyone's are counted; only those of classified processes (game, compositor, audio)
+	 * go to framepaced as events, as with role changes: in the benchmark's message-passing
+	 * phase a quarter of all runs waited past the bound, each paying for an event. */
+	if (tctx->class_id == FP_CLASS_NONE)
+		return;
 	ev = event_reserve(FP_EV_LATENCY);
 	if (!ev)
 		return;
@@ -1540,6 +1571,7 @@ int dump_task(struct bpf_iter__task *ctx)
 	rec.role = tctx->role;
 	rec.avg_run_ns = tctx->avg_run_ns;
 	rec.avg_wake_ns = tctx->avg_wake_ns;
+	rec.wake_dev_ns = tctx->wake_dev_ns;
 	rec.boosts = tctx->boosts;
 	__builtin_memcpy(rec.comm, task->comm, sizeof(rec.comm));
 	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
@@ -1550,8 +1582,9 @@ int dump_task(struct bpf_iter__task *ctx)
  * CPU hotplug, which suspend does to every CPU but the boot one: without these two callbacks
  * the kernel ejects the scheduler on each event. Nothing needs moving: the kernel migrates
  * the tasks of a CPU going down, and what sits on its queue is stolen by the others
- * (framepace_dispatch) like any queue of a busy CPU. Queues, scratch masks and CPU loops
- * cover every possible CPU, and the utilisation sampler counts online CPUs as it goes.
+ * (framepace_dispatch) like any queue of a busy CPU. Queues, CPU states, scratch masks and
+ * CPU loops cover every possible CPU up to FP_MAX_CPUS, and the utilisation sampler counts
+ * online CPUs as it goes.
  */
 void BPF_STRUCT_OPS(framepace_cpu_online, s32 cpu)
 {

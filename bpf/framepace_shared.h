@@ -108,6 +108,7 @@ enum fp_counter {
 	FP_CNT_LLC_STEALS,        /* moved from another last-level cache's shared queue */
 	FP_CNT_SYNC_WAKEUPS,      /* woken by a waker about to sleep: onto the waker's CPU */
 	FP_CNT_PERIODIC_PREEMPTS, /* a periodic (undetected game) thread took a batch task's CPU */
+	FP_CNT_IDLE_KICKS,        /* an idle CPU was woken for a task queued behind a busy one */
 	FP_NR_COUNTERS,
 };
 
@@ -283,6 +284,7 @@ struct fp_task_record {
 	fp_u64 avg_run_ns;  /* moving mean of run lengths */
 	fp_u64 avg_wake_ns; /* moving mean of the interval between wakeups */
 	fp_u64 boosts;      /* times it was queued as boosted (inside an input-boost window) */
+	fp_u64 wake_dev_ns; /* moving mean of the intervals' distance from avg_wake_ns */
 };
 
 #endif /* FRAMEPACE_SHARED_H */

@@ -85,6 +85,7 @@ json task_json(const fp_task_record& task) {
             {"role", role_name(task.role)},
             {"avg_run_ns", task.avg_run_ns},
             {"avg_wake_ns", task.avg_wake_ns},
+            {"wake_dev_ns", task.wake_dev_ns},
             {"boosts", task.boosts}};
 }
 

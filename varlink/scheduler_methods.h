@@ -22,7 +22,7 @@ inline constexpr const char* kErrorNotAGame = "io.framepace.Scheduler.NotAGame";
 inline constexpr const char* kErrorTooManyStreams = "io.framepace.Scheduler.TooManyStreams";
 
 // Streaming calls (Monitor, ListTasks) one non-root user may have running at once: each
-// holds a timer or a snapshot of the task list (88 bytes a task) until its client has read
+// holds a timer or a snapshot of the task list (96 bytes a task) until its client has read
 // it, so without a cap one user could make the daemon hold any number of them.
 inline constexpr size_t kMaxStreamsPerUid = 4;
 // Tasks per ListTasks reply: about 300 bytes of JSON each, so a reply stays near 64 KiB.

@@ -213,10 +213,13 @@ periodic0=$(counter periodic_preempts); inputw0=$(counter input_wakeups)
 UG=$!
 sleep 3
 # Read until the listing shows the render thread (once, under the hogs, a listing lacked it
-# although the thread ran); its role is what is checked.
-ug_class=$(task_class "$UG"); ug_role=missing
+# although the thread ran). Checked: its role, and that ListTasks shows how regular its
+# wakeups are (wake_dev_ns); its behaviour goes into the detail.
+ug_class=$(task_class "$UG"); ug_role=missing; ug_render=null
 for _ in 1 2 3 4 5; do
-    ug_role=$(thread_role "$UG" render)
+    ug_render=$(vtasks | jq -c "[.tasks[] | select(.pid == $UG and .comm == \"render\")][0] // null | if . then {role, avg_run_ns, avg_wake_ns, wake_dev_ns} else null end")
+    ug_render=${ug_render:-null}
+    ug_role=$(jq -r '.role // "missing"' <<<"$ug_render")
     [ "$ug_role" != missing ] && break
     sleep 0.5
 done
@@ -224,9 +227,9 @@ wait "$UG"; ug_rc=$?
 periodic1=$(counter periodic_preempts); inputw1=$(counter input_wakeups)
 cleanup; PIDS=()
 ug_game=$(jq -c '{render_late_p99_us: .render.late_p99_us, missed: .render.missed}' /run/fp-undetected.json 2>/dev/null)
-ug="class $ug_class, render $ug_role, periodic_preempts +$((periodic1 - periodic0)), input_wakeups +$((inputw1 - inputw0)), game ${ug_game:-none}"
+ug="class $ug_class, render $ug_render, periodic_preempts +$((periodic1 - periodic0)), input_wakeups +$((inputw1 - inputw0)), game ${ug_game:-none}"
 if [ "$ug_rc" = 0 ] && [ "$ug_class" = none ] && [ "$ug_role" != batch ] && [ "$ug_role" != missing ] &&
-   [ $((periodic1 - periodic0)) -gt 0 ] && [ "$inputw1" = "$inputw0" ]; then
+   jq -e '.wake_dev_ns | type == "number"' <<<"$ug_render" >/dev/null && [ $((periodic1 - periodic0)) -gt 0 ] && [ "$inputw1" = "$inputw0" ]; then
     result undetected_game pass "$ug"
 else
     result undetected_game fail "exit $ug_rc; $ug"
