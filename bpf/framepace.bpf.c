@@ -127,6 +127,7 @@ struct task_ctx {
 	u64 boosts;          /* times it was queued as boosted (inside an input-boost window) */
 	u64 runnable_pct;    /* moving share of stops at which it was still runnable, % */
 	u32 classes_seq;     /* classes_seq its class was read at */
+	u32 vtime_llc;       /* the LLC whose virtual clock vtime is measured against */
 	u8 class_id;         /* enum fp_class of its thread group */
 	u8 role;             /* enum fp_role */
 	u8 slept;            /* stopped without being runnable: the next run is a wakeup */
@@ -221,19 +222,26 @@ __u32 shared_mode;
 __u32 nr_released;
 
 /*
- * Virtual time of the task that most recently started running. Updated without atomics
- * from every CPU: a lost update only lets a task start a little ahead or behind, and the
- * next ops.running corrects it. Contained and temporary; live with it.
- * Alone on its cache line (the variable declared next starts a new one): every ops.running
- * may write it, and the words around it (generation, input_tid, ...) are read by callbacks.
+ * Each LLC's virtual clock: the virtual time of the task that most recently started running
+ * there. Per LLC because each LLC has its own queue: with one clock for all, an LLC running
+ * fewer tasks per CPU drove it ahead, every task waking in a busier LLC entered behind that
+ * LLC's CPU hogs, and waited until they caught up, which they never did (a kworker 5 s, the
+ * watchdog's; khugepaged 21 s inside an RCU read section: both ejections, on a two-LLC VM).
+ * Updated without atomics from the LLC's CPUs: a lost update only lets a task start a little
+ * ahead or behind, and the next ops.running corrects it. A cache line each: every
+ * ops.running may write its LLC's, and the globals around are read by every callback.
  */
-__u64 vtime_now __attribute__((aligned(64)));
+struct llc_clock {
+	u64 vtime_now;
+} __attribute__((aligned(64)));
+
+static struct llc_clock llc_clocks[FP_MAX_CPUS];
 
 /*
  * Bumped by framepaced on every (re)start. A task whose context was set up in an older
  * generation is re-classified the next time it runs: one compare on the hot path, no scan.
  */
-__u64 generation __attribute__((aligned(64)));
+__u64 generation;
 
 /*
  * CLOCK_MONOTONIC ns of framepaced's last heartbeat. Read only when input opens or extends a
@@ -516,6 +524,33 @@ static __always_inline u32 llc_of(s32 cpu)
 	 * refused on 7.3). FP_MAX_CPUS is a power of two. */
 	asm volatile("%[c] &= %[mask]" : [c] "+r"(c) : [mask] "i"(FP_MAX_CPUS - 1));
 	return cpu_llc_id[c];
+}
+
+/* The virtual clock of an LLC (llc_of keeps ids below FP_MAX_CPUS). */
+static __always_inline u64 *vtime_now_of(u32 llc)
+{
+	u64 l = llc;
+
+	if (l >= FP_MAX_CPUS)
+		l = 0;
+	asm volatile("%[l] &= %[mask]" : [l] "+r"(l) : [mask] "i"(FP_MAX_CPUS - 1));
+	return &llc_clocks[l].vtime_now;
+}
+
+/*
+ * Moves a task's virtual time to the clock of the LLC it is queued or runs in, keeping its
+ * distance from the clock (as CFS moves vruntime between runqueues): a task that changed LLC
+ * is neither far ahead of the new LLC's tasks nor far behind them.
+ */
+static __always_inline u64 task_vtime_in(struct task_ctx *tctx, u32 llc)
+{
+	u64 *now = vtime_now_of(llc);
+
+	if (tctx->vtime_llc != llc) {
+		tctx->vtime = tctx->vtime - *vtime_now_of(tctx->vtime_llc) + *now;
+		tctx->vtime_llc = llc;
+	}
+	return *now;
 }
 
 static __always_inline u32 nr_llc_queues(void)
@@ -885,19 +920,20 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 	const struct fp_tunables *t = current_tunables();
 	struct task_ctx *tctx = lookup_task_ctx(p);
 	s32 cpu = scx_bpf_task_cpu(p);
-	u64 now, vtime, deadline, slice;
+	u64 now, vtime, vtime_now, deadline, slice;
 	u32 role, clamped;
 	bool boost, waking;
 
 	/* Every task gets a context in init_task; without one, queue it at the current time. */
 	if (!tctx) {
 		fp_dsq_insert_vtime(p, shared_dsq_of(cpu), t->role_slice_ns[FP_ROLE_NORMAL],
-		                    vtime_now, enq_flags);
+		                    *vtime_now_of(llc_of(cpu)), enq_flags);
 		count(FP_CNT_ENQ_SHARED);
 		return;
 	}
 
 	now = bpf_ktime_get_ns();
+	vtime_now = task_vtime_in(tctx, llc_of(cpu));
 	/* A task woken straight into a local queue and sent back from it (SCX_ENQ_REENQ) has
 	 * slept too: its bound applies here, before its deadline is set. */
 	vtime = enqueue_vtime(tctx->vtime, vtime_now, t->sleep_budget_ns, t->lag_limit_ns,
@@ -986,7 +1022,8 @@ static __always_inline u64 charged_deadline(struct task_struct *prev, struct tas
 	u64 vtime = charge_vtime(tctx->vtime, bpf_ktime_get_ns() - tctx->running_since,
 	                         charge_weight(prev, tctx, t));
 
-	return task_deadline(vtime, vtime_now, role, false, t);
+	/* Not boosted: the clock only matters to a boosted deadline. */
+	return task_deadline(vtime, 0, role, false, t);
 }
 
 /* prev runs on with a new slice: wakers now compare against its charged deadline. */
@@ -1184,8 +1221,9 @@ void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
 {
 	const struct fp_tunables *t = current_tunables();
 	struct task_ctx *tctx = lookup_task_ctx(p);
-	struct cpu_state *cs = cpu_state_of(scx_bpf_task_cpu(p));
-	u64 now;
+	s32 cpu = scx_bpf_task_cpu(p);
+	struct cpu_state *cs = cpu_state_of(cpu);
+	u64 now, *vtime_now;
 	u32 clamped;
 
 	count(FP_CNT_RUNS);
@@ -1196,11 +1234,13 @@ void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
 	if (tctx->classes_seq != classes_seq)
 		refresh_class(p, tctx);
 	now = bpf_ktime_get_ns();
+	vtime_now = vtime_now_of(llc_of(cpu));
+	task_vtime_in(tctx, llc_of(cpu));
 	if (tctx->queued_at)
 		report_wait(p, tctx, now, t);
 	if (tctx->slept) {
 		/* Woken straight onto an idle CPU, it skipped enqueue's bounds: apply them here. */
-		tctx->vtime = enqueue_vtime(tctx->vtime, vtime_now, t->sleep_budget_ns,
+		tctx->vtime = enqueue_vtime(tctx->vtime, *vtime_now, t->sleep_budget_ns,
 		                            t->lag_limit_ns, true, &clamped);
 		count_clamp(clamped);
 		if (tctx->last_wake_ns)
@@ -1210,8 +1250,8 @@ void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
 	}
 	tctx->runs++;
 	tctx->running_since = now;
-	if (time_before(vtime_now, tctx->vtime))
-		vtime_now = tctx->vtime;
+	if (time_before(*vtime_now, tctx->vtime))
+		*vtime_now = tctx->vtime;
 	if (cs) {
 		cs->role = tctx->role;
 		cs->deadline = tctx->vtime + t->role_deadline_ns[role_index(tctx->role)];
@@ -1272,8 +1312,10 @@ void BPF_STRUCT_OPS(framepace_enable, struct task_struct *p)
 {
 	struct task_ctx *tctx = lookup_task_ctx(p);
 
-	if (tctx)
-		tctx->vtime = vtime_now;
+	if (tctx) {
+		tctx->vtime_llc = llc_of(scx_bpf_task_cpu(p));
+		tctx->vtime = *vtime_now_of(tctx->vtime_llc);
+	}
 }
 
 /* Sleepable: the context is allocated with GFP_KERNEL, so a fork under memory pressure
@@ -1286,7 +1328,8 @@ s32 BPF_STRUCT_OPS_SLEEPABLE(framepace_init_task, struct task_struct *p,
 	tctx = bpf_task_storage_get(&task_ctxs, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!tctx)
 		return -ENOMEM;
-	tctx->vtime = vtime_now;
+	tctx->vtime_llc = llc_of(scx_bpf_task_cpu(p));
+	tctx->vtime = *vtime_now_of(tctx->vtime_llc);
 	tctx->generation = generation;
 	tctx->classes_seq = classes_seq - 1; /* read the class at the first run */
 	/* No evidence yet of frequent wakeups: critical is earned, not assumed. */
