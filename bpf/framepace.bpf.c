@@ -120,7 +120,7 @@ struct task_ctx {
 	u64 avg_run_ns;   /* moving mean of run lengths */
 	u64 avg_wake_ns;  /* moving mean of the intervals between wakeups */
 	u64 wake_dev_ns;  /* moving mean of their distance from that mean: how regular they are */
-	u64 last_wake_ns; /* when it last started running after a sleep */
+	u64 last_wake_ns; /* when it last woke */
 	u64 last_migration_ns;
 	u64 game_wakeup_ns;  /* when a game thread last woke it */
 	u64 input_wakeup_ns; /* when input_event last woke it */
@@ -175,13 +175,15 @@ struct {
  * What each CPU is doing, for wakers and for boosted tasks looking for batch work to preempt.
  * A global array, not a per-CPU map: any CPU's state is an address computation, where
  * bpf_map_lookup_percpu_elem is a helper call per CPU a waker looks at. One cache line each:
- * every CPU writes its own at each ops.running and ops.stopping.
+ * every CPU writes its own at each ops.running and ops.stopping, and a waker that takes a CPU
+ * (preempt_for) writes that CPU's.
  */
 struct cpu_state {
-	u32 role;     /* role of the running task; FP_NR_ROLES while none runs */
-	u32 released; /* an RT or deadline task holds the CPU (ops.cpu_release) */
-	u64 deadline; /* deadline of the running task, for wakeup preemption */
-	u64 started;  /* when it started running (ns), for FP_WAKEUP_PREEMPT_MIN_RUN_NS */
+	u32 role;      /* role of the running task; FP_NR_ROLES while none runs */
+	u32 released;  /* an RT or deadline task holds the CPU (ops.cpu_release) */
+	u64 deadline;  /* deadline of the running task, for wakeup preemption */
+	u64 started;   /* when it started running (ns) ... */
+	u64 protected; /* ... and how long no waker may preempt it (wakeup_protection_ns) */
 } __attribute__((aligned(64)));
 
 /*
@@ -222,8 +224,8 @@ __u32 shared_mode;
 __u32 nr_released;
 
 /*
- * Each LLC's virtual clock: the virtual time of the task that most recently started running
- * there. Per LLC because each LLC has its own queue: with one clock for all, an LLC running
+ * Each LLC's virtual clock: where the tasks that start running there are in virtual time
+ * (advanced_clock). Per LLC because each LLC has its own queue: with one clock for all, an LLC running
  * fewer tasks per CPU drove it ahead, every task waking in a busier LLC entered behind that
  * LLC's CPU hogs, and waited until they caught up, which they never did (a kworker 5 s, the
  * watchdog's; khugepaged 21 s inside an RCU read section: both ejections, on a two-LLC VM).
@@ -366,23 +368,48 @@ static __always_inline const struct fp_tunables *current_tunables(void)
 	return t;
 }
 
+/*
+ * An index into the arrays of FP_MAX_CPUS entries (CPU states, LLC ids, LLC clocks), 0 when
+ * out of range. The mask is in asm, which the compiler cannot drop as redundant: it may keep
+ * a bound test on a copy of the value that the verifier cannot tie to the index (seen:
+ * enqueue refused on 7.3). FP_MAX_CPUS is a power of two.
+ */
+static __always_inline u64 bounded_index(u32 i)
+{
+	u64 c = i;
+
+	if (c >= FP_MAX_CPUS)
+		c = 0;
+	asm volatile("%[c] &= %[mask]" : [c] "+r"(c) : [mask] "i"(FP_MAX_CPUS - 1));
+	return c;
+}
+
 /* A CPU's state by id: ops.running and ops.stopping may be called from another CPU than the
  * task's (a remote sched_setaffinity or renice puts the running task and sets it again). */
 static __always_inline struct cpu_state *cpu_state_of(s32 cpu)
 {
-	u64 c = (u32)cpu;
-
-	if (c >= FP_MAX_CPUS)
+	if ((u32)cpu >= FP_MAX_CPUS)
 		return NULL;
-	/* As in llc_of: a mask the compiler cannot drop keeps the bound on the register the
-	 * verifier sees. */
-	asm volatile("%[c] &= %[mask]" : [c] "+r"(c) : [mask] "i"(FP_MAX_CPUS - 1));
-	return &cpu_states[c];
+	return &cpu_states[bounded_index(cpu)];
 }
 
 static __always_inline struct cpu_state *this_cpu_state(void)
 {
 	return cpu_state_of(bpf_get_smp_processor_id());
+}
+
+/* What wakers weigh up on a CPU (cs: NULL past FP_MAX_CPUS) that now runs a task of tctx's. */
+static __always_inline void occupy_cpu(struct cpu_state *cs, struct task_ctx *tctx, u64 deadline,
+                                       u64 now, const struct fp_tunables *t)
+{
+	u32 role = role_index(tctx->role);
+
+	if (!cs)
+		return;
+	cs->role = role;
+	cs->deadline = deadline;
+	cs->started = now;
+	cs->protected = wakeup_protection_ns(role, tctx->avg_run_ns, t->role_slice_ns[role]);
 }
 
 /*
@@ -513,36 +540,24 @@ static __always_inline void refresh_class(struct task_struct *p, struct task_ctx
 	tctx->classes_seq = classes_seq;
 }
 
+/* CPUs from FP_MAX_CPUS on count as LLC 0. */
 static __always_inline u32 llc_of(s32 cpu)
 {
-	u64 c = (u32)cpu;
-
-	if (c >= FP_MAX_CPUS)
-		return 0;
-	/* The mask in asm, which the compiler cannot drop as redundant: it may keep the test
-	 * above on a copy of cpu that the verifier cannot tie to the index (seen: enqueue
-	 * refused on 7.3). FP_MAX_CPUS is a power of two. */
-	asm volatile("%[c] &= %[mask]" : [c] "+r"(c) : [mask] "i"(FP_MAX_CPUS - 1));
-	return cpu_llc_id[c];
+	return cpu_llc_id[bounded_index(cpu)];
 }
 
-/* The virtual clock of an LLC (llc_of keeps ids below FP_MAX_CPUS). */
+/* The virtual clock of an LLC. */
 static __always_inline u64 *vtime_now_of(u32 llc)
 {
-	u64 l = llc;
-
-	if (l >= FP_MAX_CPUS)
-		l = 0;
-	asm volatile("%[l] &= %[mask]" : [l] "+r"(l) : [mask] "i"(FP_MAX_CPUS - 1));
-	return &llc_clocks[l].vtime_now;
+	return &llc_clocks[bounded_index(llc)].vtime_now;
 }
 
 /*
  * Moves a task's virtual time to the clock of the LLC it is queued or runs in, keeping its
  * distance from the clock (as CFS moves vruntime between runqueues): a task that changed LLC
- * is neither far ahead of the new LLC's tasks nor far behind them.
+ * is neither far ahead of the new LLC's tasks nor far behind them. Returns that clock.
  */
-static __always_inline u64 task_vtime_in(struct task_ctx *tctx, u32 llc)
+static __always_inline u64 *task_vtime_in(struct task_ctx *tctx, u32 llc)
 {
 	u64 *now = vtime_now_of(llc);
 
@@ -550,7 +565,14 @@ static __always_inline u64 task_vtime_in(struct task_ctx *tctx, u32 llc)
 		tctx->vtime = tctx->vtime - *vtime_now_of(tctx->vtime_llc) + *now;
 		tctx->vtime_llc = llc;
 	}
-	return *now;
+	return now;
+}
+
+/* A new or newly enabled task starts at the clock of its CPU's LLC. */
+static __always_inline void start_at_clock(struct task_struct *p, struct task_ctx *tctx)
+{
+	tctx->vtime_llc = llc_of(scx_bpf_task_cpu(p));
+	tctx->vtime = *vtime_now_of(tctx->vtime_llc);
 }
 
 static __always_inline u32 nr_llc_queues(void)
@@ -754,7 +776,8 @@ static __always_inline u32 cpu_preempt_rank(struct task_struct *p, u32 cpu)
 {
 	struct cpu_state *cs = cpu_state_of(cpu);
 
-	if (!cs || !bpf_cpumask_test_cpu(cpu, p->cpus_ptr))
+	/* A CPU an RT task holds runs nothing of framepace's until it is back: p would wait. */
+	if (!cs || cs->released || !bpf_cpumask_test_cpu(cpu, p->cpus_ptr))
 		return FP_PREEMPT_NEVER;
 	return preempt_rank(cs->role);
 }
@@ -790,15 +813,19 @@ static __always_inline s32 victim_cpu_for(struct task_struct *p, s32 prev_cpu, u
  * important work to use up its slice: it goes to the head of the local queue of the CPU that
  * runs the least important work (of rank below below_rank), and that task's slice ends now
  * (SCX_ENQ_PREEMPT). Critical roles are earned by short runs, so the others lose at most a
- * few short slices; a stale per-CPU role only costs one needless reschedule.
+ * few short slices; a stale per-CPU role only costs one needless reschedule (a CPU an RT task
+ * took since is never picked: cpu_preempt_rank).
  */
-static __always_inline bool preempt_for(struct task_struct *p, s32 prev_cpu, u64 slice,
-                                        u64 enq_flags, u32 below_rank)
+static __always_inline bool preempt_for(struct task_struct *p, struct task_ctx *tctx, s32 prev_cpu,
+                                        u64 slice, u64 deadline, u64 enq_flags, u32 below_rank)
 {
 	s32 cpu = victim_cpu_for(p, prev_cpu, below_rank);
 
 	if (cpu < 0)
 		return false;
+	/* The CPU is p's from now: another waker looking before p runs there must not pick it
+	 * too (render and logic threads wake on the same timer tick), nor kick p off it. */
+	occupy_cpu(cpu_state_of(cpu), tctx, deadline, bpf_ktime_get_ns(), current_tunables());
 	fp_dsq_insert(p, SCX_DSQ_LOCAL_ON | cpu, slice, enq_flags | SCX_ENQ_PREEMPT);
 	count(FP_CNT_PREEMPTED);
 	return true;
@@ -823,11 +850,23 @@ static __always_inline bool kick_idle_cpu(const struct cpumask *cpus)
 	return true;
 }
 
+/*
+ * Whether a waker with this deadline may take the CPU of cs now. now was read before cs: a
+ * task that started since (another CPU's ops.running, a waker's occupy_cpu) has run 0 ns,
+ * not 2^64.
+ */
+static __always_inline bool cpu_preemptible(const struct cpu_state *cs, u64 deadline, u64 now)
+{
+	u64 ran = time_before(now, cs->started) ? 0 : now - cs->started;
+
+	return wakeup_preempts(deadline, cs->role, cs->deadline, ran, cs->protected);
+}
+
 static __always_inline bool deadline_preempts(s32 cpu, u64 deadline, u64 now)
 {
 	struct cpu_state *cs = cpu_state_of(cpu);
 
-	return cs && wakeup_preempts(deadline, cs->role, cs->deadline, now - cs->started);
+	return cs && cpu_preemptible(cs, deadline, now);
 }
 
 /*
@@ -864,7 +903,7 @@ static __always_inline bool preempt_by_deadline(struct task_struct *p, s32 cpu, 
 			 * may preempt. Another LLC's CPUs read another queue: preempting one would
 			 * not run p. */
 			if (!cs || !bpf_cpumask_test_cpu(c, p->cpus_ptr) || llc_of(c) != llc ||
-			    !wakeup_preempts(deadline, cs->role, cs->deadline, now - cs->started))
+			    !cpu_preemptible(cs, deadline, now))
 				continue;
 			if (victim < 0 || time_before(latest, cs->deadline)) {
 				latest = cs->deadline;
@@ -933,7 +972,7 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 	}
 
 	now = bpf_ktime_get_ns();
-	vtime_now = task_vtime_in(tctx, llc_of(cpu));
+	vtime_now = *task_vtime_in(tctx, llc_of(cpu));
 	/* A task woken straight into a local queue and sent back from it (SCX_ENQ_REENQ) has
 	 * slept too: its bound applies here, before its deadline is set. */
 	vtime = enqueue_vtime(tctx->vtime, vtime_now, t->sleep_budget_ns, t->lag_limit_ns,
@@ -957,13 +996,13 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 	}
 	waking = enq_flags & SCX_ENQ_WAKEUP;
 	if (waking && (boost || latency_critical(role)) &&
-	    preempt_for(p, cpu, slice, enq_flags, FP_PREEMPT_NEVER))
+	    preempt_for(p, tctx, cpu, slice, deadline, enq_flags, FP_PREEMPT_NEVER))
 		return;
 	/* A game no rule names shows itself by periodic wakeups: its threads do not queue behind
 	 * CPU hogs (batch, rank 0) either. Only batch: against the rest, deadlines decide. */
 	if (waking && role != FP_ROLE_BATCH &&
 	    periodic_wakeups(tctx->avg_run_ns, tctx->avg_wake_ns, tctx->wake_dev_ns, t) &&
-	    preempt_for(p, cpu, slice, enq_flags, preempt_rank(FP_ROLE_NORMAL))) {
+	    preempt_for(p, tctx, cpu, slice, deadline, enq_flags, preempt_rank(FP_ROLE_NORMAL))) {
 		count(FP_CNT_PERIODIC_PREEMPTS);
 		return;
 	}
@@ -1022,8 +1061,7 @@ static __always_inline u64 charged_deadline(struct task_struct *prev, struct tas
 	u64 vtime = charge_vtime(tctx->vtime, bpf_ktime_get_ns() - tctx->running_since,
 	                         charge_weight(prev, tctx, t));
 
-	/* Not boosted: the clock only matters to a boosted deadline. */
-	return task_deadline(vtime, 0, role, false, t);
+	return role_deadline(vtime, role, t);
 }
 
 /* prev runs on with a new slice: wakers now compare against its charged deadline. */
@@ -1223,7 +1261,7 @@ void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
 	struct task_ctx *tctx = lookup_task_ctx(p);
 	s32 cpu = scx_bpf_task_cpu(p);
 	struct cpu_state *cs = cpu_state_of(cpu);
-	u64 now, *vtime_now;
+	u64 now, woke, *vtime_now;
 	u32 clamped;
 
 	count(FP_CNT_RUNS);
@@ -1234,8 +1272,9 @@ void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
 	if (tctx->classes_seq != classes_seq)
 		refresh_class(p, tctx);
 	now = bpf_ktime_get_ns();
-	vtime_now = vtime_now_of(llc_of(cpu));
-	task_vtime_in(tctx, llc_of(cpu));
+	vtime_now = task_vtime_in(tctx, llc_of(cpu));
+	/* A woken task was queued when it woke; one put straight onto an idle CPU runs now. */
+	woke = tctx->queued_at ? tctx->queued_at : now;
 	if (tctx->queued_at)
 		report_wait(p, tctx, now, t);
 	if (tctx->slept) {
@@ -1243,19 +1282,19 @@ void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
 		tctx->vtime = enqueue_vtime(tctx->vtime, *vtime_now, t->sleep_budget_ns,
 		                            t->lag_limit_ns, true, &clamped);
 		count_clamp(clamped);
+		/* Timed from the wakeups, not the runs: framepace's own delays must not make a
+		 * periodic thread look irregular (right after it was late, when it matters). */
 		if (tctx->last_wake_ns)
-			note_wake_interval(tctx, now - tctx->last_wake_ns);
-		tctx->last_wake_ns = now;
+			note_wake_interval(tctx, woke - tctx->last_wake_ns);
+		tctx->last_wake_ns = woke;
 		tctx->slept = 0;
 	}
 	tctx->runs++;
 	tctx->running_since = now;
-	if (time_before(*vtime_now, tctx->vtime))
-		*vtime_now = tctx->vtime;
+	*vtime_now =
+	        advanced_clock(*vtime_now, tctx->vtime, t->role_slice_ns[role_index(tctx->role)]);
 	if (cs) {
-		cs->role = tctx->role;
-		cs->deadline = tctx->vtime + t->role_deadline_ns[role_index(tctx->role)];
-		cs->started = now;
+		occupy_cpu(cs, tctx, role_deadline(tctx->vtime, tctx->role, t), now, t);
 		mark_acquired(cs);
 	}
 }
@@ -1312,10 +1351,8 @@ void BPF_STRUCT_OPS(framepace_enable, struct task_struct *p)
 {
 	struct task_ctx *tctx = lookup_task_ctx(p);
 
-	if (tctx) {
-		tctx->vtime_llc = llc_of(scx_bpf_task_cpu(p));
-		tctx->vtime = *vtime_now_of(tctx->vtime_llc);
-	}
+	if (tctx)
+		start_at_clock(p, tctx);
 }
 
 /* Sleepable: the context is allocated with GFP_KERNEL, so a fork under memory pressure
@@ -1328,8 +1365,7 @@ s32 BPF_STRUCT_OPS_SLEEPABLE(framepace_init_task, struct task_struct *p,
 	tctx = bpf_task_storage_get(&task_ctxs, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!tctx)
 		return -ENOMEM;
-	tctx->vtime_llc = llc_of(scx_bpf_task_cpu(p));
-	tctx->vtime = *vtime_now_of(tctx->vtime_llc);
+	start_at_clock(p, tctx);
 	tctx->generation = generation;
 	tctx->classes_seq = classes_seq - 1; /* read the class at the first run */
 	/* No evidence yet of frequent wakeups: critical is earned, not assumed. */

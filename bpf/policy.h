@@ -103,17 +103,22 @@ static __always_inline u32 classify_role(u32 class_id, u32 weight, u64 avg_run_n
 	return FP_ROLE_NORMAL;
 }
 
+/* Virtual time plus the role's offset: roles only reorder within a bounded lag, nobody starves. */
+static __always_inline u64 role_deadline(u64 vtime, u32 role, const struct fp_tunables *t)
+{
+	return vtime + t->role_deadline_ns[role_index(role)];
+}
+
 /*
- * The deadline a task is queued with. Normally its virtual time plus its role's offset, so
- * roles only reorder within a bounded lag and nobody starves. A boosted task goes to the
- * front: the earliest virtual time any sleeper may claim, which is bounded the same way.
+ * The deadline a task is queued with: role_deadline, or for a boosted task the front: the
+ * earliest virtual time any sleeper may claim, which is bounded the same way.
  */
 static __always_inline u64 task_deadline(u64 vtime, u64 vtime_now, u32 role, bool boosted,
                                          const struct fp_tunables *t)
 {
 	if (boosted)
 		return vtime_now - t->sleep_budget_ns;
-	return vtime + t->role_deadline_ns[role_index(role)];
+	return role_deadline(vtime, role, t);
 }
 
 /* Which bound enqueue_vtime applied. */
@@ -180,28 +185,61 @@ static __always_inline u32 preempt_rank(u32 role)
 #define FP_WAKEUP_PREEMPT_MARGIN_NS 2000000ULL
 
 /*
- * How long a task that sleeps often (not batch) runs before a waking task with an earlier
+ * The least a task that sleeps often (not batch) runs before a waking task with an earlier
  * deadline may take its CPU. Without it every wakeup in a message-passing load (hackbench,
  * perf bench sched messaging: hundreds of tasks waking each other) preempted the task that
  * had just started, as each sleeper's banked time puts its deadline past the margin: 81000
- * preemptions in one benchmark run, and 2.2-2.5x EEVDF's run time. Short runners finish
- * within this anyway; batch work is preempted at once (what keeps games ahead of CPU hogs).
+ * preemptions in one benchmark run, and 2.2-2.5x EEVDF's run time.
  */
 #define FP_WAKEUP_PREEMPT_MIN_RUN_NS 1000000ULL
 
 /*
+ * How long a task that has just started keeps its CPU against wakers with earlier deadlines:
+ * batch work not at all (what keeps games ahead of CPU hogs); anyone else twice its own mean
+ * run, at least FP_WAKEUP_PREEMPT_MIN_RUN_NS, at most its slice. Relative to the task's own
+ * runs because a constant in wall time is no constant in work: on a two-LLC VM with vCPUs at
+ * half speed, message-passing runs passed 1 ms, half of all runs ended in a wakeup preemption
+ * (341793 of 685363) and messaging took 9.65x EEVDF's time. A task past twice its usual run
+ * is running long now, and an earlier deadline may take its CPU.
+ */
+static __always_inline u64 wakeup_protection_ns(u32 role, u64 avg_run_ns, u64 slice_ns)
+{
+	u64 protect = avg_run_ns * 2;
+
+	if (role == FP_ROLE_BATCH)
+		return 0;
+	if (protect < FP_WAKEUP_PREEMPT_MIN_RUN_NS)
+		protect = FP_WAKEUP_PREEMPT_MIN_RUN_NS;
+	return protect < slice_ns ? protect : slice_ns;
+}
+
+/*
  * Wakeup preemption by deadline, as EEVDF does it: a task that slept (its virtual time is at
  * most sleep_budget_ns behind) wakes with an early deadline and does not wait for the
- * running task's slice to end, unless that task is one preempt_rank never gives up, or one
- * that sleeps often and has run less than FP_WAKEUP_PREEMPT_MIN_RUN_NS (ran_ns).
+ * running task's slice to end, unless that task is one preempt_rank never gives up, or has
+ * run (ran_ns) less than its protection (wakeup_protection_ns).
  */
 static __always_inline bool wakeup_preempts(u64 waking_deadline, u32 running_role,
-                                            u64 running_deadline, u64 ran_ns)
+                                            u64 running_deadline, u64 ran_ns, u64 protected_ns)
 {
 	if (preempt_rank(running_role) >= FP_PREEMPT_NEVER ||
 	    !time_before(waking_deadline + FP_WAKEUP_PREEMPT_MARGIN_NS, running_deadline))
 		return false;
-	return running_role == FP_ROLE_BATCH || ran_ns >= FP_WAKEUP_PREEMPT_MIN_RUN_NS;
+	return ran_ns >= protected_ns;
+}
+
+/*
+ * An LLC's virtual clock once a task with virtual time task_vtime starts running there: it
+ * follows the tasks it runs, but at most one of the task's slices at a time. A nice-19 task is
+ * charged 100x its run and re-enters up to lag_limit_ns (40 ms) ahead of the clock: followed
+ * all the way, the clock leapt 40 ms whenever such a task ran (khugepaged, every 10 s), and
+ * every sleeper woken after it entered behind every CPU hog until the hogs caught up.
+ */
+static __always_inline u64 advanced_clock(u64 clock, u64 task_vtime, u64 slice_ns)
+{
+	if (!time_before(clock, task_vtime))
+		return clock;
+	return time_before(task_vtime, clock + slice_ns) ? task_vtime : clock + slice_ns;
 }
 
 #endif /* FRAMEPACE_POLICY_H */

@@ -58,33 +58,58 @@ TEST(Policy, WakersPreemptBatchNormalAndInteractiveWorkNeverGames) {
 
 TEST(Policy, AWakerPreemptsOnlyWithADeadlineWellBefore) {
     // A sleeper (vtime_now - 3 ms budget + 4 ms normal offset) against a batch hog at
-    // vtime_now + 12 ms: preempts, however briefly the hog has run.
+    // vtime_now + 12 ms: preempts, however briefly the hog has run (batch has no protection).
     u64 now = 1'000 * kMs;
-    u64 long_run = FP_WAKEUP_PREEMPT_MIN_RUN_NS;
-    EXPECT_TRUE(wakeup_preempts(now + 1 * kMs, FP_ROLE_BATCH, now + 12 * kMs, 0));
+    u64 protect = FP_WAKEUP_PREEMPT_MIN_RUN_NS, long_run = protect;
+    EXPECT_TRUE(wakeup_preempts(now + 1 * kMs, FP_ROLE_BATCH, now + 12 * kMs, 0, 0));
     // Peers with deadlines within the margin do not preempt each other.
-    EXPECT_FALSE(wakeup_preempts(now + 1 * kMs, FP_ROLE_NORMAL, now + 2 * kMs, long_run));
+    EXPECT_FALSE(wakeup_preempts(now + 1 * kMs, FP_ROLE_NORMAL, now + 2 * kMs, long_run, protect));
     EXPECT_FALSE(wakeup_preempts(now + 1 * kMs, FP_ROLE_NORMAL,
-                                 now + 1 * kMs + FP_WAKEUP_PREEMPT_MARGIN_NS, long_run));
+                                 now + 1 * kMs + FP_WAKEUP_PREEMPT_MARGIN_NS, long_run, protect));
     EXPECT_TRUE(wakeup_preempts(now + 1 * kMs, FP_ROLE_NORMAL,
-                                now + 2 * kMs + FP_WAKEUP_PREEMPT_MARGIN_NS, long_run));
+                                now + 2 * kMs + FP_WAKEUP_PREEMPT_MARGIN_NS, long_run, protect));
     // Never a game thread, whatever the deadlines; never a CPU without a framepace task.
-    EXPECT_FALSE(wakeup_preempts(0, FP_ROLE_GAME, now, long_run));
-    EXPECT_FALSE(wakeup_preempts(0, FP_NR_ROLES, now, long_run));
+    EXPECT_FALSE(wakeup_preempts(0, FP_ROLE_GAME, now, long_run, 0));
+    EXPECT_FALSE(wakeup_preempts(0, FP_NR_ROLES, now, long_run, 0));
     // Deadlines on a wrapping clock.
-    EXPECT_TRUE(wakeup_preempts(UINT64_MAX - 10 * kMs, FP_ROLE_BATCH, 5 * kMs, 0));
+    EXPECT_TRUE(wakeup_preempts(UINT64_MAX - 10 * kMs, FP_ROLE_BATCH, 5 * kMs, 0, 0));
 }
 
-TEST(Policy, ATaskThatSleepsOftenRunsAMinimumBeforeAWakerTakesItsCpu) {
+TEST(Policy, ATaskThatSleepsOftenRunsItsProtectionBeforeAWakerTakesItsCpu) {
     // Message passing: every waker's deadline is past the margin, but the task that has just
-    // started (normal or interactive) keeps the CPU until it has run the minimum.
-    u64 now = 1'000 * kMs, early = now + 1 * kMs, late = now + 12 * kMs;
+    // started keeps the CPU until it has run its protection.
+    u64 now = 1'000 * kMs, early = now + 1 * kMs, late = now + 12 * kMs, protect = 2 * kMs;
     for (u32 role : {u32(FP_ROLE_NORMAL), u32(FP_ROLE_INTERACTIVE)}) {
-        EXPECT_FALSE(wakeup_preempts(early, role, late, 0)) << role;
-        EXPECT_FALSE(wakeup_preempts(early, role, late, FP_WAKEUP_PREEMPT_MIN_RUN_NS - 1)) << role;
-        EXPECT_TRUE(wakeup_preempts(early, role, late, FP_WAKEUP_PREEMPT_MIN_RUN_NS)) << role;
+        EXPECT_FALSE(wakeup_preempts(early, role, late, 0, protect)) << role;
+        EXPECT_FALSE(wakeup_preempts(early, role, late, protect - 1, protect)) << role;
+        EXPECT_TRUE(wakeup_preempts(early, role, late, protect, protect)) << role;
     }
-    EXPECT_TRUE(wakeup_preempts(early, FP_ROLE_BATCH, late, 0));
+}
+
+TEST(Policy, ProtectionIsTwiceATasksOwnMeanRunBetweenTheMinimumAndItsSlice) {
+    const u64 slice = 3 * kMs;
+    // Batch work: none, whatever its runs (what keeps games ahead of CPU hogs).
+    EXPECT_EQ(wakeup_protection_ns(FP_ROLE_BATCH, 1 * kMs, slice), 0u);
+    // Short runners get the minimum; a task of 1.2 ms runs keeps its CPU for 2.4 ms, the same
+    // task twice as slow (a VM at half speed) for its whole slice.
+    EXPECT_EQ(wakeup_protection_ns(FP_ROLE_NORMAL, 0, slice), FP_WAKEUP_PREEMPT_MIN_RUN_NS);
+    EXPECT_EQ(wakeup_protection_ns(FP_ROLE_INTERACTIVE, 100'000, slice),
+              FP_WAKEUP_PREEMPT_MIN_RUN_NS);
+    EXPECT_EQ(wakeup_protection_ns(FP_ROLE_NORMAL, 1'200'000, slice), 2'400'000u);
+    EXPECT_EQ(wakeup_protection_ns(FP_ROLE_NORMAL, 2'400'000, slice), slice);
+    // A slice shorter than the minimum bounds it too.
+    EXPECT_EQ(wakeup_protection_ns(FP_ROLE_AUDIO, 0, 500'000), 500'000u);
+}
+
+TEST(Policy, TheClockFollowsARunningTaskAtMostOneSliceAtATime) {
+    const u64 clock = 1'000 * kMs, slice = 3 * kMs;
+    // A task behind the clock leaves it; one ahead within a slice takes it along.
+    EXPECT_EQ(advanced_clock(clock, clock - 2 * kMs, slice), clock);
+    EXPECT_EQ(advanced_clock(clock, clock + 2 * kMs, slice), clock + 2 * kMs);
+    // A nice-19 task 40 ms ahead (lag_limit_ns) moves it one slice, not 40 ms.
+    EXPECT_EQ(advanced_clock(clock, clock + 40 * kMs, slice), clock + slice);
+    // On a wrapping clock.
+    EXPECT_EQ(advanced_clock(UINT64_MAX - 1 * kMs, 10 * kMs, slice), UINT64_MAX - 1 * kMs + slice);
 }
 
 TEST(Policy, PeriodicWakeupsMarkAGameThreadNoRuleNames) {

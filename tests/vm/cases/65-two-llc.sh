@@ -10,7 +10,14 @@
 #                 were rarer than those that moved within it, or under 1 % of all wakeups
 #                 (seen 2026-12-01: 83 moves in 57471 wakeups, 50 of them across). The same
 #                 load under EEVDF is measured alongside, for reference.
-# checks: llc_topology llc_wakeups
+#   llc_clock:    the LLCs loaded unevenly (three CPU hogs on the first LLC's CPUs, one on a
+#                 CPU of the second), a cyclictest thread on the first LLC (10 ms timer; with
+#                 critical_wake_ns 0 nothing counts as periodic, so only its deadline gets it
+#                 a CPU) always runs within 1 s of its timer, and nothing ejects. With one
+#                 virtual clock for all LLCs, the less busy one drove it ahead and the busy
+#                 one's sleepers entered behind its hogs, further each second (the benchmark
+#                 on 454ecaa: a kworker starved 5 s, khugepaged 21 s).
+# checks: llc_topology llc_wakeups llc_clock
 . /usr/lib/framepace-vm/lib.sh
 l3s=$(cat /sys/devices/system/cpu/cpu*/cache/index3/shared_cpu_list 2>/dev/null | sort -u | tr '\n' ' ')
 nr_l3=$(echo "$l3s" | wc -w)
@@ -22,6 +29,7 @@ systemctl start framepaced.socket framepaced.service
 if ! wait_for 20 state_is enabled; then
     result llc_topology fail "framepace did not start (state $(sched_state))"
     result llc_wakeups fail "framepace did not start"
+    result llc_clock fail "framepace did not start"
     exit 0
 fi
 attach=$(journalctl -o json --no-pager -u framepaced.service | jq -c 'select(.FRAMEPACE_NR_LLCS != null)' | tail -n1)
@@ -48,5 +56,26 @@ if [ $((sync + direct_llc)) -gt 0 ] && [ "$wakeups" -gt 0 ] &&
     result llc_wakeups pass "$why" "$metrics"
 else
     result llc_wakeups fail "$why" "$metrics"
+fi
+
+first_llc=$(echo "$l3s" | awk '{print $1}') second_llc=$(echo "$l3s" | awk '{print $2}')
+lone_cpu=${second_llc%%[-,]*}
+hogs=()
+for cpus in "$first_llc" "$first_llc" "$first_llc" "$lone_cpu"; do
+    taskset -c "$cpus" bash -c 'while :; do :; done' &
+    hogs+=($!)
+done
+vcall SetTunables '{"critical_wake_ns": 0}' >/dev/null
+seq0=$(enable_seq)
+ct=$(cyclictest -q -m --policy=other -t 1 -a "$first_llc" -i 10000 -D 10 2>&1 | tail -n 3 | tr '\n' ' ')
+vcall ResetTunables >/dev/null
+kill "${hogs[@]}"
+wait "${hogs[@]}" 2>/dev/null
+max_us=$(grep -oE 'Max: *[0-9]+' <<<"$ct" | grep -oE '[0-9]+' || true)
+why="hogs on $first_llc x3 and $lone_cpu x1, cyclictest on $first_llc: $ct; enable_seq $seq0 -> $(enable_seq), state $(sched_state)"
+if [ -n "$max_us" ] && [ "$max_us" -lt 1000000 ] && [ "$(enable_seq)" = "$seq0" ] && state_is enabled; then
+    result llc_clock pass "$why" "{\"max_us\": $max_us}"
+else
+    result llc_clock fail "$why"
 fi
 exit 0
