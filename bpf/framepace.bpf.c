@@ -1043,6 +1043,15 @@ static __always_inline bool queue_head_deadline(u64 dsq_id, u64 *deadline)
 	 * empty on every CPU's dispatch while the load is light. */
 	if (scx_bpf_dsq_nr_queued(dsq_id) <= 0)
 		return false;
+	/* 6.19+ reads the head without the lock; the iterator takes it three times (start, step,
+	 * end), and every CPU's dispatch reads the LLC's shared queue. */
+	if (bpf_ksym_exists(scx_bpf_dsq_peek)) {
+		head = scx_bpf_dsq_peek(dsq_id);
+		if (!head)
+			return false;
+		*deadline = head->scx.dsq_vtime;
+		return true;
+	}
 	if (bpf_iter_scx_dsq_new(&it, dsq_id, 0) == 0) {
 		head = bpf_iter_scx_dsq_next(&it);
 		if (head) {

@@ -49,6 +49,9 @@ void scx_bpf_put_cpumask(const struct cpumask *cpumask) __weak __ksym;
 u32 scx_bpf_reenqueue_local(void) __weak __ksym;
 void scx_bpf_reenqueue_local___v2___fp(void) __weak __ksym;
 
+/* sched_ext, 6.19+: the head of a user queue without its lock (NULL when empty). */
+struct task_struct *scx_bpf_dsq_peek(u64 dsq_id) __weak __ksym;
+
 /* cpumask kptrs */
 struct bpf_cpumask *bpf_cpumask_create(void) __weak __ksym;
 void bpf_cpumask_release(struct bpf_cpumask *cpumask) __weak __ksym;

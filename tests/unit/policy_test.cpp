@@ -58,10 +58,10 @@ TEST(Policy, WakersPreemptBatchNormalAndInteractiveWorkNeverGames) {
 
 TEST(Policy, AWakerPreemptsOnlyWithADeadlineWellBefore) {
     // A sleeper (vtime_now - 3 ms budget + 4 ms normal offset) against a batch hog at
-    // vtime_now + 12 ms: preempts, however briefly the hog has run (batch has no protection).
+    // vtime_now + 12 ms that has run its protection: preempts.
     u64 now = 1'000 * kMs;
     u64 protect = FP_WAKEUP_PREEMPT_MIN_RUN_NS, long_run = protect;
-    EXPECT_TRUE(wakeup_preempts(now + 1 * kMs, FP_ROLE_BATCH, now + 12 * kMs, 0, 0));
+    EXPECT_TRUE(wakeup_preempts(now + 1 * kMs, FP_ROLE_BATCH, now + 12 * kMs, long_run, protect));
     // Peers with deadlines within the margin do not preempt each other.
     EXPECT_FALSE(wakeup_preempts(now + 1 * kMs, FP_ROLE_NORMAL, now + 2 * kMs, long_run, protect));
     EXPECT_FALSE(wakeup_preempts(now + 1 * kMs, FP_ROLE_NORMAL,
@@ -72,7 +72,7 @@ TEST(Policy, AWakerPreemptsOnlyWithADeadlineWellBefore) {
     EXPECT_FALSE(wakeup_preempts(0, FP_ROLE_GAME, now, long_run, 0));
     EXPECT_FALSE(wakeup_preempts(0, FP_NR_ROLES, now, long_run, 0));
     // Deadlines on a wrapping clock.
-    EXPECT_TRUE(wakeup_preempts(UINT64_MAX - 10 * kMs, FP_ROLE_BATCH, 5 * kMs, 0, 0));
+    EXPECT_TRUE(wakeup_preempts(UINT64_MAX - 10 * kMs, FP_ROLE_BATCH, 5 * kMs, long_run, protect));
 }
 
 TEST(Policy, ATaskThatSleepsOftenRunsItsProtectionBeforeAWakerTakesItsCpu) {
@@ -88,8 +88,9 @@ TEST(Policy, ATaskThatSleepsOftenRunsItsProtectionBeforeAWakerTakesItsCpu) {
 
 TEST(Policy, ProtectionIsTwiceATasksOwnMeanRunBetweenTheMinimumAndItsSlice) {
     const u64 slice = 3 * kMs;
-    // Batch work: none, whatever its runs (what keeps games ahead of CPU hogs).
-    EXPECT_EQ(wakeup_protection_ns(FP_ROLE_BATCH, 1 * kMs, slice), 0u);
+    // Batch work: the minimum, whatever its runs (a sleeper waits at most that behind a hog).
+    EXPECT_EQ(wakeup_protection_ns(FP_ROLE_BATCH, 0, slice), FP_WAKEUP_PREEMPT_MIN_RUN_NS);
+    EXPECT_EQ(wakeup_protection_ns(FP_ROLE_BATCH, 6 * kMs, 6 * kMs), FP_WAKEUP_PREEMPT_MIN_RUN_NS);
     // Short runners get the minimum; a task of 1.2 ms runs keeps its CPU for 2.4 ms, the same
     // task twice as slow (a VM at half speed) for its whole slice.
     EXPECT_EQ(wakeup_protection_ns(FP_ROLE_NORMAL, 0, slice), FP_WAKEUP_PREEMPT_MIN_RUN_NS);
