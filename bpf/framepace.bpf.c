@@ -179,11 +179,10 @@ struct {
  * (preempt_for) writes that CPU's.
  */
 struct cpu_state {
-	u32 role;      /* role of the running task; FP_NR_ROLES while none runs */
-	u32 released;  /* an RT or deadline task holds the CPU (ops.cpu_release) */
-	u64 deadline;  /* deadline of the running task, for wakeup preemption */
-	u64 started;   /* when it started running (ns) ... */
-	u64 protected; /* ... and how long no waker may preempt it (wakeup_protection_ns) */
+	u32 role;           /* role of the running task; FP_NR_ROLES while none runs */
+	u32 released;       /* an RT or deadline task holds the CPU (ops.cpu_release) */
+	u64 deadline;       /* deadline of the running task, for wakeup preemption */
+	u64 preemptible_at; /* no waker preempts it before (its start + wakeup_protection_ns) */
 } __attribute__((aligned(64)));
 
 /*
@@ -408,8 +407,8 @@ static __always_inline void occupy_cpu(struct cpu_state *cs, struct task_ctx *tc
 		return;
 	cs->role = role;
 	cs->deadline = deadline;
-	cs->started = now;
-	cs->protected = wakeup_protection_ns(role, tctx->avg_run_ns, t->role_slice_ns[role]);
+	cs->preemptible_at =
+	        now + wakeup_protection_ns(role, tctx->avg_run_ns, t->role_slice_ns[role]);
 }
 
 /*
@@ -425,9 +424,27 @@ static __always_inline void mark_released(struct cpu_state *cs)
 	__sync_fetch_and_add(&nr_released, 1);
 }
 
+/*
+ * Whether an RT task still waits for this CPU (6.18+; without scx_bpf_locked_rq, never): a
+ * callback runs here while one does when the kernel lends the CPU to sched_ext for a moment
+ * (6.19+: its deadline server gives the class 50 ms a second against RT starvation). The CPU
+ * stays released through such a window: a task that can run elsewhere and is put here would
+ * be stranded when the RT task resumes (seen: 126 and 149 ms in the RT take-over test).
+ * Only called while the CPU is released, from callbacks that hold its runqueue locked.
+ */
+static __always_inline bool rt_waits_here(void)
+{
+	struct rq *rq;
+
+	if (!bpf_ksym_exists(scx_bpf_locked_rq))
+		return false;
+	rq = scx_bpf_locked_rq();
+	return rq && rq->rt.rt_nr_running;
+}
+
 static __always_inline void mark_acquired(struct cpu_state *cs)
 {
-	if (!cs->released)
+	if (!cs->released || rt_waits_here())
 		return;
 	cs->released = 0;
 	__sync_fetch_and_add(&nr_released, (u32)-1);
@@ -817,16 +834,19 @@ static __always_inline s32 victim_cpu_for(struct task_struct *p, s32 prev_cpu, u
  * took since is never picked: cpu_preempt_rank).
  */
 static __always_inline bool preempt_for(struct task_struct *p, struct task_ctx *tctx, s32 prev_cpu,
-                                        u64 slice, u64 deadline, u64 enq_flags, u32 below_rank)
+                                        u64 deadline, u64 enq_flags, u32 below_rank, u64 now,
+                                        const struct fp_tunables *t)
 {
+	u32 role = role_index(tctx->role);
 	s32 cpu = victim_cpu_for(p, prev_cpu, below_rank);
 
 	if (cpu < 0)
 		return false;
 	/* The CPU is p's from now: another waker looking before p runs there must not pick it
 	 * too (render and logic threads wake on the same timer tick), nor kick p off it. */
-	occupy_cpu(cpu_state_of(cpu), tctx, deadline, bpf_ktime_get_ns(), current_tunables());
-	fp_dsq_insert(p, SCX_DSQ_LOCAL_ON | cpu, slice, enq_flags | SCX_ENQ_PREEMPT);
+	occupy_cpu(cpu_state_of(cpu), tctx, deadline, now, t);
+	fp_dsq_insert(p, SCX_DSQ_LOCAL_ON | cpu, t->role_slice_ns[role],
+	              enq_flags | SCX_ENQ_PREEMPT);
 	count(FP_CNT_PREEMPTED);
 	return true;
 }
@@ -850,16 +870,10 @@ static __always_inline bool kick_idle_cpu(const struct cpumask *cpus)
 	return true;
 }
 
-/*
- * Whether a waker with this deadline may take the CPU of cs now. now was read before cs: a
- * task that started since (another CPU's ops.running, a waker's occupy_cpu) has run 0 ns,
- * not 2^64.
- */
+/* Whether a waker with this deadline may take the CPU of cs now. */
 static __always_inline bool cpu_preemptible(const struct cpu_state *cs, u64 deadline, u64 now)
 {
-	u64 ran = time_before(now, cs->started) ? 0 : now - cs->started;
-
-	return wakeup_preempts(deadline, cs->role, cs->deadline, ran, cs->protected);
+	return wakeup_preempts(deadline, cs->role, cs->deadline, now, cs->preemptible_at);
 }
 
 static __always_inline bool deadline_preempts(s32 cpu, u64 deadline, u64 now)
@@ -996,13 +1010,13 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 	}
 	waking = enq_flags & SCX_ENQ_WAKEUP;
 	if (waking && (boost || latency_critical(role)) &&
-	    preempt_for(p, tctx, cpu, slice, deadline, enq_flags, FP_PREEMPT_NEVER))
+	    preempt_for(p, tctx, cpu, deadline, enq_flags, FP_PREEMPT_NEVER, now, t))
 		return;
 	/* A game no rule names shows itself by periodic wakeups: its threads do not queue behind
 	 * CPU hogs (batch, rank 0) either. Only batch: against the rest, deadlines decide. */
 	if (waking && role != FP_ROLE_BATCH &&
 	    periodic_wakeups(tctx->avg_run_ns, tctx->avg_wake_ns, tctx->wake_dev_ns, t) &&
-	    preempt_for(p, tctx, cpu, slice, deadline, enq_flags, preempt_rank(FP_ROLE_NORMAL))) {
+	    preempt_for(p, tctx, cpu, deadline, enq_flags, preempt_rank(FP_ROLE_NORMAL), now, t)) {
 		count(FP_CNT_PERIODIC_PREEMPTS);
 		return;
 	}
@@ -1178,6 +1192,45 @@ static __always_inline bool steal_from_other_llc(s32 cpu)
 	return false;
 }
 
+#define FP_LEND_SCAN_MAX 32
+
+/* The first task of the queue that may run on cpu only, moved here; a bounded walk. */
+static __always_inline bool move_bound_task(u64 dsq_id, s32 cpu)
+{
+	struct bpf_iter_scx_dsq it;
+	struct task_struct *p;
+	bool moved = false;
+	u32 seen = 0;
+
+	if (bpf_iter_scx_dsq_new(&it, dsq_id, 0) == 0) {
+		while ((p = bpf_iter_scx_dsq_next(&it)) && ++seen <= FP_LEND_SCAN_MAX) {
+			if (p->nr_cpus_allowed == 1 && bpf_cpumask_test_cpu(cpu, p->cpus_ptr) &&
+			    scx_bpf_dsq_move(&it, p, SCX_DSQ_LOCAL, 0)) {
+				moved = true;
+				break;
+			}
+		}
+	}
+	bpf_iter_scx_dsq_destroy(&it);
+	return moved;
+}
+
+/*
+ * A CPU lent back to sched_ext while an RT task waits for it (rt_waits_here) runs only tasks
+ * that can run nowhere else: per-CPU kernel threads and pinned tasks, for which the kernel
+ * lends it. Those are in the LLC's shared queue (a released CPU's own queue takes no new
+ * work) or, queued just before the RT task came, in the CPU's own queue. At most once a
+ * second per RT-held CPU, so a walk of a few queued tasks is affordable.
+ */
+static __always_inline void run_bound_tasks(s32 cpu)
+{
+	count(FP_CNT_RT_LENDS);
+	if (!bpf_ksym_exists(scx_bpf_dsq_move) || move_bound_task(shared_dsq_of(cpu), cpu))
+		return;
+	if ((u32)cpu < FP_MAX_CPUS)
+		move_bound_task(FP_CPU_DSQ(cpu), cpu);
+}
+
 /*
  * Stranded tasks of a CPU an RT task holds first; then prev if it still deserves the CPU;
  * else the earlier head of the CPU's own queue and the shared one (both hold tasks after a
@@ -1193,9 +1246,13 @@ void BPF_STRUCT_OPS(framepace_dispatch, s32 cpu, struct task_struct *prev)
 	bool own, shared, shared_first;
 	struct cpu_state *cs;
 
-	/* Dispatching here means framepace has this CPU (again). */
+	/* Dispatching here means framepace has this CPU (again), unless it is only lent. */
 	if (nr_released) {
 		cs = this_cpu_state();
+		if (cs && cs->released && rt_waits_here()) {
+			run_bound_tasks(cpu);
+			return;
+		}
 		if (cs)
 			mark_acquired(cs);
 		if (rescue_stranded(cpu, nr_queues))

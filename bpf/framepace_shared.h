@@ -26,7 +26,7 @@ typedef int64_t fp_s64;
  * (.bss, .rodata: an adopting daemon's programs run on the kept ones): a daemon only adopts
  * a running scheduler whose layout version equals its own.
  */
-#define FP_LAYOUT_VERSION 12
+#define FP_LAYOUT_VERSION 13
 
 /* Upper bound for the topology tables in rodata; CPUs beyond it share LLC 0. */
 #define FP_MAX_CPUS 512
@@ -109,6 +109,8 @@ enum fp_counter {
 	FP_CNT_SYNC_WAKEUPS,      /* woken by a waker about to sleep: onto the waker's CPU */
 	FP_CNT_PERIODIC_PREEMPTS, /* a periodic (undetected game) thread took a batch task's CPU */
 	FP_CNT_IDLE_KICKS,        /* an idle CPU was woken for a task queued behind a busy one */
+	FP_CNT_RT_LENDS,          /* dispatches on a CPU an RT task still waits for (the kernel
+				    lends it to sched_ext for a moment): only tasks bound there */
 	FP_NR_COUNTERS,
 };
 

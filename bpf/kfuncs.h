@@ -49,6 +49,13 @@ void scx_bpf_put_cpumask(const struct cpumask *cpumask) __weak __ksym;
 u32 scx_bpf_reenqueue_local(void) __weak __ksym;
 void scx_bpf_reenqueue_local___v2___fp(void) __weak __ksym;
 
+/* sched_ext, 6.18+: the runqueue the running callback holds locked (NULL outside one). */
+struct rq *scx_bpf_locked_rq(void) __weak __ksym;
+
+/* sched_ext, 6.13+: move one task met by a queue iterator to another queue. */
+bool scx_bpf_dsq_move(struct bpf_iter_scx_dsq *it__iter, struct task_struct *p, u64 dsq_id,
+                      u64 enq_flags) __weak __ksym;
+
 /* sched_ext, 6.19+: the head of a user queue without its lock (NULL when empty). */
 struct task_struct *scx_bpf_dsq_peek(u64 dsq_id) __weak __ksym;
 

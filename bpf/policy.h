@@ -220,16 +220,17 @@ static __always_inline u64 wakeup_protection_ns(u32 role, u64 avg_run_ns, u64 sl
 /*
  * Wakeup preemption by deadline, as EEVDF does it: a task that slept (its virtual time is at
  * most sleep_budget_ns behind) wakes with an early deadline and does not wait for the
- * running task's slice to end, unless that task is one preempt_rank never gives up, or has
- * run (ran_ns) less than its protection (wakeup_protection_ns).
+ * running task's slice to end, unless that task is one preempt_rank never gives up, or its
+ * protection (wakeup_protection_ns from its start) lasts until preemptible_at. A now read
+ * before the running task started (another CPU's write raced the waker) is before that too.
  */
 static __always_inline bool wakeup_preempts(u64 waking_deadline, u32 running_role,
-                                            u64 running_deadline, u64 ran_ns, u64 protected_ns)
+                                            u64 running_deadline, u64 now, u64 preemptible_at)
 {
 	if (preempt_rank(running_role) >= FP_PREEMPT_NEVER ||
 	    !time_before(waking_deadline + FP_WAKEUP_PREEMPT_MARGIN_NS, running_deadline))
 		return false;
-	return ran_ns >= protected_ns;
+	return !time_before(now, preemptible_at);
 }
 
 /*

@@ -60,19 +60,23 @@ TEST(Policy, AWakerPreemptsOnlyWithADeadlineWellBefore) {
     // A sleeper (vtime_now - 3 ms budget + 4 ms normal offset) against a batch hog at
     // vtime_now + 12 ms that has run its protection: preempts.
     u64 now = 1'000 * kMs;
-    u64 protect = FP_WAKEUP_PREEMPT_MIN_RUN_NS, long_run = protect;
-    EXPECT_TRUE(wakeup_preempts(now + 1 * kMs, FP_ROLE_BATCH, now + 12 * kMs, long_run, protect));
+    u64 started = now - FP_WAKEUP_PREEMPT_MIN_RUN_NS, at = started + FP_WAKEUP_PREEMPT_MIN_RUN_NS;
+    EXPECT_TRUE(wakeup_preempts(now + 1 * kMs, FP_ROLE_BATCH, now + 12 * kMs, now, at));
     // Peers with deadlines within the margin do not preempt each other.
-    EXPECT_FALSE(wakeup_preempts(now + 1 * kMs, FP_ROLE_NORMAL, now + 2 * kMs, long_run, protect));
+    EXPECT_FALSE(wakeup_preempts(now + 1 * kMs, FP_ROLE_NORMAL, now + 2 * kMs, now, at));
     EXPECT_FALSE(wakeup_preempts(now + 1 * kMs, FP_ROLE_NORMAL,
-                                 now + 1 * kMs + FP_WAKEUP_PREEMPT_MARGIN_NS, long_run, protect));
+                                 now + 1 * kMs + FP_WAKEUP_PREEMPT_MARGIN_NS, now, at));
     EXPECT_TRUE(wakeup_preempts(now + 1 * kMs, FP_ROLE_NORMAL,
-                                now + 2 * kMs + FP_WAKEUP_PREEMPT_MARGIN_NS, long_run, protect));
+                                now + 2 * kMs + FP_WAKEUP_PREEMPT_MARGIN_NS, now, at));
     // Never a game thread, whatever the deadlines; never a CPU without a framepace task.
-    EXPECT_FALSE(wakeup_preempts(0, FP_ROLE_GAME, now, long_run, 0));
-    EXPECT_FALSE(wakeup_preempts(0, FP_NR_ROLES, now, long_run, 0));
+    EXPECT_FALSE(wakeup_preempts(0, FP_ROLE_GAME, now, now, 0));
+    EXPECT_FALSE(wakeup_preempts(0, FP_NR_ROLES, now, now, 0));
     // Deadlines on a wrapping clock.
-    EXPECT_TRUE(wakeup_preempts(UINT64_MAX - 10 * kMs, FP_ROLE_BATCH, 5 * kMs, long_run, protect));
+    EXPECT_TRUE(wakeup_preempts(UINT64_MAX - 10 * kMs, FP_ROLE_BATCH, 5 * kMs, now, at));
+    // A clock read before the running task started (another CPU wrote its start since) is
+    // before its protection ends, also across the wrap.
+    EXPECT_FALSE(wakeup_preempts(now + 1 * kMs, FP_ROLE_BATCH, now + 12 * kMs, started - 1, at));
+    EXPECT_FALSE(wakeup_preempts(1 * kMs, FP_ROLE_BATCH, 12 * kMs, UINT64_MAX - 1, 5));
 }
 
 TEST(Policy, ATaskThatSleepsOftenRunsItsProtectionBeforeAWakerTakesItsCpu) {
@@ -80,9 +84,10 @@ TEST(Policy, ATaskThatSleepsOftenRunsItsProtectionBeforeAWakerTakesItsCpu) {
     // started keeps the CPU until it has run its protection.
     u64 now = 1'000 * kMs, early = now + 1 * kMs, late = now + 12 * kMs, protect = 2 * kMs;
     for (u32 role : {u32(FP_ROLE_NORMAL), u32(FP_ROLE_INTERACTIVE)}) {
-        EXPECT_FALSE(wakeup_preempts(early, role, late, 0, protect)) << role;
-        EXPECT_FALSE(wakeup_preempts(early, role, late, protect - 1, protect)) << role;
-        EXPECT_TRUE(wakeup_preempts(early, role, late, protect, protect)) << role;
+        // Started at now: preemptible at now + protect.
+        EXPECT_FALSE(wakeup_preempts(early, role, late, now, now + protect)) << role;
+        EXPECT_FALSE(wakeup_preempts(early, role, late, now + protect - 1, now + protect)) << role;
+        EXPECT_TRUE(wakeup_preempts(early, role, late, now + protect, now + protect)) << role;
     }
 }
 

@@ -6,7 +6,9 @@
 // and spins for HOG_MS. The kernel leaves the preempted task at the head of CPU N's local
 // queue; unless the scheduler sends it elsewhere (ops.cpu_release), it waits there until the
 // RT thread is done. The main thread measures the longest gap between two consecutive clock
-// reads from T0 to the end of the hog: the time it was kept off every CPU.
+// reads from T0 to the end of the hog: the time it was kept off every CPU. It also reports
+// when the RT thread really started spinning (a timer in a TCG guest can fire tens of ms late)
+// and every change of CPU, so a return onto the RT-held CPU during the hold shows.
 // Prints one JSON object.
 //   framepace-vm-rt-takeover [HOG_MS] [CPU]
 #include <pthread.h>
@@ -14,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -61,6 +64,7 @@ int main(int argc, char** argv) {
     int cpu = argc > 2 ? std::atoi(argv[2]) : 1;
     uint64_t t0 = now_ns() + 500 * kNsPerMs;
     uint64_t end = t0 + hog_ns;
+    std::atomic<uint64_t> rt_started{0};
 
     if (!pin(pthread_self(), cpu))
         fail("pinning the SCHED_OTHER task");
@@ -72,6 +76,7 @@ int main(int argc, char** argv) {
         timespec at = to_timespec(t0);
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, nullptr) == EINTR) {
         }
+        rt_started = now_ns();
         while (now_ns() < end) {
         }
     });
@@ -109,9 +114,11 @@ int main(int argc, char** argv) {
     rt.join();
     std::printf(
         "{\"hog_ms\":%llu,\"cpu\":%d,\"cpu_before\":%d,\"cpu_after\":%d,"
-        "\"max_gap_us\":%llu,\"gap_ended_ms_after_t0\":%llu,\"moves\":[",
+        "\"max_gap_us\":%llu,\"gap_ended_ms_after_t0\":%llu,\"rt_started_us_after_t0\":%llu,"
+        "\"moves\":[",
         (unsigned long long)(hog_ns / kNsPerMs), cpu, cpu_before, cpu_after,
-        (unsigned long long)(max_gap / 1000), (unsigned long long)(gap_at / kNsPerMs));
+        (unsigned long long)(max_gap / 1000), (unsigned long long)(gap_at / kNsPerMs),
+        (unsigned long long)((rt_started.load() - t0) / 1000));
     for (int i = 0; i < nr_moves; i++)
         std::printf("%s[%llu,%d]", i ? "," : "", (unsigned long long)moves[i].at_us, moves[i].cpu);
     std::printf("]}\n");
