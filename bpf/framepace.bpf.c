@@ -1193,18 +1193,37 @@ static __always_inline bool steal_from_other_llc(s32 cpu)
 }
 
 #define FP_LEND_SCAN_MAX 32
+/*
+ * A task runnable this many jiffies (50-500 ms, by the kernel's HZ) is one the other CPUs
+ * cannot serve: all it may use are held, or they are overloaded. It is what the kernel lends
+ * the CPU for, and well within the watchdog's timeout_ms.
+ */
+#define FP_LEND_STARVED_JIFFIES 50
 
-/* The first task of the queue that may run on cpu only, moved here; a bounded walk. */
-static __always_inline bool move_bound_task(u64 dsq_id, s32 cpu)
+/*
+ * Whether a lent CPU runs p: p may run there, and either nowhere else (bound) or it has
+ * starved (runnable FP_LEND_STARVED_JIFFIES: the other CPUs cannot serve it).
+ */
+static __always_inline bool lent_cpu_runs(struct task_struct *p, s32 cpu, u64 jiffies)
+{
+	if (!bpf_cpumask_test_cpu(cpu, p->cpus_ptr))
+		return false;
+	return p->nr_cpus_allowed == 1 || jiffies - p->scx.runnable_at > FP_LEND_STARVED_JIFFIES;
+}
+
+/* The first task of the queue a lent CPU runs (lent_cpu_runs), moved here; a bounded walk. */
+static __always_inline bool move_lent_task(u64 dsq_id, s32 cpu, u64 jiffies)
 {
 	struct bpf_iter_scx_dsq it;
 	struct task_struct *p;
 	bool moved = false;
 	u32 seen = 0;
 
+	if (scx_bpf_dsq_nr_queued(dsq_id) <= 0)
+		return false;
 	if (bpf_iter_scx_dsq_new(&it, dsq_id, 0) == 0) {
 		while ((p = bpf_iter_scx_dsq_next(&it)) && ++seen <= FP_LEND_SCAN_MAX) {
-			if (p->nr_cpus_allowed == 1 && bpf_cpumask_test_cpu(cpu, p->cpus_ptr) &&
+			if (lent_cpu_runs(p, cpu, jiffies) &&
 			    scx_bpf_dsq_move(&it, p, SCX_DSQ_LOCAL, 0)) {
 				moved = true;
 				break;
@@ -1216,20 +1235,24 @@ static __always_inline bool move_bound_task(u64 dsq_id, s32 cpu)
 }
 
 /*
- * A CPU lent back to sched_ext while an RT task waits for it (rt_waits_here) runs only tasks
- * that can run nowhere else: per-CPU kernel threads and pinned tasks, for which the kernel
- * lends it. Those are in the LLC's shared queue (a released CPU's own queue takes no new
- * work) or, queued just before the RT task came, in the CPU's own queue. Only while the
- * kernel lends an RT-held CPU (444 times in 65 two-second holds of the RT take-over test), so
- * a bounded walk of the queued tasks is affordable.
+ * A CPU lent back to sched_ext while an RT task waits for it (rt_waits_here) runs only what
+ * cannot run elsewhere: tasks bound to it (per-CPU kernel threads, pinned tasks) and tasks
+ * that have starved (all CPUs they may use are held too, or the others are overloaded). They
+ * are in the LLC's shared queue (a released CPU's own queue takes no new work) or, queued
+ * just before the RT task came, in the CPU's own queue. Only while the kernel lends an
+ * RT-held CPU (444 times in 65 two-second holds of the RT take-over test), so a bounded walk
+ * of the queued tasks is affordable. Whether a task was moved.
  */
-static __always_inline void run_bound_tasks(s32 cpu)
+static __always_inline bool run_lent(s32 cpu)
 {
+	u64 jiffies = bpf_jiffies64();
+
 	count(FP_CNT_RT_LENDS);
-	if (!bpf_ksym_exists(scx_bpf_dsq_move) || move_bound_task(shared_dsq_of(cpu), cpu))
-		return;
-	if ((u32)cpu < FP_MAX_CPUS)
-		move_bound_task(FP_CPU_DSQ(cpu), cpu);
+	if (!bpf_ksym_exists(scx_bpf_dsq_move))
+		return false;
+	if (move_lent_task(shared_dsq_of(cpu), cpu, jiffies))
+		return true;
+	return (u32)cpu < FP_MAX_CPUS && move_lent_task(FP_CPU_DSQ(cpu), cpu, jiffies);
 }
 
 /*
@@ -1249,9 +1272,13 @@ void BPF_STRUCT_OPS(framepace_dispatch, s32 cpu, struct task_struct *prev)
 
 	/* Dispatching here means framepace has this CPU (again), unless it is only lent. */
 	if (nr_released) {
-		cs = this_cpu_state();
+		/* cpu, not this CPU: under core scheduling dispatch may run for a sibling. */
+		cs = cpu_state_of(cpu);
 		if (cs && cs->released && rt_waits_here()) {
-			run_bound_tasks(cpu);
+			/* prev ran in the lent moment: it keeps its role's slice, not the kernel's
+			 * 20 ms default, if nothing else is moved here. */
+			if (!run_lent(cpu) && prev_queued)
+				prev_runs_on(prev, cpu, false, 0);
 			return;
 		}
 		if (cs)

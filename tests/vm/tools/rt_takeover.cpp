@@ -88,8 +88,13 @@ int main(int argc, char** argv) {
     if (!unpin(pthread_self()))
         fail("unpinning the SCHED_OTHER task");
     int cpu_before = -1;
-    while (now_ns() < t0 - kNsPerMs)
+    // The last read before T0 starts the gap count: a task kept off every CPU from before T0
+    // to past the end still shows its gap.
+    uint64_t last = now_ns();
+    while (last < t0 - kNsPerMs) {
         cpu_before = sched_getcpu();
+        last = now_ns();
+    }
     // Where the task ran from T0 on: every change of CPU, so a failure shows its path.
     struct Move {
         uint64_t at_us;
@@ -97,7 +102,7 @@ int main(int argc, char** argv) {
     };
     Move moves[32];
     int nr_moves = 0, cpu_now = cpu_before;
-    uint64_t last = now_ns(), max_gap = 0, gap_at = 0;
+    uint64_t max_gap = 0, gap_at = 0;
     while (last < end) {
         uint64_t now = now_ns();
         if (now - last > max_gap && now > t0) {
