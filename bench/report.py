@@ -208,6 +208,16 @@ def fmt(cell):
     return f"{median:.3g} ({lo:.3g}–{hi:.3g})"
 
 
+def clocksource_text(meta):
+    """The guest's clocksource; a switch during the run is named, as it changes every cost."""
+    cs = meta.get("clocksource") or []
+    if not cs:
+        return "not recorded"
+    if len(set(cs)) > 1:
+        return f"**switched from {cs[0]} to {cs[-1]} during the run**"
+    return cs[0]
+
+
 def markdown(doc, table, left_out):
     meta = doc["meta"]
     peers = meta.get("peers") or {}
@@ -216,6 +226,7 @@ def markdown(doc, table, left_out):
         f"# Scheduler benchmark — {meta['date']}",
         "",
         f"Kernel {meta['kernel']}, {meta['vcpus']} vCPUs, QEMU TCG (software emulation), "
+        f"clocksource {clocksource_text(meta)}, "
         f"{meta['reps']} repetition(s) per scheduler, interleaved; scx_simple from "
         f"{meta.get('scx_simple') or 'the kernel tree'}; {meta['seconds']} s in all"
         + (" — **smoke run: short durations; not a measurement**." if meta["smoke"] else "."),

@@ -119,6 +119,9 @@ def progress(text):
         pass
 
 
+CLOCKSOURCE = "/sys/devices/system/clocksource/clocksource0/current_clocksource"
+
+
 def read(path, default=""):
     try:
         with open(path) as f:
@@ -486,6 +489,7 @@ def main():
     subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=0"], check=True)
     runs = []
     started = time.monotonic()
+    clocksource = [read(CLOCKSOURCE)]
     orders = williams_orders(schedulers)
     for rep in range(cfg["reps"]):
         for name in orders[rep % len(orders)]:
@@ -515,7 +519,11 @@ def main():
                     figures["loader_exit"] = exited_early
                 progress(f"{name}: {len(moved)} of its counters moved during the run")
             runs.append({"rep": rep, "scheduler": name, **figures})
+    # The clocksource at the start and the end: a switch (the kernel's watchdog gives up on
+    # the TSC) changes what every clock read costs from then on.
+    clocksource.append(read(CLOCKSOURCE))
     doc = {"meta": {"kernel": os.uname().release, "vcpus": os.cpu_count(),
+                    "clocksource": clocksource,
                     "date": time.strftime("%Y-%m-%d"), "smoke": args.smoke, "reps": cfg["reps"],
                     "schedulers": schedulers, "peers": peers_meta,
                     "scx_simple": read(os.path.join(os.path.dirname(args.scx_simple), "VERSION")),

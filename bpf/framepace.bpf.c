@@ -112,7 +112,8 @@ struct {
 /* Per-task state lives and dies with the task: no table to size, no LRU, nothing to leak. */
 struct task_ctx {
 	u64 vtime;         /* weighted virtual time: the task's place in the queues */
-	u64 running_since; /* ns timestamp of the last ops.running */
+	u64 running_since; /* fp_now() at the last ops.running; 0 until it first runs */
+	u64 exec_at_run;   /* p->se.sum_exec_runtime then: what a run used, without a clock read */
 	u64 generation;    /* the generation the task was classified in */
 	u64 runs;
 	u64 runtime_ns;
@@ -131,6 +132,7 @@ struct task_ctx {
 	u8 class_id;         /* enum fp_class of its thread group */
 	u8 role;             /* enum fp_role */
 	u8 slept;            /* stopped without being runnable: the next run is a wakeup */
+	u8 periodic;         /* periodic_wakeups as of its last wakeup: its deadline_role */
 };
 
 struct {
@@ -250,7 +252,7 @@ __u64 generation;
  */
 __u64 heartbeat_ns;
 
-/* End of the open input-boost window (CLOCK_MONOTONIC ns); in the past when none is open. */
+/* End of the open input-boost window (fp_now's clock); in the past when none is open. */
 __u64 boost_until_ns;
 
 /*
@@ -442,12 +444,17 @@ static __always_inline bool rt_waits_here(void)
 	return rq && rq->rt.rt_nr_running;
 }
 
-static __always_inline void mark_acquired(struct cpu_state *cs)
+static __always_inline void release_ends(struct cpu_state *cs)
 {
-	if (!cs->released || rt_waits_here())
-		return;
 	cs->released = 0;
 	__sync_fetch_and_add(&nr_released, (u32)-1);
+}
+
+/* A framepace task runs here: the CPU is back, unless it is only lent. */
+static __always_inline void mark_acquired(struct cpu_state *cs)
+{
+	if (cs->released && !rt_waits_here())
+		release_ends(cs);
 }
 
 static __always_inline bool cpu_released(s32 cpu)
@@ -507,12 +514,14 @@ static __always_inline u64 charge_weight(struct task_struct *p, const struct tas
  * keys or a stream of mouse events would otherwise keep a window open for good after the
  * daemon died.
  */
-static __always_inline bool open_boost_window(u64 now, const struct fp_tunables *t)
+static __always_inline bool open_boost_window(const struct fp_tunables *t)
 {
+	u64 now = fp_now();
 	struct fp_event *ev;
 	bool extending = time_before(now, boost_until_ns);
 
-	if (!heartbeat_ns || now - heartbeat_ns > t->heartbeat_limit_ns) {
+	/* The heartbeat is on framepaced's clock, CLOCK_MONOTONIC. */
+	if (!heartbeat_ns || time_since(bpf_ktime_get_ns(), heartbeat_ns) > t->heartbeat_limit_ns) {
 		count(FP_CNT_BOOST_REFUSED);
 		return false;
 	}
@@ -534,7 +543,7 @@ static __always_inline bool boosted(const struct task_ctx *tctx, u64 now,
 {
 	if (!time_before(now, boost_until_ns))
 		return false;
-	return boostable(tctx->role) || now - tctx->input_wakeup_ns < t->boost_window_ns;
+	return boostable(tctx->role) || time_since(now, tctx->input_wakeup_ns) < t->boost_window_ns;
 }
 
 /* State set up by an earlier daemon generation starts over; the task keeps its place. */
@@ -588,7 +597,7 @@ static __always_inline u64 *task_vtime_in(struct task_ctx *tctx, u32 llc)
 /* A new or newly enabled task starts at the clock of its CPU's LLC. */
 static __always_inline void start_at_clock(struct task_struct *p, struct task_ctx *tctx)
 {
-	tctx->vtime_llc = llc_of(scx_bpf_task_cpu(p));
+	tctx->vtime_llc = llc_of(task_cpu(p));
 	tctx->vtime = *vtime_now_of(tctx->vtime_llc);
 }
 
@@ -601,6 +610,18 @@ static __always_inline u32 nr_llc_queues(void)
 static __always_inline u64 shared_dsq_of(s32 cpu)
 {
 	return FP_LLC_DSQ(llc_of(cpu));
+}
+
+/*
+ * Whether p may run on cpu. Most tasks may run anywhere: two loads where the test of the mask
+ * is a kfunc call, for every CPU a waker looks at. A task inside a migrate_disable() section
+ * keeps its nr_cpus_allowed while cpus_ptr narrows to one CPU: it takes the full test.
+ */
+static __always_inline bool task_may_run_on(const struct task_struct *p, s32 cpu)
+{
+	if (p->nr_cpus_allowed >= nr_cpus && !p->migration_disabled)
+		return true;
+	return bpf_cpumask_test_cpu(cpu, p->cpus_ptr);
 }
 
 /* The CPUs of prev's LLC that p may use; only worth it with more than one LLC. */
@@ -637,17 +658,38 @@ static __always_inline bool migration_limited(const struct task_ctx *tctx, u64 n
 {
 	if (!t->migration_interval_ns || latency_critical(tctx->role))
 		return false;
-	if (now - tctx->input_wakeup_ns < t->boost_window_ns)
+	if (time_since(now, tctx->input_wakeup_ns) < t->boost_window_ns)
 		return false;
-	return now - tctx->last_migration_ns < t->migration_interval_ns;
+	return time_since(now, tctx->last_migration_ns) < t->migration_interval_ns;
 }
 
 /* The clock, read at most once per callback and only on the paths that need it. */
 static __always_inline u64 clock_once(u64 *now)
 {
 	if (!*now)
-		*now = bpf_ktime_get_ns();
+		*now = fp_now();
 	return *now;
+}
+
+/*
+ * An interrupt on p's previous CPU woke it while that CPU runs its idle task (a timer: most
+ * wakeups on an idle desktop). The CPU is awake already and reschedules as the interrupt
+ * returns, so p runs there even when its idle bit is taken: another waker picked the CPU
+ * (scx_bpf_pick_idle_cpu, an idle kick) and its IPI has not landed yet. Looking elsewhere
+ * instead woke the other CPU by IPI: under QEMU those wakeups took up to 3 ms, and 69 of the
+ * 217 slowest idle cyclictest wakeups had moved so (EEVDF: 9). Only while nothing waits in
+ * this CPU's local queue: a task the same interrupt woke first (it took the idle bit and went
+ * there) would wait for p's whole slice with another CPU idle, and nothing can take it from
+ * a local queue; p then looks elsewhere as before.
+ */
+static __always_inline bool woken_on_idle_prev(s32 prev_cpu)
+{
+	struct task_struct *current;
+
+	if (prev_cpu != bpf_get_smp_processor_id())
+		return false;
+	current = bpf_get_current_task_btf();
+	return current->pid == 0 && scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL) == 0;
 }
 
 /*
@@ -660,10 +702,15 @@ static __always_inline s32 pick_idle_cpu(struct task_struct *p, s32 prev_cpu, st
 	const struct cpumask *llc;
 	s32 cpu;
 
-	if (bpf_cpumask_test_cpu(prev_cpu, p->cpus_ptr) &&
-	    scx_bpf_test_and_clear_cpu_idle(prev_cpu)) {
-		count(FP_CNT_DIRECT_PREV);
-		return prev_cpu;
+	if (task_may_run_on(p, prev_cpu)) {
+		if (scx_bpf_test_and_clear_cpu_idle(prev_cpu)) {
+			count(FP_CNT_DIRECT_PREV);
+			return prev_cpu;
+		}
+		if (woken_on_idle_prev(prev_cpu)) {
+			count(FP_CNT_IDLE_HERE);
+			return prev_cpu;
+		}
 	}
 
 	llc = llc_allowed(p, prev_cpu);
@@ -724,10 +771,10 @@ static __always_inline s32 sync_wake_cpu(struct task_struct *p, s32 prev_cpu, u6
 	if (!(wake_flags & SCX_WAKE_SYNC) || (tctx && latency_critical(role_index(tctx->role))))
 		return -1;
 	cpu = bpf_get_smp_processor_id();
-	if (!bpf_cpumask_test_cpu(cpu, p->cpus_ptr))
+	if (!task_may_run_on(p, cpu))
 		return -1;
 	other_llc = llc_of(prev_cpu) != llc_of(cpu);
-	if (prev_cpu != cpu && !other_llc && bpf_cpumask_test_cpu(prev_cpu, p->cpus_ptr) &&
+	if (prev_cpu != cpu && !other_llc && task_may_run_on(p, prev_cpu) &&
 	    scx_bpf_test_and_clear_cpu_idle(prev_cpu)) {
 		count(FP_CNT_DIRECT_PREV);
 		return prev_cpu;
@@ -794,7 +841,7 @@ static __always_inline u32 cpu_preempt_rank(struct task_struct *p, u32 cpu)
 	struct cpu_state *cs = cpu_state_of(cpu);
 
 	/* A CPU an RT task holds runs nothing of framepace's until it is back: p would wait. */
-	if (!cs || cs->released || !bpf_cpumask_test_cpu(cpu, p->cpus_ptr))
+	if (!cs || cs->released || !task_may_run_on(p, cpu))
 		return FP_PREEMPT_NEVER;
 	return preempt_rank(cs->role);
 }
@@ -834,10 +881,9 @@ static __always_inline s32 victim_cpu_for(struct task_struct *p, s32 prev_cpu, u
  * took since is never picked: cpu_preempt_rank).
  */
 static __always_inline bool preempt_for(struct task_struct *p, struct task_ctx *tctx, s32 prev_cpu,
-                                        u64 deadline, u64 enq_flags, u32 below_rank, u64 now,
-                                        const struct fp_tunables *t)
+                                        u64 deadline, u64 slice, u64 enq_flags, u32 below_rank,
+                                        u64 now, const struct fp_tunables *t)
 {
-	u32 role = role_index(tctx->role);
 	s32 cpu = victim_cpu_for(p, prev_cpu, below_rank);
 
 	if (cpu < 0)
@@ -845,8 +891,7 @@ static __always_inline bool preempt_for(struct task_struct *p, struct task_ctx *
 	/* The CPU is p's from now: another waker looking before p runs there must not pick it
 	 * too (render and logic threads wake on the same timer tick), nor kick p off it. */
 	occupy_cpu(cpu_state_of(cpu), tctx, deadline, now, t);
-	fp_dsq_insert(p, SCX_DSQ_LOCAL_ON | cpu, t->role_slice_ns[role],
-	              enq_flags | SCX_ENQ_PREEMPT);
+	fp_dsq_insert(p, SCX_DSQ_LOCAL_ON | cpu, slice, enq_flags | SCX_ENQ_PREEMPT);
 	count(FP_CNT_PREEMPTED);
 	return true;
 }
@@ -916,7 +961,7 @@ static __always_inline bool preempt_by_deadline(struct task_struct *p, s32 cpu, 
 			/* Not running a framepace task (RT, offline: never preempted), or not one p
 			 * may preempt. Another LLC's CPUs read another queue: preempting one would
 			 * not run p. */
-			if (!cs || !bpf_cpumask_test_cpu(c, p->cpus_ptr) || llc_of(c) != llc ||
+			if (!cs || !task_may_run_on(p, c) || llc_of(c) != llc ||
 			    !cpu_preemptible(cs, deadline, now))
 				continue;
 			if (victim < 0 || time_before(latest, cs->deadline)) {
@@ -968,14 +1013,24 @@ static __always_inline void requeue_elsewhere(struct task_struct *p, s32 cpu, u6
 		kick_llc_idle(cpu);
 }
 
+/*
+ * The role whose deadline offset tctx's task queues, runs and is weighed in dispatch with
+ * (deadline_role): from the one flag its last wakeup set, so that all three agree.
+ */
+static __always_inline u32 task_deadline_role(const struct task_ctx *tctx,
+                                              const struct fp_tunables *t)
+{
+	return deadline_role(tctx->role, tctx->periodic, t);
+}
+
 void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 {
 	const struct fp_tunables *t = current_tunables();
 	struct task_ctx *tctx = lookup_task_ctx(p);
-	s32 cpu = scx_bpf_task_cpu(p);
+	s32 cpu = task_cpu(p);
 	u64 now, vtime, vtime_now, deadline, slice;
 	u32 role, clamped;
-	bool boost, waking;
+	bool boost, waking, periodic;
 
 	/* Every task gets a context in init_task; without one, queue it at the current time. */
 	if (!tctx) {
@@ -985,7 +1040,7 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 		return;
 	}
 
-	now = bpf_ktime_get_ns();
+	now = fp_now();
 	vtime_now = *task_vtime_in(tctx, llc_of(cpu));
 	/* A task woken straight into a local queue and sent back from it (SCX_ENQ_REENQ) has
 	 * slept too: its bound applies here, before its deadline is set. */
@@ -996,8 +1051,9 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 		count_clamp(clamped);
 	}
 	role = role_index(tctx->role);
+	periodic = acts_periodic(role, tctx->periodic);
 	boost = boosted(tctx, now, t);
-	deadline = task_deadline(vtime, vtime_now, role, boost, t);
+	deadline = task_deadline(vtime, vtime_now, task_deadline_role(tctx, t), boost, t);
 	slice = t->role_slice_ns[role];
 	tctx->queued_at = now;
 	if (enq_flags & SCX_ENQ_REENQ) {
@@ -1010,13 +1066,13 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 	}
 	waking = enq_flags & SCX_ENQ_WAKEUP;
 	if (waking && (boost || latency_critical(role)) &&
-	    preempt_for(p, tctx, cpu, deadline, enq_flags, FP_PREEMPT_NEVER, now, t))
+	    preempt_for(p, tctx, cpu, deadline, slice, enq_flags, FP_PREEMPT_NEVER, now, t))
 		return;
 	/* A game no rule names shows itself by periodic wakeups: its threads do not queue behind
 	 * CPU hogs (batch, rank 0) either. Only batch: against the rest, deadlines decide. */
-	if (waking && role != FP_ROLE_BATCH &&
-	    periodic_wakeups(tctx->avg_run_ns, tctx->avg_wake_ns, tctx->wake_dev_ns, t) &&
-	    preempt_for(p, tctx, cpu, deadline, enq_flags, preempt_rank(FP_ROLE_NORMAL), now, t)) {
+	if (waking && periodic &&
+	    preempt_for(p, tctx, cpu, deadline, slice, enq_flags, preempt_rank(FP_ROLE_NORMAL), now,
+	                t)) {
 		count(FP_CNT_PERIODIC_PREEMPTS);
 		return;
 	}
@@ -1025,7 +1081,7 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 	 * A CPU only consumes its own queue, so p must be allowed there (affinity changes), and
 	 * queues exist for the first FP_MAX_CPUS CPUs only (own_queue_serves for the rest).
 	 */
-	if (!shared_mode && (u32)cpu < FP_MAX_CPUS && bpf_cpumask_test_cpu(cpu, p->cpus_ptr) &&
+	if (!shared_mode && (u32)cpu < FP_MAX_CPUS && task_may_run_on(p, cpu) &&
 	    own_queue_serves(cpu, waking)) {
 		fp_dsq_insert_vtime(p, FP_CPU_DSQ(cpu), slice, deadline, enq_flags);
 		count(FP_CNT_ENQ_CPU);
@@ -1043,6 +1099,10 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 		count(FP_CNT_ENQ_SHARED);
 		if (waking)
 			preempt_by_deadline(p, cpu, deadline, now, true);
+		else if (cpu != bpf_get_smp_processor_id())
+			/* Queued again from elsewhere (an affinity or nice change): no CPU of the
+			 * LLC may dispatch soon, and nothing wakes an idle one but this. */
+			kick_idle_cpu(llc_allowed(p, cpu));
 	}
 }
 
@@ -1077,12 +1137,19 @@ static __always_inline bool queue_head_deadline(u64 dsq_id, u64 *deadline)
 	return found;
 }
 
+/* What p's run has used so far: the kernel brings sum_exec_runtime up to date before it
+ * calls ops.dispatch and ops.stopping. */
+static __always_inline u64 run_used_ns(const struct task_struct *p, const struct task_ctx *tctx)
+{
+	return p->se.sum_exec_runtime - tctx->exec_at_run;
+}
+
 /* prev's deadline charged for its run so far, as it would be queued again now. */
 static __always_inline u64 charged_deadline(struct task_struct *prev, struct task_ctx *tctx,
                                             u32 role, const struct fp_tunables *t)
 {
-	u64 vtime = charge_vtime(tctx->vtime, bpf_ktime_get_ns() - tctx->running_since,
-	                         charge_weight(prev, tctx, t));
+	u64 vtime =
+	        charge_vtime(tctx->vtime, run_used_ns(prev, tctx), charge_weight(prev, tctx, t));
 
 	return role_deadline(vtime, role, t);
 }
@@ -1120,7 +1187,7 @@ static __always_inline bool prev_runs_on(struct task_struct *prev, s32 cpu, bool
 		return false;
 	}
 	role = role_index(tctx->role);
-	deadline = charged_deadline(prev, tctx, role, t);
+	deadline = charged_deadline(prev, tctx, task_deadline_role(tctx, t), t);
 	if (waiting && !time_before(deadline, head))
 		return false;
 	renew_slice(prev, cpu, role, deadline, t);
@@ -1201,18 +1268,37 @@ static __always_inline bool steal_from_other_llc(s32 cpu)
 #define FP_LEND_STARVED_JIFFIES 50
 
 /*
- * Whether a lent CPU runs p: p may run there, and either nowhere else (bound) or it has
- * starved (runnable FP_LEND_STARVED_JIFFIES: the other CPUs cannot serve it).
+ * Whether an RT task holds every online CPU: then no task has a better CPU than a lent one.
+ * Read only in a lent moment, so the online mask is weighed then, not kept. It may say no
+ * while yes: a CPU taken while idle counts as held only from its first lent moment (there is
+ * no cpu_release without a sched_ext task to put), and one held by a deadline task stops
+ * counting at its first (rt_waits_here sees RT tasks only); then the starved rule serves.
  */
-static __always_inline bool lent_cpu_runs(struct task_struct *p, s32 cpu, u64 jiffies)
+static __always_inline bool every_cpu_held(void)
 {
-	if (!bpf_cpumask_test_cpu(cpu, p->cpus_ptr))
+	const struct cpumask *online = scx_bpf_get_online_cpumask();
+	u32 nr_online = bpf_cpumask_weight(online);
+
+	scx_bpf_put_cpumask(online);
+	return nr_released >= nr_online;
+}
+
+/*
+ * Whether a lent CPU runs p: p may run there, and either nowhere else (bound, or preempted
+ * inside a migrate_disable() section) or it has starved: runnable since starved_by (in
+ * jiffies) or earlier, FP_LEND_STARVED_JIFFIES ago (the other CPUs cannot serve it), or now
+ * while every CPU is held.
+ */
+static __always_inline bool lent_cpu_runs(struct task_struct *p, s32 cpu, u64 starved_by)
+{
+	if (!task_may_run_on(p, cpu))
 		return false;
-	return p->nr_cpus_allowed == 1 || jiffies - p->scx.runnable_at > FP_LEND_STARVED_JIFFIES;
+	return p->nr_cpus_allowed == 1 || p->migration_disabled ||
+	       !time_before(starved_by, p->scx.runnable_at);
 }
 
 /* The first task of the queue a lent CPU runs (lent_cpu_runs), moved here; a bounded walk. */
-static __always_inline bool move_lent_task(u64 dsq_id, s32 cpu, u64 jiffies)
+static __always_inline bool move_lent_task(u64 dsq_id, s32 cpu, u64 starved_by)
 {
 	struct bpf_iter_scx_dsq it;
 	struct task_struct *p;
@@ -1223,7 +1309,7 @@ static __always_inline bool move_lent_task(u64 dsq_id, s32 cpu, u64 jiffies)
 		return false;
 	if (bpf_iter_scx_dsq_new(&it, dsq_id, 0) == 0) {
 		while ((p = bpf_iter_scx_dsq_next(&it)) && ++seen <= FP_LEND_SCAN_MAX) {
-			if (lent_cpu_runs(p, cpu, jiffies) &&
+			if (lent_cpu_runs(p, cpu, starved_by) &&
 			    scx_bpf_dsq_move(&it, p, SCX_DSQ_LOCAL, 0)) {
 				moved = true;
 				break;
@@ -1235,24 +1321,33 @@ static __always_inline bool move_lent_task(u64 dsq_id, s32 cpu, u64 jiffies)
 }
 
 /*
- * A CPU lent back to sched_ext while an RT task waits for it (rt_waits_here) runs only what
- * cannot run elsewhere: tasks bound to it (per-CPU kernel threads, pinned tasks) and tasks
- * that have starved (all CPUs they may use are held too, or the others are overloaded). They
+ * A CPU lent back to sched_ext while an RT task waits for it (rt_waits_here) runs what
+ * cannot run elsewhere: tasks bound to it (per-CPU kernel threads, pinned tasks), tasks that
+ * have starved (all CPUs they may use are held too, or the others are overloaded), and any
+ * task while every CPU is held. They
  * are in the LLC's shared queue (a released CPU's own queue takes no new work) or, queued
  * just before the RT task came, in the CPU's own queue. Only while the kernel lends an
  * RT-held CPU (444 times in 65 two-second holds of the RT take-over test), so a bounded walk
  * of the queued tasks is affordable. Whether a task was moved.
+ * A moment declined costs more than itself: the kernel stops its server for this CPU when
+ * the class has nothing to run (__pick_task_dl) and starts it again only when the CPU's count
+ * of sched_ext tasks next rises from zero. So while every CPU is held, where nothing has a
+ * better CPU to wait for, any task that may run here does (with RT tasks on both CPUs of the
+ * test VM, declining left one CPU without a moment for the rest of a 3 s hold in 3 of 6
+ * traced holds, and in one CI run both spinners of the test went 2 s without a run).
  */
 static __always_inline bool run_lent(s32 cpu)
 {
-	u64 jiffies = bpf_jiffies64();
+	u64 starved_by = bpf_jiffies64();
 
 	count(FP_CNT_RT_LENDS);
 	if (!bpf_ksym_exists(scx_bpf_dsq_move))
 		return false;
-	if (move_lent_task(shared_dsq_of(cpu), cpu, jiffies))
+	if (!every_cpu_held())
+		starved_by -= FP_LEND_STARVED_JIFFIES + 1;
+	if (move_lent_task(shared_dsq_of(cpu), cpu, starved_by))
 		return true;
-	return (u32)cpu < FP_MAX_CPUS && move_lent_task(FP_CPU_DSQ(cpu), cpu, jiffies);
+	return (u32)cpu < FP_MAX_CPUS && move_lent_task(FP_CPU_DSQ(cpu), cpu, starved_by);
 }
 
 /*
@@ -1274,15 +1369,16 @@ void BPF_STRUCT_OPS(framepace_dispatch, s32 cpu, struct task_struct *prev)
 	if (nr_released) {
 		/* cpu, not this CPU: under core scheduling dispatch may run for a sibling. */
 		cs = cpu_state_of(cpu);
-		if (cs && cs->released && rt_waits_here()) {
-			/* prev ran in the lent moment: it keeps its role's slice, not the kernel's
-			 * 20 ms default, if nothing else is moved here. */
-			if (!run_lent(cpu) && prev_queued)
-				prev_runs_on(prev, cpu, false, 0);
-			return;
+		if (cs && cs->released) {
+			if (rt_waits_here()) {
+				/* prev ran in the lent moment: it keeps its role's slice, not the
+				 * kernel's 20 ms default, if nothing else is moved here. */
+				if (!run_lent(cpu) && prev_queued)
+					prev_runs_on(prev, cpu, false, 0);
+				return;
+			}
+			release_ends(cs);
 		}
-		if (cs)
-			mark_acquired(cs);
 		if (rescue_stranded(cpu, nr_queues))
 			return;
 	}
@@ -1319,7 +1415,7 @@ void BPF_STRUCT_OPS(framepace_dispatch, s32 cpu, struct task_struct *prev)
 static __always_inline void report_wait(struct task_struct *p, struct task_ctx *tctx, u64 now,
                                         const struct fp_tunables *t)
 {
-	u64 wait = now - tctx->queued_at;
+	u64 wait = time_since(now, tctx->queued_at);
 	struct fp_event *ev;
 
 	tctx->queued_at = 0;
@@ -1349,11 +1445,18 @@ static __always_inline void note_wake_interval(struct task_ctx *tctx, u64 interv
 	tctx->avg_wake_ns = ewma(avg, interval);
 }
 
+/*
+ * Dearer than scx_simple's (which only advances its clock), by what the policy needs and only
+ * a run's start can give: the task's wait (latency outliers), the interval between its
+ * wakeups (periodic_wakeups: how a game no rule names is found), and what this CPU now runs
+ * (its role, deadline and protection, read by every waker deciding whether to preempt).
+ * One task-storage lookup and one clock read, the runqueue's (fp_now).
+ */
 void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
 {
 	const struct fp_tunables *t = current_tunables();
 	struct task_ctx *tctx = lookup_task_ctx(p);
-	s32 cpu = scx_bpf_task_cpu(p);
+	s32 cpu = task_cpu(p);
 	struct cpu_state *cs = cpu_state_of(cpu);
 	u64 now, woke, *vtime_now;
 	u32 clamped;
@@ -1365,7 +1468,7 @@ void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
 		reclassify(tctx);
 	if (tctx->classes_seq != classes_seq)
 		refresh_class(p, tctx);
-	now = bpf_ktime_get_ns();
+	now = fp_now();
 	vtime_now = task_vtime_in(tctx, llc_of(cpu));
 	/* A woken task was queued when it woke; one put straight onto an idle CPU runs now. */
 	woke = tctx->queued_at ? tctx->queued_at : now;
@@ -1379,16 +1482,27 @@ void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
 		/* Timed from the wakeups, not the runs: framepace's own delays must not make a
 		 * periodic thread look irregular (right after it was late, when it matters). */
 		if (tctx->last_wake_ns)
-			note_wake_interval(tctx, woke - tctx->last_wake_ns);
+			note_wake_interval(tctx, time_since(woke, tctx->last_wake_ns));
 		tctx->last_wake_ns = woke;
+		tctx->periodic =
+		        periodic_wakeups(tctx->avg_run_ns, tctx->avg_wake_ns, tctx->wake_dev_ns, t);
 		tctx->slept = 0;
 	}
 	tctx->runs++;
 	tctx->running_since = now;
-	*vtime_now =
-	        advanced_clock(*vtime_now, tctx->vtime, t->role_slice_ns[role_index(tctx->role)]);
+	tctx->exec_at_run = p->se.sum_exec_runtime;
+	/* Only a task ahead of the clock moves it: the queue's head is read for those alone. */
+	if (time_before(*vtime_now, tctx->vtime)) {
+		u64 head = 0;
+		bool waiting = queue_head_deadline(shared_dsq_of(cpu), &head);
+
+		*vtime_now = advanced_clock(*vtime_now,
+		                            clock_target(*vtime_now, tctx->vtime, waiting, head),
+		                            t->role_slice_ns[role_index(tctx->role)]);
+	}
 	if (cs) {
-		occupy_cpu(cs, tctx, role_deadline(tctx->vtime, tctx->role, t), now, t);
+		occupy_cpu(cs, tctx, role_deadline(tctx->vtime, task_deadline_role(tctx, t), t),
+		           now, t);
 		mark_acquired(cs);
 	}
 }
@@ -1411,11 +1525,16 @@ static __always_inline void set_role(struct task_struct *p, struct task_ctx *tct
 	tctx->role = role;
 }
 
+/*
+ * A run's cost in virtual time, and the behaviour roles are made of (mean run length, whether
+ * the task still wanted the CPU): one task-storage lookup and no clock read (the run's length
+ * is the kernel's sum_exec_runtime).
+ */
 void BPF_STRUCT_OPS(framepace_stopping, struct task_struct *p, bool runnable)
 {
 	const struct fp_tunables *t = current_tunables();
 	struct task_ctx *tctx = lookup_task_ctx(p);
-	struct cpu_state *cs = cpu_state_of(scx_bpf_task_cpu(p));
+	struct cpu_state *cs = cpu_state_of(task_cpu(p));
 	u64 now, used;
 	u32 role;
 
@@ -1423,8 +1542,9 @@ void BPF_STRUCT_OPS(framepace_stopping, struct task_struct *p, bool runnable)
 		cs->role = FP_NR_ROLES;
 	if (!tctx || !tctx->running_since)
 		return;
-	now = bpf_ktime_get_ns();
-	used = now - tctx->running_since;
+	used = run_used_ns(p, tctx);
+	/* The clock now, less interrupt time: only the game-waker rule below reads it. */
+	now = tctx->running_since + used;
 	tctx->vtime = charge_vtime(tctx->vtime, used, charge_weight(p, tctx, t));
 	tctx->runtime_ns += used;
 	tctx->avg_run_ns = ewma(tctx->avg_run_ns, used);
@@ -1436,7 +1556,7 @@ void BPF_STRUCT_OPS(framepace_stopping, struct task_struct *p, bool runnable)
 	count_add(FP_CNT_RUN_NS, used);
 
 	role = classify_role(tctx->class_id, p->scx.weight, tctx->avg_run_ns, tctx->avg_wake_ns,
-	                     tctx->runnable_pct, now - tctx->game_wakeup_ns, t);
+	                     tctx->runnable_pct, time_since(now, tctx->game_wakeup_ns), t);
 	if (role != tctx->role)
 		set_role(p, tctx, role);
 }
@@ -1701,7 +1821,7 @@ SEC("fentry/input_event")
 int BPF_PROG(on_input_event, struct input_dev *dev, unsigned int type, unsigned int code, int value)
 {
 	input_tid = input_mark();
-	open_boost_window(bpf_ktime_get_ns(), current_tunables());
+	open_boost_window(current_tunables());
 	return 0;
 }
 
@@ -1768,8 +1888,13 @@ void BPF_STRUCT_OPS(framepace_cpu_offline, s32 cpu)
 {
 	struct cpu_state *cs = cpu_state_of(cpu);
 
-	if (cs)
+	if (cs) {
 		cs->role = FP_NR_ROLES;
+		/* Held as it went: counted among the held CPUs, it would make every_cpu_held true
+		 * while an online CPU is free. */
+		if (cs->released)
+			release_ends(cs);
+	}
 	count(FP_CNT_CPU_OFFLINE);
 }
 
@@ -1786,19 +1911,30 @@ void BPF_STRUCT_OPS(framepace_cpu_release, s32 cpu, struct scx_cpu_release_args 
 	struct cpu_state *cs = this_cpu_state();
 	const struct cpumask *idle;
 	s32 helper;
+	bool own;
 
 	count(FP_CNT_CPU_RELEASED);
 	if (cs)
 		mark_released(cs);
 	fp_reenqueue_local();
-	if ((u32)cpu >= FP_MAX_CPUS || scx_bpf_dsq_nr_queued(FP_CPU_DSQ(cpu)) <= 0)
+	/* Its own queue, or the shared one (a slice that ended in shared mode just before): this
+	 * CPU was to dispatch next, and nothing else wakes an idle CPU for them but the
+	 * utilisation sampler's timer, up to 10 ms later. Without that timer (tried: 7fc25db)
+	 * the RT take-over test once saw a task wait 207 ms, an idle cpu0 next to it. */
+	own = (u32)cpu < FP_MAX_CPUS && scx_bpf_dsq_nr_queued(FP_CPU_DSQ(cpu)) > 0;
+	if (!own && scx_bpf_dsq_nr_queued(shared_dsq_of(cpu)) <= 0)
 		return;
 	idle = scx_bpf_get_idle_cpumask();
 	helper = bpf_cpumask_any_distribute(idle);
 	scx_bpf_put_idle_cpumask(idle);
 	if ((u32)helper < nr_cpus)
 		scx_bpf_kick_cpu(helper, SCX_KICK_IDLE);
-	kick_llc_idle(cpu);
+	/* Its own queue is served only by a CPU that dispatches (rescue_stranded): every idle
+	 * one of the LLC is asked, so one going idle just now does not miss it. The shared queue
+	 * is read by every busy CPU at its next slice's end, and in shared mode it is rarely
+	 * empty: one idle CPU is enough there, not a kick to each for every RT preemption. */
+	if (own)
+		kick_llc_idle(cpu);
 }
 
 SEC(".struct_ops.link")

@@ -26,7 +26,7 @@ typedef int64_t fp_s64;
  * (.bss, .rodata: an adopting daemon's programs run on the kept ones): a daemon only adopts
  * a running scheduler whose layout version equals its own.
  */
-#define FP_LAYOUT_VERSION 13
+#define FP_LAYOUT_VERSION 14
 
 /* Upper bound for the topology tables in rodata; CPUs beyond it share LLC 0. */
 #define FP_MAX_CPUS 512
@@ -110,7 +110,10 @@ enum fp_counter {
 	FP_CNT_PERIODIC_PREEMPTS, /* a periodic (undetected game) thread took a batch task's CPU */
 	FP_CNT_IDLE_KICKS,        /* an idle CPU was woken for a task queued behind a busy one */
 	FP_CNT_RT_LENDS,          /* dispatches on a CPU an RT task still waits for (the kernel
-				    lends it to sched_ext for a moment): only tasks bound there */
+				    lends it to sched_ext for a moment): bound or starved tasks,
+				    any while every CPU is held */
+	FP_CNT_IDLE_HERE,         /* woken by an interrupt on its idle previous CPU whose idle bit
+				    another waker had taken, nothing queued there: run there */
 	FP_NR_COUNTERS,
 };
 

@@ -59,6 +59,9 @@ bool scx_bpf_dsq_move(struct bpf_iter_scx_dsq *it__iter, struct task_struct *p, 
 /* sched_ext, 6.19+: the head of a user queue without its lock (NULL when empty). */
 struct task_struct *scx_bpf_dsq_peek(u64 dsq_id) __weak __ksym;
 
+/* sched_ext, 6.14+: the runqueue clock the kernel has already read (see fp_now). */
+u64 scx_bpf_now(void) __weak __ksym;
+
 /* cpumask kptrs */
 struct bpf_cpumask *bpf_cpumask_create(void) __weak __ksym;
 void bpf_cpumask_release(struct bpf_cpumask *cpumask) __weak __ksym;
@@ -103,6 +106,32 @@ static __always_inline void fp_reenqueue_local(void)
 		scx_bpf_reenqueue_local___v2___fp();
 	else
 		scx_bpf_reenqueue_local();
+}
+
+/*
+ * The scheduler's clock, in sched_clock's time: the runqueue clock the kernel read for this
+ * scheduling event where bpf_ktime_get_ns reads the clocksource again (an HPET read, a trap
+ * to the hypervisor, where the TSC is unstable: the test VM's case). Monotonic on one CPU
+ * only: a stamp from another CPU is compared with time_since or time_before. Not
+ * CLOCK_MONOTONIC: what framepaced writes (heartbeat_ns) or reads (event times) stays on
+ * bpf_ktime_get_ns. Before 6.14, bpf_ktime_get_ns throughout.
+ */
+static __always_inline u64 fp_now(void)
+{
+	if (bpf_ksym_exists(scx_bpf_now))
+		return scx_bpf_now();
+	return bpf_ktime_get_ns();
+}
+
+/*
+ * The CPU p is on, as the kernel's task_cpu() reads it: a load (x86 keeps it in thread_info)
+ * where scx_bpf_task_cpu is a kfunc call on every ops.enqueue, ops.running and ops.stopping.
+ */
+static __always_inline s32 task_cpu(const struct task_struct *p)
+{
+	if (bpf_core_field_exists(p->thread_info.cpu))
+		return p->thread_info.cpu;
+	return scx_bpf_task_cpu(p);
 }
 
 static __always_inline const struct cpumask *fp_cast_mask(struct bpf_cpumask *mask)

@@ -29,6 +29,12 @@ constexpr uint64_t kStableAfterUsec = 60'000'000;
 // How often the rings' drop counters are read.
 constexpr uint64_t kOverflowTickUsec = 100'000;
 
+// "error: runnable task stall (reason): message", as the ejection entries say it.
+std::string exit_text(const ExitInfo& info) {
+    return std::string(exit_kind_name(info.kind)) + " (" + info.reason + ")" +
+           (info.message.empty() ? "" : ": " + info.message);
+}
+
 LogFields exit_fields(const ExitInfo& info) {
     return {
         {"FRAMEPACE_EXIT_KIND", std::to_string(info.kind)},
@@ -252,6 +258,31 @@ PowerProfileView Daemon::power_profile() const {
     return {profiles_ ? profiles_->active() : std::nullopt, layers_.preset_name(), presets_};
 }
 
+// The kernel ended the kept scheduler while no daemon ran (the one before died first, or was
+// killed as a watchdog timeout while RT tasks starved it along with every sched_ext task):
+// the ejection is reported now, as if it had been seen, rather than lost.
+void Daemon::report_unseen_exit(const KeptFds& kept) {
+    auto info = SchedulerHandle::kept_exit_info(kept);
+    if (!info) {
+        log_printf(LOG_WARNING, "cannot read how the kept scheduler ended: %s",
+                   info.error().message.c_str());
+        return;
+    }
+    if (!*info)
+        return;
+    // A daemon that died between its own detach and forgetting the kept fds left its detach
+    // on record: that is not an ejection.
+    if ((*info)->is_unregister()) {
+        log_printf(LOG_INFO, "the kept scheduler was detached by the framepaced before this one");
+        return;
+    }
+    last_exit_ = **info;
+    log_structured(
+        LOG_ERR, message_id::kSchedulerEjected,
+        "the kernel ejected the framepace scheduler while no framepaced ran: " + exit_text(**info),
+        exit_fields(**info));
+}
+
 bool Daemon::try_adopt(const KeptFds& kept) {
     auto version = SchedulerHandle::kept_layout_version(kept);
     auto state = read_sched_ext_state();
@@ -261,9 +292,11 @@ bool Daemon::try_adopt(const KeptFds& kept) {
     else if (*version != FP_LAYOUT_VERSION)
         why = "it has layout version " + std::to_string(*version) + ", this daemon " +
               std::to_string(FP_LAYOUT_VERSION);
-    else if (!framepace_running(state))
+    else if (!framepace_running(state)) {
         why = "sched_ext is " + sched_ext_state_text(state) + " with ops '" +
               (state && state->ops ? *state->ops : std::string()) + "'";
+        report_unseen_exit(kept);
+    }
 
     if (why.empty()) {
         auto adopted = SchedulerHandle::adopt(kept);
@@ -477,11 +510,9 @@ bool Daemon::check_ejected() {
     if (!info)
         return false;
     last_exit_ = info;
-    log_structured(
-        LOG_ERR, message_id::kSchedulerEjected,
-        "the kernel ejected the framepace scheduler: " + std::string(exit_kind_name(info->kind)) +
-            " (" + info->reason + ")" + (info->message.empty() ? "" : ": " + info->message),
-        exit_fields(*info));
+    log_structured(LOG_ERR, message_id::kSchedulerEjected,
+                   "the kernel ejected the framepace scheduler: " + exit_text(*info),
+                   exit_fields(*info));
     sd_notifyf(0, "STATUS=Scheduler ejected by the kernel: %s", info->reason.c_str());
     link_watch_.reset();
     scheduler_->detach();

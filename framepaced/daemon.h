@@ -70,6 +70,7 @@ private:
     void after_resume(uint64_t slept_usec);
     // Adopts the kept scheduler if it is a compatible framepace; detaches it otherwise.
     bool try_adopt(const KeptFds& kept);
+    void report_unseen_exit(const KeptFds& kept);
     Status load_fresh(uint64_t generation);
     Status add_event_sources();
     Status serve_varlink(PassedFds& passed);

@@ -22,6 +22,11 @@ cmake --build "$build" -j"$(nproc)"
 start=$(date +%s)
 log=$build/ctest-last.log
 if ! ctest --test-dir "$build" --output-on-failure ${label:+-L "$label"} 2>&1 | tee "$log"; then
+    # The failures once more, at the end, where a reader of a shortened log (CI) sees them:
+    # failed VM checks, VM verdicts, failed GoogleTest cases, Python errors.
+    echo "---- what failed (repeated from above) ----" >&2
+    grep -E '^  FAIL  |^run-vm: (FAIL|checks declared|no results)|^\[  FAILED  \]|^[A-Za-z.]*(Error|Exception): |^report: |\*\*\*(Failed|Timeout|Exception)' \
+        "$log" | cut -c1-1500 | tail -n 40 >&2 || true
     echo "test: FAILED (log: $log)" >&2
     exit 1
 fi

@@ -2,7 +2,9 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <string_view>
@@ -196,25 +198,61 @@ Expected<SchedulerHandle::RingTotals> SchedulerHandle::read_ring_counters() cons
     return totals;
 }
 
-Expected<uint64_t> SchedulerHandle::kept_layout_version(const KeptFds& kept) {
-    auto meta_fd = kept.find("map.meta");
-    if (meta_fd == kept.end())
-        return Error{-ENOENT, "the kept scheduler has no meta map"};
+namespace {
+
+// The one value of a kept array map (a data section, the meta map) of at least min_size
+// bytes; `what` names the map in errors, `foreign` is the error when it is not framepace's.
+Expected<std::vector<char>> read_kept_array(const KeptFds& kept, const std::string& name,
+                                            const std::string& what, size_t min_size,
+                                            const std::string& foreign) {
+    auto fd = kept.find(name);
+    if (fd == kept.end())
+        return Error{-ENOENT, "the kept scheduler has no " + what};
     bpf_map_info info{};
     uint32_t len = sizeof(info);
-    if (bpf_map_get_info_by_fd(meta_fd->second.get(), &info, &len) < 0)
-        return make_error(-errno, "failed to inspect the kept meta map");
-    if (info.type != BPF_MAP_TYPE_ARRAY || info.value_size < sizeof(fp_meta))
-        return Error{-EINVAL, "the kept meta map is not framepace's"};
+    if (bpf_map_get_info_by_fd(fd->second.get(), &info, &len) < 0)
+        return make_error(-errno, "failed to inspect the kept " + what);
+    if (info.type != BPF_MAP_TYPE_ARRAY || info.value_size < min_size)
+        return Error{-EINVAL, foreign};
     std::vector<char> value(info.value_size);
     uint32_t key = 0;
-    if (bpf_map_lookup_elem(meta_fd->second.get(), &key, value.data()) < 0)
-        return make_error(-errno, "failed to read the kept meta map");
+    if (bpf_map_lookup_elem(fd->second.get(), &key, value.data()) < 0)
+        return make_error(-errno, "failed to read the kept " + what);
+    return value;
+}
+
+}  // namespace
+
+Expected<uint64_t> SchedulerHandle::kept_layout_version(const KeptFds& kept) {
+    const std::string foreign = "the kept meta map is not framepace's";
+    auto value = read_kept_array(kept, "map.meta", "meta map", sizeof(fp_meta), foreign);
+    if (!value)
+        return value.error();
     fp_meta meta;
-    std::memcpy(&meta, value.data(), sizeof(meta));
+    std::memcpy(&meta, value->data(), sizeof(meta));
     if (meta.magic != FP_META_MAGIC)
-        return Error{-EINVAL, "the kept meta map is not framepace's"};
+        return Error{-EINVAL, foreign};
     return meta.layout_version;
+}
+
+Expected<std::optional<ExitInfo>> SchedulerHandle::kept_exit_info(const KeptFds& kept) {
+    using Bss = framepace_bpf::framepace_bpf__bss;
+    // The section's map is named after the object ("<prefix>.bss"), as libbpf made it.
+    auto bss = std::find_if(kept.begin(), kept.end(), [](const auto& entry) {
+        return entry.first.starts_with("map.") && entry.first.ends_with(".bss");
+    });
+    // The section may hold more than the skeleton names (static variables): the record's
+    // place is what must fit. The layout version, checked first, says the rest.
+    constexpr size_t kRecordEnd = offsetof(Bss, exit_info) + sizeof(fp_exit_info);
+    auto value = read_kept_array(kept, bss == kept.end() ? std::string() : bss->first, ".bss map",
+                                 kRecordEnd, "the kept .bss map is not this daemon's layout");
+    if (!value)
+        return value.error();
+    fp_exit_info raw;
+    std::memcpy(&raw, value->data() + offsetof(Bss, exit_info), sizeof(raw));
+    if (raw.kind == 0)
+        return std::optional<ExitInfo>{};
+    return std::optional<ExitInfo>{exit_info_from(raw)};
 }
 
 namespace {

@@ -43,6 +43,11 @@ public:
     // The layout version recorded by a kept scheduler (from its "meta" map).
     static Expected<uint64_t> kept_layout_version(const KeptFds& kept);
 
+    // How a kept scheduler ended, from its own record (the exit_info its ops.exit wrote), or
+    // nullopt while it has not: an ejection that no daemon saw (the one that kept it died
+    // first, or systemd killed it while RT tasks starved it with the scheduler).
+    static Expected<std::optional<ExitInfo>> kept_exit_info(const KeptFds& kept);
+
     // Detaches a kept scheduler that will not be adopted (an upgrade).
     static Status detach_kept(const KeptFds& kept);
 

@@ -17,6 +17,7 @@
 #include "bpf/framepace.skel.h"
 #include "daemon/scheduler/event_consumer.h"
 #include "daemon/scheduler/overflow_monitor.h"
+#include "daemon/scheduler/scheduler_handle.h"
 #include "daemon/tunables/tunables.h"
 #include "common/unique_fd.h"
 #include "kernel_types.h"  // for bpf/policy.h (FP_CLAMP_*)
@@ -243,6 +244,21 @@ protected:
         return ret ? *ret : -1;
     }
     uint64_t counter(fp_counter idx) { return counter_sum(skel_->maps.counters, idx); }
+    // The scheduler's clock, fp_now(): the runqueue's where scx_bpf_now exists, else
+    // bpf_ktime_get_ns. The window's end is on it; the heartbeat is on CLOCK_MONOTONIC.
+    uint64_t scheduler_now() {
+        fp_clock_probe probe{};
+        auto ret =
+            framepace::testing::run_test_program(skel_->progs.fp_test_clock, &probe, sizeof(probe));
+        EXPECT_TRUE(ret) << ret.error().message;
+        return probe.now_ns;
+    }
+    uint64_t window_ns() {
+        fp_tunables t{};
+        EXPECT_TRUE(
+            framepace::testing::run_test_program(skel_->progs.fp_test_tunables, &t, sizeof(t)));
+        return t.boost_window_ns;
+    }
 };
 
 TEST_F(BoostGate, NoHeartbeatYetRefuses) {
@@ -253,8 +269,12 @@ TEST_F(BoostGate, NoHeartbeatYetRefuses) {
 
 TEST_F(BoostGate, FreshHeartbeatOpensAndStaleRefuses) {
     skel_->bss->heartbeat_ns = monotonic_ns();
+    uint64_t before = scheduler_now();
     EXPECT_EQ(request_boost(), 1);
-    EXPECT_GT(skel_->bss->boost_until_ns, skel_->bss->heartbeat_ns);
+    uint64_t after = scheduler_now();
+    // A window of boost_window_ns from the request, on the scheduler's clock.
+    EXPECT_GE(skel_->bss->boost_until_ns, before + window_ns());
+    EXPECT_LE(skel_->bss->boost_until_ns, after + window_ns());
     EXPECT_EQ(counter(FP_CNT_BOOST_OPENED), 1u);
 
     skel_->bss->boost_until_ns = 0;  // window over
@@ -448,6 +468,14 @@ protected:
         return found;
     }
 
+    // The same maps as a daemon keeps them in the fd store (framepace::KeptFds).
+    framepace::KeptFds kept() {
+        framepace::KeptFds fds;
+        for (const auto& map : maps())
+            fds.emplace("map." + map.name, framepace::UniqueFd(dup(map.fd)));
+        return fds;
+    }
+
     Shipped shipped_;
 };
 
@@ -463,9 +491,15 @@ TEST_F(TestProgramOnShipped, BoostOpensTheShippedSchedulersWindow) {
     EXPECT_EQ(boost(), 0) << "no heartbeat yet";
     EXPECT_EQ(counter_sum(shipped_->maps.counters, FP_CNT_BOOST_REFUSED), 1u);
 
+    auto clock = framepace::testing::load_onto_scheduler(maps(), "fp_test_clock");
+    ASSERT_TRUE(clock) << clock.error().message;
+    fp_clock_probe before{};
+    ASSERT_TRUE(framepace::testing::run_test_program((*clock)->progs.fp_test_clock, &before,
+                                                     sizeof(before)));
     shipped_->bss->heartbeat_ns = monotonic_ns();
     EXPECT_EQ(boost(), 1);
-    EXPECT_GT(shipped_->bss->boost_until_ns, shipped_->bss->heartbeat_ns);
+    // The window ends after the request, on the scheduler's clock (not the heartbeat's).
+    EXPECT_GT(shipped_->bss->boost_until_ns, before.now_ns);
     EXPECT_EQ(counter_sum(shipped_->maps.counters, FP_CNT_BOOST_OPENED), 1u);
 }
 
@@ -479,4 +513,30 @@ TEST_F(TestProgramOnShipped, AProgramThatWouldUseAMapOfItsOwnIsRefused) {
 TEST_F(TestProgramOnShipped, OnlyTestProgramsLoad) {
     auto test = framepace::testing::load_onto_scheduler(maps(), "framepace_enqueue");
     EXPECT_FALSE(test);
+}
+
+// A scheduler the kernel ejected while no daemon ran: the next daemon reads how it ended from
+// the scheduler's own record, as ops.exit wrote it, and reports it.
+TEST_F(TestProgramOnShipped, AKeptSchedulersExitIsReadFromItsOwnRecord) {
+    auto running = framepace::SchedulerHandle::kept_exit_info(kept());
+    ASSERT_TRUE(running) << running.error().message;
+    EXPECT_FALSE(*running) << "no exit recorded yet";
+
+    const char reason[] = "watchdog failed to check in for 5.004s";
+    std::memcpy(shipped_->bss->exit_info.reason, reason, sizeof(reason));
+    shipped_->bss->exit_info.exit_code = 0;
+    shipped_->bss->exit_info.kind = FP_EXIT_KIND_ERROR_STALL;
+    auto ejected = framepace::SchedulerHandle::kept_exit_info(kept());
+    ASSERT_TRUE(ejected) << ejected.error().message;
+    ASSERT_TRUE(*ejected);
+    EXPECT_EQ((*ejected)->kind, FP_EXIT_KIND_ERROR_STALL);
+    EXPECT_EQ((*ejected)->reason, reason);
+}
+
+TEST_F(TestProgramOnShipped, AKeptSchedulerWithoutItsDataSectionSaysSo) {
+    auto fds = kept();
+    std::erase_if(fds, [](const auto& entry) { return entry.first.ends_with(".bss"); });
+    auto info = framepace::SchedulerHandle::kept_exit_info(fds);
+    ASSERT_FALSE(info);
+    EXPECT_NE(info.error().message.find(".bss"), std::string::npos) << info.error().message;
 }

@@ -25,6 +25,13 @@ int fp_test_vtime(struct fp_vtime_probe *probe)
 }
 
 SEC("syscall")
+int fp_test_clock(struct fp_clock_probe *probe)
+{
+	probe->now_ns = fp_now();
+	return 0;
+}
+
+SEC("syscall")
 int fp_test_tunables(struct fp_tunables *out)
 {
 	*out = *current_tunables();
@@ -85,5 +92,5 @@ int fp_test_fill_ring(struct fp_fill_probe *probe)
 SEC("syscall")
 int fp_test_boost(void *ctx)
 {
-	return open_boost_window(bpf_ktime_get_ns(), current_tunables());
+	return open_boost_window(current_tunables());
 }

@@ -49,6 +49,11 @@ struct fp_role_probe {
 	fp_u32 pad;
 };
 
+/* fp_test_clock: the scheduler's clock (fp_now), which the boost window's end is on. */
+struct fp_clock_probe {
+	fp_u64 now_ns; /* out */
+};
+
 /* fp_test_deadline: task_deadline of policy.h, with the current tunables. */
 struct fp_deadline_probe {
 	fp_u64 vtime;     /* in: the task's (clamped) virtual time */

@@ -44,8 +44,8 @@ sd_event* shared_loop() {
 
 // A /proc with two processes (pids 4242 and 4243) for MarkGame/UnmarkGame.
 const std::filesystem::path& fake_proc() {
-    static const std::filesystem::path root = framepace::testing::make_fake_proc({4242, 4243});
-    return root;
+    static const framepace::testing::FakeProc proc{4242, 4243};
+    return proc.root();
 }
 
 SchedulerReadings fake_readings() {

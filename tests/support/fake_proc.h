@@ -8,28 +8,43 @@
 #include <fstream>
 #include <initializer_list>
 #include <string>
+#include <system_error>
 
 namespace framepace::testing {
 
 // Each pid gets comm, cmdline, an exe link (to /opt/games/COMM, which need not exist), a
-// status with uid 1000 and a stat line with start time 100; the folder is left for the
-// process's lifetime (tests make one).
-inline std::filesystem::path make_fake_proc(std::initializer_list<uint32_t> pids,
-                                            const std::string& comm = "game.exe") {
-    char dir[] = "/tmp/framepace-fake-proc-XXXXXX";
-    if (!mkdtemp(dir))
-        std::abort();
-    for (uint32_t pid : pids) {
-        auto base = std::filesystem::path(dir) / std::to_string(pid);
-        std::filesystem::create_directories(base);
-        std::ofstream(base / "comm") << comm << "\n";
-        std::ofstream(base / "cmdline") << comm;
-        std::filesystem::create_symlink("/opt/games/" + comm, base / "exe");
-        std::ofstream(base / "status") << "Name:\t" << comm << "\nUid:\t1000\t1000\t1000\t1000\n";
-        std::ofstream(base / "stat")
-            << pid << " (" << comm << ") S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0\n";
+// status with uid 1000 and a stat line with start time 100. The folder goes with its owner:
+// test runs must not leave one in /tmp each.
+class FakeProc {
+public:
+    explicit FakeProc(std::initializer_list<uint32_t> pids, const std::string& comm = "game.exe") {
+        char dir[] = "/tmp/framepace-fake-proc-XXXXXX";
+        if (!mkdtemp(dir))
+            std::abort();
+        root_ = dir;
+        for (uint32_t pid : pids) {
+            auto base = root_ / std::to_string(pid);
+            std::filesystem::create_directories(base);
+            std::ofstream(base / "comm") << comm << "\n";
+            std::ofstream(base / "cmdline") << comm;
+            std::filesystem::create_symlink("/opt/games/" + comm, base / "exe");
+            std::ofstream(base / "status")
+                << "Name:\t" << comm << "\nUid:\t1000\t1000\t1000\t1000\n";
+            std::ofstream(base / "stat")
+                << pid << " (" << comm << ") S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0\n";
+        }
     }
-    return dir;
-}
+    ~FakeProc() {
+        std::error_code ignored;
+        std::filesystem::remove_all(root_, ignored);
+    }
+    FakeProc(const FakeProc&) = delete;
+    FakeProc& operator=(const FakeProc&) = delete;
+
+    const std::filesystem::path& root() const { return root_; }
+
+private:
+    std::filesystem::path root_;
+};
 
 }  // namespace framepace::testing

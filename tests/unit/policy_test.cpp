@@ -2,6 +2,9 @@
 // tests (tests/bpf) run the same functions as the verifier-checked BPF the scheduler inlines.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <iterator>
+
 #include "kernel_types.h"
 #include "bpf/policy.h"
 
@@ -26,6 +29,14 @@ TEST(Policy, TimeBeforeHoldsAcrossTheWrap) {
     EXPECT_TRUE(time_before(1, 2));
     EXPECT_FALSE(time_before(2, 2));
     EXPECT_TRUE(time_before(UINT64_MAX - 5, 3));  // 3 is 9 ns after the wrap
+}
+
+// scx_bpf_now() is monotonic per CPU only: a stamp from another CPU may be a little ahead.
+TEST(Policy, TimeSinceIsZeroForAStampAheadOfNow) {
+    EXPECT_EQ(time_since(10, 4), 6u);
+    EXPECT_EQ(time_since(10, 10), 0u);
+    EXPECT_EQ(time_since(10, 12), 0u);             // not 2^64 - 2
+    EXPECT_EQ(time_since(3, UINT64_MAX - 5), 9u);  // across the wrap
 }
 
 TEST(Policy, EnqueueBoundsSleepersAndRunnersAhead) {
@@ -118,6 +129,26 @@ TEST(Policy, TheClockFollowsARunningTaskAtMostOneSliceAtATime) {
     EXPECT_EQ(advanced_clock(UINT64_MAX - 1 * kMs, 10 * kMs, slice), UINT64_MAX - 1 * kMs + slice);
 }
 
+TEST(Policy, TheClockNeverPassesTheFirstWaitingTask) {
+    const u64 clock = 1'000 * kMs, slice = 3 * kMs;
+    // Nothing waits: the task's own virtual time.
+    EXPECT_EQ(clock_target(clock, clock + 2 * kMs, false, 0), clock + 2 * kMs);
+    // A task waits with an earlier deadline: no further than that.
+    EXPECT_EQ(clock_target(clock, clock + 2 * kMs, true, clock + 1 * kMs), clock + 1 * kMs);
+    // Its deadline is later: the task's own.
+    EXPECT_EQ(clock_target(clock, clock + 2 * kMs, true, clock + 5 * kMs), clock + 2 * kMs);
+    // A head at or behind the clock (one that cannot run, bound to a CPU an RT task holds)
+    // does not stop it: an eighth of the lead is taken.
+    EXPECT_EQ(clock_target(clock, clock + 8 * kMs, true, clock - 4 * kMs), clock + 1 * kMs);
+    // Traced load: a chain of children, each starting at the clock and running 2.6 ms ahead,
+    // 950 times, with a CPU hog's deadline at the head that nobody dispatches meanwhile:
+    // an eighth of each lead, not 2.5 s.
+    u64 moved = clock;
+    for (int i = 0; i < 950; i++)
+        moved = advanced_clock(moved, clock_target(moved, moved + 2'600'000, true, clock), slice);
+    EXPECT_EQ(moved - clock, 950u * 325'000);
+}
+
 TEST(Policy, PeriodicWakeupsMarkAGameThreadNoRuleNames) {
     fp_tunables t{};
     t.critical_run_ns = FP_CRITICAL_RUN_NS_DEFAULT;
@@ -139,6 +170,31 @@ TEST(Policy, PeriodicWakeupsMarkAGameThreadNoRuleNames) {
     EXPECT_FALSE(periodic_wakeups(100'000, 4 * kMs, 3 * kMs, &t));
     EXPECT_FALSE(periodic_wakeups(100'000, 4 * kMs, 2 * kMs, &t));
     EXPECT_TRUE(periodic_wakeups(100'000, 4 * kMs, 2 * kMs - 1, &t));
+}
+
+TEST(Policy, PeriodicThreadsQueueAndRunWithTheGameCriticalDeadlineBatchNever) {
+    fp_tunables t{};
+    const u64 offsets[FP_NR_ROLES] = FP_ROLE_DEADLINE_NS_DEFAULTS;
+    std::copy(std::begin(offsets), std::end(offsets), t.role_deadline_ns);
+    EXPECT_EQ(deadline_role(FP_ROLE_NORMAL, true, &t), u32(FP_ROLE_GAME_CRITICAL));
+    EXPECT_EQ(deadline_role(FP_ROLE_GAME, true, &t), u32(FP_ROLE_GAME_CRITICAL));
+    EXPECT_EQ(deadline_role(FP_ROLE_NORMAL, false, &t), u32(FP_ROLE_NORMAL));
+    EXPECT_EQ(deadline_role(FP_ROLE_BATCH, true, &t), u32(FP_ROLE_BATCH));
+    // A role whose own offset is as early keeps it (audio, compositor: 0 like game-critical).
+    EXPECT_EQ(deadline_role(FP_ROLE_AUDIO, true, &t), u32(FP_ROLE_AUDIO));
+    // Tuned: an interactive offset below game-critical's is not made later by periodicity.
+    t.role_deadline_ns[FP_ROLE_GAME_CRITICAL] = 2 * kMs;
+    t.role_deadline_ns[FP_ROLE_INTERACTIVE] = 1 * kMs;
+    EXPECT_EQ(deadline_role(FP_ROLE_INTERACTIVE, true, &t), u32(FP_ROLE_INTERACTIVE));
+    EXPECT_EQ(deadline_role(FP_NR_ROLES, true, &t), u32(FP_ROLE_GAME_CRITICAL));  // as normal
+}
+
+// What enqueue's periodic preemption asks: the same rule as the deadline's, batch excluded.
+TEST(Policy, BatchWorkNeverActsPeriodic) {
+    EXPECT_TRUE(acts_periodic(FP_ROLE_NORMAL, true));
+    EXPECT_TRUE(acts_periodic(FP_ROLE_INTERACTIVE, true));
+    EXPECT_FALSE(acts_periodic(FP_ROLE_NORMAL, false));
+    EXPECT_FALSE(acts_periodic(FP_ROLE_BATCH, true));
 }
 
 TEST(Policy, OnlyUsedUpSlicesCountAsBatchEvidence) {

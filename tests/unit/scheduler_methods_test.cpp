@@ -20,11 +20,16 @@ using framepace::varlink::testing::LoopFixture;
 
 namespace {
 
+// The /proc of DetachedService, a base so that it is made before the service that reads it.
+struct FakeProcOwner {
+    framepace::testing::FakeProc proc{4242, 4243};
+};
+
 // Ejected by a stall, following the power-saver profile; processes 4242 and 4243 exist, no
 // other does.
-class DetachedService : public framepace::testing::FakeSchedulerService {
+class DetachedService : private FakeProcOwner, public framepace::testing::FakeSchedulerService {
 public:
-    DetachedService() : FakeSchedulerService(framepace::testing::make_fake_proc({4242, 4243})) {
+    DetachedService() : FakeSchedulerService(proc.root()) {
         ExitInfo info;
         info.kind = FP_EXIT_KIND_ERROR_STALL;
         info.reason = "runnable task stall";

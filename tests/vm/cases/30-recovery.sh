@@ -2,8 +2,9 @@
 # Crash recovery on the real kernel with real systemd: the scheduler outlives the daemon
 # (kill -9, watchdog kill), is adopted (not reloaded) with a new generation, boosts are
 # refused on a stale heartbeat, a requested stop leaves nothing behind, ejections reload with
-# back-off, and an incompatible kept scheduler is replaced.
-# checks: crash_adopted watchdog_adopted ejection_reload upgrade_replaces stop_leaves_nothing bpffs_fallback failed_start_cleans_up
+# back-off, an incompatible kept scheduler is replaced, and an ejection while no daemon ran is
+# reported by the next one (and an unregistration left on record is not).
+# checks: crash_adopted watchdog_adopted ejection_reload upgrade_replaces unseen_ejection_reported stop_leaves_nothing bpffs_fallback unseen_detach_not_ejection failed_start_cleans_up
 . /usr/lib/framepace-vm/lib.sh
 . /usr/lib/framepace-vm/message-ids.env
 PROBE=/usr/lib/framepace-vm/framepace-vm-probe
@@ -150,6 +151,31 @@ else
     result upgrade_replaces fail "state $(sched_state) enable_seq $seq0 -> $(enable_seq); $(journal_entry "$MSG_SCHEDULER_REPLACED" | jq -r .MESSAGE)"
 fi
 
+# --- an ejection no daemon saw: the kernel ejects the scheduler while framepaced is stopped
+# (as RT tasks on every CPU starve both before 6.19), and systemd then restarts it. The next
+# daemon finds the kept scheduler disabled: it reports how it ended, from the scheduler's own
+# exit record, and loads a fresh one.
+seq0=$(enable_seq)
+ejected0=$(journalctl -o cat --no-pager MESSAGE_ID="$MSG_SCHEDULER_EJECTED" | wc -l)
+signal_daemon STOP
+echo S >/proc/sysrq-trigger
+wait_for 5 state_is disabled
+disabled=$(sched_state)
+signal_daemon KILL
+entry='{}' status='{}'
+if wait_for 30 bash -c "[ \$(cat /sys/kernel/sched_ext/enable_seq) -gt $seq0 ] && [ \$(cat $STATE) = enabled ]" &&
+   wait_for 10 bash -c "[ \$(journalctl -o cat --no-pager MESSAGE_ID=$MSG_SCHEDULER_EJECTED | wc -l) -gt $ejected0 ]"; then
+    entry=$(journal_entry "$MSG_SCHEDULER_EJECTED")
+    status=$(vcall GetStatus)
+fi
+if [ "$disabled" = disabled ] && [ "$(echo "$status" | jq .last_exit.kind)" = 67 ] &&
+   [ "$(echo "$entry" | jq -r .FRAMEPACE_EXIT_KIND)" = 67 ] &&
+   echo "$entry" | jq -r .MESSAGE | grep -q "while no framepaced ran"; then
+    result unseen_ejection_reported pass "sysrq-S while framepaced was stopped, then kill -9: the next daemon logged '$(echo "$entry" | jq -r .MESSAGE)'; GetStatus last_exit $(echo "$status" | jq -c .last_exit); enable_seq $seq0 -> $(enable_seq)"
+else
+    result unseen_ejection_reported fail "state after sysrq-S: $disabled; now $(sched_state), enable_seq $seq0 -> $(enable_seq); entry $entry; GetStatus $status"
+fi
+
 # --- systemctl stop: detached, nothing left in the fd store or bpffs
 systemctl stop framepaced.service
 fdstore=$(systemctl show -P NFileDescriptorStore framepaced.service)
@@ -179,6 +205,32 @@ if [ "$pins" -gt 3 ] && [ "$still" = enabled ] && [ "$adopted" = 0 ] && [ "$seq1
     result bpffs_fallback pass "$pins pins; enabled after kill -9; adopted from bpffs (enable_seq $seq0 unchanged); SIGTERM removed the pins"
 else
     result bpffs_fallback fail "pins=$pins after-kill=$still adopted=$adopted seq $seq0->$seq1 state=$(sched_state) log: $(tail -n 5 /run/fp-direct.log)"
+fi
+
+# --- a daemon that died between its own detach and removing its pins leaves the pinned
+# scheduler disabled with an unregistration (kind 64) on record: the next daemon must not
+# report that as an ejection. (The fd store keeps no such scheduler: systemd drops a detached
+# link, which polls EPOLLHUP, and with it the group.)
+env -u NOTIFY_SOCKET /usr/bin/framepaced --log-target=stderr >/run/fp-detach.log 2>&1 &
+direct=$!
+# Stopped only once its pins are all there (it pins after it attached).
+wait_for 10 bash -c "[ \$(cat $STATE) = enabled ] && [ \$(ls /sys/fs/bpf/framepace 2>/dev/null | wc -l) -ge $pins ]"
+seq0=$(enable_seq)
+kill -STOP $direct
+detached=$($PROBE detach 2>&1) && wait_for 5 state_is disabled
+disabled=$(sched_state)
+kill -9 $direct; wait $direct 2>/dev/null
+env -u NOTIFY_SOCKET /usr/bin/framepaced --log-target=stderr >>/run/fp-detach.log 2>&1 &
+direct=$!
+wait_for 10 bash -c "[ \$(cat /sys/kernel/sched_ext/enable_seq) -gt $seq0 ] && [ \$(cat $STATE) = enabled ]"
+reloaded=$(sched_state) seq1=$(enable_seq)
+kill -TERM $direct; wait $direct
+if [ "$disabled" = disabled ] && [ "$reloaded" = enabled ] &&
+   grep -q "detached by the framepaced before this one" /run/fp-detach.log &&
+   ! grep -q "ejected" /run/fp-detach.log; then
+    result unseen_detach_not_ejection pass "pinned link detached while framepaced was stopped, then kill -9: the next daemon said '$(grep -o "the kept scheduler was detached.*" /run/fp-detach.log | head -1)', logged no ejection, loaded afresh (enable_seq $seq0 -> $seq1)"
+else
+    result unseen_detach_not_ejection fail "detach: ${detached:-ok}; state after it: $disabled, then $reloaded (enable_seq $seq0 -> $seq1); log: $(grep -v "^$" /run/fp-detach.log | tail -n 6)"
 fi
 
 # --- a daemon that fails after loading (here: its --listen path cannot be bound) leaves

@@ -11,6 +11,8 @@
 //   framepace-vm-probe first-drop               one JSON array, per event ring: the
 //                                               CLOCK_MONOTONIC ns of its first dropped event
 //                                               (the earliest over CPUs), 0 if none
+//   framepace-vm-probe detach                   detach the running scheduler's struct_ops
+//                                               link (an unregistration, as on a stop)
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -58,10 +60,15 @@ UniqueFd find_meta_map() {
     return UniqueFd();
 }
 
-// The struct_ops map of the scheduler the kernel runs: framepace_ops, held by a live
-// struct_ops link (a detached link reports map id 0). The newest, should there be two.
-UniqueFd find_running_ops_map() {
-    UniqueFd found;
+// The live struct_ops link of the scheduler the kernel runs (a detached link reports map id
+// 0), and its map, framepace_ops. The newest, should there be two.
+struct RunningOps {
+    UniqueFd link;
+    UniqueFd map;
+};
+
+RunningOps find_running_ops() {
+    RunningOps found;
     __u32 id = 0;
     while (bpf_link_get_next_id(id, &id) == 0) {
         UniqueFd link(bpf_link_get_fd_by_id(id));
@@ -75,7 +82,7 @@ UniqueFd find_running_ops_map() {
         len = sizeof(map_info);
         if (map.valid() && bpf_map_get_info_by_fd(map.get(), &map_info, &len) == 0 &&
             std::strcmp(map_info.name, "framepace_ops") == 0)
-            found = std::move(map);
+            found = {std::move(link), std::move(map)};
     }
     return found;
 }
@@ -143,10 +150,10 @@ struct RunningMaps {
 };
 
 framepace::Expected<RunningMaps> running_scheduler_maps() {
-    UniqueFd ops = find_running_ops_map();
-    if (!ops.valid())
+    RunningOps ops = find_running_ops();
+    if (!ops.map.valid())
         return framepace::Error{-ENOENT, "no framepace scheduler is attached"};
-    auto prog_ids = struct_ops_prog_ids(ops.get());
+    auto prog_ids = struct_ops_prog_ids(ops.map.get());
     if (!prog_ids)
         return prog_ids.error();
     std::set<__u32> map_ids;
@@ -216,6 +223,22 @@ int set_layout_version(unsigned long long version) {
     return 0;
 }
 
+// Detaches the running scheduler's link as its own daemon does on a stop, while the link's
+// owner (a stopped framepaced, the fd store) still holds it: the kernel records an
+// unregistration, not an ejection.
+int detach() {
+    RunningOps ops = find_running_ops();
+    if (!ops.link.valid()) {
+        std::fprintf(stderr, "framepace-vm-probe: no framepace scheduler is attached\n");
+        return 2;
+    }
+    if (bpf_link_detach(ops.link.get()) != 0) {
+        std::perror("framepace-vm-probe: detach");
+        return 2;
+    }
+    return 0;
+}
+
 int first_drop() {
     UniqueFd map = find_map("ring_counters", sizeof(fp_ring_counters));
     int cpus = libbpf_num_possible_cpus();
@@ -271,8 +294,10 @@ int main(int argc, char** argv) {
         return prog_stats(argv[2]);
     if (argc == 2 && std::strcmp(argv[1], "first-drop") == 0)
         return first_drop();
+    if (argc == 2 && std::strcmp(argv[1], "detach") == 0)
+        return detach();
     std::fprintf(stderr,
                  "usage: framepace-vm-probe boost | set-layout-version N | prog-stats PREFIX | "
-                 "first-drop\n");
+                 "first-drop | detach\n");
     return 2;
 }
