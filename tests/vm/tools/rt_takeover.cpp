@@ -101,7 +101,9 @@ int main(int argc, char** argv) {
         int cpu;
     };
     Move moves[32];
-    int nr_moves = 0, cpu_now = cpu_before;
+    // Where it ran at T0 itself: it may have moved in the last millisecond before (on a VM
+    // with more idle CPUs), and then the RT thread took nothing from it.
+    int nr_moves = 0, cpu_now = cpu_before, cpu_at_t0 = cpu_before;
     uint64_t max_gap = 0, gap_at = 0;
     while (last < end) {
         uint64_t now = now_ns();
@@ -111,6 +113,8 @@ int main(int argc, char** argv) {
         }
         last = now;
         int cpu_seen = sched_getcpu();
+        if (now <= t0)
+            cpu_at_t0 = cpu_seen;
         if (cpu_seen != cpu_now && nr_moves < 32 && now > t0)
             moves[nr_moves++] = Move{(now - t0) / 1000, cpu_seen};
         cpu_now = cpu_seen;
@@ -118,10 +122,10 @@ int main(int argc, char** argv) {
     int cpu_after = sched_getcpu();
     rt.join();
     std::printf(
-        "{\"hog_ms\":%llu,\"cpu\":%d,\"cpu_before\":%d,\"cpu_after\":%d,"
+        "{\"hog_ms\":%llu,\"cpu\":%d,\"cpu_before\":%d,\"cpu_at_t0\":%d,\"cpu_after\":%d,"
         "\"max_gap_us\":%llu,\"gap_ended_ms_after_t0\":%llu,\"rt_started_us_after_t0\":%llu,"
         "\"moves\":[",
-        (unsigned long long)(hog_ns / kNsPerMs), cpu, cpu_before, cpu_after,
+        (unsigned long long)(hog_ns / kNsPerMs), cpu, cpu_before, cpu_at_t0, cpu_after,
         (unsigned long long)(max_gap / 1000), (unsigned long long)(gap_at / kNsPerMs),
         (unsigned long long)((rt_started.load() - t0) / 1000));
     for (int i = 0; i < nr_moves; i++)
