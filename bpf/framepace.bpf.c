@@ -1113,12 +1113,8 @@ static __always_inline bool queue_head_deadline(u64 dsq_id, u64 *deadline)
 	struct task_struct *head;
 	bool found = false;
 
-	/* A lock-free count first: the iterator takes the queue's lock, and the shared queue is
-	 * empty on every CPU's dispatch while the load is light. */
-	if (scx_bpf_dsq_nr_queued(dsq_id) <= 0)
-		return false;
-	/* 6.19+ reads the head without the lock; the iterator takes it three times (start, step,
-	 * end), and every CPU's dispatch reads the LLC's shared queue. */
+	/* 6.19+ reads the head without the lock, in one look-up of the queue by id (a hash
+	 * table's: a count first would be a second one, on every dispatch). */
 	if (bpf_ksym_exists(scx_bpf_dsq_peek)) {
 		head = scx_bpf_dsq_peek(dsq_id);
 		if (!head)
@@ -1126,6 +1122,11 @@ static __always_inline bool queue_head_deadline(u64 dsq_id, u64 *deadline)
 		*deadline = head->scx.dsq_vtime;
 		return true;
 	}
+	/* Before it, a lock-free count first: the iterator takes the queue's lock three times
+	 * (start, step, end), and the shared queue is empty on every CPU's dispatch while the
+	 * load is light. */
+	if (scx_bpf_dsq_nr_queued(dsq_id) <= 0)
+		return false;
 	if (bpf_iter_scx_dsq_new(&it, dsq_id, 0) == 0) {
 		head = bpf_iter_scx_dsq_next(&it);
 		if (head) {
