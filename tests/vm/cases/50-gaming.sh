@@ -46,6 +46,10 @@ else
 fi
 
 # --- classified from the exec within 100 ms: a Steam launch, and a Windows .exe
+# The event stream before the launches, for a failure's detail: an exec that never got
+# classified was either not produced, dropped, or consumed and then lost in the daemon.
+event_flow() { vcall GetStats | jq -c '{events: .events, rings: [.ringbufs[] | select(.produced > 0) | [.index, .produced, .dropped]]}'; }
+flow0=$(event_flow)
 as_nobody env SteamAppId=480 sleep 600
 STEAM=$!; PIDS+=($STEAM)
 cp /usr/bin/sleep /tmp/game.exe
@@ -66,7 +70,7 @@ if [ "$(echo "$steam" | jq -r .reason)" = steam-env ] && [ "$steam_us" -lt 10000
     result game_detect pass "SteamAppId process (uid 65534) in ${steam_us} µs, game.exe in ${exe_us} µs after exec; the shell loop is not a game" \
         "{\"steam_us\":$steam_us,\"exe_us\":$exe_us}"
 else
-    result game_detect fail "steam='$steam' exe='$exe' loop='$(game_entry "$LOOP")'"
+    result game_detect fail "steam='$steam' exe='$exe' loop='$(game_entry "$LOOP")'; game.exe: comm '$(cat /proc/$EXE/comm 2>&1)' exe '$(readlink /proc/$EXE/exe 2>&1)'; events before $flow0 after $(event_flow); daemon: $(journalctl -u framepaced.service -o short-monotonic --no-pager -n 15 | tr '\n' '|')"
 fi
 journalctl --update-catalog
 if journalctl -o json --no-pager MESSAGE_ID="$MSG_PROCESS_CLASSIFIED" |
