@@ -1,4 +1,4 @@
-// Clock readings in microseconds.
+// Clock readings in microseconds, and CLOCK_MONOTONIC in nanoseconds (BPF's bpf_ktime_get_ns).
 #pragma once
 
 #include <cstdint>
@@ -13,5 +13,11 @@ inline uint64_t clock_usec(clockid_t clock) {
 }
 
 inline uint64_t monotonic_usec() { return clock_usec(CLOCK_MONOTONIC); }
+
+inline uint64_t monotonic_nsec() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(ts.tv_nsec);
+}
 
 }  // namespace framepace

@@ -90,7 +90,7 @@ std::vector<ClassifiedProcess> Daemon::classified_processes() const {
 void Daemon::on_event(const Event& event) {
     switch (event.type) {
     case FP_EV_EXEC: tracker_.on_exec(event, monotonic_usec() * 1000); break;
-    case FP_EV_EXIT: tracker_.on_exit(event.pid); break;
+    case FP_EV_EXIT: tracker_.on_exit(event.pid, event.timestamp_ns); break;
     default: break;
     }
 }
@@ -555,6 +555,9 @@ int Daemon::on_reload_timer(sd_event_source*, uint64_t, void* userdata) {
     }
     if (auto status = self->keeper_.keep(*self->scheduler_); !status)
         log_printf(LOG_WARNING, "%s", status.error().message.c_str());
+    // Games started while no scheduler was loaded sent no exec event, and the old rings went
+    // with their last events: they are found as at start.
+    self->tracker_.scan();
     if (auto status = self->watch_scheduler(); !status)
         log_printf(LOG_ERR, "%s", status.error().message.c_str());
     sd_notify(0, "STATUS=Scheduling with framepace (reloaded after an ejection)");

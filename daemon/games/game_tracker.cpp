@@ -9,11 +9,12 @@
 namespace framepace {
 
 GameTracker::GameTracker(std::filesystem::path proc_root, std::vector<ClassRule> rules,
-                         std::optional<ManualMarkStore> marks)
+                         std::optional<ManualMarkStore> marks, Clock clock_ns)
     : proc_root_(std::move(proc_root)),
       rules_(std::move(rules)),
       needs_(environment_needs(rules_)),
-      marks_(std::move(marks)) {}
+      marks_(std::move(marks)),
+      clock_ns_(std::move(clock_ns)) {}
 
 Status GameTracker::attach(ClassMap* map) {
     map_ = map;
@@ -50,6 +51,7 @@ void GameTracker::restore_marks() {
     size_t restored = 0;
     for (const auto& mark : *stored) {
         // Only a process that is still the one marked: a reused pid has another start time.
+        uint64_t seen_ns = clock_ns_();
         auto info = read_process(proc_root_, mark.pid, {}, EnvironmentNeeds{});
         if (!info || info->start_time != mark.start_time)
             continue;
@@ -57,9 +59,9 @@ void GameTracker::restore_marks() {
         if (mark.game) {
             unmarked_.erase(mark.pid);
             set({mark.pid, FP_CLASS_GAME, info->comm, "manual", true, std::nullopt, info->uid,
-                 Evidence::Manual, info->start_time});
+                 Evidence::Manual, info->start_time, false, seen_ns});
         } else {
-            unmarked_[mark.pid] = mark.start_time;
+            unmarked_[mark.pid] = {mark.start_time, seen_ns};
             forget(mark.pid);
         }
     }
@@ -83,8 +85,10 @@ void GameTracker::scan() {
         auto existing = processes_.find(pid);
         if (existing != processes_.end() && existing->second.manual)
             continue;
+        // Read before the process: it lived from then on, whatever exited before.
+        uint64_t seen_ns = clock_ns_();
         if (auto info = read_process(proc_root_, pid, {}, needs_))
-            decide(*info, "scan:", std::nullopt);
+            decide(*info, "scan:", std::nullopt, seen_ns);
         else
             forget(pid);
     }
@@ -104,12 +108,19 @@ void GameTracker::on_exec(const Event& event, uint64_t now_ns) {
         forget(pid);
         return;
     }
-    decide(
-        *info, "",
-        now_ns >= event.timestamp_ns ? std::optional(now_ns - event.timestamp_ns) : std::nullopt);
+    decide(*info, "",
+           now_ns >= event.timestamp_ns ? std::optional(now_ns - event.timestamp_ns) : std::nullopt,
+           event.timestamp_ns);
 }
 
-void GameTracker::on_exit(uint32_t pid) {
+void GameTracker::on_exit(uint32_t pid, uint64_t exited_ns) {
+    auto entry = processes_.find(pid);
+    auto unmarked = unmarked_.find(pid);
+    if ((entry != processes_.end() && exited_ns < entry->second.seen_ns) ||
+        (unmarked != unmarked_.end() && exited_ns < unmarked->second.seen_ns)) {
+        log_printf(LOG_DEBUG, "exit of an earlier process %u, after its successor's exec", pid);
+        return;
+    }
     bool was_marked = is_marked(pid);
     unmarked_.erase(pid);
     forget(pid);
@@ -130,8 +141,8 @@ Status GameTracker::store_marks() {
     for (const auto& [pid, entry] : processes_)
         if (entry.manual)
             marks.push_back({pid, entry.start_time, true});
-    for (const auto& [pid, start_time] : unmarked_)
-        marks.push_back({pid, start_time, false});
+    for (const auto& [pid, unmarked] : unmarked_)
+        marks.push_back({pid, unmarked.start_time, false});
     if (auto status = marks_->save(marks); !status)
         return Error{status.error().code,
                      "the game marks will not survive a daemon restart: " + status.error().message};
@@ -140,12 +151,13 @@ Status GameTracker::store_marks() {
 
 Status GameTracker::mark_game(uint32_t pid) {
     // Marking needs no environment.
+    uint64_t seen_ns = clock_ns_();
     auto info = read_process(proc_root_, pid, {}, EnvironmentNeeds{});
     if (!info)
         return Error{-ESRCH, "no process " + std::to_string(pid)};
     unmarked_.erase(pid);
     set({pid, FP_CLASS_GAME, info->comm, "manual", true, std::nullopt, info->uid, Evidence::Manual,
-         info->start_time});
+         info->start_time, false, seen_ns});
     return store_marks();
 }
 
@@ -153,13 +165,13 @@ Status GameTracker::unmark_game(uint32_t pid) {
     auto existing = processes_.find(pid);
     if (existing == processes_.end() || existing->second.class_id != FP_CLASS_GAME)
         return Error{-ENOENT, "process " + std::to_string(pid) + " is not a game"};
-    unmarked_[pid] = existing->second.start_time;
+    unmarked_[pid] = {existing->second.start_time, existing->second.seen_ns};
     forget(pid);
     return store_marks();
 }
 
 void GameTracker::decide(const ProcessInfo& info, std::string reason_prefix,
-                         std::optional<uint64_t> latency_ns) {
+                         std::optional<uint64_t> latency_ns, uint64_t seen_ns) {
     Classification verdict = classify_process(info, rules_);
     if (verdict.class_id == FP_CLASS_NONE) {
         forget(info.pid);
@@ -167,10 +179,15 @@ void GameTracker::decide(const ProcessInfo& info, std::string reason_prefix,
     }
     auto existing = processes_.find(info.pid);
     if (existing != processes_.end() && existing->second.class_id == verdict.class_id &&
-        existing->second.evidence == verdict.evidence)
+        existing->second.evidence == verdict.evidence) {
+        // The same decision, maybe for the pid's next process: the earlier one's exit must
+        // not take it away.
+        existing->second.seen_ns = std::max(existing->second.seen_ns, seen_ns);
+        existing->second.start_time = info.start_time;
         return;
+    }
     set({info.pid, verdict.class_id, info.comm, reason_prefix + verdict.reason, false, latency_ns,
-         info.uid, verdict.evidence, info.start_time});
+         info.uid, verdict.evidence, info.start_time, false, seen_ns});
 }
 
 void GameTracker::write_class(uint32_t pid, fp_class class_id) {

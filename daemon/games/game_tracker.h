@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -15,6 +16,7 @@
 #include "daemon/scheduler/class_map.h"
 #include "daemon/games/class_map_admission.h"
 #include "daemon/scheduler/event_consumer.h"
+#include "common/clock.h"
 #include "common/expected.h"
 #include "daemon/games/manual_marks.h"
 #include "daemon/games/process_classifier.h"
@@ -36,12 +38,19 @@ struct ClassifiedProcess {
     Evidence evidence = Evidence::Weak;
     uint64_t start_time = 0;
     bool in_scheduler = false;         // has a place in the classes map (ClassMapAdmission)
+    // CLOCK_MONOTONIC ns at or before which this process was known to be alive (its exec
+    // event's timestamp, or the time of the /proc read that found it): an exit event from
+    // before it is another process's that had the pid.
+    uint64_t seen_ns = 0;
 };
 
 class GameTracker {
 public:
+    // clock_ns reads CLOCK_MONOTONIC in ns, the clock of the events' timestamps.
+    using Clock = std::function<uint64_t()>;
     GameTracker(std::filesystem::path proc_root, std::vector<ClassRule> rules,
-                std::optional<ManualMarkStore> marks = std::nullopt);
+                std::optional<ManualMarkStore> marks = std::nullopt,
+                Clock clock_ns = monotonic_nsec);
 
     // The map to mirror into (null while no scheduler is attached); on a new one the places
     // are given out again for its capacity and the map is rewritten to exactly them.
@@ -56,7 +65,9 @@ public:
     void scan();
     // now_ns is CLOCK_MONOTONIC, the clock of the event's timestamp.
     void on_exec(const Event& event, uint64_t now_ns);
-    void on_exit(uint32_t pid);
+    // The rings are drained one after another, so the exit of a process can come after the
+    // exec of the next one given its pid: an exit from before that one was seen is ignored.
+    void on_exit(uint32_t pid, uint64_t exited_ns);
 
     // By hand: a marked process stays a game until it exits or is unmarked; an unmarked one
     // is not classified again until it exits. Both are stored; a failure to store is an
@@ -69,7 +80,7 @@ public:
 
 private:
     void decide(const ProcessInfo& info, std::string reason_prefix,
-                std::optional<uint64_t> latency_ns);
+                std::optional<uint64_t> latency_ns, uint64_t seen_ns);
     void set(ClassifiedProcess entry);
     void forget(uint32_t pid);
     void write_class(uint32_t pid, fp_class class_id);
@@ -83,7 +94,12 @@ private:
     std::optional<ManualMarkStore> marks_;
     ClassMap* map_ = nullptr;
     std::map<uint32_t, ClassifiedProcess> processes_;
-    std::map<uint32_t, uint64_t> unmarked_;   // pid -> start time
+    struct Unmarked {
+        uint64_t start_time = 0;
+        uint64_t seen_ns = 0;   // as in ClassifiedProcess
+    };
+    std::map<uint32_t, Unmarked> unmarked_;
+    Clock clock_ns_;
     ClassMapAdmission admission_{kDefaultClassCapacity};
     bool full_reported_ = false;
 };

@@ -57,6 +57,9 @@ protected:
     }
 };
 
+// An exit event's timestamp after every exec's and every clock reading in these tests.
+constexpr uint64_t kLater = UINT64_MAX;
+
 }  // namespace
 
 TEST_F(FakeProc, ScanFindsRunningGamesAndSkipsOthers) {
@@ -79,8 +82,31 @@ TEST_F(FakeProc, ExecDecidesWithLatencyAndExitForgets) {
     tracker.on_exec(exec_event(300, "/tmp/game.exe", 1'000'000), 1'250'000);
     ASSERT_TRUE(tracker.processes().contains(300));
     EXPECT_EQ(tracker.processes().at(300).latency_ns, 250'000u);
-    tracker.on_exit(300);
+    tracker.on_exit(300, kLater);
     EXPECT_TRUE(tracker.processes().empty());
+}
+
+TEST_F(FakeProc, AnExitFromBeforeTheProcessWasSeenIsAnEarlierProcesssWithItsPid) {
+    uint64_t clock = 5'000;
+    GameTracker tracker(root_, {}, std::nullopt, [&clock] { return clock; });
+    // Exec at 2000; the exit of the pid's previous owner (at 1500) is drained after it.
+    add(303, "game.exe", "/tmp/game.exe", 1, {});
+    tracker.on_exec(exec_event(303, "/tmp/game.exe", 2'000), 2'100);
+    tracker.on_exit(303, 1'500);
+    ASSERT_TRUE(tracker.processes().contains(303));
+    // Found by a scan read at 5000: an exit at 4000 was not its own either; one at 6000 is.
+    add(304, "hl2_linux", "/games/hl2_linux", 1, {"SteamAppId=220"});
+    tracker.scan();
+    tracker.on_exit(304, 4'000);
+    ASSERT_TRUE(tracker.processes().contains(304));
+    tracker.on_exit(304, 6'000);
+    EXPECT_FALSE(tracker.processes().contains(304));
+    // The same decision for the pid's next process moves the time it was seen on.
+    tracker.on_exec(exec_event(303, "/tmp/game.exe", 7'000), 7'100);
+    tracker.on_exit(303, 6'500);
+    EXPECT_TRUE(tracker.processes().contains(303));
+    tracker.on_exit(303, 7'500);
+    EXPECT_FALSE(tracker.processes().contains(303));
 }
 
 TEST_F(FakeProc, AnExecIntoSomethingElseDropsTheClass) {
@@ -116,7 +142,7 @@ TEST_F(FakeProc, ManualMarksStickAndUnmarksHoldUntilExit) {
     tracker.scan();
     tracker.on_exec(exec_event(401, "/tmp/game.exe", 0), 1);
     EXPECT_FALSE(tracker.processes().contains(401)) << "unmarked stays unmarked";
-    tracker.on_exit(401);
+    tracker.on_exit(401, kLater);
     tracker.on_exec(exec_event(401, "/tmp/game.exe", 0), 1);
     EXPECT_TRUE(tracker.processes().contains(401)) << "a new process with the pid is judged anew";
 }
@@ -199,7 +225,7 @@ TEST_F(FakeProc, AFreedPlaceGoesToAWaitingProcess) {
     }
     EXPECT_EQ(map.classes.size(), 2u);
     EXPECT_FALSE(map.classes.contains(602));
-    tracker.on_exit(600);
+    tracker.on_exit(600, kLater);
     EXPECT_TRUE(map.classes.contains(602)) << "the waiting one gets the freed place";
     EXPECT_TRUE(tracker.processes().at(602).in_scheduler);
 }
@@ -290,7 +316,7 @@ TEST_F(FakeProc, ManualMarksSurviveARestart) {
     EXPECT_EQ(stored->size(), 2u);
 
     // Exits are forgotten; another boot's marks are never applied.
-    restarted.on_exit(800);
+    restarted.on_exit(800, kLater);
     stored = ManualMarkStore(store_path, "boot-a").load();
     ASSERT_TRUE(stored);
     EXPECT_EQ(*stored, (std::vector<ManualMark>{{801, 4343, false}}));
