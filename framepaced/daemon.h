@@ -81,7 +81,11 @@ private:
     void schedule_reload();
     // Events and overflow watching for the scheduler now in scheduler_.
     Status watch_scheduler();
-    void report_overflows();
+    // Whether the rings were written to (or dropped) since the last call.
+    bool report_overflows();
+    void arm_overflow_tick();
+    uint64_t heartbeat_period_usec() const;
+    void rearm_heartbeat();
     void on_event(const Event& event);
 
     static int on_signal(sd_event_source* source, const struct signalfd_siginfo* info,
@@ -107,6 +111,7 @@ private:
     std::unique_ptr<SchedulerHandle> scheduler_;
     std::unique_ptr<EventConsumer> consumer_;
     EventCounts consumed_before_;      // by consumers of earlier schedulers
+    uint64_t offered_at_tick_ = 0;     // events written and dropped, at the last overflow tick
     OverflowMonitor overflow_;
     GameTracker tracker_;
     // After loop_: they detach from it when destroyed. The guard and the follower call into

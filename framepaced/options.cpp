@@ -163,8 +163,10 @@ constexpr OptionSpec kOptions[] = {
      "$STATE_DIRECTORY, else /var/lib/framepace)",
      set_path<&Options::state_dir, false>},
     {"heartbeat-interval", 0, "MS",
-     "how often the daemon tells BPF it is alive\n"
-     "(default 100; boosts need a fresh heartbeat)",
+     "how often the daemon tells BPF it is alive, at\n"
+     "most (default 1000; more often when a quarter of\n"
+     "heartbeat_limit_ns is shorter: boosts need a\n"
+     "fresh heartbeat)",
      set_number, &Options::heartbeat_interval_ms, 10, 10000, "milliseconds"},
     {"classes-file", 0, "PATH",
      "rules that mark games, compositors and audio servers\n"

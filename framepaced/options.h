@@ -19,7 +19,7 @@ struct Options {
     bool verbose = false;
     LogTarget log_target = LogTarget::Auto;
     uint64_t stats_interval_ms = 0;   // 0: no periodic counter lines
-    uint64_t heartbeat_interval_ms = 100;
+    uint64_t heartbeat_interval_ms = 1000;
     bool reload = true;               // reload after a kernel ejection (else exit 2)
     uint32_t ring_bytes = FP_RING_BYTES_DEFAULT;   // size of each event ring
     uint64_t overflow_threshold = 10;             // drops per window that raise an alert

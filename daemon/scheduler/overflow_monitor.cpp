@@ -50,6 +50,10 @@ std::vector<OverflowAlert> OverflowMonitor::sample(uint64_t now,
     return alerts;
 }
 
+bool OverflowMonitor::awaiting_recovery() const {
+    return std::any_of(rings_.begin(), rings_.end(), [](const RingState& r) { return r.alerted; });
+}
+
 uint64_t suggested_ring_bytes(uint64_t current, uint64_t dropped_in_window) {
     // Each event takes its size plus the ring's 8-byte record header.
     uint64_t event_bytes = sizeof(fp_event) + 8;

@@ -1,6 +1,7 @@
 // Watches the event rings' drop counters and decides when to raise an overflow alert and
 // when to declare recovery. Pure logic with the clock passed in, so it is tested without
-// waiting; the daemon feeds it the real counters every 100 ms.
+// waiting; the daemon feeds it the real counters every 100 ms while events flow or
+// awaiting_recovery().
 #pragma once
 
 #include <array>
@@ -36,6 +37,9 @@ public:
 
     // dropped_totals: each ring's cumulative drop counter now. Returns what to report.
     std::vector<OverflowAlert> sample(uint64_t now_usec, std::span<const uint64_t> dropped_totals);
+
+    // An alert is out and its recovery not yet declared: samples must go on, events or not.
+    bool awaiting_recovery() const;
 
     const OverflowConfig& config() const { return config_; }
 

@@ -90,3 +90,26 @@ TEST(SuggestedRingBytes, GrowsToAPowerOfTwoWithinRange) {
     EXPECT_EQ(suggested_ring_bytes(FP_RING_BYTES_MAX, 1u << 30),
               static_cast<uint64_t>(FP_RING_BYTES_MAX));
 }
+
+TEST_F(Overflow, SamplesMustGoOnOnlyUntilTheRecoveryIsReported) {
+    tick(0);
+    EXPECT_FALSE(monitor_.awaiting_recovery());
+    ASSERT_EQ(tick(50).size(), 1u);
+    EXPECT_TRUE(monitor_.awaiting_recovery()) << "an alert is out";
+    bool recovered = false;
+    for (int i = 0; i < 100 && !recovered; i++)
+        for (const auto& alert : tick(50))
+            recovered |= alert.kind == OverflowAlert::Kind::Recovered;
+    ASSERT_TRUE(recovered);
+    EXPECT_FALSE(monitor_.awaiting_recovery());
+}
+
+TEST_F(Overflow, AfterAPauseInTheSamplesTheDropsSinceTheLastOneCount) {
+    // The daemon stops sampling while no events flow; drops only come with events, which
+    // start the samples again, so what was dropped since the last sample is recent.
+    tick(0);
+    now_ += 60'000'000;
+    auto alerts = tick(20);
+    ASSERT_EQ(alerts.size(), 1u);
+    EXPECT_EQ(alerts[0].dropped_in_window, 20u);
+}
