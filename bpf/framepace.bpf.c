@@ -1615,8 +1615,9 @@ void BPF_STRUCT_OPS(framepace_stopping, struct task_struct *p, bool runnable)
 	count(FP_CNT_STOPS);
 	count_add(FP_CNT_RUN_NS, used);
 
-	role = classify_role(tctx->class_id, p->scx.weight, tctx->avg_run_ns, tctx->avg_wake_ns,
-	                     tctx->runnable_pct, time_since(now, tctx->game_wakeup_ns), t);
+	role = classify_role(tctx->class_id, tctx->role, p->scx.weight, tctx->avg_run_ns,
+	                     tctx->avg_wake_ns, tctx->runnable_pct,
+	                     time_since(now, tctx->game_wakeup_ns), t);
 	if (role != tctx->role)
 		set_role(p, tctx, role);
 }

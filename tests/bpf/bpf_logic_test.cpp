@@ -61,9 +61,11 @@ protected:
     }
 
     uint32_t role(uint32_t class_id, uint32_t weight, uint64_t avg_run, uint64_t avg_wake,
-                  uint64_t game_wakeup_age = UINT64_MAX, uint64_t runnable_pct = 0) {
+                  uint64_t game_wakeup_age = UINT64_MAX, uint64_t runnable_pct = 0,
+                  uint32_t role_now = FP_ROLE_NORMAL) {
         fp_role_probe probe{};
         probe.class_id = class_id;
+        probe.role_now = role_now;
         probe.weight = weight;
         probe.avg_run_ns = avg_run;
         probe.avg_wake_ns = avg_wake;
@@ -98,6 +100,19 @@ TEST_F(BpfLogic, GameThreadsAreCriticalOnlyWhenTheyWakeOftenAndRunBriefly) {
     EXPECT_EQ(role(FP_CLASS_GAME, 100, 1 * kMs, 200 * kMs), FP_ROLE_GAME);          // rare
     // A game that hogs and runs at nice 5 is still the game.
     EXPECT_EQ(role(FP_CLASS_GAME, 50, 3 * kMs, FP_BEHAVIOUR_NS_MAX), FP_ROLE_GAME);
+}
+
+TEST_F(BpfLogic, AGameThreadStaysCriticalUpToAQuarterPastTheBound) {
+    // A logic tick whose mean run hovers around critical_run_ns (2 ms) keeps its role.
+    const uint64_t hover = 2'300'000, wake = 16 * kMs;
+    EXPECT_EQ(role(FP_CLASS_GAME, 100, hover, wake, UINT64_MAX, 0, FP_ROLE_GAME_CRITICAL),
+              FP_ROLE_GAME_CRITICAL);
+    EXPECT_EQ(role(FP_CLASS_GAME, 100, hover, wake, UINT64_MAX, 0, FP_ROLE_GAME), FP_ROLE_GAME);
+    // Past a quarter more it is a game thread; under the bound it becomes critical again.
+    EXPECT_EQ(role(FP_CLASS_GAME, 100, 2'500'000, wake, UINT64_MAX, 0, FP_ROLE_GAME_CRITICAL),
+              FP_ROLE_GAME);
+    EXPECT_EQ(role(FP_CLASS_GAME, 100, 1'900'000, wake, UINT64_MAX, 0, FP_ROLE_GAME),
+              FP_ROLE_GAME_CRITICAL);
 }
 
 TEST_F(BpfLogic, CompositorAndAudioGoByClassWhateverTheyDo) {

@@ -41,9 +41,9 @@ int fp_test_tunables(struct fp_tunables *out)
 SEC("syscall")
 int fp_test_role(struct fp_role_probe *probe)
 {
-	probe->role =
-	        classify_role(probe->class_id, probe->weight, probe->avg_run_ns, probe->avg_wake_ns,
-	                      probe->runnable_pct, probe->game_wakeup_age_ns, current_tunables());
+	probe->role = classify_role(probe->class_id, probe->role_now, probe->weight,
+	                            probe->avg_run_ns, probe->avg_wake_ns, probe->runnable_pct,
+	                            probe->game_wakeup_age_ns, current_tunables());
 	return 0;
 }
 

@@ -46,7 +46,7 @@ struct fp_role_probe {
 	fp_u64 runnable_pct;       /* in: share of its stops at which it was still runnable */
 	fp_u64 game_wakeup_age_ns; /* in: time since a game thread last woke it */
 	fp_u32 role;               /* out */
-	fp_u32 pad;
+	fp_u32 role_now;           /* in: the role it has (the bound to stay game-critical) */
 };
 
 /* fp_test_clock: the scheduler's clock (fp_now), which the boost window's end is on. */
