@@ -49,8 +49,7 @@ char _license[] SEC("license") = "GPL";
 #define ENOMEM 12
 #define CLOCK_MONOTONIC 1
 
-/* The utilisation sampler's period, and the gap between entering and leaving shared mode. */
-#define UTIL_PERIOD_NS 10000000ULL
+/* The gap between entering and leaving shared mode, in utilisation percent. */
 #define UTIL_HYSTERESIS_PCT 10
 /* How many CPUs a waking task looks at for work to preempt. */
 #define FP_PREEMPT_SCAN_MAX 64
@@ -214,7 +213,7 @@ struct {
  */
 __u32 classes_seq;
 
-/* Share of busy CPUs, a moving mean sampled every UTIL_PERIOD_NS, in percent. */
+/* Share of busy CPUs, a moving mean of sample_utilisation's samples, in percent. */
 __u32 util_pct;
 
 /* Non-zero while utilisation is above shared_util_pct: everything uses its LLC's queue. */
@@ -1651,9 +1650,9 @@ s32 BPF_STRUCT_OPS_SLEEPABLE(framepace_init_task, struct task_struct *p,
 }
 
 /*
- * Every UTIL_PERIOD_NS: the share of online CPUs that are busy, smoothed, decides between
- * per-CPU queues and the shared one, with hysteresis so that a load near the threshold does
- * not flip-flop. Both counts are taken now: the scheduler stays loaded across CPU hotplug, so
+ * Every util_sample_period_ns (policy.h): the share of online CPUs that are busy, smoothed,
+ * decides between per-CPU queues and the shared one, with hysteresis so that a load near the
+ * threshold does not flip-flop. Both counts are taken now: the scheduler stays loaded across CPU hotplug, so
  * a count of online CPUs from load time goes stale, and the kernel does not clear the idle
  * bit of a CPU that goes offline (idle is the state it leaves in), so the idle mask's weight
  * alone would count offline CPUs as idle ones: idle CPUs are those of idle & online.
@@ -1689,7 +1688,7 @@ static int sample_utilisation(void *map, int *key, struct util_timer *ut)
 		shared_mode = 0;
 		count(FP_CNT_CPU_MODE);
 	}
-	bpf_timer_start(&ut->timer, UTIL_PERIOD_NS, 0);
+	bpf_timer_start(&ut->timer, util_sample_period_ns(busy_pct), 0);
 	return 0;
 }
 
@@ -1714,7 +1713,7 @@ static s32 start_util_timer(void)
 	err = bpf_timer_set_callback(&ut->timer, sample_utilisation);
 	if (err)
 		return err;
-	return bpf_timer_start(&ut->timer, UTIL_PERIOD_NS, 0);
+	return bpf_timer_start(&ut->timer, FP_UTIL_PERIOD_NS, 0);
 }
 
 /*

@@ -211,3 +211,9 @@ TEST(Policy, OnlyUsedUpSlicesCountAsBatchEvidence) {
     EXPECT_EQ(runnable_share(40, true, slice / 2 - 1, slice), 40u);
     EXPECT_EQ(runnable_share(40, true, slice / 2, slice), 55u);
 }
+
+TEST(Policy, TheUtilisationSamplerSlowsDownOnlyWhenEveryCpuWasIdle) {
+    EXPECT_EQ(util_sample_period_ns(0), 80 * kMs);
+    EXPECT_EQ(util_sample_period_ns(1), 10 * kMs);
+    EXPECT_EQ(util_sample_period_ns(100), 10 * kMs);
+}
