@@ -2,7 +2,7 @@
 # Walking skeleton: framepaced loads framepace on the real kernel, keeps it attached under
 # CPU + fork load with its counters moving, detaches cleanly on SIGTERM, reports a kernel
 # ejection, and refuses clearly without privileges.
-# checks: unprivileged_refused attach enable_seq_counts under_load kfunc_names sigterm_detaches ejection_reported
+# checks: unprivileged_refused attach enable_seq_counts under_load sampler_rests_when_idle kfunc_names sigterm_detaches ejection_reported
 . /usr/lib/framepace-vm/lib.sh
 . /usr/lib/framepace-vm/message-ids.env
 
@@ -65,6 +65,20 @@ if [ "$bad" = 0 ] && [ "$samples" -ge 60 ] && [ "$load_rc" = 0 ] &&
         "$(jq -cn --argjson d "$metrics" --argjson s "$samples" '{samples:$s,deltas:$d}')"
 else
     result under_load fail "samples=$samples not-enabled=$bad stress rc=$load_rc deltas=$metrics unit=$(systemctl is-active framepaced)"
+fi
+
+# --- the utilisation sampler fires every 10 ms while a CPU is busy and every 80 ms once a
+# sample found every CPU idle (util_sample_period_ns): its rate on the idle system (the test
+# itself and the daemon's 1 s statistics still wake a CPU now and then) is under half its rate
+# under the 30 s of load above.
+busy_samples=$(echo "$metrics" | jq -r '.util_samples // 0')
+idle0=$(counter util_samples); sleep 10; idle1=$(counter util_samples)
+idle_samples=$((idle1 - idle0))
+why="util_samples: $busy_samples in the 33 s of load and settling, $idle_samples in 10 s idle"
+if [ "$busy_samples" -ge $((33 * 30)) ] && [ $((idle_samples * 33 * 2)) -lt $((busy_samples * 10)) ]; then
+    result sampler_rests_when_idle pass "$why"
+else
+    result sampler_rests_when_idle fail "$why (expected at least 30 a second under load, and under half that rate idle)"
 fi
 
 # --- which kfunc names the scheduler ran with: kfuncs.h picks 6.12's (scx_bpf_dispatch,
