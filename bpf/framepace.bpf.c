@@ -2014,5 +2014,7 @@ struct sched_ext_ops framepace_ops = {
         .exit = (void *)framepace_exit,
         /* Well under the kernel's 30 s: a stall ejects us long before a user notices a hang. */
         .timeout_ms = 5000,
+        /* .flags: set by framepaced to those of its wanted flags the kernel knows
+         * (daemon/scheduler/ops_flags.h). */
         .name = "framepace",
 };

@@ -17,6 +17,7 @@
 #include "bpf/framepace.skel.h"
 #include "common/log.h"
 #include "common/unique_fd.h"
+#include "daemon/scheduler/ops_flags.h"
 
 namespace framepace {
 namespace {
@@ -47,7 +48,19 @@ Expected<std::unique_ptr<SchedulerHandle>> SchedulerHandle::load_and_attach(
     const Topology& topology, const fp_tunables& tunables, uint64_t generation,
     uint32_t ring_bytes) {
     std::unique_ptr<SchedulerHandle> handle(new SchedulerHandle());
+    OpsFlags ops_flags;
+    if (auto kernel_flags = read_kernel_ops_flags(); kernel_flags)
+        ops_flags = wanted_ops_flags(*kernel_flags);
+    else
+        log_printf(LOG_WARNING, "%s: exiting and migration-disabled tasks bypass framepace",
+                   kernel_flags.error().message.c_str());
+    if (!ops_flags.missing.empty())
+        log_printf(LOG_WARNING, "this kernel lacks %s: those tasks bypass framepace's policy",
+                   ops_flags.missing.c_str());
+    log_printf(LOG_INFO, "sched_ext ops flags: %s",
+               ops_flags.names.empty() ? "none" : ops_flags.names.c_str());
     auto configure = [&](struct ::framepace_bpf* skel) -> Status {
+        skel->struct_ops.framepace_ops->flags = ops_flags.value;
         skel->rodata->nr_cpus = topology.nr_cpus;
         skel->rodata->nr_llcs = topology.nr_llcs;
         skel->rodata->smt_enabled = topology.smt;

@@ -2,7 +2,7 @@
 # Walking skeleton: framepaced loads framepace on the real kernel, keeps it attached under
 # CPU + fork load with its counters moving, detaches cleanly on SIGTERM, reports a kernel
 # ejection, and refuses clearly without privileges.
-# checks: unprivileged_refused attach enable_seq_counts under_load sampler_rests_when_idle kfunc_names sigterm_detaches ejection_reported
+# checks: unprivileged_refused attach enable_seq_counts under_load policy_sees_all sampler_rests_when_idle kfunc_names sigterm_detaches ejection_reported
 . /usr/lib/framepace-vm/lib.sh
 . /usr/lib/framepace-vm/message-ids.env
 
@@ -39,6 +39,16 @@ fi
 # --- 30 s of CPU + fork load: never leaves enabled, counters move
 sleep 1.5
 before=$(latest_counters)
+# The kernel's own sched_ext event counters (6.16+ publish them), as JSON.
+scx_events() {
+    local file=/sys/kernel/sched_ext/root/events
+    if [ -r "$file" ]; then
+        jq -Rn '[inputs | split(" ") | {key: .[0], value: (.[1] | tonumber)}] | from_entries' "$file"
+    else
+        echo '{}'
+    fi
+}
+events_before=$(scx_events)
 stress-ng --cpu "$(( $(nproc) * 2 ))" --fork 2 --timeout 30s --quiet &
 load=$!
 samples=0 bad=0
@@ -65,6 +75,29 @@ if [ "$bad" = 0 ] && [ "$samples" -ge 60 ] && [ "$load_rc" = 0 ] &&
         "$(jq -cn --argjson d "$metrics" --argjson s "$samples" '{samples:$s,deltas:$d}')"
 else
     result under_load fail "samples=$samples not-enabled=$bad stress rc=$load_rc deltas=$metrics unit=$(systemctl is-active framepaced)"
+fi
+
+# --- every task goes through framepace's policy: the daemon asked for SCX_OPS_ENQ_EXITING
+# (every sched_ext kernel has it) and SCX_OPS_ENQ_MIGRATION_DISABLED (6.13+), and on kernels
+# that count them no exiting (stress-ng's forks) nor migration-disabled task was queued by
+# the kernel itself with the default 20 ms slice during the load.
+events_after=$(scx_events)
+flags=$(journalctl -b -u framepaced --no-pager -o cat | sed -n 's/.*sched_ext ops flags: //p' | tail -n1)
+case "$(uname -r)" in
+    6.12.*) want="SCX_OPS_ENQ_EXITING" ;;
+    *) want="SCX_OPS_ENQ_EXITING SCX_OPS_ENQ_MIGRATION_DISABLED" ;;
+esac
+skipped=$(jq -cn --argjson b "$events_before" --argjson a "$events_after" '
+    [$a | to_entries[] | select(.key | test("ENQ_SKIP|REFILL_SLICE_DFL")) |
+     {key: .key, value: (.value - ($b[.key] // 0))}] | from_entries')
+[ "$skipped" = '{}' ] && skipped="none (this kernel publishes no sched_ext events)"
+why="ops flags logged: '$flags'; kernel events over the load: $skipped"
+if [ "$flags" = "$want" ] &&
+    [ "$(echo "$events_after" | jq --argjson b "$events_before" \
+        '[.SCX_EV_ENQ_SKIP_EXITING, .SCX_EV_ENQ_SKIP_MIGRATION_DISABLED | . // 0] | add - ([$b.SCX_EV_ENQ_SKIP_EXITING, $b.SCX_EV_ENQ_SKIP_MIGRATION_DISABLED | . // 0] | add)')" = 0 ]; then
+    result policy_sees_all pass "$why"
+else
+    result policy_sees_all fail "$why (expected flags '$want' and no ENQ_SKIP events)"
 fi
 
 # --- the utilisation sampler fires every 10 ms while a CPU is busy and every 80 ms once a
