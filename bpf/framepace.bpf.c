@@ -1680,7 +1680,7 @@ static int sample_utilisation(void *map, int *key, struct util_timer *ut)
 	scx_bpf_put_cpumask(online);
 	busy_pct = nr_online > nr_idle ? (nr_online - nr_idle) * 100 / nr_online : 0;
 	count(FP_CNT_UTIL_SAMPLES);
-	util_pct = (util_pct * 3 + busy_pct) / 4;
+	util_pct = ewma(util_pct, busy_pct);
 
 	if (!shared_mode && util_pct >= t->shared_util_pct) {
 		shared_mode = 1;
