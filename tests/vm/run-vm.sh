@@ -179,6 +179,11 @@ elif stale_int3_oops; then
     grep -m1 -A1 'Oops: int3' "$out/console.log" >&2 || true
     echo "run-vm: rerunning the whole job once from a fresh boot" >&2
     cp "$out/console.log" "$out/console.first-boot.log"
+    cp "$out/results.jsonl" "$out/results.first-boot.jsonl" 2>/dev/null || true
+    cp "$out/journal.txt" "$out/journal.first-boot.txt" 2>/dev/null || true
+    # A check that failed before the crash is shown, not lost with the first boot.
+    jq -r 'select(.result == "fail") | "  FAIL (first boot)  \(.test): \(.detail)"' \
+        "$out/results.first-boot.jsonl" >&2 2>/dev/null || true
     boot || true
 fi
 elapsed=$(( $(date +%s) - start ))

@@ -78,9 +78,9 @@ else
 fi
 
 # --- every task goes through framepace's policy: the daemon asked for SCX_OPS_ENQ_EXITING
-# (every sched_ext kernel has it) and SCX_OPS_ENQ_MIGRATION_DISABLED (6.13+), and on kernels
+# (every sched_ext kernel has it) and SCX_OPS_ENQ_MIGRATION_DISABLED (not 6.12), and on kernels
 # that count them no exiting (stress-ng's forks) nor migration-disabled task was queued by
-# the kernel itself with the default 20 ms slice during the load.
+# the kernel itself, nor given the default 20 ms slice, during the load.
 events_after=$(scx_events)
 flags=$(journalctl -b -u framepaced --no-pager -o cat | sed -n 's/.*sched_ext ops flags: //p' | tail -n1)
 case "$(uname -r)" in
@@ -93,11 +93,13 @@ skipped=$(jq -cn --argjson b "$events_before" --argjson a "$events_after" '
 [ "$skipped" = '{}' ] && skipped="none (this kernel publishes no sched_ext events)"
 why="ops flags logged: '$flags'; kernel events over the load: $skipped"
 if [ "$flags" = "$want" ] &&
-    [ "$(echo "$events_after" | jq --argjson b "$events_before" \
-        '[.SCX_EV_ENQ_SKIP_EXITING, .SCX_EV_ENQ_SKIP_MIGRATION_DISABLED | . // 0] | add - ([$b.SCX_EV_ENQ_SKIP_EXITING, $b.SCX_EV_ENQ_SKIP_MIGRATION_DISABLED | . // 0] | add)')" = 0 ]; then
+    [ "$(echo "$events_after" | jq --argjson b "$events_before" '
+        def sum: [.SCX_EV_ENQ_SKIP_EXITING, .SCX_EV_ENQ_SKIP_MIGRATION_DISABLED,
+                  .SCX_EV_REFILL_SLICE_DFL | . // 0] | add;
+        sum - ($b | sum)')" = 0 ]; then
     result policy_sees_all pass "$why"
 else
-    result policy_sees_all fail "$why (expected flags '$want' and no ENQ_SKIP events)"
+    result policy_sees_all fail "$why (expected flags '$want' and no ENQ_SKIP nor REFILL_SLICE_DFL events)"
 fi
 
 # --- the utilisation sampler fires every 10 ms while a CPU is busy and every 80 ms once a

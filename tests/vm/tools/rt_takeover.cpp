@@ -126,7 +126,9 @@ int main(int argc, char** argv) {
         }
         last = now;
         int cpu_seen = sched_getcpu();
-        if (now <= start)
+        // T0 is when the RT thread was due; a TCG timer may wake it later, and until it has
+        // started the task still runs where it did before the take-over.
+        if (now <= start || !rt_started.load())
             cpu_at_t0 = cpu_seen;
         if (cpu_seen != cpu_now && nr_moves < 32 && now > start)
             moves[nr_moves++] = Move{(now - start) / 1000, cpu_seen};
