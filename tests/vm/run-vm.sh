@@ -152,8 +152,8 @@ echo "run-vm: $job job on $kver ($(du -m "$work/initrd.cpio" | cut -f1) MiB init
 # whose code dump shows no int3 (0xcc) before the trapping address. The kernel patches a
 # static key by writing int3, syncing every CPU with an IPI, writing the new bytes, removing
 # the int3 and syncing again, so on hardware no CPU can trap there afterwards. Multi-threaded
-# TCG now and then runs a translation made while the int3 was in place (seen with QEMU 10.0.2
-# on 7.2.13 in __schedule, in 1 of about 30 CI runs, while sched_ext switched on or off),
+# TCG now and then runs a translation made while the int3 was in place (seen once in CI, with
+# QEMU 10.0.2 on 7.2.13 in __schedule, after the job had switched sched_ext on and off often),
 # and the dump, read from memory, shows the finished instruction. A real int3 bug shows cc.
 stale_int3_oops() {
     awk '/Oops: int3/ { seen = 1; next }
