@@ -12,6 +12,7 @@ inline constexpr const char* kSchedulerAdopted = "9b1d6e2f4a8c4f17b3e5d0a6c2f8e4
 inline constexpr const char* kSchedulerReplaced = "4e7a2c9d1b5f4a83a6d0e3c7b9f1d5a2";
 inline constexpr const char* kRingbufOverflow = "c3f1a9e7d5b24c6e8a0f2d4b6e8c1a37";
 inline constexpr const char* kRingbufRecovered = "0d8b6f4e2a9c4b1d9e7f5a3c1b0d8e6f";
+inline constexpr const char* kProcessesRescanned = "aaab392e93154c2993fc2a3ee6de796d";
 inline constexpr const char* kProcessClassified = "a16265545f154f948224ddf99ea45590";
 inline constexpr const char* kClassMapFull = "4ba1eee78fb54c6a80115403ac1cac82";
 inline constexpr const char* kPowerProfileChanged = "08704654c8d6478a81f0507aed999882";

@@ -120,13 +120,23 @@ Status Daemon::watch_scheduler() {
     consumer_ = std::move(*consumer);
     if (auto status = tracker_.attach(scheduler_.get()); !status)
         log_printf(LOG_WARNING, "%s", status.error().message.c_str());
-    // A new scheduler has new rings whose counters start at zero.
+    // A new scheduler has new rings whose counters start at zero. The tracker has just
+    // scanned /proc: what the rings dropped so far is made up for.
     overflow_ = OverflowMonitor(overflow_.config());
+    auto rings = scheduler_->read_ring_counters();
+    rescan_ = RescanSchedule(rings ? events_lost(*rings) : 0);
     sd_event_source* source = nullptr;
     if (sd_event_add_io(loop_.get(), &source, scheduler_->link_fd(), EPOLLHUP, on_link_event,
                         this) >= 0)
         link_watch_.reset(source);
     return Ok{};
+}
+
+// Exec and exit events framepaced will never see: dropped by a full ring, or never written
+// because the kernel skipped the hook.
+uint64_t Daemon::events_lost(const SchedulerHandle::RingTotals& rings) const {
+    auto misses = scheduler_->read_hook_misses();
+    return rings.dropped_total() + (misses ? misses->total() : 0);
 }
 
 bool Daemon::report_overflows() {
@@ -140,7 +150,10 @@ bool Daemon::report_overflows() {
         offered += totals->produced[i] + totals->dropped[i];
     bool moved = offered != offered_at_tick_;
     offered_at_tick_ = offered;
-    for (const auto& alert : overflow_.sample(monotonic_usec(), totals->dropped)) {
+    uint64_t now_usec = monotonic_usec();
+    if (uint64_t lost = events_lost(*totals); rescan_.sample(now_usec, lost))
+        reconcile_processes(lost);
+    for (const auto& alert : overflow_.sample(now_usec, totals->dropped)) {
         std::string ring = std::to_string(alert.ring);
         if (alert.kind == OverflowAlert::Kind::Recovered) {
             log_structured(LOG_INFO, message_id::kRingbufRecovered,
@@ -173,13 +186,32 @@ bool Daemon::report_overflows() {
     return moved;
 }
 
+// Dropped exec events are games never classified; dropped exits hold places in the classes
+// map for processes that are gone.
+void Daemon::reconcile_processes(uint64_t lost_total) {
+    uint64_t started = monotonic_usec();
+    auto reconciled = tracker_.reconcile();
+    uint64_t took_usec = monotonic_usec() - started;
+    log_structured(LOG_INFO, message_id::kProcessesRescanned,
+                   std::to_string(lost_total) +
+                       " events lost in all (ring drops and skipped hook runs): rescanned /proc "
+                       "in " +
+                       std::to_string(took_usec / 1000) + " ms, " +
+                       std::to_string(reconciled.found) + " processes classified, " +
+                       std::to_string(reconciled.gone) + " decisions for exited processes dropped",
+                   {{"FRAMEPACE_LOST_TOTAL", std::to_string(lost_total)},
+                    {"FRAMEPACE_FOUND", std::to_string(reconciled.found)},
+                    {"FRAMEPACE_GONE", std::to_string(reconciled.gone)},
+                    {"FRAMEPACE_RESCAN_USEC", std::to_string(took_usec)}});
+}
+
 int Daemon::on_overflow_tick(sd_event_source* source, uint64_t, void* userdata) {
     auto* self = static_cast<Daemon*>(userdata);
     // Drops come only with events: while none are written the tick rests, and the next one
     // the daemon consumes arms it again (on_event). Not when the rings are drained on a timer
     // (--debug-consume-interval-ms): then no event wakes the daemon.
     bool moved = self->report_overflows();
-    if (!moved && !self->overflow_.awaiting_recovery() &&
+    if (!moved && !self->overflow_.awaiting_recovery() && !self->rescan_.pending() &&
         self->options_.debug_consume_interval_ms == 0)
         return 0;
     if (auto status = rearm_timer(source, kOverflowTickUsec, "the overflow timer"); !status)

@@ -11,6 +11,7 @@
 #include "daemon/games/game_tracker.h"
 #include "framepaced/options.h"
 #include "daemon/scheduler/overflow_monitor.h"
+#include "daemon/games/rescan_schedule.h"
 #include "daemon/scheduler/scheduler_handle.h"
 #include "daemon/scheduler/scheduler_keeper.h"
 #include "daemon/service/scheduler_service.h"
@@ -84,6 +85,8 @@ private:
     // Whether the rings were written to (or dropped) since the last call.
     bool report_overflows();
     void arm_overflow_tick();
+    uint64_t events_lost(const SchedulerHandle::RingTotals& rings) const;
+    void reconcile_processes(uint64_t lost_total);
     uint64_t heartbeat_period_usec() const;
     void rearm_heartbeat();
     void on_event(const Event& event);
@@ -114,6 +117,7 @@ private:
     uint64_t offered_at_tick_ = 0;     // events written and dropped, at the last overflow tick
     OverflowMonitor overflow_;
     GameTracker tracker_;
+    RescanSchedule rescan_;            // makes up for dropped exec and exit events
     // After loop_: they detach from it when destroyed. The guard and the follower call into
     // the bus, so they go first.
     std::unique_ptr<SystemBus> bus_;

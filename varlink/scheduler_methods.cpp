@@ -219,6 +219,9 @@ std::optional<json> SchedulerMethods::stats_reply(Responder& responder) {
                              {"dropped", ring_totals->dropped[i]},
                              {"size_bytes", scheduler->ring_bytes()}});
     }
+    json hooks_missed = json::object();
+    if (auto misses = scheduler->read_hook_misses())
+        hooks_missed = {{"exec", misses->exec}, {"exit", misses->exit}};
     EventCounts consumed = service_.event_counts();
     json events = json::object();
     for (unsigned type = 1; type < FP_NR_EVENT_TYPES; type++)
@@ -227,6 +230,7 @@ std::optional<json> SchedulerMethods::stats_reply(Responder& responder) {
     return json{{"timestamp_usec", monotonic_usec()},
                 {"counters", std::move(counters)},
                 {"ringbufs", std::move(rings)},
+                {"hooks_missed", std::move(hooks_missed)},
                 {"events", std::move(events)}};
 }
 

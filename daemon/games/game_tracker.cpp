@@ -94,6 +94,34 @@ void GameTracker::scan() {
     }
 }
 
+GameTracker::Reconciled GameTracker::reconcile() {
+    Reconciled result;
+    std::vector<uint32_t> gone;
+    auto alive = [&](uint32_t pid, uint64_t start_time) {
+        return read_start_time(proc_root_, pid) == start_time;
+    };
+    for (const auto& [pid, entry] : processes_)
+        if (!alive(pid, entry.start_time))
+            gone.push_back(pid);
+    for (const auto& [pid, entry] : unmarked_)
+        if (!processes_.contains(pid) && !alive(pid, entry.start_time))
+            gone.push_back(pid);
+    // Now is after every seen_ns, so no exit is taken for an earlier process's.
+    uint64_t now_ns = clock_ns_();
+    for (uint32_t pid : gone)
+        on_exit(pid, now_ns);
+    result.gone = gone.size();
+    std::vector<uint32_t> known;
+    known.reserve(processes_.size());
+    for (const auto& [pid, entry] : processes_)
+        known.push_back(pid);
+    scan();
+    for (const auto& [pid, entry] : processes_)
+        if (!std::binary_search(known.begin(), known.end(), pid))
+            result.found++;
+    return result;
+}
+
 void GameTracker::on_exec(const Event& event, uint64_t now_ns) {
     uint32_t pid = event.pid;
     if (unmarked_.contains(pid))

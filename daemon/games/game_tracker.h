@@ -1,5 +1,6 @@
 // Which processes are games, compositors and audio servers, and why: decided from exec
-// events (within a ring drain of the exec), from one /proc scan at start, and by hand
+// events (within a ring drain of the exec), from a /proc scan at start and after events
+// were lost, and by hand
 // through Varlink; mirrored into the scheduler's "classes" map whenever one is attached.
 // When there are more decisions than the map holds, ClassMapAdmission decides which are in
 // it. Manual marks are kept on disk (ManualMarkStore) and restored after a restart.
@@ -63,6 +64,14 @@ public:
     void restore_marks();
     // Every process in /proc, once; what it finds replaces earlier automatic decisions.
     void scan();
+    // After lost events (a ring overflowed): the execs and exits not seen are made up for.
+    // Entries whose process is gone, or whose pid now names another process, go as their
+    // exit would have taken them; then /proc is scanned as at start.
+    struct Reconciled {
+        size_t gone = 0;    // decisions (and unmarks) whose process had exited
+        size_t found = 0;   // processes classified that were not before
+    };
+    Reconciled reconcile();
     // now_ns is CLOCK_MONOTONIC, the clock of the event's timestamp.
     void on_exec(const Event& event, uint64_t now_ns);
     // The rings are drained one after another, so the exit of a process can come after the

@@ -84,9 +84,12 @@ struct StatFields {
     uint64_t env_end = 0;     // 51
 };
 
-StatFields read_stat(const std::filesystem::path& proc_dir) {
-    // A process that is gone has no stat: every field stays 0.
-    std::string stat = read_first_line(proc_dir / "stat").value_or("");
+// nullopt for a process that is gone.
+std::optional<StatFields> read_stat(const std::filesystem::path& proc_dir) {
+    auto line = read_first_line(proc_dir / "stat");
+    if (!line)
+        return std::nullopt;
+    const std::string& stat = *line;
     StatFields fields;
     size_t close = stat.rfind(')');
     if (close == std::string::npos)
@@ -335,6 +338,13 @@ Classification classify_process(const ProcessInfo& info, const std::vector<Class
     return {};
 }
 
+std::optional<uint64_t> read_start_time(const std::filesystem::path& proc_root, uint32_t pid) {
+    auto stat = read_stat(proc_root / std::to_string(pid));
+    if (!stat)
+        return std::nullopt;
+    return stat->start_time;
+}
+
 std::optional<ProcessInfo> read_process(const std::filesystem::path& proc_root, uint32_t pid,
                                         std::string executable, const EnvironmentNeeds& needs) {
     std::filesystem::path dir = proc_root / std::to_string(pid);
@@ -351,7 +361,8 @@ std::optional<ProcessInfo> read_process(const std::filesystem::path& proc_root, 
             return std::nullopt;
     }
     info.executable = std::move(executable);
-    StatFields stat = read_stat(dir);
+    // Gone since its comm was read: every field stays 0.
+    StatFields stat = read_stat(dir).value_or(StatFields{});
     info.start_time = stat.start_time;
     info.uid = read_uid(dir);
     if (stat.ppid)

@@ -97,6 +97,10 @@ struct EnvironmentRead {
 EnvironmentRead read_environment(int fd, uint64_t size, const EnvironmentNeeds& needs,
                                  size_t limit = kEnvironmentReadLimit);
 
+// The start time (clock ticks after boot) of pid; nullopt once it is gone. One read, where
+// read_process makes several.
+std::optional<uint64_t> read_start_time(const std::filesystem::path& proc_root, uint32_t pid);
+
 // What /proc (proc_root in tests) says about pid; nullopt once the process is gone or for
 // kernel threads. executable, when given, is the path from the exec event. The environment
 // is read as bounded by read_environment, for the variables in needs only.

@@ -211,6 +211,24 @@ Expected<SchedulerHandle::RingTotals> SchedulerHandle::read_ring_counters() cons
     return totals;
 }
 
+Expected<SchedulerHandle::HookMisses> SchedulerHandle::read_hook_misses() const {
+    auto misses = [](const bpf_program* prog) -> Expected<uint64_t> {
+        bpf_prog_info info{};
+        uint32_t len = sizeof(info);
+        if (int err = bpf_prog_get_info_by_fd(bpf_program__fd(prog), &info, &len))
+            return make_error(err,
+                              std::string("cannot read the info of ") + bpf_program__name(prog));
+        return info.recursion_misses;
+    };
+    auto exec = misses(skel_->progs.on_exec);
+    if (!exec)
+        return exec.error();
+    auto exit = misses(skel_->progs.on_exit);
+    if (!exit)
+        return exit.error();
+    return HookMisses{*exec, *exit};
+}
+
 namespace {
 
 // The one value of a kept array map (a data section, the meta map) of at least min_size

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <numeric>
 #include <optional>
 #include <string>
 #include <vector>
@@ -69,8 +70,19 @@ public:
     uint32_t ring_bytes() const { return ring_bytes_; }
     struct RingTotals {
         std::array<uint64_t, FP_NR_RINGS> produced{}, dropped{};
+        uint64_t dropped_total() const {
+            return std::accumulate(dropped.begin(), dropped.end(), uint64_t{0});
+        }
     };
     Expected<RingTotals> read_ring_counters() const;
+    // Runs of the exec and exit hooks that the kernel skipped because the same hook was
+    // already running on that CPU (bpf_prog_info.recursion_misses, kernels from 6.7): their
+    // events are lost without a ring drop.
+    struct HookMisses {
+        uint64_t exec = 0, exit = 0;
+        uint64_t total() const { return exec + exit; }
+    };
+    Expected<HookMisses> read_hook_misses() const;
     Expected<fp_tunables> read_tunables() const;
 
     // Heartbeat for the boost gate: CLOCK_MONOTONIC ns, one store into BPF.

@@ -9,6 +9,7 @@ namespace framepace {
 
 Expected<CounterTotals> SchedulerHandle::read_counters() const { std::abort(); }
 Expected<SchedulerHandle::RingTotals> SchedulerHandle::read_ring_counters() const { std::abort(); }
+Expected<SchedulerHandle::HookMisses> SchedulerHandle::read_hook_misses() const { std::abort(); }
 Status SchedulerHandle::reset_counters() { std::abort(); }
 Expected<std::vector<fp_task_record>> SchedulerHandle::list_tasks() const { std::abort(); }
 uint64_t SchedulerHandle::generation() const { std::abort(); }

@@ -147,6 +147,45 @@ TEST_F(FakeProc, ManualMarksStickAndUnmarksHoldUntilExit) {
     EXPECT_TRUE(tracker.processes().contains(401)) << "a new process with the pid is judged anew";
 }
 
+// The rings dropped events: an exec (a game never classified), exits (decisions held for
+// processes that are gone), an exit and an exec on one pid (another process now has it).
+TEST_F(FakeProc, ReconcileMakesUpForLostExecsAndExits) {
+    add(500, "hl2_linux", "/games/hl2_linux", 1, {"SteamAppId=220"}, 1000, 10);
+    add(501, "game.exe", "/tmp/game.exe", 1, {}, 1000, 11);
+    add(503, "loop", "/usr/bin/loop", 1, {}, 1000, 13);
+    add(504, "other.exe", "/tmp/other.exe", 1, {}, 1000, 14);
+    uint64_t clock = 1'000;
+    GameTracker tracker(root_, {}, std::nullopt, [&clock] { return clock; });
+    tracker.scan();
+    ASSERT_TRUE(tracker.mark_game(503));
+    ASSERT_TRUE(tracker.unmark_game(504));
+    ASSERT_EQ(tracker.processes().size(), 3u);
+
+    remove(500);                                                   // its exit was lost
+    remove(501);                                                   // exit and exec lost:
+    add(501, "bash", "/usr/bin/bash", 1, {}, 1000, 21);            // the pid is a shell now
+    remove(503);                                                   // a marked one's exit lost
+    remove(504);                                                   // an unmarked one's too,
+    add(504, "next.exe", "/tmp/next.exe", 1, {}, 1000, 24);        // and the next one's exec
+    add(502, "portal2", "/games/portal2", 1, {"SteamAppId=620"}, 1000, 22);  // an exec lost
+    clock = 2'000;
+    auto reconciled = tracker.reconcile();
+
+    EXPECT_EQ(reconciled.gone, 4u);
+    EXPECT_EQ(reconciled.found, 2u);
+    std::set<uint32_t> pids;
+    for (const auto& [pid, entry] : tracker.processes())
+        pids.insert(pid);
+    EXPECT_EQ(pids, (std::set<uint32_t>{502, 504}));
+    EXPECT_EQ(tracker.processes().at(502).reason, "scan:steam-env");
+    EXPECT_EQ(tracker.processes().at(504).start_time, 24u) << "the unmark was the old one's";
+
+    // Nothing lost: a second reconcile changes nothing.
+    auto again = tracker.reconcile();
+    EXPECT_EQ(again.gone, 0u);
+    EXPECT_EQ(again.found, 0u);
+}
+
 namespace {
 
 // The classes map as BPF has it: a hash map that refuses a new key when full.

@@ -2,9 +2,10 @@
 # What an unprivileged local user can do to the daemon, and what must survive: an exec storm
 # with ~1.8 MB environments does not stall the event loop (no watchdog kill, Varlink answers,
 # a Steam game started during it is classified); thousands of *.exe processes cannot crowd a
-# Steam game out of the classes map; a MarkGame choice survives a crash and adoption; a daemon
+# Steam game out of the classes map, and each of them is known to the daemon even where the
+# kernel skipped the exec hook; a MarkGame choice survives a crash and adoption; a daemon
 # that keeps crashing leaves the kernel's fair scheduler, not an unwatched framepace.
-# checks: exec_storm_bounded class_map_crowding marks_survive_crash start_limit_detaches
+# checks: exec_storm_bounded class_map_crowding lost_execs_made_up marks_survive_crash start_limit_detaches
 . /usr/lib/framepace-vm/lib.sh
 . /usr/lib/framepace-vm/message-ids.env
 
@@ -64,6 +65,7 @@ kill "$STEAM" 2>/dev/null
 # --- 4200 sleeping a.exe of uid 65534 (more than the 4096 places of the classes map), then a
 # Steam game of the same user: the game is classified and reaches the scheduler
 cp /usr/lib/framepace-vm/framepace-vm-sleeper /tmp/a.exe
+missed0=$(vcall GetStats | jq '.hooks_missed.exec // 0')
 systemd-run --quiet --unit=fp-exe-crowd --uid=65534 --gid=65534 -p TasksMax=infinity -p LimitNPROC=infinity \
     bash -c 'for i in $(seq 4200); do /tmp/a.exe & done; wait'
 wait_for 120 bash -c '[ "$(pgrep -c -x a.exe)" -ge 4200 ]'
@@ -71,6 +73,14 @@ crowd=$(pgrep -c -x a.exe)
 # the daemon has seen every exec once the count of games stops growing
 settled() { local a b; a=$(vcall ListGames | jq '.processes | length'); sleep 2; b=$(vcall ListGames | jq '.processes | length'); [ "$a" = "$b" ]; }
 wait_for 60 settled
+# Exec events the kernel never wrote (a skipped hook run) are made up for by a /proc rescan
+# once no event has been lost for a second.
+known_exe() { vcall ListGames | jq '[.processes[] | select(.comm == "a.exe")] | length'; }
+all_exe_known() { [ "$(known_exe)" -ge "$crowd" ]; }
+wait_for 30 all_exe_known
+known=$(known_exe)
+missed=$(( $(vcall GetStats | jq '.hooks_missed.exec // 0') - missed0 ))
+rescan=$(journal_entry "$MSG_PROCESSES_RESCANNED" | jq -c '{FRAMEPACE_LOST_TOTAL, FRAMEPACE_FOUND, FRAMEPACE_GONE, FRAMEPACE_RESCAN_USEC}')
 steam_game; STEAM=$!
 wait_for 10 is_game "$STEAM"
 sleep 1
@@ -82,7 +92,13 @@ if [ "$crowd" -ge 4200 ] && [ "$(jq -r .class <<<"$steam")" = game ] && [ "$tcla
    [ "$(jq -r .FRAMEPACE_CLASS_CAPACITY <<<"$full")" = 4096 ] && state_is enabled; then
     result class_map_crowding pass "$crowd a.exe of uid 65534, map full ($full); then a Steam game of the same user: $steam, its task's class in BPF: $tclass"
 else
-    result class_map_crowding fail "crowd=$crowd steam=$steam task class=$tclass full=$full state=$(sched_state)"
+    result class_map_crowding fail "crowd=$crowd steam=$steam task class=$tclass full=$full state=$(sched_state) classified=$(vcall ListGames | jq '.processes | length') drops=$(vcall GetStats | jq -c '[.ringbufs[].dropped]') suppressed=$(journalctl --no-pager -o cat -u systemd-journald.service | grep -c Suppressed)"
+fi
+if [ "$known" -ge "$crowd" ]; then
+    result lost_execs_made_up pass "all $crowd a.exe known to the daemon ($known); exec hook runs the kernel skipped during the crowd: $missed; the last rescan: $rescan" \
+        "{\"crowd\":$crowd,\"exec_hook_missed\":$missed,\"rescan\":$rescan}"
+else
+    result lost_execs_made_up fail "$known of $crowd a.exe known; exec hook runs skipped: $missed; rescan: $rescan; ring drops $(vcall GetStats | jq -c '[.ringbufs[].dropped] | add')"
 fi
 kill "$STEAM" 2>/dev/null
 systemctl stop fp-exe-crowd.service 2>/dev/null

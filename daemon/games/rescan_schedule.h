@@ -1,0 +1,42 @@
+// When to make up for lost events (dropped by a full ring, or never written because the
+// kernel skipped a hook) with a /proc rescan (GameTracker::reconcile): a lost exec is a game
+// never classified, a lost exit a place in the classes map held by a process that is gone.
+// A rescan while events are still being lost would miss those, and in a storm it mostly finds
+// processes whose events still wait in the rings; so it waits until no event has been lost
+// for settle_usec, or until losses have gone on for max_delay_usec. A rescan reads all of
+// /proc on the event loop (3.3 s for 4,300 processes in the TCG test VM), hence the long
+// longest delay. Pure logic with the clock passed in.
+#pragma once
+
+#include <cstdint>
+
+namespace framepace {
+
+struct RescanConfig {
+    uint64_t settle_usec = 1'000'000;
+    uint64_t max_delay_usec = 60'000'000;
+};
+
+class RescanSchedule {
+public:
+    // dropped_baseline: the rings' drops when the tracker last scanned /proc (a scan makes
+    // up for every drop before it).
+    explicit RescanSchedule(uint64_t dropped_baseline = 0, RescanConfig config = {})
+        : config_(config), last_total_(dropped_baseline) {}
+
+    // dropped_total: every ring's drops so far. True when a rescan is due now (the caller
+    // does it: the drops seen so far are then made up for).
+    bool sample(uint64_t now_usec, uint64_t dropped_total);
+
+    // Drops were seen and not yet made up for: samples must go on, events or not.
+    bool pending() const { return pending_; }
+
+private:
+    RescanConfig config_;
+    uint64_t last_total_;
+    bool pending_ = false;
+    uint64_t first_drop_usec_ = 0;   // of the drops not yet made up for
+    uint64_t last_drop_usec_ = 0;
+};
+
+}  // namespace framepace
