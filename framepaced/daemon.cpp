@@ -121,7 +121,7 @@ Status Daemon::watch_scheduler() {
     if (auto status = tracker_.attach(scheduler_.get()); !status)
         log_printf(LOG_WARNING, "%s", status.error().message.c_str());
     // A new scheduler has new rings whose counters start at zero. The tracker has just
-    // scanned /proc: what the rings dropped so far is made up for.
+    // scanned /proc: what was lost so far is made up for.
     overflow_ = OverflowMonitor(overflow_.config());
     auto rings = scheduler_->read_ring_counters();
     rescan_ = RescanSchedule(rings ? events_lost(*rings) : 0);
@@ -186,8 +186,8 @@ bool Daemon::report_overflows() {
     return moved;
 }
 
-// Dropped exec events are games never classified; dropped exits hold places in the classes
-// map for processes that are gone.
+// Lost exec events are games never classified; lost exits hold places in the classes map for
+// processes that are gone.
 void Daemon::reconcile_processes(uint64_t lost_total) {
     uint64_t started = monotonic_usec();
     auto reconciled = tracker_.reconcile();

@@ -117,7 +117,7 @@ private:
     uint64_t offered_at_tick_ = 0;     // events written and dropped, at the last overflow tick
     OverflowMonitor overflow_;
     GameTracker tracker_;
-    RescanSchedule rescan_;            // makes up for dropped exec and exit events
+    RescanSchedule rescan_;            // makes up for lost exec and exit events
     // After loop_: they detach from it when destroyed. The guard and the follower call into
     // the bus, so they go first.
     std::unique_ptr<SystemBus> bus_;

@@ -1,8 +1,7 @@
 // Which processes are games, compositors and audio servers, and why: decided from exec
 // events (within a ring drain of the exec), from a /proc scan at start and after events
-// were lost, and by hand
-// through Varlink; mirrored into the scheduler's "classes" map whenever one is attached.
-// When there are more decisions than the map holds, ClassMapAdmission decides which are in
+// were lost, and by hand through Varlink; mirrored into the scheduler's "classes" map
+// whenever one is attached. When there are more decisions than the map holds, ClassMapAdmission decides which are in
 // it. Manual marks are kept on disk (ManualMarkStore) and restored after a restart.
 #pragma once
 
@@ -32,13 +31,13 @@ struct ClassifiedProcess {
     uint32_t pid = 0;
     fp_class class_id = FP_CLASS_NONE;
     std::string comm;
-    std::string reason;                // classifier reason, "scan:<reason>" or "manual"
+    std::string reason;  // classifier reason, "scan:<reason>" or "manual"
     bool manual = false;
     std::optional<uint64_t> latency_ns;  // exec (kernel timestamp) to decision
     uint32_t uid = kUnknownUid;
     Evidence evidence = Evidence::Weak;
     uint64_t start_time = 0;
-    bool in_scheduler = false;         // has a place in the classes map (ClassMapAdmission)
+    bool in_scheduler = false;  // has a place in the classes map (ClassMapAdmission)
     // CLOCK_MONOTONIC ns at or before which this process was known to be alive (its exec
     // event's timestamp, or the time of the /proc read that found it): an exit event from
     // before it is another process's that had the pid.
@@ -64,12 +63,13 @@ public:
     void restore_marks();
     // Every process in /proc, once; what it finds replaces earlier automatic decisions.
     void scan();
-    // After lost events (a ring overflowed): the execs and exits not seen are made up for.
+    // After lost events (a full ring, a hook run the kernel skipped): the execs and exits not
+    // seen are made up for.
     // Entries whose process is gone, or whose pid now names another process, go as their
     // exit would have taken them; then /proc is scanned as at start.
     struct Reconciled {
-        size_t gone = 0;    // decisions (and unmarks) whose process had exited
-        size_t found = 0;   // processes classified that were not before
+        size_t gone = 0;  // decisions (and unmarks) whose process had exited
+        size_t found = 0;  // processes classified that were not before
     };
     Reconciled reconcile();
     // now_ns is CLOCK_MONOTONIC, the clock of the event's timestamp.
@@ -105,7 +105,7 @@ private:
     std::map<uint32_t, ClassifiedProcess> processes_;
     struct Unmarked {
         uint64_t start_time = 0;
-        uint64_t seen_ns = 0;   // as in ClassifiedProcess
+        uint64_t seen_ns = 0;  // as in ClassifiedProcess
     };
     std::map<uint32_t, Unmarked> unmarked_;
     Clock clock_ns_;

@@ -19,24 +19,24 @@ struct RescanConfig {
 
 class RescanSchedule {
 public:
-    // dropped_baseline: the rings' drops when the tracker last scanned /proc (a scan makes
-    // up for every drop before it).
-    explicit RescanSchedule(uint64_t dropped_baseline = 0, RescanConfig config = {})
-        : config_(config), last_total_(dropped_baseline) {}
+    // lost_baseline: the events lost (ring drops and skipped hook runs) when the tracker last
+    // scanned /proc (a scan makes up for every loss before it).
+    explicit RescanSchedule(uint64_t lost_baseline = 0, RescanConfig config = {})
+        : config_(config), last_total_(lost_baseline) {}
 
-    // dropped_total: every ring's drops so far. True when a rescan is due now (the caller
-    // does it: the drops seen so far are then made up for).
-    bool sample(uint64_t now_usec, uint64_t dropped_total);
+    // lost_total: the events lost so far. True when a rescan is due now (the caller does it:
+    // the losses seen so far are then made up for).
+    bool sample(uint64_t now_usec, uint64_t lost_total);
 
-    // Drops were seen and not yet made up for: samples must go on, events or not.
+    // Losses were seen and not yet made up for: samples must go on, events or not.
     bool pending() const { return pending_; }
 
 private:
     RescanConfig config_;
     uint64_t last_total_;
     bool pending_ = false;
-    uint64_t first_drop_usec_ = 0;   // of the drops not yet made up for
-    uint64_t last_drop_usec_ = 0;
+    uint64_t first_loss_usec_ = 0;   // of the losses not yet made up for
+    uint64_t last_loss_usec_ = 0;
 };
 
 }  // namespace framepace
