@@ -2,7 +2,8 @@
 // events (within a ring drain of the exec), from a /proc scan at start and after events
 // were lost, and by hand through Varlink; mirrored into the scheduler's "classes" map
 // whenever one is attached. When there are more decisions than the map holds,
-// ClassMapAdmission decides which are in it. Manual marks are kept on disk (ManualMarkStore) and restored after a restart.
+// ClassMapAdmission decides which are in it. Manual marks are kept on disk
+// (ManualMarkStore) and restored after a restart.
 #pragma once
 
 #include <cstdint>
