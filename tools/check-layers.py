@@ -50,7 +50,10 @@ def main() -> int:
                     if layer not in ("bpf",):   # BPF C includes its own headers by name
                         errors.append(f"{source.relative_to(top)}: \"{included}\" names no folder")
                     continue
-                target = layer_of(included)
+                # BPF C includes the scheduler's parts relative to itself (framepace/...).
+                beside = source.parent / included
+                target = layer_of(str(beside.relative_to(top)) if layer == "bpf" and
+                                  beside.exists() else included)
                 if target == layer or target in ALLOWED[layer]:
                     continue
                 errors.append(f"{source.relative_to(top)}: includes {included} "

@@ -24,8 +24,8 @@
 
 namespace framepace {
 
-// The scheduler's classes map holds this many tgids (bpf/framepace.bpf.c); the attached map
-// says what it really holds.
+// The scheduler's classes map holds this many tgids (bpf/framepace/classify.bpf.c); the
+// attached map says what it really holds.
 constexpr size_t kDefaultClassCapacity = 4096;
 
 struct ClassifiedProcess {

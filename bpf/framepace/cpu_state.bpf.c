@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What each CPU runs (role, deadline, protection window), for wakers deciding whether to
+ * preempt it and for steals deciding whether to look in its queue.
+ *
+ * Part of framepace.bpf.c's one compilation unit; see there.
+ */
+
+/* How many CPUs a waking task looks at for work to preempt. */
+#define FP_PREEMPT_SCAN_MAX 64
+
+/*
+ * What each CPU is doing, for wakers and for boosted tasks looking for batch work to preempt.
+ * A global array, not a per-CPU map: any CPU's state is an address computation, where
+ * bpf_map_lookup_percpu_elem is a helper call per CPU a waker looks at. One cache line each:
+ * every CPU writes its own at each ops.running and ops.stopping, and a waker that takes a CPU
+ * (preempt_for) writes that CPU's.
+ */
+struct cpu_state {
+	u32 role;           /* role of the running task; FP_NR_ROLES while none runs */
+	u32 released;       /* an RT or deadline task holds the CPU (ops.cpu_release) */
+	u64 deadline;       /* deadline of the running task, for wakeup preemption */
+	u64 preemptible_at; /* no waker preempts it before (its start + wakeup_protection_ns) */
+	u32 own_inserts;    /* tasks ever put in the CPU's own queue (wraps) */
+	u32 own_stolen_at;  /* own_inserts when a steal last took nothing from that queue */
+} __attribute__((aligned(64)));
+
+/*
+ * CPUs from FP_MAX_CPUS on have none (cpu_state_of returns NULL): they are never preemption
+ * victims, never take a synchronous wakeup, do not credit the game as a waker, and are served
+ * by their LLC's shared queue.
+ */
+static struct cpu_state cpu_states[FP_MAX_CPUS];
+
+/* A CPU's state by id: ops.running and ops.stopping may be called from another CPU than the
+ * task's (a remote sched_setaffinity or renice puts the running task and sets it again). */
+static __always_inline struct cpu_state *cpu_state_of(s32 cpu)
+{
+	if ((u32)cpu >= FP_MAX_CPUS)
+		return NULL;
+	return &cpu_states[bounded_index(cpu)];
+}
+
+static __always_inline struct cpu_state *this_cpu_state(void)
+{
+	return cpu_state_of(bpf_get_smp_processor_id());
+}
+
+/* What wakers weigh up on a CPU (cs: NULL past FP_MAX_CPUS) that now runs a task of tctx's. */
+static __always_inline void occupy_cpu(struct cpu_state *cs, struct task_ctx *tctx, u64 deadline,
+                                       u64 now, const struct fp_tunables *t)
+{
+	u32 role = role_index(tctx->role);
+
+	if (!cs)
+		return;
+	cs->role = role;
+	cs->deadline = deadline;
+	cs->preemptible_at =
+	        now + wakeup_protection_ns(role, tctx->avg_run_ns, t->role_slice_ns[role]);
+}
+
+/* After a task was put in cpu's own queue: steals look there again (steal_from_cpu_queue).
+ * Wakers on several CPUs may put tasks there at once, hence the atomic. */
+static __always_inline void note_own_insert(s32 cpu)
+{
+	struct cpu_state *cs = cpu_state_of(cpu);
+
+	if (cs)
+		__sync_fetch_and_add(&cs->own_inserts, 1);
+}
+
+/* Per-CPU state: scratch masks, and no framepace task running yet (a zeroed state would read
+ * as a CPU running normal work, for wakers looking for one to preempt). */
+static s32 init_cpus(void)
+{
+	struct bpf_cpumask *mask;
+	struct cpu_scratch *s;
+	struct cpu_state *cs;
+	u32 zero = 0;
+	s32 cpu;
+
+	bpf_for(cpu, 0, nr_cpu_queues())
+	{
+		cs = cpu_state_of(cpu);
+		if (cs)
+			cs->role = FP_NR_ROLES;
+		s = bpf_map_lookup_percpu_elem(&scratch, &zero, cpu);
+		if (!s)
+			return -ENOENT;
+		mask = bpf_cpumask_create();
+		if (!mask)
+			return -ENOMEM;
+		mask = bpf_kptr_xchg(&s->mask, mask);
+		if (mask)
+			bpf_cpumask_release(mask);
+	}
+	return 0;
+}

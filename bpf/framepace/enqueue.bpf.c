@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ops.enqueue: a task that found no idle CPU is queued by deadline, on its CPU's own queue or
+ * its LLC's shared one, preempting where its role or deadline says so.
+ *
+ * Part of framepace.bpf.c's one compilation unit; see there.
+ */
+
+/*
+ * Whether a task queued on cpu's own queue will be served there soon: not while an RT task
+ * holds cpu (released), and for a task woken from another CPU only while a framepace task
+ * runs there. An RT task that started on an idle CPU is never released (cpu_release only
+ * follows a framepace task), and a task queued there would wait for it. Those go to the
+ * LLC's shared queue. The task the CPU itself requeues (its slice ended) stays: stopping has
+ * already cleared the CPU's role, and the CPU dispatches next.
+ */
+static __always_inline bool own_queue_serves(s32 cpu, bool waking)
+{
+	struct cpu_state *cs;
+
+	if (!waking || cpu == bpf_get_smp_processor_id())
+		return !cpu_released(cpu);
+	cs = cpu_state_of(cpu);
+	return cs && cs->role < FP_NR_ROLES && !cs->released;
+}
+
+/*
+ * A task sent back from the local queue of a CPU that an RT or deadline task took
+ * (framepace_cpu_release): anywhere but there. It goes to its LLC's shared queue, which the
+ * other CPUs there read (and those of other LLCs once they run dry), and an idle CPU is woken
+ * for it.
+ */
+static __always_inline void requeue_elsewhere(struct task_struct *p, s32 cpu, u64 slice,
+                                              u64 deadline, u64 enq_flags)
+{
+	fp_dsq_insert_vtime(p, shared_dsq_of(cpu), slice, deadline, enq_flags);
+	count(FP_CNT_REENQUEUED);
+	if (!kick_idle_cpu(p->cpus_ptr))
+		kick_llc_idle(cpu);
+}
+
+void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
+{
+	const struct fp_tunables *t = current_tunables();
+	struct task_ctx *tctx = lookup_task_ctx(p);
+	s32 cpu = task_cpu(p);
+	u64 now, vtime, vtime_now, deadline, slice;
+	u32 role, clamped;
+	bool boost, waking, periodic;
+
+	/* Every task gets a context in init_task; without one, queue it at the current time. */
+	if (!tctx) {
+		fp_dsq_insert_vtime(p, shared_dsq_of(cpu), t->role_slice_ns[FP_ROLE_NORMAL],
+		                    *vtime_now_of(llc_of(cpu)), enq_flags);
+		count(FP_CNT_ENQ_SHARED);
+		return;
+	}
+
+	now = fp_now();
+	vtime_now = *task_vtime_in(tctx, llc_of(cpu));
+	/* A task woken straight into a local queue and sent back from it (SCX_ENQ_REENQ) has
+	 * slept too: its bound applies here, before its deadline is set. */
+	vtime = enqueue_vtime(tctx->vtime, vtime_now, t->sleep_budget_ns, t->lag_limit_ns,
+	                      (enq_flags & SCX_ENQ_WAKEUP) || tctx->slept, &clamped);
+	if (clamped) {
+		tctx->vtime = vtime;
+		count_clamp(clamped);
+	}
+	role = role_index(tctx->role);
+	periodic = acts_periodic(role, tctx->periodic);
+	boost = boosted(tctx, now, t);
+	deadline = task_deadline(vtime, vtime_now, task_deadline_role(tctx, t), boost, t);
+	slice = t->role_slice_ns[role];
+	tctx->queued_at = now;
+	if (enq_flags & SCX_ENQ_REENQ) {
+		requeue_elsewhere(p, cpu, slice, deadline, enq_flags);
+		return;
+	}
+	if (boost) {
+		count(FP_CNT_BOOSTED);
+		tctx->boosts++;
+	}
+	waking = enq_flags & SCX_ENQ_WAKEUP;
+	if (waking && (boost || latency_critical(role)) &&
+	    preempt_for(p, tctx, cpu, deadline, slice, enq_flags, FP_PREEMPT_NEVER, now, t))
+		return;
+	/* A game no rule names shows itself by periodic wakeups: its threads do not queue behind
+	 * CPU hogs (batch, rank 0) either. Only batch: against the rest, deadlines decide. */
+	if (waking && periodic &&
+	    preempt_for(p, tctx, cpu, deadline, slice, enq_flags, preempt_rank(FP_ROLE_NORMAL), now,
+	                t)) {
+		count(FP_CNT_PERIODIC_PREEMPTS);
+		return;
+	}
+
+	/*
+	 * A CPU only consumes its own queue, so p must be allowed there (affinity changes), and
+	 * queues exist for the first FP_MAX_CPUS CPUs only (own_queue_serves for the rest).
+	 */
+	if (!shared_mode && (u32)cpu < FP_MAX_CPUS && task_may_run_on(p, cpu) &&
+	    own_queue_serves(cpu, waking)) {
+		fp_dsq_insert_vtime(p, FP_CPU_DSQ(cpu), slice, deadline, enq_flags);
+		note_own_insert(cpu);
+		count(FP_CNT_ENQ_CPU);
+		if (waking && preempt_by_deadline(p, cpu, deadline, now, false))
+			return;
+		if (cpu != bpf_get_smp_processor_id())
+			scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
+		/* A waking task found no idle CPU in select_cpu (or skipped it): one of its LLC
+		 * may have gone idle since, and steals it from here rather than leave it waiting.
+		 * Not one of another LLC: select_cpu may have refused that move (migration_limited). */
+		if (waking)
+			kick_idle_cpu(llc_allowed(p, cpu));
+	} else {
+		fp_dsq_insert_vtime(p, shared_dsq_of(cpu), slice, deadline, enq_flags);
+		count(FP_CNT_ENQ_SHARED);
+		if (waking)
+			preempt_by_deadline(p, cpu, deadline, now, true);
+		else if (cpu != bpf_get_smp_processor_id())
+			/* Queued again from elsewhere (an affinity or nice change): no CPU of the
+			 * LLC may dispatch soon, and nothing wakes an idle one but this. */
+			kick_idle_cpu(llc_allowed(p, cpu));
+	}
+}

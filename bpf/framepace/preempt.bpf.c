@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Preemption: a waking task takes the CPU of less important work (by role), or of work with a
+ * later deadline.
+ *
+ * Part of framepace.bpf.c's one compilation unit; see there.
+ */
+
+/* preempt_rank (policy.h) of what runs on cpu, for p: never where p may not run. */
+static __always_inline u32 cpu_preempt_rank(struct task_struct *p, u32 cpu)
+{
+	struct cpu_state *cs = cpu_state_of(cpu);
+
+	/* A CPU an RT task holds runs nothing of framepace's until it is back: p would wait. */
+	if (!cs || cs->released || !task_may_run_on(p, cpu))
+		return FP_PREEMPT_NEVER;
+	return preempt_rank(cs->role);
+}
+
+/*
+ * The CPU p may use whose work matters least (batch, then normal, then interactive), the
+ * nearest to its previous CPU when that ties (the walk starts there, and neighbouring ids
+ * mostly share a cache); -1 if every CPU runs something as important, or of rank
+ * below_rank or more. Only waking latency-critical, boosted or periodic tasks look, and they
+ * are few: a bounded walk over the per-CPU states, no locks.
+ */
+static __always_inline s32 victim_cpu_for(struct task_struct *p, s32 prev_cpu, u32 below_rank)
+{
+	u32 best_rank = below_rank, rank, i, cpu;
+	s32 best = -1;
+
+	bpf_for(i, 0, nr_cpus)
+	{
+		if (i >= FP_PREEMPT_SCAN_MAX || best_rank == 0)
+			break;
+		cpu = ((u32)prev_cpu + i) % nr_cpus;
+		rank = cpu_preempt_rank(p, cpu);
+		if (rank < best_rank) {
+			best_rank = rank;
+			best = cpu;
+		}
+	}
+	return best;
+}
+
+/*
+ * A waking game-critical, compositor, audio or boosted task does not wait for less
+ * important work to use up its slice: it goes to the head of the local queue of the CPU that
+ * runs the least important work (of rank below below_rank), and that task's slice ends now
+ * (SCX_ENQ_PREEMPT). Critical roles are earned by short runs, so the others lose at most a
+ * few short slices; a stale per-CPU role only costs one needless reschedule (a CPU an RT task
+ * took since is never picked: cpu_preempt_rank).
+ */
+static __always_inline bool preempt_for(struct task_struct *p, struct task_ctx *tctx, s32 prev_cpu,
+                                        u64 deadline, u64 slice, u64 enq_flags, u32 below_rank,
+                                        u64 now, const struct fp_tunables *t)
+{
+	s32 cpu = victim_cpu_for(p, prev_cpu, below_rank);
+
+	if (cpu < 0)
+		return false;
+	/* The CPU is p's from now: another waker looking before p runs there must not pick it
+	 * too (render and logic threads wake on the same timer tick), nor kick p off it. */
+	occupy_cpu(cpu_state_of(cpu), tctx, deadline, now, t);
+	fp_dsq_insert(p, SCX_DSQ_LOCAL_ON | cpu, slice, enq_flags | SCX_ENQ_PREEMPT);
+	count(FP_CNT_PREEMPTED);
+	return true;
+}
+
+/* Whether a waker with this deadline may take the CPU of cs now. */
+static __always_inline bool cpu_preemptible(const struct cpu_state *cs, u64 deadline, u64 now)
+{
+	return wakeup_preempts(deadline, cs->role, cs->deadline, now, cs->preemptible_at);
+}
+
+static __always_inline bool deadline_preempts(s32 cpu, u64 deadline, u64 now)
+{
+	struct cpu_state *cs = cpu_state_of(cpu);
+
+	return cs && cpu_preemptible(cs, deadline, now);
+}
+
+/*
+ * Wakeup preemption for everyone else, by deadline (wakeup_preempts, policy.h). This is what
+ * helps a game no rule names: its frame and audio threads sleep between short runs. Per-CPU
+ * queues: the CPU it queued on. Shared queue: an idle CPU if one appeared, else, among the
+ * first FP_PREEMPT_SCAN_MAX CPUs from p's previous one, the one p may preempt that runs the
+ * latest deadline.
+ */
+static __always_inline bool preempt_by_deadline(struct task_struct *p, s32 cpu, u64 deadline,
+                                                u64 now, bool shared)
+{
+	struct cpu_state *cs;
+	u64 latest = 0;
+	s32 victim = -1;
+	u32 i, c, llc = llc_of(cpu);
+
+	if (!shared) {
+		if (!deadline_preempts(cpu, deadline, now))
+			return false;
+		victim = cpu;
+	} else {
+		/* A CPU of the LLC that went idle since select_cpu looked reads the shared queue
+		 * once woken (another LLC's would move p there past the migration limit). */
+		if (kick_idle_cpu(llc_allowed(p, cpu)))
+			return false;
+		bpf_for(i, 0, nr_cpus)
+		{
+			if (i >= FP_PREEMPT_SCAN_MAX)
+				break;
+			c = ((u32)cpu + i) % nr_cpus;
+			cs = cpu_state_of(c);
+			/* Not running a framepace task (RT, offline: never preempted), or not one p
+			 * may preempt. Another LLC's CPUs read another queue: preempting one would
+			 * not run p. */
+			if (!cs || !task_may_run_on(p, c) || llc_of(c) != llc ||
+			    !cpu_preemptible(cs, deadline, now))
+				continue;
+			if (victim < 0 || time_before(latest, cs->deadline)) {
+				latest = cs->deadline;
+				victim = c;
+			}
+		}
+		if (victim < 0)
+			return false;
+	}
+	scx_bpf_kick_cpu(victim, SCX_KICK_PREEMPT);
+	count(FP_CNT_WAKEUP_PREEMPTS);
+	return true;
+}

@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ops.select_cpu: where a waking task runs, locality first, straight onto an idle CPU's
+ * local queue when one is found.
+ *
+ * Part of framepace.bpf.c's one compilation unit; see there.
+ */
+
+/*
+ * A task that moved to another LLC less than migration_interval_ns ago does not move to
+ * another one yet: ping-ponging between caches costs more than the wait. Within an LLC an
+ * idle CPU is always taken (the cache is shared, and waiting for a busy CPU costs up to a
+ * slice: on an idle system, most of a frame). Latency-critical roles and boosted tasks are
+ * never held.
+ */
+static __always_inline bool migration_limited(const struct task_ctx *tctx, u64 now,
+                                              const struct fp_tunables *t)
+{
+	if (!t->migration_interval_ns || latency_critical(tctx->role))
+		return false;
+	if (time_since(now, tctx->input_wakeup_ns) < t->boost_window_ns)
+		return false;
+	return time_since(now, tctx->last_migration_ns) < t->migration_interval_ns;
+}
+
+/* The clock, read at most once per callback and only on the paths that need it. */
+static __always_inline u64 clock_once(u64 *now)
+{
+	if (!*now)
+		*now = fp_now();
+	return *now;
+}
+
+/*
+ * An interrupt on p's previous CPU woke it while that CPU runs its idle task (a timer: most
+ * wakeups on an idle desktop). The CPU is awake already and reschedules as the interrupt
+ * returns, so p runs there even when its idle bit is taken: another waker picked the CPU
+ * (scx_bpf_pick_idle_cpu, an idle kick) and its IPI has not landed yet. Looking elsewhere
+ * instead woke the other CPU by IPI: under QEMU those wakeups took up to 3 ms, and 69 of the
+ * 217 slowest idle cyclictest wakeups had moved so (EEVDF: 9). Only while nothing waits in
+ * this CPU's local queue: a task the same interrupt woke first (it took the idle bit and went
+ * there) would wait for p's whole slice with another CPU idle, and nothing can take it from
+ * a local queue; p then looks elsewhere as before.
+ */
+static __always_inline bool woken_on_idle_prev(s32 prev_cpu)
+{
+	struct task_struct *current;
+
+	if (prev_cpu != bpf_get_smp_processor_id())
+		return false;
+	current = bpf_get_current_task_btf();
+	return current->pid == 0 && scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL) == 0;
+}
+
+/*
+ * Nearest idle CPU first: the previous one keeps its caches warm, a wholly idle core in its
+ * LLC has no sibling to share the core with, the rest of the LLC shares L3.
+ */
+static __always_inline s32 pick_idle_cpu(struct task_struct *p, s32 prev_cpu, struct task_ctx *tctx,
+                                         u64 *now, const struct fp_tunables *t)
+{
+	const struct cpumask *llc;
+	s32 cpu;
+
+	if (task_may_run_on(p, prev_cpu)) {
+		if (scx_bpf_test_and_clear_cpu_idle(prev_cpu)) {
+			count(FP_CNT_DIRECT_PREV);
+			return prev_cpu;
+		}
+		if (woken_on_idle_prev(prev_cpu)) {
+			count(FP_CNT_IDLE_HERE);
+			return prev_cpu;
+		}
+	}
+
+	llc = llc_allowed(p, prev_cpu);
+	if (smt_enabled) {
+		cpu = scx_bpf_pick_idle_cpu(llc, SCX_PICK_IDLE_CORE);
+		if (cpu >= 0) {
+			count(FP_CNT_DIRECT_CORE);
+			return cpu;
+		}
+	}
+	cpu = scx_bpf_pick_idle_cpu(llc, 0);
+	if (cpu >= 0) {
+		count(FP_CNT_DIRECT_LLC);
+		return cpu;
+	}
+	/* With one LLC the search above already covered every allowed CPU. */
+	if (nr_llcs <= 1)
+		return -EBUSY;
+	if (tctx && migration_limited(tctx, clock_once(now), t)) {
+		count(FP_CNT_MIGRATION_LIMITED);
+		return -EBUSY;
+	}
+	cpu = scx_bpf_pick_idle_cpu(p->cpus_ptr, 0);
+	if (cpu < 0)
+		return cpu;
+	count(FP_CNT_DIRECT_ANY);
+	if (tctx)
+		tctx->last_migration_ns = clock_once(now);
+	return cpu;
+}
+
+/*
+ * A synchronous wakeup (a pipe or socket write, a futex hand-off): the waker is about to
+ * sleep, so p runs on the waker's CPU right after it, on the data it just wrote, instead of
+ * an idle CPU elsewhere that must be woken and whose caches are cold (EEVDF's wake_affine
+ * does the same). prev first if it is idle and shares the waker's cache. The waker's CPU
+ * only when:
+ *  - a framepace task wakes p there (an RT waker, pipewire's, would hold the CPU: p would
+ *    wait in a local queue that nothing sends elsewhere);
+ *  - nothing waits there, in its local, own or LLC queue (p must not pass them: a ping-pong
+ *    pair would keep the CPU from ever dispatching again);
+ *  - p is not latency-critical (those take a CPU by preemption, not behind the waker);
+ *  - a move to another LLC is allowed (migration_interval_ns), and is stamped.
+ * Seen without this: ping-pong pairs on 4 CPUs ran 32 % fewer rounds than under EEVDF and
+ * changed CPU on half their wakeups, most of them to another LLC.
+ */
+#define FP_PF_EXITING 0x00000004 /* PF_EXITING, include/linux/sched.h: a #define, not in BTF */
+
+static __always_inline s32 sync_wake_cpu(struct task_struct *p, s32 prev_cpu, u64 wake_flags,
+                                         struct task_ctx *tctx, u64 *now,
+                                         const struct fp_tunables *t)
+{
+	struct task_struct *waker;
+	struct cpu_state *cs;
+	bool other_llc;
+	s32 cpu;
+
+	if (!(wake_flags & SCX_WAKE_SYNC) || (tctx && latency_critical(role_index(tctx->role))))
+		return -1;
+	cpu = bpf_get_smp_processor_id();
+	if (!task_may_run_on(p, cpu))
+		return -1;
+	other_llc = llc_of(prev_cpu) != llc_of(cpu);
+	if (prev_cpu != cpu && !other_llc && task_may_run_on(p, prev_cpu) &&
+	    scx_bpf_test_and_clear_cpu_idle(prev_cpu)) {
+		count(FP_CNT_DIRECT_PREV);
+		return prev_cpu;
+	}
+	cs = this_cpu_state();
+	if (!cs || cs->role >= FP_NR_ROLES || cs->released)
+		return -1;
+	waker = bpf_get_current_task_btf();
+	if (waker->flags & FP_PF_EXITING)
+		return -1;
+	if (scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL) > 0 ||
+	    scx_bpf_dsq_nr_queued(shared_dsq_of(cpu)) > 0 ||
+	    ((u32)cpu < FP_MAX_CPUS && scx_bpf_dsq_nr_queued(FP_CPU_DSQ(cpu)) > 0))
+		return -1;
+	if (other_llc && tctx) {
+		if (migration_limited(tctx, clock_once(now), t))
+			return -1;
+		tctx->last_migration_ns = clock_once(now);
+	}
+	count(FP_CNT_SYNC_WAKEUPS);
+	return cpu;
+}
+
+/* Who is waking p: input_event (p handles input) or a game thread (p works for the game). */
+static __always_inline void note_waker(struct task_ctx *tctx, u64 *now)
+{
+	struct cpu_state *cs;
+
+	if (input_tid && input_tid == input_mark()) {
+		tctx->input_wakeup_ns = clock_once(now);
+		count(FP_CNT_INPUT_WAKEUPS);
+		return;
+	}
+	cs = this_cpu_state();
+	if (cs && game_role(cs->role))
+		tctx->game_wakeup_ns = clock_once(now);
+}
+
+s32 BPF_STRUCT_OPS(framepace_select_cpu, struct task_struct *p, s32 prev_cpu, u64 wake_flags)
+{
+	const struct fp_tunables *t = current_tunables();
+	struct task_ctx *tctx = lookup_task_ctx(p);
+	u64 now = 0;
+	s32 cpu;
+
+	if (tctx && (wake_flags & SCX_WAKE_TTWU))
+		note_waker(tctx, &now);
+	cpu = sync_wake_cpu(p, prev_cpu, wake_flags, tctx, &now, t);
+	if (cpu < 0)
+		cpu = pick_idle_cpu(p, prev_cpu, tctx, &now, t);
+	if (cpu >= 0) {
+		u32 role = tctx ? role_index(tctx->role) : FP_ROLE_NORMAL;
+
+		fp_dsq_insert(p, SCX_DSQ_LOCAL, t->role_slice_ns[role], 0);
+		return cpu;
+	}
+	count(FP_CNT_SELECT_BUSY);
+	return prev_cpu;
+}

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Per-task state in task storage: what a task is charged per run, its deadline's role, and
+ * the ListTasks iterator that dumps it.
+ *
+ * Part of framepace.bpf.c's one compilation unit; see there.
+ */
+
+/* Per-task state lives and dies with the task: no table to size, no LRU, nothing to leak. */
+struct task_ctx {
+	u64 vtime;         /* weighted virtual time: the task's place in the queues */
+	u64 running_since; /* fp_now() at the last ops.running; 0 until it first runs */
+	u64 exec_at_run;   /* p->se.sum_exec_runtime then: what a run used, without a clock read */
+	u64 generation;    /* the generation the task was classified in */
+	u64 runs;
+	u64 runtime_ns;
+	u64 queued_at;    /* ns when it was last queued; 0 once it runs */
+	u64 avg_run_ns;   /* moving mean of run lengths */
+	u64 avg_wake_ns;  /* moving mean of the intervals between wakeups */
+	u64 wake_dev_ns;  /* moving mean of their distance from that mean: how regular they are */
+	u64 last_wake_ns; /* when it last woke */
+	u64 last_migration_ns;
+	u64 game_wakeup_ns;  /* when a game thread last woke it */
+	u64 input_wakeup_ns; /* when input_event last woke it */
+	u64 boosts;          /* times it was queued as boosted (inside an input-boost window) */
+	u64 runnable_pct;    /* moving share of stops at which it was still runnable, % */
+	u32 classes_seq;     /* classes_seq its class was read at */
+	u32 vtime_llc;       /* the LLC whose virtual clock vtime is measured against */
+	u8 class_id;         /* enum fp_class of its thread group */
+	u8 role;             /* enum fp_role */
+	u8 slept;            /* stopped without being runnable: the next run is a wakeup */
+	u8 periodic;         /* periodic_wakeups as of its last wakeup: its deadline_role */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct task_ctx);
+} task_ctxs SEC(".maps");
+
+static __always_inline struct task_ctx *lookup_task_ctx(struct task_struct *p)
+{
+	return bpf_task_storage_get(&task_ctxs, p, 0, 0);
+}
+
+/* The weight runtime is charged at: the nice level's, scaled up for games. */
+static __always_inline u64 charge_weight(struct task_struct *p, const struct task_ctx *tctx,
+                                         const struct fp_tunables *t)
+{
+	u64 weight = p->scx.weight;
+
+	if (tctx->class_id == FP_CLASS_GAME)
+		weight = weight * t->game_weight_pct / 100;
+	return weight;
+}
+
+/*
+ * The role whose deadline offset tctx's task queues, runs and is weighed in dispatch with
+ * (deadline_role): from the one flag its last wakeup set, so that all three agree.
+ */
+static __always_inline u32 task_deadline_role(const struct task_ctx *tctx,
+                                              const struct fp_tunables *t)
+{
+	return deadline_role(tctx->role, tctx->periodic, t);
+}
+
+/* What p's run has used so far: the kernel brings sum_exec_runtime up to date before it
+ * calls ops.dispatch and ops.stopping. */
+static __always_inline u64 run_used_ns(const struct task_struct *p, const struct task_ctx *tctx)
+{
+	return p->se.sum_exec_runtime - tctx->exec_at_run;
+}
+
+/* prev's deadline charged for its run so far, as it would be queued again now. */
+static __always_inline u64 charged_deadline(struct task_struct *prev, struct task_ctx *tctx,
+                                            u32 role, const struct fp_tunables *t)
+{
+	u64 vtime =
+	        charge_vtime(tctx->vtime, run_used_ns(prev, tctx), charge_weight(prev, tctx, t));
+
+	return role_deadline(vtime, role, t);
+}
+
+/*
+ * ListTasks: one fp_task_record per task that has a context. Iterators run outside the
+ * scheduling paths, so this costs nothing while nobody asks.
+ */
+SEC("iter/task")
+int dump_task(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct fp_task_record rec = {};
+	struct task_ctx *tctx;
+
+	if (!task)
+		return 0;
+	tctx = bpf_task_storage_get(&task_ctxs, task, 0, 0);
+	if (!tctx)
+		return 0;
+	rec.pid = task->tgid;
+	rec.tid = task->pid;
+	rec.policy = task->policy;
+	/* The iterator also loads on kernels without sched_ext (host tests). */
+	rec.weight = bpf_core_field_exists(task->scx) ? task->scx.weight : 100;
+	rec.generation = tctx->generation;
+	rec.runs = tctx->runs;
+	rec.runtime_ns = tctx->runtime_ns;
+	rec.class_id = tctx->class_id;
+	rec.role = tctx->role;
+	rec.avg_run_ns = tctx->avg_run_ns;
+	rec.avg_wake_ns = tctx->avg_wake_ns;
+	rec.wake_dev_ns = tctx->wake_dev_ns;
+	rec.boosts = tctx->boosts;
+	__builtin_memcpy(rec.comm, task->comm, sizeof(rec.comm));
+	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
+	return 0;
+}
