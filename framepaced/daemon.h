@@ -86,7 +86,8 @@ private:
     bool report_overflows();
     void arm_overflow_tick();
     uint64_t events_lost(const SchedulerHandle::RingTotals& rings) const;
-    void reconcile_processes(uint64_t lost_total);
+    void start_rescan(uint64_t lost_total);
+    void report_rescan(const GameTracker::Reconciled& counts);
     uint64_t heartbeat_period_usec() const;
     void rearm_heartbeat();
     void on_event(const Event& event);
@@ -98,6 +99,7 @@ private:
     static int on_stats_timer(sd_event_source* source, uint64_t usec, void* userdata);
     static int on_reload_timer(sd_event_source* source, uint64_t usec, void* userdata);
     static int on_overflow_tick(sd_event_source* source, uint64_t usec, void* userdata);
+    static int on_rescan_step(sd_event_source* source, void* userdata);
 
     Options options_;
     TunablesStore store_;
@@ -118,6 +120,12 @@ private:
     OverflowMonitor overflow_;
     GameTracker tracker_;
     RescanSchedule rescan_;            // makes up for lost exec and exit events
+    struct RescanRun {                 // the rescan under way, or the last one
+        uint64_t started_usec = 0;
+        uint64_t lost_total = 0;
+        uint64_t steps = 0;
+        uint64_t longest_step_usec = 0;
+    } rescan_run_;
     // After loop_: they detach from it when destroyed. The guard and the follower call into
     // the bus, so they go first.
     std::unique_ptr<SystemBus> bus_;
@@ -126,7 +134,7 @@ private:
     std::unique_ptr<varlink::SchedulerMethods> methods_;
     std::unique_ptr<varlink::Server> varlink_;
     EventSource sigterm_, sigint_, link_watch_, heartbeat_timer_, stats_timer_, reload_timer_,
-        overflow_timer_;
+        overflow_timer_, rescan_step_;
     int exit_status_ = kExitStopped;
 };
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
 
 #include "common/log.h"
 #include "common/message_ids.h"
@@ -74,52 +75,90 @@ void GameTracker::restore_marks() {
                    restored, stored->size());
 }
 
-void GameTracker::scan() {
+std::vector<uint32_t> GameTracker::list_pids() const {
+    std::vector<uint32_t> pids;
     std::error_code ec;
     for (const auto& dir : std::filesystem::directory_iterator(proc_root_, ec)) {
         const std::string name = dir.path().filename().string();
         uint32_t pid = 0;
         auto [end, err] = std::from_chars(name.data(), name.data() + name.size(), pid);
-        if (err != std::errc() || end != name.data() + name.size() || unmarked_.contains(pid))
-            continue;
-        auto existing = processes_.find(pid);
-        if (existing != processes_.end() && existing->second.manual)
-            continue;
-        // Read before the process: it lived from then on, whatever exited before.
-        uint64_t seen_ns = clock_ns_();
-        if (auto info = read_process(proc_root_, pid, {}, needs_))
-            decide(*info, "scan:", std::nullopt, seen_ns);
-        else
-            forget(pid);
+        if (err == std::errc() && end == name.data() + name.size())
+            pids.push_back(pid);
     }
+    return pids;
+}
+
+bool GameTracker::scan_pid(uint32_t pid) {
+    if (unmarked_.contains(pid))
+        return false;
+    auto existing = processes_.find(pid);
+    if (existing != processes_.end() && existing->second.manual)
+        return false;
+    bool known = existing != processes_.end();
+    // Read before the process: it lived from then on, whatever exited before.
+    uint64_t seen_ns = clock_ns_();
+    if (auto info = read_process(proc_root_, pid, {}, needs_)) {
+        decide(*info, "scan:", std::nullopt, seen_ns);
+        return !known && processes_.contains(pid);
+    }
+    forget(pid);
+    return false;
+}
+
+void GameTracker::scan() {
+    for (uint32_t pid : list_pids())
+        scan_pid(pid);
+}
+
+bool GameTracker::drop_if_gone(uint32_t pid) {
+    std::optional<uint64_t> start_time;
+    if (auto entry = processes_.find(pid); entry != processes_.end())
+        start_time = entry->second.start_time;
+    else if (auto unmark = unmarked_.find(pid); unmark != unmarked_.end())
+        start_time = unmark->second.start_time;
+    // Its exit event came since the rescan began.
+    if (!start_time || read_start_time(proc_root_, pid) == *start_time)
+        return false;
+    // Now is after the entry's seen_ns, so the exit is not taken for an earlier process's.
+    on_exit(pid, clock_ns_());
+    return true;
+}
+
+void GameTracker::begin_reconcile() {
+    Rescan rescan;
+    if (rescan_)
+        rescan.counts = rescan_->counts;
+    for (const auto& [pid, entry] : processes_)
+        rescan.known.push_back(pid);
+    for (const auto& [pid, entry] : unmarked_)
+        if (!processes_.contains(pid))
+            rescan.known.push_back(pid);
+    rescan_ = std::move(rescan);
+}
+
+std::optional<GameTracker::Reconciled> GameTracker::reconcile_step(size_t max_processes) {
+    if (!rescan_)
+        return Reconciled{};
+    Rescan& rescan = *rescan_;
+    size_t read = 0;
+    for (; read < max_processes && rescan.next_known < rescan.known.size(); read++)
+        rescan.counts.gone += drop_if_gone(rescan.known[rescan.next_known++]);
+    if (rescan.next_known < rescan.known.size())
+        return std::nullopt;
+    if (!rescan.listed)
+        rescan.listed = list_pids();
+    for (; read < max_processes && rescan.next_listed < rescan.listed->size(); read++)
+        rescan.counts.found += scan_pid((*rescan.listed)[rescan.next_listed++]);
+    if (rescan.next_listed < rescan.listed->size())
+        return std::nullopt;
+    Reconciled counts = rescan.counts;
+    rescan_.reset();
+    return counts;
 }
 
 GameTracker::Reconciled GameTracker::reconcile() {
-    Reconciled result;
-    std::vector<uint32_t> gone;
-    auto alive = [&](uint32_t pid, uint64_t start_time) {
-        return read_start_time(proc_root_, pid) == start_time;
-    };
-    for (const auto& [pid, entry] : processes_)
-        if (!alive(pid, entry.start_time))
-            gone.push_back(pid);
-    for (const auto& [pid, entry] : unmarked_)
-        if (!processes_.contains(pid) && !alive(pid, entry.start_time))
-            gone.push_back(pid);
-    // Now is after every seen_ns, so no exit is taken for an earlier process's.
-    uint64_t now_ns = clock_ns_();
-    for (uint32_t pid : gone)
-        on_exit(pid, now_ns);
-    result.gone = gone.size();
-    std::vector<uint32_t> known;
-    known.reserve(processes_.size());
-    for (const auto& [pid, entry] : processes_)
-        known.push_back(pid);
-    scan();
-    for (const auto& [pid, entry] : processes_)
-        if (!std::binary_search(known.begin(), known.end(), pid))
-            result.found++;
-    return result;
+    begin_reconcile();
+    return *reconcile_step(SIZE_MAX);
 }
 
 void GameTracker::on_exec(const Event& event, uint64_t now_ns) {

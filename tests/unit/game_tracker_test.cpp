@@ -186,6 +186,54 @@ TEST_F(FakeProc, ReconcileMakesUpForLostExecsAndExits) {
     EXPECT_EQ(again.found, 0u);
 }
 
+// In steps, with events taken between them as the event loop would: what an event did is not
+// counted again, and a rescan begun anew keeps the counts of the one under way.
+TEST_F(FakeProc, ReconcileInStepsTakesEventsBetweenThem) {
+    add(500, "hl2_linux", "/games/hl2_linux", 1, {"SteamAppId=220"}, 1000, 10);
+    add(501, "game.exe", "/tmp/game.exe", 1, {}, 1000, 11);
+    add(505, "third.exe", "/tmp/third.exe", 1, {}, 1000, 15);
+    uint64_t clock = 1'000;
+    GameTracker tracker(root_, {}, std::nullopt, [&clock] { return clock; });
+    tracker.scan();
+    ASSERT_EQ(tracker.processes().size(), 3u);
+
+    remove(500);                                                              // exit lost
+    add(502, "portal2", "/games/portal2", 1, {"SteamAppId=620"}, 1000, 22);  // exec lost
+    clock = 2'000;
+    tracker.begin_reconcile();
+    ASSERT_TRUE(tracker.reconciling());
+    EXPECT_FALSE(tracker.reconcile_step(1)) << "one of three decisions checked";
+    EXPECT_FALSE(tracker.processes().contains(500));
+
+    // Events between steps: 501 exits, 506 is exec'd and classified from its event.
+    remove(501);
+    tracker.on_exit(501, 2'100);
+    add(506, "new.exe", "/tmp/new.exe", 1, {}, 1000, 26);
+    tracker.on_exec(exec_event(506, "/tmp/new.exe", 2'200), 2'300);
+    ASSERT_TRUE(tracker.processes().contains(506));
+
+    // More losses: the rescan starts over, with what it counted so far.
+    tracker.begin_reconcile();
+    std::optional<GameTracker::Reconciled> done;
+    size_t steps = 0;
+    while (!done && steps < 100) {
+        done = tracker.reconcile_step(1);
+        steps++;
+    }
+    ASSERT_TRUE(done);
+    EXPECT_GT(steps, 1u);
+    EXPECT_FALSE(tracker.reconciling());
+    EXPECT_EQ(done->gone, 1u) << "500's; 501's exit came as an event";
+    EXPECT_EQ(done->found, 1u) << "502; 506 came by its exec event";
+    std::set<uint32_t> pids;
+    for (const auto& [pid, entry] : tracker.processes())
+        pids.insert(pid);
+    EXPECT_EQ(pids, (std::set<uint32_t>{502, 505, 506}));
+    EXPECT_EQ(tracker.processes().at(506).reason.rfind("scan:", 0), std::string::npos)
+        << "the rescan read 506 again but found nothing new: "
+        << tracker.processes().at(506).reason;
+}
+
 namespace {
 
 // The classes map as BPF has it: a hash map that refuses a new key when full.
