@@ -197,6 +197,8 @@ bool Daemon::report_overflows() {
 void Daemon::start_rescan(uint64_t lost_total) {
     if (!tracker_.reconciling())
         rescan_run_ = RescanRun{monotonic_usec()};
+    else
+        rescan_run_.restarts++;
     rescan_run_.lost_total = lost_total;
     tracker_.begin_reconcile();
     if (int r = sd_event_source_set_enabled(rescan_step_.get(), SD_EVENT_ON); r < 0) {
@@ -229,14 +231,17 @@ void Daemon::report_rescan(const GameTracker::Reconciled& counts) {
                        "in " +
                        std::to_string(took_usec / 1000) + " ms (" + std::to_string(run.steps) +
                        " steps, the longest " + std::to_string(run.longest_step_usec / 1000) +
-                       " ms), " + std::to_string(counts.found) + " processes classified, " +
-                       std::to_string(counts.gone) + " decisions for exited processes dropped",
+                       " ms; begun again " + std::to_string(run.restarts) +
+                       " times as more were lost), " + std::to_string(counts.found) +
+                       " processes classified, " + std::to_string(counts.gone) +
+                       " decisions for exited processes dropped",
                    {{"FRAMEPACE_LOST_TOTAL", std::to_string(run.lost_total)},
                     {"FRAMEPACE_FOUND", std::to_string(counts.found)},
                     {"FRAMEPACE_GONE", std::to_string(counts.gone)},
                     {"FRAMEPACE_RESCAN_USEC", std::to_string(took_usec)},
                     {"FRAMEPACE_RESCAN_STEPS", std::to_string(run.steps)},
-                    {"FRAMEPACE_LONGEST_STEP_USEC", std::to_string(run.longest_step_usec)}});
+                    {"FRAMEPACE_LONGEST_STEP_USEC", std::to_string(run.longest_step_usec)},
+                    {"FRAMEPACE_RESCAN_RESTARTS", std::to_string(run.restarts)}});
 }
 
 int Daemon::on_overflow_tick(sd_event_source* source, uint64_t, void* userdata) {
