@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <sys/epoll.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
@@ -193,13 +194,14 @@ bool Daemon::report_overflows() {
 
 // Lost exec events are games never classified; lost exits hold places in the classes map for
 // processes that are gone. The rescan runs in steps at idle priority (on_rescan_step): events
-// and Varlink calls are served between them. Losses while one is under way start it over.
+// and Varlink calls are served between them. One due while another runs follows it: the one
+// running always ends (begun again at each loss, a rescan could run through a whole storm).
 void Daemon::start_rescan(uint64_t lost_total) {
-    if (!tracker_.reconciling())
-        rescan_run_ = RescanRun{monotonic_usec()};
-    else
-        rescan_run_.restarts++;
-    rescan_run_.lost_total = lost_total;
+    if (tracker_.reconciling()) {
+        rescan_next_lost_ = lost_total;
+        return;
+    }
+    rescan_run_ = RescanRun{monotonic_usec(), lost_total};
     tracker_.begin_reconcile();
     if (int r = sd_event_source_set_enabled(rescan_step_.get(), SD_EVENT_ON); r < 0) {
         log_printf(LOG_WARNING, "rescanning /proc in one go: cannot enable its steps: %s",
@@ -215,10 +217,12 @@ int Daemon::on_rescan_step(sd_event_source* source, void* userdata) {
     uint64_t took_usec = monotonic_usec() - started;
     self->rescan_run_.steps++;
     self->rescan_run_.longest_step_usec = std::max(self->rescan_run_.longest_step_usec, took_usec);
-    if (counts) {
-        sd_event_source_set_enabled(source, SD_EVENT_OFF);
-        self->report_rescan(*counts);
-    }
+    if (!counts)
+        return 0;
+    sd_event_source_set_enabled(source, SD_EVENT_OFF);
+    self->report_rescan(*counts);
+    if (auto next = std::exchange(self->rescan_next_lost_, std::nullopt))
+        self->start_rescan(*next);
     return 0;
 }
 
@@ -231,17 +235,14 @@ void Daemon::report_rescan(const GameTracker::Reconciled& counts) {
                        "in " +
                        std::to_string(took_usec / 1000) + " ms (" + std::to_string(run.steps) +
                        " steps, the longest " + std::to_string(run.longest_step_usec / 1000) +
-                       " ms; begun again " + std::to_string(run.restarts) +
-                       " times as more were lost), " + std::to_string(counts.found) +
-                       " processes classified, " + std::to_string(counts.gone) +
-                       " decisions for exited processes dropped",
+                       " ms), " + std::to_string(counts.found) + " processes classified, " +
+                       std::to_string(counts.gone) + " decisions for exited processes dropped",
                    {{"FRAMEPACE_LOST_TOTAL", std::to_string(run.lost_total)},
                     {"FRAMEPACE_FOUND", std::to_string(counts.found)},
                     {"FRAMEPACE_GONE", std::to_string(counts.gone)},
                     {"FRAMEPACE_RESCAN_USEC", std::to_string(took_usec)},
                     {"FRAMEPACE_RESCAN_STEPS", std::to_string(run.steps)},
-                    {"FRAMEPACE_LONGEST_STEP_USEC", std::to_string(run.longest_step_usec)},
-                    {"FRAMEPACE_RESCAN_RESTARTS", std::to_string(run.restarts)}});
+                    {"FRAMEPACE_LONGEST_STEP_USEC", std::to_string(run.longest_step_usec)}});
 }
 
 int Daemon::on_overflow_tick(sd_event_source* source, uint64_t, void* userdata) {

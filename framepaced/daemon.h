@@ -125,8 +125,8 @@ private:
         uint64_t lost_total = 0;
         uint64_t steps = 0;
         uint64_t longest_step_usec = 0;
-        uint64_t restarts = 0;         // begun again as more events were lost
     } rescan_run_;
+    std::optional<uint64_t> rescan_next_lost_;  // a rescan is due once the one under way ends
     // After loop_: they detach from it when destroyed. The guard and the follower call into
     // the bus, so they go first.
     std::unique_ptr<SystemBus> bus_;

@@ -81,7 +81,7 @@ all_exe_known() { [ "$(known_exe)" -ge "$crowd" ]; }
 wait_for 30 all_exe_known
 known=$(known_exe)
 missed=$(( $(vcall GetStats | jq '.hooks_missed.exec // 0') - missed0 ))
-rescan=$(journal_entry "$MSG_PROCESSES_RESCANNED" | jq -c '{FRAMEPACE_LOST_TOTAL, FRAMEPACE_FOUND, FRAMEPACE_GONE, FRAMEPACE_RESCAN_USEC, FRAMEPACE_RESCAN_STEPS, FRAMEPACE_LONGEST_STEP_USEC, FRAMEPACE_RESCAN_RESTARTS}')
+rescan=$(journal_entry "$MSG_PROCESSES_RESCANNED" | jq -c '{FRAMEPACE_LOST_TOTAL, FRAMEPACE_FOUND, FRAMEPACE_GONE, FRAMEPACE_RESCAN_USEC, FRAMEPACE_RESCAN_STEPS, FRAMEPACE_LONGEST_STEP_USEC}')
 # A rescan reads every process of the VM (well over 32) in steps of 32, the event loop served
 # between them: it cannot have run in one step.
 stepped() { [ "$(jq -r .FRAMEPACE_LOST_TOTAL <<<"$rescan")" = null ] || [ "$(jq -r '.FRAMEPACE_RESCAN_STEPS // 0' <<<"$rescan")" -gt 1 ]; }

@@ -126,7 +126,7 @@ game_reasons() {
 all_games_known() { ! game_reasons | grep -q missing; }
 wait_for 10 all_games_known
 reasons=$(game_reasons)
-rescan=$(journal_entry "$MSG_PROCESSES_RESCANNED" | jq -c '{FRAMEPACE_LOST_TOTAL, FRAMEPACE_FOUND, FRAMEPACE_GONE, FRAMEPACE_RESCAN_USEC, FRAMEPACE_RESCAN_STEPS, FRAMEPACE_LONGEST_STEP_USEC, FRAMEPACE_RESCAN_RESTARTS, __MONOTONIC_TIMESTAMP}')
+rescan=$(journal_entry "$MSG_PROCESSES_RESCANNED" | jq -c '{FRAMEPACE_LOST_TOTAL, FRAMEPACE_FOUND, FRAMEPACE_GONE, FRAMEPACE_RESCAN_USEC, FRAMEPACE_RESCAN_STEPS, FRAMEPACE_LONGEST_STEP_USEC, __MONOTONIC_TIMESTAMP}')
 rescan_us=$(jq -r '.__MONOTONIC_TIMESTAMP // 0' <<<"$rescan")
 if ! grep -q missing <<<"$reasons" && [ "$rescan_us" -gt "$storm_end_us" ] &&
    [ "$(jq -r .FRAMEPACE_LOST_TOTAL <<<"$rescan")" -ge "$total" ]; then
