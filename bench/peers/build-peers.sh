@@ -135,9 +135,12 @@ gcc -O2 -Wall -I "$libbpf/include" "$here/bpf_link_objects.c" -o "$work/bpf_link
 
 for peer in "${peers[@]}"; do
     obj=$work/$peer/$peer.bpf.o
-    # The types of the object's BTF, for the skeleton's typed sections (C++: no _Bool).
+    # The types of the object's BTF, for the skeleton's typed sections (C++: no _Bool, and
+    # fields named after C++ keywords renamed: the v6.9 header's types have `void *private;`).
     bpftool btf dump file "$obj" format c |
-        sed -e '/^typedef _Bool bool;$/d' -e 's/\b_Bool\b/bool/g' >"$work/$peer/$peer.types.h"
+        sed -e '/^typedef _Bool bool;$/d' -e 's/\b_Bool\b/bool/g' \
+            -E -e 's/\b(private|public|protected|class|new|delete|this|template|namespace)(;|\[)/\1_\2/g' \
+            >"$work/$peer/$peer.types.h"
     llvm-strip-19 -g "$obj"
     bpftool gen skeleton "$obj" name "$peer" | sed -e 's/\b_Bool\b/bool/g' >"$work/$peer/$peer.skel.h"
 done

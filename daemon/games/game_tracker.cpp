@@ -116,7 +116,7 @@ bool GameTracker::drop_if_gone(uint32_t pid) {
         start_time = entry->second.start_time;
     else if (auto unmark = unmarked_.find(pid); unmark != unmarked_.end())
         start_time = unmark->second.start_time;
-    // Its exit event came since the rescan began.
+    // No entry left: its exit event came since the rescan began.
     if (!start_time || read_start_time(proc_root_, pid) == *start_time)
         return false;
     // Now is after the entry's seen_ns, so the exit is not taken for an earlier process's.
