@@ -63,6 +63,13 @@ static __always_inline bool preempt_for(struct task_struct *p, struct task_ctx *
 	 * too (render and logic threads wake on the same timer tick), nor kick p off it. */
 	occupy_cpu(cpu_state_of(cpu), tctx, deadline, now, t);
 	fp_dsq_insert(p, SCX_DSQ_LOCAL_ON | cpu, slice, enq_flags | SCX_ENQ_PREEMPT);
+	/* The insert into another CPU than p's is done once p's runqueue is unlocked, and 6.12
+	 * loses SCX_ENQ_PREEMPT on that way: traced under load, the victim ran on for up to 12 ms
+	 * with the game's render thread in its local queue. There a kick preempts it. Not where
+	 * the flag works (7.3.4): a kick that lands after p started would end p's slice. The
+	 * kernels in between (6.13, 6.14) were not tried; the test is 6.12's missing kfunc. */
+	if (!bpf_ksym_exists(scx_bpf_dsq_insert) && cpu != prev_cpu)
+		scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
 	count(FP_CNT_PREEMPTED);
 	return true;
 }
