@@ -74,11 +74,10 @@ static __always_inline void note_own_insert(s32 cpu)
  * as a CPU running normal work, for wakers looking for one to preempt). */
 static s32 init_cpus(void)
 {
-	struct bpf_cpumask *mask;
 	struct cpu_scratch *s;
 	struct cpu_state *cs;
 	u32 zero = 0;
-	s32 cpu;
+	s32 cpu, err;
 
 	bpf_for(cpu, 0, nr_cpu_queues())
 	{
@@ -88,12 +87,9 @@ static s32 init_cpus(void)
 		s = bpf_map_lookup_percpu_elem(&scratch, &zero, cpu);
 		if (!s)
 			return -ENOENT;
-		mask = bpf_cpumask_create();
-		if (!mask)
-			return -ENOMEM;
-		mask = bpf_kptr_xchg(&s->mask, mask);
-		if (mask)
-			bpf_cpumask_release(mask);
+		err = install_empty_cpumask(&s->mask);
+		if (err)
+			return err;
 	}
 	return 0;
 }

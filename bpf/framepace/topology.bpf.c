@@ -95,12 +95,29 @@ static __always_inline const struct cpumask *llc_allowed(struct task_struct *p, 
 	return fp_cast_mask(allowed);
 }
 
+/*
+ * Puts a new, empty cpumask into a map value's kptr slot. At load, the only time it runs (it
+ * allocates), the slot is empty; the verifier still wants whatever the exchange returns
+ * released. Shared by every cpumask the scheduler owns (LLCs, scratch, the sampler's).
+ */
+static __always_inline s32 install_empty_cpumask(struct bpf_cpumask __kptr **slot)
+{
+	struct bpf_cpumask *mask = bpf_cpumask_create();
+
+	if (!mask)
+		return -ENOMEM;
+	mask = bpf_kptr_xchg(slot, mask);
+	if (mask)
+		bpf_cpumask_release(mask);
+	return 0;
+}
+
 static s32 init_llc_masks(void)
 {
 	struct bpf_cpumask *mask;
 	struct llc_ctx *lctx;
 	u32 key;
-	s32 llc, cpu;
+	s32 llc, cpu, err;
 
 	bpf_for(llc, 0, nr_llcs < FP_MAX_CPUS ? nr_llcs : FP_MAX_CPUS)
 	{
@@ -108,12 +125,9 @@ static s32 init_llc_masks(void)
 		lctx = bpf_map_lookup_elem(&llcs, &key);
 		if (!lctx)
 			return -ENOENT;
-		mask = bpf_cpumask_create();
-		if (!mask)
-			return -ENOMEM;
-		mask = bpf_kptr_xchg(&lctx->cpus, mask);
-		if (mask)
-			bpf_cpumask_release(mask);
+		err = install_empty_cpumask(&lctx->cpus);
+		if (err)
+			return err;
 	}
 
 	bpf_rcu_read_lock();

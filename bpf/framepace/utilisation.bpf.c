@@ -69,17 +69,13 @@ static s32 start_util_timer(void)
 {
 	u32 zero = 0;
 	struct util_timer *ut = bpf_map_lookup_elem(&util_timers, &zero);
-	struct bpf_cpumask *mask;
 	s32 err;
 
 	if (!ut)
 		return -ENOENT;
-	mask = bpf_cpumask_create();
-	if (!mask)
-		return -ENOMEM;
-	mask = bpf_kptr_xchg(&ut->idle_online, mask);
-	if (mask)
-		bpf_cpumask_release(mask);
+	err = install_empty_cpumask(&ut->idle_online);
+	if (err)
+		return err;
 	err = bpf_timer_init(&ut->timer, &util_timers, CLOCK_MONOTONIC);
 	if (err)
 		return err;
