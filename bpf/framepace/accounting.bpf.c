@@ -53,6 +53,7 @@ void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
 	s32 cpu = task_cpu(p);
 	struct cpu_state *cs = cpu_state_of(cpu);
 	u64 now, woke, *vtime_now;
+	bool queued;
 	u32 clamped;
 
 	count(FP_CNT_RUNS);
@@ -65,14 +66,19 @@ void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
 	now = fp_now();
 	vtime_now = task_vtime_in(tctx, llc_of(cpu));
 	/* A woken task was queued when it woke; one put straight onto an idle CPU runs now. */
-	woke = tctx->queued_at ? tctx->queued_at : now;
-	if (tctx->queued_at)
+	queued = tctx->queued_at != 0;
+	woke = queued ? tctx->queued_at : now;
+	if (queued)
 		report_wait(p, tctx, now, t);
 	if (tctx->slept) {
-		/* Woken straight onto an idle CPU, it skipped enqueue's bounds: apply them here. */
-		tctx->vtime = enqueue_vtime(tctx->vtime, *vtime_now, t->sleep_budget_ns,
-		                            t->lag_limit_ns, true, &clamped);
-		count_clamp(clamped);
+		/* Woken straight onto an idle CPU, it skipped enqueue's bounds: apply them here.
+		 * A queued one had them applied as it queued; applied again, a clock that moved
+		 * meanwhile cut it once more and counted the cut twice. */
+		if (!queued) {
+			tctx->vtime = enqueue_vtime(tctx->vtime, *vtime_now, t->sleep_budget_ns,
+			                            t->lag_limit_ns, true, &clamped);
+			count_clamp(clamped);
+		}
 		/* Timed from the wakeups, not the runs: framepace's own delays must not make a
 		 * periodic thread look irregular (right after it was late, when it matters). */
 		if (tctx->last_wake_ns)
