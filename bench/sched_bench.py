@@ -153,6 +153,7 @@ class Scheduler:
         self.stderr_path = f"/run/fp-bench-{name}.err"
 
     def start(self):
+        seq_before = read(ENABLE_SEQ)
         if self.name == "framepace":
             subprocess.run(["systemctl", "start", "framepaced.socket", "framepaced.service"], check=True)
         elif self.name != "eevdf":
@@ -161,13 +162,19 @@ class Scheduler:
                 self.proc = subprocess.Popen([self.command], stdout=subprocess.PIPE, stderr=err,
                                              text=True)
             threading.Thread(target=self._read_stdout, args=(self.proc,), daemon=True).start()
-        # A peer sets up its topology and arena before it attaches: slower under TCG.
-        if not wait_until(self.attached, 60):
+        # A peer sets up its topology and arena before it attaches: slower under TCG. The kernel
+        # shows a scheduler enabled before it counts the enable: seen through sysfs alone
+        # (scx_simple), enable_seq could still read the count before it (a smoke run saw
+        # 25 at its start and 26 at its end, with one enable in the journal), and the run
+        # then failed as re-attached.
+        counted = lambda: self.name == "eevdf" or read(ENABLE_SEQ) != seq_before
+        if not wait_until(lambda: self.attached() and counted(), 60):
             why = ""
             if self.proc and self.proc.poll() is not None:
                 why = f"; its loader exited {self.proc.returncode}: {read(self.stderr_path)[-600:]}"
             self.stop()
-            raise RuntimeError(f"{self.name} did not start (state {read(STATE)}, ops {read(OPS)}){why}")
+            raise RuntimeError(f"{self.name} did not start (state {read(STATE)}, ops {read(OPS)}, "
+                               f"enable_seq {seq_before} -> {read(ENABLE_SEQ)}){why}")
 
     def _read_stdout(self, proc):
         for line in proc.stdout:
