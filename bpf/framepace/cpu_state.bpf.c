@@ -57,7 +57,8 @@ static __always_inline void occupy_cpu(struct cpu_state *cs, struct task_ctx *tc
 	cs->role = role;
 	cs->deadline = deadline;
 	cs->preemptible_at =
-	        now + wakeup_protection_ns(role, tctx->avg_run_ns, t->role_slice_ns[role]);
+	        now + wakeup_protection_ns(role, tctx->avg_run_ns, t->role_slice_ns[role],
+	                                   batch_protection_ns(nr_cpus, nr_llcs));
 }
 
 /* After a task was put in cpu's own queue: steals look there again (steal_from_cpu_queue).
