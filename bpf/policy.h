@@ -188,6 +188,22 @@ static __always_inline u64 enqueue_vtime(u64 task_vtime, u64 now, u64 budget_ns,
 	return task_vtime;
 }
 
+/*
+ * A woken task's virtual time as it starts to run. One put straight onto an idle CPU skipped
+ * enqueue and its bounds: they apply now. A queued one had them as it queued; applied again
+ * against a clock that moved while it waited, it would be cut a second time (and the cut
+ * counted twice).
+ */
+static __always_inline u64 run_start_vtime(u64 task_vtime, u64 now, u64 budget_ns, u64 lag_ns,
+                                           bool queued, u32 *clamped)
+{
+	if (queued) {
+		*clamped = FP_CLAMP_NONE;
+		return task_vtime;
+	}
+	return enqueue_vtime(task_vtime, now, budget_ns, lag_ns, true, clamped);
+}
+
 /* Weight 100 is nice 0; a heavier task's time counts for less. */
 static __always_inline u64 charge_vtime(u64 task_vtime, u64 used_ns, u32 weight)
 {

@@ -71,14 +71,9 @@ void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
 	if (queued)
 		report_wait(p, tctx, now, t);
 	if (tctx->slept) {
-		/* Woken straight onto an idle CPU, it skipped enqueue's bounds: apply them here.
-		 * A queued one had them applied as it queued; applied again, a clock that moved
-		 * meanwhile cut it once more and counted the cut twice. */
-		if (!queued) {
-			tctx->vtime = enqueue_vtime(tctx->vtime, *vtime_now, t->sleep_budget_ns,
-			                            t->lag_limit_ns, true, &clamped);
-			count_clamp(clamped);
-		}
+		tctx->vtime = run_start_vtime(tctx->vtime, *vtime_now, t->sleep_budget_ns,
+		                              t->lag_limit_ns, queued, &clamped);
+		count_clamp(clamped);
 		/* Timed from the wakeups, not the runs: framepace's own delays must not make a
 		 * periodic thread look irregular (right after it was late, when it matters). */
 		if (tctx->last_wake_ns)

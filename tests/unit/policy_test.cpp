@@ -52,6 +52,21 @@ TEST(Policy, EnqueueBoundsSleepersAndRunnersAhead) {
     EXPECT_EQ(clamped, u32(FP_CLAMP_NONE));
 }
 
+// A sleeper queued at 97 ms (bounded against a clock of 100 ms) that starts to run once the
+// clock reached 110 ms keeps 97: bounded again it would lose 10 ms more and count two clamps.
+TEST(Policy, ARunStartBoundsOnlyAWakeupThatSkippedTheQueue) {
+    u32 clamped = 99;
+    u32 queued_clamp = 99;
+    u64 queued_at = enqueue(10 * kMs, 100 * kMs, true, &queued_clamp);
+    EXPECT_EQ(run_start_vtime(queued_at, 110 * kMs, 3 * kMs, 40 * kMs, true, &clamped), queued_at);
+    EXPECT_EQ(clamped, u32(FP_CLAMP_NONE));
+    // Put straight onto an idle CPU: enqueue never bounded it, so the run's start does.
+    EXPECT_EQ(run_start_vtime(10 * kMs, 110 * kMs, 3 * kMs, 40 * kMs, false, &clamped), 107 * kMs);
+    EXPECT_EQ(clamped, u32(FP_CLAMP_SLEEP));
+    EXPECT_EQ(run_start_vtime(700 * kMs, 110 * kMs, 3 * kMs, 40 * kMs, false, &clamped), 150 * kMs);
+    EXPECT_EQ(clamped, u32(FP_CLAMP_LAG));
+}
+
 TEST(Policy, ChargeScalesByWeight) {
     EXPECT_EQ(charge_vtime(1'000, 4 * kMs, 100), 4 * kMs + 1'000);
     EXPECT_EQ(charge_vtime(0, 4 * kMs, 200), 2 * kMs);
