@@ -23,6 +23,7 @@ struct cpu_state {
 	u64 preemptible_at; /* no waker preempts it before (its start + wakeup_protection_ns) */
 	u32 own_inserts;    /* tasks ever put in the CPU's own queue (wraps) */
 	u32 own_stolen_at;  /* own_inserts when a steal last took nothing from that queue */
+	u32 balance_turn;   /* which other LLC balance_llcs looks at next */
 } __attribute__((aligned(64)));
 
 /*

@@ -103,6 +103,53 @@ static __always_inline bool steal_from_other_llc(s32 cpu)
 }
 
 /*
+ * Another LLC's first waiting task, when that LLC has more runnable tasks per CPU than this
+ * one (llc_busier, policy.h): one other LLC per dispatch, in turn, so that the cost stays two
+ * queue counts on any machine. Only in shared mode: below it CPUs go idle and steal. Not
+ * while prev is latency-critical (it would wait behind the task taken); at most once per
+ * migration_interval_ns per LLC, as a task's own moves between LLCs.
+ */
+static __always_inline bool balance_llcs(s32 cpu, bool prev_queued, const struct fp_tunables *t)
+{
+	u32 llc = llc_of(cpu), nr = nr_llc_queues(), other;
+	s32 waiting_there, waiting_here;
+	struct llc_ctx *here, *there;
+	struct cpu_state *cs;
+	u64 now;
+
+	if (nr < 2 || !shared_mode)
+		return false;
+	cs = cpu_state_of(cpu);
+	if (!cs || (prev_queued && latency_critical(cs->role)))
+		return false;
+	other = (llc + 1 + cs->balance_turn++ % (nr - 1)) % nr;
+	here = bpf_map_lookup_elem(&llcs, &llc);
+	there = bpf_map_lookup_elem(&llcs, &other);
+	if (!here || !there)
+		return false;
+	now = fp_now();
+	if (t->migration_interval_ns &&
+	    time_since(now, here->balanced_at) < t->migration_interval_ns)
+		return false;
+	waiting_there = scx_bpf_dsq_nr_queued(FP_LLC_DSQ(other));
+	if (waiting_there <= 0)
+		return false;
+	waiting_here = scx_bpf_dsq_nr_queued(FP_LLC_DSQ(llc));
+	if (waiting_here < 0)
+		waiting_here = 0;
+	/* This LLC's other CPUs are busy (shared mode), and so are all of the other's while a
+	 * task waits there: it has runnable tasks its CPUs and its queue. */
+	if (!llc_busier(there->nr_cpus + waiting_there, there->nr_cpus,
+	                here->nr_cpus - 1 + prev_queued + waiting_here, here->nr_cpus))
+		return false;
+	if (!fp_dsq_move_to_local(FP_LLC_DSQ(other)))
+		return false;
+	here->balanced_at = now;
+	count(FP_CNT_LLC_BALANCES);
+	return true;
+}
+
+/*
  * Stranded tasks of a CPU an RT task holds first; then prev if it still deserves the CPU;
  * else the earlier head of the CPU's own queue and the shared one (both hold tasks after a
  * switch between per-CPU and shared mode, or a requeue from a CPU taken by an RT task); else
@@ -134,6 +181,8 @@ void BPF_STRUCT_OPS(framepace_dispatch, s32 cpu, struct task_struct *prev)
 		if (rescue_stranded(cpu, nr_queues))
 			return;
 	}
+	if (nr_llcs > 1 && balance_llcs(cpu, prev_queued, current_tunables()))
+		return;
 	own = (u32)cpu < FP_MAX_CPUS && queue_head_deadline(own_dsq, &own_head);
 	shared = queue_head_deadline(shared_dsq, &shared_head);
 	shared_first = shared && (!own || time_before(shared_head, own_head));

@@ -8,6 +8,8 @@
 
 struct llc_ctx {
 	struct bpf_cpumask __kptr *cpus;
+	u32 nr_cpus;     /* CPUs in the LLC, counted at load */
+	u64 balanced_at; /* fp_now() when a CPU of it last took a task from a busier LLC */
 };
 
 struct {
@@ -142,6 +144,7 @@ static s32 init_llc_masks(void)
 		mask = lctx->cpus;
 		if (mask)
 			bpf_cpumask_set_cpu(cpu, mask);
+		lctx->nr_cpus++;
 	}
 	bpf_rcu_read_unlock();
 	return 0;

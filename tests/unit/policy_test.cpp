@@ -67,6 +67,21 @@ TEST(Policy, ARunStartBoundsOnlyAWakeupThatSkippedTheQueue) {
     EXPECT_EQ(clamped, u32(FP_CLAMP_LAG));
 }
 
+// Two LLCs of one CPU each, five CPU hogs 3:2. The CPU with two (one it is putting back,
+// one queued) takes from the one with three (one running, two queued); the rotation that
+// follows shares the CPUs evenly. Two and two stay put, as do eight and nine on two LLCs
+// of eight when this LLC already has the nine.
+TEST(Policy, ACpuTakesWorkFromAnLlcWithMoreRunnableTasksPerCpu) {
+    EXPECT_TRUE(llc_busier(3, 1, 2, 1));
+    EXPECT_FALSE(llc_busier(2, 1, 3, 1));
+    EXPECT_FALSE(llc_busier(2, 1, 2, 1));
+    EXPECT_TRUE(llc_busier(9, 8, 8, 8));
+    EXPECT_FALSE(llc_busier(8, 8, 9, 8));
+    // Per CPU, not per LLC: 6 on 4 CPUs is busier than 3 on 4, not than 3 on 2.
+    EXPECT_TRUE(llc_busier(6, 4, 3, 4));
+    EXPECT_FALSE(llc_busier(6, 4, 3, 2));
+}
+
 TEST(Policy, ChargeScalesByWeight) {
     EXPECT_EQ(charge_vtime(1'000, 4 * kMs, 100), 4 * kMs + 1'000);
     EXPECT_EQ(charge_vtime(0, 4 * kMs, 200), 2 * kMs);
