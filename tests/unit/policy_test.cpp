@@ -69,14 +69,15 @@ TEST(Policy, ARunStartBoundsOnlyAWakeupThatSkippedTheQueue) {
 
 // Two LLCs of one CPU each, five CPU hogs 3:2. The CPU with two (one it is putting back,
 // one queued) takes from the one with three (one running, two queued); the rotation that
-// follows shares the CPUs evenly. Two and two stay put, as do eight and nine on two LLCs
-// of eight when this LLC already has the nine.
+// follows shares the CPUs evenly. Two and two stay put; so do long queues a task apart.
 TEST(Policy, ACpuTakesWorkFromAnLlcWithMoreRunnableTasksPerCpu) {
     EXPECT_TRUE(llc_busier(3, 1, 2, 1));
     EXPECT_FALSE(llc_busier(2, 1, 3, 1));
     EXPECT_FALSE(llc_busier(2, 1, 2, 1));
-    EXPECT_TRUE(llc_busier(9, 8, 8, 8));
-    EXPECT_FALSE(llc_busier(8, 8, 9, 8));
+    EXPECT_TRUE(llc_busier(5, 2, 4, 2));  // nine hogs on two LLCs of two
+    EXPECT_FALSE(llc_busier(81, 2, 79, 2));
+    EXPECT_FALSE(llc_busier(9, 8, 8, 8));  // 9/8 is the margin, not past it
+    EXPECT_TRUE(llc_busier(10, 8, 8, 8));
     // Per CPU, not per LLC: 6 on 4 CPUs is busier than 3 on 4, not than 3 on 2.
     EXPECT_TRUE(llc_busier(6, 4, 3, 4));
     EXPECT_FALSE(llc_busier(6, 4, 3, 2));
