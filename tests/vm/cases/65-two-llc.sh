@@ -17,12 +17,12 @@
 #                 virtual clock for all LLCs, the less busy one drove it ahead and the busy
 #                 one's sleepers entered behind its hogs, further each second (the benchmark
 #                 on 454ecaa: a kworker starved 5 s, khugepaged 21 s).
-#   llc_balance:  nine unpinned CPU hogs on the four CPUs, 6 s: the hog with the least CPU got
-#                 at least 0.85 of what the one with the most got, and CPUs took work from the
+#   llc_balance:  nine unpinned CPU hogs on the four CPUs, 8 s: the hog with the least CPU got
+#                 at least 0.84 of what the one with the most got, and CPUs took work from the
 #                 busier LLC (counter llc_balances). Hogs never wake, so nothing but a balancer
 #                 moves them between LLCs: without one they split 5:4 and ran at 0.40 and 0.50
 #                 of a CPU for as long as they ran (0.75-0.80; seen 2026-12-04 without the balancer,
-#                 0.93 with it, 2735 balances in 9 s; EEVDF 0.94).
+#                 0.89-0.93 with it, 6.12 included, about 300 balances a second; EEVDF 0.94).
 # checks: llc_topology llc_wakeups llc_clock llc_balance
 . /usr/lib/framepace-vm/lib.sh
 l3s=$(cat /sys/devices/system/cpu/cpu*/cache/index3/shared_cpu_list 2>/dev/null | sort -u | tr '\n' ' ')
@@ -95,15 +95,15 @@ done
 sleep 3
 declare -A start
 for pid in "${hogs[@]}"; do start[$pid]=$(cpu_ns "$pid"); done
-sleep 6
+sleep 8
 shares=$(for pid in "${hogs[@]}"; do echo $(( $(cpu_ns "$pid") - ${start[$pid]} )); done | sort -n | tr '\n' ' ')
 kill "${hogs[@]}"
 wait "${hogs[@]}" 2>/dev/null
 balances=$(( $(counter llc_balances) - bal0 ))
 least=$(echo "$shares" | awk '{print $1}') most=$(echo "$shares" | awk '{print $NF}')
 ratio=$(awk -v a="$least" -v b="$most" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
-why="9 hogs, CPU ns each over 6 s: $shares(least/most $ratio); llc_balances +$balances; enable_seq $seq0 -> $(enable_seq)"
-if awk -v r="$ratio" 'BEGIN { exit !(r >= 0.85) }' && [ "$balances" -gt 0 ] &&
+why="9 hogs, CPU ns each over 8 s: $shares(least/most $ratio); llc_balances +$balances; enable_seq $seq0 -> $(enable_seq)"
+if awk -v r="$ratio" 'BEGIN { exit !(r >= 0.84) }' && [ "$balances" -gt 0 ] &&
     [ "$(enable_seq)" = "$seq0" ] && state_is enabled; then
     result llc_balance pass "$why" "{\"least_over_most\": $ratio, \"llc_balances\": $balances}"
 else
