@@ -138,7 +138,7 @@ static __always_inline bool balance_llcs(s32 cpu, bool prev_queued, const struct
 	if (waiting_here < 0)
 		waiting_here = 0;
 	/* This LLC's other CPUs are busy (shared mode), and so are all of the other's while a
-	 * task waits there: it has runnable tasks its CPUs and its queue. */
+	 * task waits there: an LLC's runnable tasks are one per CPU plus its queue. */
 	if (!llc_busier(there->nr_cpus + waiting_there, there->nr_cpus,
 	                here->nr_cpus - 1 + prev_queued + waiting_here, here->nr_cpus))
 		return false;
