@@ -117,7 +117,7 @@ static __always_inline bool balance_llcs(s32 cpu, bool prev_queued, const struct
 	struct cpu_state *cs;
 	u64 now;
 
-	if (nr < 2 || !shared_mode)
+	if (!shared_mode)
 		return false;
 	cs = cpu_state_of(cpu);
 	if (!cs || (prev_queued && latency_critical(cs->role)))
@@ -127,6 +127,8 @@ static __always_inline bool balance_llcs(s32 cpu, bool prev_queued, const struct
 	there = bpf_map_lookup_elem(&llcs, &other);
 	if (!here || !there)
 		return false;
+	/* The clock before the queue counts: it is the cheaper read, and the rate limit
+	 * refuses most calls. */
 	now = fp_now();
 	if (t->migration_interval_ns &&
 	    time_since(now, here->balanced_at) < t->migration_interval_ns)

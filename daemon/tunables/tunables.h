@@ -105,7 +105,8 @@ inline constexpr TunableRange kTunableRanges[] = {
      "CPU utilisation above which tasks queue on one shared deadline queue, not per CPU"},
     {"migration_interval_ns", "ns", 0, FP_BEHAVIOUR_NS_MAX,
      offsetof(fp_tunables, migration_interval_ns), FP_MIGRATION_INTERVAL_NS_DEFAULT,
-     "a task that is not latency-critical moves to another LLC at most once per this (0: always)"},
+     "a task that is not latency-critical moves to another LLC, and an LLC takes from a busier "
+     "one, at most once per this (0: always)"},
     {"lag_limit_ns", "ns", FP_LAG_LIMIT_NS_MIN, FP_DEADLINE_NS_MAX,
      offsetof(fp_tunables, lag_limit_ns), FP_LAG_LIMIT_NS_DEFAULT,
      "most virtual time a task may run ahead of the others: bounds how long low-weight tasks wait"},
