@@ -26,7 +26,7 @@ typedef int64_t fp_s64;
  * (.bss, .rodata: an adopting daemon's programs run on the kept ones): a daemon only adopts
  * a running scheduler whose layout version equals its own.
  */
-#define FP_LAYOUT_VERSION 16
+#define FP_LAYOUT_VERSION 17
 
 /* Upper bound for the topology tables in rodata; CPUs beyond it share LLC 0. */
 #define FP_MAX_CPUS 512
@@ -116,6 +116,7 @@ enum fp_counter {
 				    another waker had taken, nothing queued there: run there */
 	FP_CNT_UTIL_SAMPLES,      /* utilisation samples taken (util_sample_period_ns) */
 	FP_CNT_LLC_BALANCES,      /* a CPU took a task from an LLC with more runnable per CPU */
+	FP_CNT_LLC_PREEMPTS,      /* an interactive waker took a CPU of another LLC by deadline */
 	FP_NR_COUNTERS,
 };
 

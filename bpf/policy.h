@@ -342,6 +342,16 @@ static __always_inline u64 clock_target(u64 clock, u64 task_vtime, bool waiting,
 }
 
 /*
+ * A virtual time or deadline of one LLC's clock carried to another LLC's: the same distance
+ * from that clock. Each LLC's clock follows the tasks it runs, so the clocks drift apart, and
+ * a deadline compared raw with another LLC's would win or lose by the drift.
+ */
+static __always_inline u64 at_other_clock(u64 vtime, u64 from_clock, u64 to_clock)
+{
+	return vtime - from_clock + to_clock;
+}
+
+/*
  * Whether a CPU of a less busy LLC takes the first task waiting in another: when that LLC has
  * over 9/8 of this one's runnable tasks per CPU (cross-multiplied: no division). here_runnable
  * counts what this LLC's CPUs run and queue, the task this CPU is about to put back

@@ -102,7 +102,7 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 		fp_dsq_insert_vtime(p, FP_CPU_DSQ(cpu), slice, deadline, enq_flags);
 		note_own_insert(cpu);
 		count(FP_CNT_ENQ_CPU);
-		if (waking && preempt_by_deadline(p, cpu, deadline, now, false))
+		if (waking && preempt_by_deadline(cpu, deadline, now))
 			return;
 		if (cpu != bpf_get_smp_processor_id())
 			scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
@@ -112,11 +112,26 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 		if (waking)
 			kick_idle_cpu(llc_allowed(p, cpu));
 	} else {
+		const struct cpumask *llc = waking ? llc_allowed(p, cpu) : NULL;
+		s32 victim = -1;
+
+		/* A CPU of the LLC that went idle since select_cpu looked reads the shared queue
+		 * once woken; else one p may preempt; else, for an interactive task with one CPU
+		 * of its LLC to run on, one of another LLC (preempt_other_llc). Kicks and inserts
+		 * land once this callback returns, so their order here does not matter. */
+		if (llc && !kick_idle_cpu(llc)) {
+			victim = llc_victim(p, cpu, deadline, now);
+			if (victim < 0 && nr_llcs > 1 && role == FP_ROLE_INTERACTIVE &&
+			    bpf_cpumask_weight(llc) == 1 &&
+			    preempt_other_llc(p, tctx, cpu, deadline, vtime_now, slice, enq_flags,
+			                      now, t))
+				return;
+		}
 		fp_dsq_insert_vtime(p, shared_dsq_of(cpu), slice, deadline, enq_flags);
 		count(FP_CNT_ENQ_SHARED);
-		if (waking)
-			preempt_by_deadline(p, cpu, deadline, now, true);
-		else if (cpu != bpf_get_smp_processor_id())
+		if (victim >= 0)
+			preempt_cpu(victim);
+		else if (!waking && cpu != bpf_get_smp_processor_id())
 			/* Queued again from elsewhere (an affinity or nice change): no CPU of the
 			 * LLC may dispatch soon, and nothing wakes an idle one but this. */
 			kick_idle_cpu(llc_allowed(p, cpu));

@@ -44,23 +44,14 @@ static __always_inline s32 victim_cpu_for(struct task_struct *p, s32 prev_cpu, u
 }
 
 /*
- * A waking game-critical, compositor, audio or boosted task does not wait for less
- * important work to use up its slice: it goes to the head of the local queue of the CPU that
- * runs the least important work (of rank below below_rank), and that task's slice ends now
- * (SCX_ENQ_PREEMPT). Critical roles are earned by short runs, so the others lose at most a
- * few short slices; a stale per-CPU role only costs one needless reschedule (a CPU an RT task
- * took since is never picked: cpu_preempt_rank).
+ * p to the head of cpu's local queue, and what runs there ends its slice now
+ * (SCX_ENQ_PREEMPT). The CPU is p's from now: another waker looking before p runs there must
+ * not pick it too (render and logic threads wake on the same timer tick), nor kick p off it.
  */
-static __always_inline bool preempt_for(struct task_struct *p, struct task_ctx *tctx, s32 prev_cpu,
-                                        u64 deadline, u64 slice, u64 enq_flags, u32 below_rank,
-                                        u64 now, const struct fp_tunables *t)
+static __always_inline void take_cpu(struct task_struct *p, struct task_ctx *tctx, s32 cpu,
+                                     s32 prev_cpu, u64 deadline, u64 slice, u64 enq_flags, u64 now,
+                                     const struct fp_tunables *t)
 {
-	s32 cpu = victim_cpu_for(p, prev_cpu, below_rank);
-
-	if (cpu < 0)
-		return false;
-	/* The CPU is p's from now: another waker looking before p runs there must not pick it
-	 * too (render and logic threads wake on the same timer tick), nor kick p off it. */
 	occupy_cpu(cpu_state_of(cpu), tctx, deadline, now, t);
 	fp_dsq_insert(p, SCX_DSQ_LOCAL_ON | cpu, slice, enq_flags | SCX_ENQ_PREEMPT);
 	/* The insert into another CPU than p's is done once p's runqueue is unlocked, and 6.12
@@ -70,6 +61,24 @@ static __always_inline bool preempt_for(struct task_struct *p, struct task_ctx *
 	 * kernels in between (6.13, 6.14) were not tried; the test is 6.12's missing kfunc. */
 	if (!bpf_ksym_exists(scx_bpf_dsq_insert) && cpu != prev_cpu)
 		scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
+}
+
+/*
+ * A waking game-critical, compositor, audio or boosted task does not wait for less
+ * important work to use up its slice: it takes the CPU that runs the least important work
+ * (of rank below below_rank). Critical roles are earned by short runs, so the others lose at
+ * most a few short slices; a stale per-CPU role only costs one needless reschedule (a CPU an
+ * RT task took since is never picked: cpu_preempt_rank).
+ */
+static __always_inline bool preempt_for(struct task_struct *p, struct task_ctx *tctx, s32 prev_cpu,
+                                        u64 deadline, u64 slice, u64 enq_flags, u32 below_rank,
+                                        u64 now, const struct fp_tunables *t)
+{
+	s32 cpu = victim_cpu_for(p, prev_cpu, below_rank);
+
+	if (cpu < 0)
+		return false;
+	take_cpu(p, tctx, cpu, prev_cpu, deadline, slice, enq_flags, now, t);
 	count(FP_CNT_PREEMPTED);
 	return true;
 }
@@ -87,51 +96,107 @@ static __always_inline bool deadline_preempts(s32 cpu, u64 deadline, u64 now)
 	return cs && cpu_preemptible(cs, deadline, now);
 }
 
+/* The running task of cpu gives way to a waker by deadline (wakeup_preempts, policy.h). */
+static __always_inline void preempt_cpu(s32 cpu)
+{
+	scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
+	count(FP_CNT_WAKEUP_PREEMPTS);
+}
+
 /*
  * Wakeup preemption for everyone else, by deadline (wakeup_preempts, policy.h). This is what
  * helps a game no rule names: its frame and audio threads sleep between short runs. Per-CPU
- * queues: the CPU it queued on. Shared queue: an idle CPU if one appeared, else, among the
- * first FP_PREEMPT_SCAN_MAX CPUs from p's previous one, the one p may preempt that runs the
- * latest deadline.
+ * queues: the CPU p queued on, if p may preempt it.
  */
-static __always_inline bool preempt_by_deadline(struct task_struct *p, s32 cpu, u64 deadline,
-                                                u64 now, bool shared)
+static __always_inline bool preempt_by_deadline(s32 cpu, u64 deadline, u64 now)
+{
+	if (!deadline_preempts(cpu, deadline, now))
+		return false;
+	preempt_cpu(cpu);
+	return true;
+}
+
+/*
+ * Shared queue: among the first FP_PREEMPT_SCAN_MAX CPUs from p's previous one, those of its
+ * LLC (another LLC's CPUs read another queue: preempting one would not run p), the one p may
+ * preempt that runs the latest deadline; -1 if none.
+ */
+static __always_inline s32 llc_victim(struct task_struct *p, s32 cpu, u64 deadline, u64 now)
 {
 	struct cpu_state *cs;
 	u64 latest = 0;
 	s32 victim = -1;
 	u32 i, c, llc = llc_of(cpu);
 
-	if (!shared) {
-		if (!deadline_preempts(cpu, deadline, now))
-			return false;
-		victim = cpu;
-	} else {
-		/* A CPU of the LLC that went idle since select_cpu looked reads the shared queue
-		 * once woken (another LLC's would move p there past the migration limit). */
-		if (kick_idle_cpu(llc_allowed(p, cpu)))
-			return false;
-		bpf_for(i, 0, nr_cpus)
-		{
-			if (i >= FP_PREEMPT_SCAN_MAX)
-				break;
-			c = ((u32)cpu + i) % nr_cpus;
-			cs = cpu_state_of(c);
-			/* Not running a framepace task (RT, offline: never preempted), or not one p
-			 * may preempt. Another LLC's CPUs read another queue: preempting one would
-			 * not run p. */
-			if (!cs || !task_may_run_on(p, c) || llc_of(c) != llc ||
-			    !cpu_preemptible(cs, deadline, now))
-				continue;
-			if (victim < 0 || time_before(latest, cs->deadline)) {
-				latest = cs->deadline;
-				victim = c;
-			}
+	bpf_for(i, 0, nr_cpus)
+	{
+		if (i >= FP_PREEMPT_SCAN_MAX)
+			break;
+		c = ((u32)cpu + i) % nr_cpus;
+		cs = cpu_state_of(c);
+		/* Not running a framepace task (RT, offline: never preempted), or not one p may
+		 * preempt. */
+		if (!cs || !task_may_run_on(p, c) || llc_of(c) != llc ||
+		    !cpu_preemptible(cs, deadline, now))
+			continue;
+		if (victim < 0 || time_before(latest, cs->deadline)) {
+			latest = cs->deadline;
+			victim = c;
 		}
-		if (victim < 0)
-			return false;
 	}
-	scx_bpf_kick_cpu(victim, SCX_KICK_PREEMPT);
-	count(FP_CNT_WAKEUP_PREEMPTS);
+	return victim;
+}
+
+/*
+ * An interactive waker with one CPU of its LLC to run on, and that one neither idle nor
+ * preemptible, takes a CPU of another LLC whose running task it may preempt, its deadline
+ * carried over to that LLC's clock; of those, the one running the latest deadline relative to
+ * its clock. Traced on 2 LLCs x 1 vCPU under CPU hogs and a fork loop, cyclictest's thread
+ * waited for a batch task's whole 6 ms slice whenever it woke inside that task's protection
+ * (traced p50 0.6-1.6 ms, EEVDF's 23-49 us), until it looked irregular and lost the periodic
+ * path as well. Only there: with two CPUs an LLC was at EEVDF's, and on 2 LLCs x 2 vCPUs the
+ * same move for every interactive waker took message passing from 1.3-1.6x to 1.7-2.5x
+ * EEVDF's time. Only interactive tasks: their short runs lose little to a cold cache. At most
+ * once per migration_interval_ns per task, as its other moves between LLCs
+ * (migration_limited).
+ */
+static __always_inline bool preempt_other_llc(struct task_struct *p, struct task_ctx *tctx, s32 cpu,
+                                              u64 deadline, u64 vtime_now, u64 slice, u64 enq_flags,
+                                              u64 now, const struct fp_tunables *t)
+{
+	u64 there_deadline, taken_deadline = 0, ahead, latest = 0, clock;
+	u32 i, c, llc = llc_of(cpu);
+	struct cpu_state *cs;
+	s32 victim = -1;
+
+	if (migration_limited(tctx, now, t))
+		return false;
+	bpf_for(i, 1, nr_cpus)
+	{
+		if (i >= FP_PREEMPT_SCAN_MAX)
+			break;
+		c = ((u32)cpu + i) % nr_cpus;
+		if (llc_of(c) == llc || !task_may_run_on(p, c))
+			continue;
+		cs = cpu_state_of(c);
+		/* Held by an RT task: p would wait in its local queue (cpu_preempt_rank). */
+		if (!cs || cs->released)
+			continue;
+		clock = *vtime_now_of(llc_of(c));
+		there_deadline = at_other_clock(deadline, vtime_now, clock);
+		if (!cpu_preemptible(cs, there_deadline, now))
+			continue;
+		ahead = cs->deadline - clock;
+		if (victim < 0 || (s64)(ahead - latest) > 0) {
+			latest = ahead;
+			victim = c;
+			taken_deadline = there_deadline;
+		}
+	}
+	if (victim < 0)
+		return false;
+	tctx->last_migration_ns = now;
+	take_cpu(p, tctx, victim, cpu, taken_deadline, slice, enq_flags, now, t);
+	count(FP_CNT_LLC_PREEMPTS);
 	return true;
 }

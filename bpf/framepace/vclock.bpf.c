@@ -37,7 +37,7 @@ static __always_inline u64 *task_vtime_in(struct task_ctx *tctx, u32 llc)
 	u64 *now = vtime_now_of(llc);
 
 	if (tctx->vtime_llc != llc) {
-		tctx->vtime = tctx->vtime - *vtime_now_of(tctx->vtime_llc) + *now;
+		tctx->vtime = at_other_clock(tctx->vtime, *vtime_now_of(tctx->vtime_llc), *now);
 		tctx->vtime_llc = llc;
 	}
 	return now;

@@ -83,6 +83,23 @@ TEST(Policy, ACpuTakesWorkFromAnLlcWithMoreRunnableTasksPerCpu) {
     EXPECT_FALSE(llc_busier(6, 4, 3, 2));
 }
 
+// A waker's deadline, carried to another LLC's clock, preempts there as it would at home: the
+// batch task there (deadline 12 ms past that clock) gives way, a task that started with an
+// interactive deadline does not, whichever way the clocks drifted, across a wrap too.
+TEST(Policy, ADeadlineCarriedToAnotherLlcKeepsItsDistanceFromTheClock) {
+    const u64 home = 100 * kMs, waker = home + 1 * kMs, now = 50 * kMs, protected_until = 0;
+    for (u64 there : {u64(40 * kMs), u64(300 * kMs), u64(0) - 5 * kMs}) {
+        u64 carried = at_other_clock(waker, home, there);
+        EXPECT_EQ(carried - there, 1 * kMs);
+        EXPECT_TRUE(
+            wakeup_preempts(carried, FP_ROLE_BATCH, there + 12 * kMs, now, protected_until));
+        EXPECT_FALSE(
+            wakeup_preempts(carried, FP_ROLE_INTERACTIVE, there + 1 * kMs, now, protected_until));
+    }
+    // Compared raw, the drift decides: a clock 60 ms behind hides the batch task's lateness.
+    EXPECT_FALSE(wakeup_preempts(waker, FP_ROLE_BATCH, 40 * kMs + 12 * kMs, now, protected_until));
+}
+
 TEST(Policy, ChargeScalesByWeight) {
     EXPECT_EQ(charge_vtime(1'000, 4 * kMs, 100), 4 * kMs + 1'000);
     EXPECT_EQ(charge_vtime(0, 4 * kMs, 200), 2 * kMs);
