@@ -29,7 +29,7 @@
 #                 it takes the other LLC's by deadline (counter llc_preempts), and nothing
 #                 ejects. Its latency is measured alongside with such moves held to one a
 #                 second (migration_interval_ns), for the record: on 2 LLCs x 1 vCPU under hogs
-#                 the traced wait's p50 went from 624-1579 to 80-150 us (EEVDF 23-49).
+#                 the traced wait's p50 went from 624-1579 to 78-91 us (EEVDF 22-49).
 # checks: llc_topology llc_wakeups llc_clock llc_balance llc_preempt
 . /usr/lib/framepace-vm/lib.sh
 l3s=$(cat /sys/devices/system/cpu/cpu*/cache/index3/shared_cpu_list 2>/dev/null | sort -u | tr '\n' ' ')
