@@ -47,11 +47,17 @@ static __always_inline s32 victim_cpu_for(struct task_struct *p, s32 prev_cpu, u
  * p to the head of cpu's local queue, and what runs there ends its slice now
  * (SCX_ENQ_PREEMPT). The CPU is p's from now: another waker looking before p runs there must
  * not pick it too (render and logic threads wake on the same timer tick), nor kick p off it.
+ * deadline is of prev_cpu's LLC clock; the CPU's state holds it in its own LLC's, as wakers
+ * there compare it.
  */
 static __always_inline void take_cpu(struct task_struct *p, struct task_ctx *tctx, s32 cpu,
                                      s32 prev_cpu, u64 deadline, u64 slice, u64 enq_flags, u64 now,
                                      const struct fp_tunables *t)
 {
+	u32 from = llc_of(prev_cpu), to = llc_of(cpu);
+
+	if (from != to)
+		deadline = at_other_clock(deadline, *vtime_now_of(from), *vtime_now_of(to));
 	occupy_cpu(cpu_state_of(cpu), tctx, deadline, now, t);
 	fp_dsq_insert(p, SCX_DSQ_LOCAL_ON | cpu, slice, enq_flags | SCX_ENQ_PREEMPT);
 	/* The insert into another CPU than p's is done once p's runqueue is unlocked, and 6.12
@@ -151,7 +157,7 @@ static __always_inline s32 llc_victim(struct task_struct *p, s32 cpu, u64 deadli
  * An interactive waker with one CPU of its LLC to run on, and that one neither idle nor
  * preemptible, takes a CPU of another LLC whose running task it may preempt, its deadline
  * carried over to that LLC's clock; of those, the one running the latest deadline relative to
- * its clock. Traced on 2 LLCs x 1 vCPU under CPU hogs and a fork loop, cyclictest's thread
+ * its clock, and not past a task waiting there with an earlier one. Traced on 2 LLCs x 1 vCPU under CPU hogs and a fork loop, cyclictest's thread
  * waited for a batch task's whole 6 ms slice whenever it woke inside that task's protection
  * (traced p50 0.6-1.6 ms, EEVDF's 23-49 us), until it looked irregular and lost the periodic
  * path as well. Only there: with two CPUs an LLC was at EEVDF's, and on 2 LLCs x 2 vCPUs the
@@ -164,7 +170,7 @@ static __always_inline bool preempt_other_llc(struct task_struct *p, struct task
                                               u64 deadline, u64 vtime_now, u64 slice, u64 enq_flags,
                                               u64 now, const struct fp_tunables *t)
 {
-	u64 there_deadline, taken_deadline = 0, ahead, latest = 0, clock;
+	u64 there_deadline, ahead, latest = 0, clock, head;
 	u32 i, c, llc = llc_of(cpu);
 	struct cpu_state *cs;
 	s32 victim = -1;
@@ -186,17 +192,20 @@ static __always_inline bool preempt_other_llc(struct task_struct *p, struct task
 		there_deadline = at_other_clock(deadline, vtime_now, clock);
 		if (!cpu_preemptible(cs, there_deadline, now))
 			continue;
+		/* Not past what waits there with an earlier deadline: p would run first. */
+		if (queue_head_deadline(shared_dsq_of(c), &head) &&
+		    time_before(head, there_deadline))
+			continue;
 		ahead = cs->deadline - clock;
 		if (victim < 0 || (s64)(ahead - latest) > 0) {
 			latest = ahead;
 			victim = c;
-			taken_deadline = there_deadline;
 		}
 	}
 	if (victim < 0)
 		return false;
 	tctx->last_migration_ns = now;
-	take_cpu(p, tctx, victim, cpu, taken_deadline, slice, enq_flags, now, t);
+	take_cpu(p, tctx, victim, cpu, deadline, slice, enq_flags, now, t);
 	count(FP_CNT_LLC_PREEMPTS);
 	return true;
 }

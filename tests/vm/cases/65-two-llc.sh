@@ -136,7 +136,7 @@ vcall ResetTunables >/dev/null
 kill "${hogs[@]}"
 wait "${hogs[@]}" 2>/dev/null
 avg() { grep -oE 'Avg: *[0-9]+' <<<"$1" | grep -oE '[0-9]+' || echo 0; }
-why="8 hogs, cyclictest on CPUs $cpu_a,$lone_cpu: $across; llc_preempts +$preempts; moves held to one a second: $held; enable_seq $seq0 -> $(enable_seq)"
+why="${#hogs[@]} hogs, cyclictest on CPUs $cpu_a,$lone_cpu: $across; llc_preempts +$preempts; moves held to one a second: $held; enable_seq $seq0 -> $(enable_seq)"
 metrics="{\"llc_preempts\": $preempts, \"avg_us\": $(avg "$across"), \"avg_us_held\": $(avg "$held")}"
 if [ "$preempts" -gt 0 ] && [ "$(avg "$across")" -gt 0 ] && [ "$(enable_seq)" = "$seq0" ] &&
     state_is enabled; then
