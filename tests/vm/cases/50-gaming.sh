@@ -106,18 +106,30 @@ fi
 
 # --- roles from behaviour: the render thread (120 Hz) of a synthetic Steam game is
 # game-critical, CPU hogs are batch (nice 0 because they never sleep, nice 19 by its nice
-# level)
+# level). Roles follow moving means of each run: a vCPU the host stalls for a few ms mid-frame
+# makes a run or two long and the render thread game for a moment (CI saw one such sample), so
+# the roles are waited for, and how steadily the render thread held its role is reported.
+roles_settled() {
+    [ "$(thread_role "$GAME" render)" = game_critical ] &&
+    [ "$(task_role "$HOG0")" = batch ] && [ "$(task_role "$HOG19")" = batch ]
+}
 hog 0; HOG0=$!
 hog 0
 hog 19; HOG19=$!
 env SteamAppId=480 "$TOOLS/framepace-bench-game" 10 500 >/run/fp-game.json &
 GAME=$!
-sleep 4
+sleep 2
+wait_for 6 roles_settled
 render_role=$(thread_role "$GAME" render)
 hog0_role=$(task_role "$HOG0")
 hog19_role=$(task_role "$HOG19")
+critical_samples=0
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+    [ "$(thread_role "$GAME" render)" = game_critical ] && critical_samples=$((critical_samples + 1))
+    sleep 0.1
+done
 if [ "$render_role" = game_critical ] && [ "$hog0_role" = batch ] && [ "$hog19_role" = batch ]; then
-    result roles pass "render loop: $render_role, nice-0 hog: $hog0_role, nice-19 hog: $hog19_role"
+    result roles pass "render loop: $render_role (in $critical_samples of 10 samples after), nice-0 hog: $hog0_role, nice-19 hog: $hog19_role"
 else
     result roles fail "render=$render_role hog0=$hog0_role hog19=$hog19_role: $(vtasks | jq -c "[.tasks[] | select(.pid == $GAME or .tid == $HOG0)]")"
 fi
