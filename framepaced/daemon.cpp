@@ -454,9 +454,10 @@ Status Daemon::load_fresh(uint64_t generation) {
     log_structured(
         LOG_INFO, message_id::kSchedulerAttached,
         "framepace scheduler attached (" + std::to_string(topology_.nr_cpus) + " CPUs, " +
-            std::to_string(topology_.nr_llcs) + " LLCs)",
+            std::to_string(topology_.nr_llcs) + " LLCs" + (topology_.smt ? ", SMT" : "") + ")",
         {{"FRAMEPACE_NR_CPUS", std::to_string(topology_.nr_cpus)},
          {"FRAMEPACE_NR_LLCS", std::to_string(topology_.nr_llcs)},
+         {"FRAMEPACE_SMT", topology_.smt ? "1" : "0"},
          {"FRAMEPACE_SCHED_EXT_STATE", sched_ext_state_text(state)},
          {"FRAMEPACE_ENABLE_SEQ", enable_seq_text(state)},
          {"FRAMEPACE_GENERATION", std::to_string(generation)},

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: sets up the toolchain, builds, runs every test tier.
 #   host: GoogleTest unit tests, BPF logic on the host kernel (BPF_PROG_TEST_RUN)
-#   vm:   the VM suite on each sched_ext kernel (7.3.4, 7.2.13, 6.12.117+scx) and a two-LLC VM
+#   vm:   the VM suite on each sched_ext kernel (7.3.4, 7.2.13, 6.12.117+scx), a two-LLC VM and
+#         an SMT VM
 # Options: --host-only (skip the VM tier), --kernel KVER (VM tier on this kernel only).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
