@@ -454,7 +454,8 @@ Status Daemon::load_fresh(uint64_t generation) {
     log_structured(
         LOG_INFO, message_id::kSchedulerAttached,
         "framepace scheduler attached (" + std::to_string(topology_.nr_cpus) + " CPUs, " +
-            std::to_string(topology_.nr_llcs) + " LLCs" + (topology_.smt ? ", SMT" : "") + ")",
+            std::to_string(topology_.nr_llcs) + (topology_.nr_llcs == 1 ? " LLC" : " LLCs") +
+            (topology_.smt ? ", SMT" : "") + ")",
         {{"FRAMEPACE_NR_CPUS", std::to_string(topology_.nr_cpus)},
          {"FRAMEPACE_NR_LLCS", std::to_string(topology_.nr_llcs)},
          {"FRAMEPACE_SMT", topology_.smt ? "1" : "0"},
