@@ -157,8 +157,9 @@ static __always_inline s32 llc_victim(struct task_struct *p, s32 cpu, u64 deadli
  * An interactive waker with one CPU of its LLC to run on, and that one neither idle nor
  * preemptible, takes a CPU of another LLC whose running task it may preempt, its deadline
  * carried over to that LLC's clock; of those, the one running the latest deadline relative to
- * its clock, and not past a task waiting there with an earlier one. Traced on 2 LLCs x 1 vCPU under CPU hogs and a fork loop, cyclictest's thread
- * waited for a batch task's whole 6 ms slice whenever it woke inside that task's protection
+ * its clock, and not past a task waiting there with an earlier one. Traced on 2 LLCs x 1
+ * vCPU under CPU hogs and a fork loop, cyclictest's thread waited for a batch task's whole
+ * 6 ms slice whenever it woke inside that task's protection
  * (traced p50 0.6-1.6 ms, EEVDF's 23-49 us), until it looked irregular and lost the periodic
  * path as well. Only there: with two CPUs an LLC was at EEVDF's, and on 2 LLCs x 2 vCPUs the
  * same move for every interactive waker took message passing from 1.3-1.6x to 1.7-2.5x

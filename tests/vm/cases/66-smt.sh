@@ -86,11 +86,14 @@ if ! wait_for 20 state_is enabled; then
     result smt_idle_core fail "framepace did not start"
     exit 0
 fi
+# This daemon's attach entry: journald may not have written it yet when READY=1 arrives.
 attach_entry() { journalctl -o json --no-pager MESSAGE_ID=$MSG_ATTACHED _PID="$(main_pid)" | tail -n1; }
-wait_for 5 bash -c "journalctl -o json --no-pager MESSAGE_ID=$MSG_ATTACHED _PID=$(main_pid) | grep -q ."
+attach_logged() { attach_entry | grep -q .; }
+wait_for 5 attach_logged
 attach=$(attach_entry)
 daemon_smt=$(echo "$attach" | jq -r '.FRAMEPACE_SMT // "none"' 2>/dev/null)
-why="guest thread sibling lists: $cores; framepaced's attach entry: FRAMEPACE_SMT=$daemon_smt ($(echo "$attach" | jq -r '.MESSAGE // "none"' 2>/dev/null))"
+attach_message=$(echo "$attach" | jq -r '.MESSAGE // "none"' 2>/dev/null)
+why="guest thread sibling lists: $cores; framepaced's attach entry: FRAMEPACE_SMT=$daemon_smt ($attach_message)"
 smt_seen=0
 if [ "$(echo "$cores" | wc -w)" = 2 ] && [[ $cores == *[,-]* ]] && [ "$daemon_smt" = 1 ]; then
     smt_seen=1
