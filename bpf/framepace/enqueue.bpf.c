@@ -116,11 +116,12 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 		s32 victim = -1;
 
 		/* A CPU of the LLC that went idle since select_cpu looked reads the shared queue
-		 * once woken; else one p may preempt; else, for an interactive task with one CPU
+		 * once woken; else one p may preempt (shared_queue_victim); else, for an
+		 * interactive task with one CPU
 		 * of its LLC to run on, one of another LLC (preempt_other_llc). Kicks and inserts
 		 * land once this callback returns, so their order here does not matter. */
 		if (llc && !kick_idle_cpu(llc)) {
-			victim = llc_victim(p, cpu, deadline, now);
+			victim = shared_queue_victim(p, tctx, cpu, deadline, now);
 			if (victim < 0 && nr_llcs > 1 && role == FP_ROLE_INTERACTIVE &&
 			    bpf_cpumask_weight(llc) == 1 &&
 			    preempt_other_llc(p, tctx, cpu, deadline, vtime_now, slice, enq_flags,

@@ -154,6 +154,26 @@ static __always_inline s32 llc_victim(struct task_struct *p, s32 cpu, u64 deadli
 }
 
 /*
+ * The CPU a waker queued on its LLC's shared queue preempts, or -1: the one running the latest
+ * deadline among those of the LLC it may preempt (llc_victim), unless it was woken
+ * synchronously (pipes, sockets: the waker said it would sleep). Then only the CPU it was
+ * queued from, as in per-CPU mode and as EEVDF does: the waker's CPU frees soon. A writer
+ * that goes on writing wakes one reader after another, and each took another CPU of the LLC:
+ * on 4 vCPUs of one LLC, 38-42 % of message passing's runs ended in a wakeup preemption and it
+ * took 1.8x EEVDF's time; 9-11 % and 1.07x with this (medians of 4, docs/benchmarks.md).
+ * Timer and futex wakeups (frames, audio, cyclictest) still look over the LLC: with every
+ * waker limited to its own CPU, cyclictest's p50 under CPU hogs on 2 vCPUs went from 267-399
+ * us to 1222-1452.
+ */
+static __always_inline s32 shared_queue_victim(struct task_struct *p, const struct task_ctx *tctx,
+                                               s32 cpu, u64 deadline, u64 now)
+{
+	if (!tctx->woke_sync)
+		return llc_victim(p, cpu, deadline, now);
+	return task_may_run_on(p, cpu) && deadline_preempts(cpu, deadline, now) ? cpu : -1;
+}
+
+/*
  * An interactive waker with one CPU of its LLC to run on, and that one neither idle nor
  * preemptible, takes a CPU of another LLC whose running task it may preempt, its deadline
  * carried over to that LLC's clock; of those, the one running the latest deadline relative to

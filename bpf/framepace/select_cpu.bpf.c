@@ -180,8 +180,12 @@ s32 BPF_STRUCT_OPS(framepace_select_cpu, struct task_struct *p, s32 prev_cpu, u6
 	u64 now = 0;
 	s32 cpu;
 
-	if (tctx && (wake_flags & SCX_WAKE_TTWU))
-		note_waker(tctx, &now);
+	if (tctx) {
+		/* For enqueue, if no idle CPU is found (shared_queue_victim). */
+		tctx->woke_sync = (wake_flags & SCX_WAKE_SYNC) != 0;
+		if (wake_flags & SCX_WAKE_TTWU)
+			note_waker(tctx, &now);
+	}
 	cpu = sync_wake_cpu(p, prev_cpu, wake_flags, tctx, &now, t);
 	if (cpu < 0)
 		cpu = pick_idle_cpu(p, prev_cpu, tctx, &now, t);
