@@ -175,6 +175,13 @@ struct fp_tunables {
 #define FP_GAME_WEIGHT_PCT_DEFAULT 200ULL
 #define FP_GAME_WEIGHT_PCT_MAX 1000ULL
 #define FP_SHARED_UTIL_PCT_DEFAULT 75ULL
+/*
+ * The sampler's moving mean (ewma, policy.h) of a machine whose CPUs are all busy settles at
+ * 97, not 100 (integer rounding): a threshold of 98-100 was never reached, and per-CPU queues
+ * with every CPU busy starve wakers queued behind CPU hogs that lag the LLC's clock (2 hogs per
+ * vCPU: the game's frame-start p99 111-417 ms, docs/benchmarks.md).
+ */
+#define FP_SHARED_UTIL_PCT_MAX 95ULL
 #define FP_MIGRATION_INTERVAL_NS_DEFAULT 1000000ULL
 #define FP_LAG_LIMIT_NS_DEFAULT 40000000ULL /* bounds a nice-19 task's wait */
 #define FP_LAG_LIMIT_NS_MIN 1000000ULL

@@ -100,7 +100,7 @@ inline constexpr TunableRange kTunableRanges[] = {
      "tasks still runnable at this share of the times they stop (they rarely sleep) are batch"},
     {"game_weight_pct", "%", 100, FP_GAME_WEIGHT_PCT_MAX, offsetof(fp_tunables, game_weight_pct),
      FP_GAME_WEIGHT_PCT_DEFAULT, "CPU share of game threads relative to their nice level's weight"},
-    {"shared_util_pct", "%", 0, 100, offsetof(fp_tunables, shared_util_pct),
+    {"shared_util_pct", "%", 0, FP_SHARED_UTIL_PCT_MAX, offsetof(fp_tunables, shared_util_pct),
      FP_SHARED_UTIL_PCT_DEFAULT,
      "CPU utilisation above which tasks queue on one shared deadline queue, not per CPU"},
     {"migration_interval_ns", "ns", 0, FP_BEHAVIOUR_NS_MAX,

@@ -282,3 +282,13 @@ TEST(Policy, TheUtilisationSamplerSlowsDownOnlyWhenEveryCpuWasIdle) {
     EXPECT_EQ(util_sample_period_ns(1), 10 * kMs);
     EXPECT_EQ(util_sample_period_ns(100), 10 * kMs);
 }
+
+// The highest shared_util_pct a user may set is one the sampler reaches on a machine whose
+// CPUs are all busy: above it, per-CPU queues would stay with every CPU busy.
+TEST(Policy, ABusyMachinesUtilisationReachesTheHighestSharedThreshold) {
+    u64 util = 0;
+    for (int sample = 0; sample < 30; sample++)
+        util = ewma(util, 100);
+    EXPECT_GE(util, FP_SHARED_UTIL_PCT_MAX);
+    EXPECT_LT(util, 100u);
+}
