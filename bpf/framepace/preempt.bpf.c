@@ -156,21 +156,27 @@ static __always_inline s32 llc_victim(struct task_struct *p, s32 cpu, u64 deadli
 /*
  * The CPU a waker queued on its LLC's shared queue preempts, or -1: the one running the latest
  * deadline among those of the LLC it may preempt (llc_victim), unless it was woken
- * synchronously (pipes, sockets: the waker said it would sleep). Then only the CPU it was
- * queued from, as in per-CPU mode and as EEVDF does: the waker's CPU frees soon. A writer
- * that goes on writing wakes one reader after another, and each took another CPU of the LLC:
- * on 4 vCPUs of one LLC, 38-42 % of message passing's runs ended in a wakeup preemption and it
- * took 1.8x EEVDF's time; 9-11 % and 1.07x with this (medians of 4, docs/benchmarks.md).
- * Timer and futex wakeups (frames, audio, cyclictest) still look over the LLC: with every
- * waker limited to its own CPU, cyclictest's p50 under CPU hogs on 2 vCPUs went from 267-399
- * us to 1222-1452.
+ * synchronously (pipes, sockets: the waker said it would sleep, so a CPU frees soon) while its
+ * previous CPU runs a framepace task. Then that CPU alone, as in per-CPU mode, and as EEVDF
+ * weighs a wakee only against what runs where it placed it. A writer that goes on writing
+ * wakes one reader after another, and each took another CPU of the LLC: on 4 vCPUs of one
+ * LLC, 39-43 % of message passing's runs ended in a wakeup preemption and it took 1.79x
+ * EEVDF's time; 10-11 % and 1.07x with this (medians of 4, docs/benchmarks.md). Timer and
+ * futex wakeups (frames, audio, cyclictest) still look over the LLC: with every waker limited
+ * to its own CPU, cyclictest's p50 under CPU hogs on 2 vCPUs went from 267-399 us to
+ * 1222-1452. So does a sync wakee whose CPU an RT task holds or that runs nothing of
+ * framepace's (never preemptible: it would wait for another CPU's slice to end). Latency-
+ * critical and periodic wakers never get here: preempt_for looked for them first.
  */
 static __always_inline s32 shared_queue_victim(struct task_struct *p, const struct task_ctx *tctx,
                                                s32 cpu, u64 deadline, u64 now)
 {
-	if (!tctx->woke_sync)
+	struct cpu_state *cs = cpu_state_of(cpu);
+
+	if (!tctx->woke_sync || !cs || cs->role >= FP_NR_ROLES || cs->released ||
+	    !task_may_run_on(p, cpu))
 		return llc_victim(p, cpu, deadline, now);
-	return task_may_run_on(p, cpu) && deadline_preempts(cpu, deadline, now) ? cpu : -1;
+	return cpu_preemptible(cs, deadline, now) ? cpu : -1;
 }
 
 /*
