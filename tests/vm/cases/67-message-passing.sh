@@ -7,8 +7,8 @@
 #       preempt only the CPU it was queued from (shared_queue_victim), not any CPU of the LLC.
 #       Measured by its effect: wakeup preemptions (counter wakeup_preempts, the kicks) per
 #       run. With every reader allowed to take any CPU of the LLC, 39-43 % (4 repetitions of
-#       a longer load on 7.3.4, 4 vCPUs without SMT) and 36 % here; with this, 11-14 % here
-#       (7.3.4, 7.2.13, 6.12.117). At most 25 % passes (midway), and only if most runs came
+#       a longer load on 7.3.4, 4 vCPUs without SMT) and 36 % here; with this, 11-17 % here
+#       (7.3.4, 7.2.13, 6.12.117, CI runs included). At most 25 % passes (midway), and only if most runs came
 #       from the shared queue and framepace stayed attached throughout (else the case proved
 #       nothing). EEVDF's time for the same load is reported alongside, not judged (TCG's
 #       timing).
