@@ -47,6 +47,13 @@ static __always_inline struct cpu_state *this_cpu_state(void)
 	return cpu_state_of(bpf_get_smp_processor_id());
 }
 
+/* Whether a framepace task runs on the CPU of cs: not between tasks (stopping cleared its
+ * role), not held by an RT task, not past FP_MAX_CPUS (cs NULL). */
+static __always_inline bool runs_framepace_task(const struct cpu_state *cs)
+{
+	return cs && cs->role < FP_NR_ROLES && !cs->released;
+}
+
 /* What wakers weigh up on a CPU (cs: NULL past FP_MAX_CPUS) that now runs a task of tctx's. */
 static __always_inline void occupy_cpu(struct cpu_state *cs, struct task_ctx *tctx, u64 deadline,
                                        u64 now, const struct fp_tunables *t)

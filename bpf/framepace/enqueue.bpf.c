@@ -16,12 +16,9 @@
  */
 static __always_inline bool own_queue_serves(s32 cpu, bool waking)
 {
-	struct cpu_state *cs;
-
 	if (!waking || cpu == bpf_get_smp_processor_id())
 		return !cpu_released(cpu);
-	cs = cpu_state_of(cpu);
-	return cs && cs->role < FP_NR_ROLES && !cs->released;
+	return runs_framepace_task(cpu_state_of(cpu));
 }
 
 /*
@@ -117,9 +114,9 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 
 		/* A CPU of the LLC that went idle since select_cpu looked reads the shared queue
 		 * once woken; else one p may preempt (shared_queue_victim); else, for an
-		 * interactive task with one CPU
-		 * of its LLC to run on, one of another LLC (preempt_other_llc). Kicks and inserts
-		 * land once this callback returns, so their order here does not matter. */
+		 * interactive task with one CPU of its LLC to run on, one of another LLC
+		 * (preempt_other_llc). Kicks and inserts land once this callback returns, so their
+		 * order here does not matter. */
 		if (llc && !kick_idle_cpu(llc)) {
 			victim = shared_queue_victim(p, tctx, cpu, deadline, now);
 			if (victim < 0 && nr_llcs > 1 && role == FP_ROLE_INTERACTIVE &&

@@ -173,8 +173,7 @@ static __always_inline s32 shared_queue_victim(struct task_struct *p, const stru
 {
 	struct cpu_state *cs = cpu_state_of(cpu);
 
-	if (!tctx->woke_sync || !cs || cs->role >= FP_NR_ROLES || cs->released ||
-	    !task_may_run_on(p, cpu))
+	if (!tctx->woke_sync || !runs_framepace_task(cs) || !task_may_run_on(p, cpu))
 		return llc_victim(p, cpu, deadline, now);
 	return cpu_preemptible(cs, deadline, now) ? cpu : -1;
 }

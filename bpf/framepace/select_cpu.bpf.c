@@ -124,7 +124,6 @@ static __always_inline s32 sync_wake_cpu(struct task_struct *p, s32 prev_cpu, u6
                                          const struct fp_tunables *t)
 {
 	struct task_struct *waker;
-	struct cpu_state *cs;
 	bool other_llc;
 	s32 cpu;
 
@@ -139,8 +138,7 @@ static __always_inline s32 sync_wake_cpu(struct task_struct *p, s32 prev_cpu, u6
 		count(FP_CNT_DIRECT_PREV);
 		return prev_cpu;
 	}
-	cs = this_cpu_state();
-	if (!cs || cs->role >= FP_NR_ROLES || cs->released)
+	if (!runs_framepace_task(this_cpu_state()))
 		return -1;
 	waker = bpf_get_current_task_btf();
 	if (waker->flags & FP_PF_EXITING)
