@@ -279,7 +279,10 @@ fp_tunables Daemon::initial_tunables() {
     auto stored = store_.load();
     if (!stored)
         log_printf(LOG_WARNING, "ignoring stored tunables: %s", stored.error().message.c_str());
-    layers_.set_stored(stored ? *stored : TunableOverrides{});
+    else
+        for (const auto& problem : stored->rejected)
+            log_printf(LOG_WARNING, "ignoring a stored tunable: %s", problem.c_str());
+    layers_.set_stored(stored ? stored->values : TunableOverrides{});
     layers_.set_command_line(options_.tunable_overrides);
     return layers_.effective();
 }
@@ -415,7 +418,8 @@ bool Daemon::try_adopt(const KeptFds& kept) {
             fp_tunables layered = initial_tunables();
             auto tunables = scheduler_->read_tunables();
             if (tunables)
-                layers_.adopt_explicit(*tunables);
+                for (const auto& problem : layers_.adopt_explicit(*tunables))
+                    log_printf(LOG_WARNING, "not adopting a tunable choice: %s", problem.c_str());
             tunables_ = tunables ? *tunables : layered;
             uint64_t took_ms = (monotonic_usec() - started_usec_) / 1000;
             log_structured(LOG_INFO, message_id::kSchedulerAdopted,

@@ -34,11 +34,20 @@ void TunableLayers::reset_explicit() {
     set_ = {};
 }
 
-void TunableLayers::adopt_explicit(const fp_tunables& adopted) {
+std::vector<std::string> TunableLayers::adopt_explicit(const fp_tunables& adopted) {
+    std::vector<std::string> rejected;
     set_ = {};
-    for (size_t i = 0; i < set_.size() && i < 64; i++)
-        if (adopted.user_set_mask & (1ULL << i))
-            set_[i] = tunable_value(adopted, kTunableRanges[i]);
+    for (size_t i = 0; i < set_.size() && i < 64; i++) {
+        if (!(adopted.user_set_mask & (1ULL << i)))
+            continue;
+        const TunableRange& range = kTunableRanges[i];
+        uint64_t value = tunable_value(adopted, range);
+        if (auto status = check_tunable(range, value); status)
+            set_[i] = value;
+        else
+            rejected.push_back(status.error().message);
+    }
+    return rejected;
 }
 
 TunableSource TunableLayers::source(size_t index) const {

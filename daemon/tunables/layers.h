@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "bpf/framepace_shared.h"
 #include "daemon/tunables/tunables.h"
@@ -31,8 +32,10 @@ public:
     void reset_explicit();
 
     // A scheduler adopted after a daemon crash carries the run-time choices of the daemon
-    // before: the tunables flagged in its user_set_mask.
-    void adopt_explicit(const fp_tunables& adopted);
+    // before: the tunables flagged in its user_set_mask. A choice out of the range this
+    // version accepts (a daemon before an upgrade that narrowed it) is not adopted: the
+    // result names each one left out, and the layers below give that tunable's value.
+    std::vector<std::string> adopt_explicit(const fp_tunables& adopted);
 
     // What the scheduler should run with, user_set_mask included.
     fp_tunables effective() const;

@@ -1,19 +1,20 @@
 #include "daemon/tunables/store.h"
 
 #include "common/json_file.h"
-#include "daemon/tunables/json.h"
 
 namespace framepace {
 
-Expected<TunableOverrides> TunablesStore::load() const {
+Expected<ToleratedOverrides> TunablesStore::load() const {
     auto doc = read_json_file(path_.string());
     if (!doc)
         return doc.error();
     if (!*doc)
-        return TunableOverrides{};
-    auto parsed = tunable_overrides_from_json(**doc);
+        return ToleratedOverrides{};
+    auto parsed = tunable_overrides_from_json_tolerant(**doc);
     if (!parsed)
         return invalid_input(path_.string() + ": " + parsed.error().message);
+    for (auto& problem : parsed->rejected)
+        problem = path_.string() + ": " + problem;
     return *parsed;
 }
 

@@ -25,14 +25,18 @@ const TunableRange* find_tunable(std::string_view name) {
     return nullptr;
 }
 
+Status check_tunable(const TunableRange& range, uint64_t value) {
+    if (value < range.min || value > range.max)
+        return invalid_input(std::string(range.name) + "=" + std::to_string(value) +
+                             " is out of range [" + std::to_string(range.min) + ", " +
+                             std::to_string(range.max) + "] " + std::string(range.unit));
+    return Ok{};
+}
+
 Status validate_tunables(const fp_tunables& tunables) {
-    for (const auto& range : kTunableRanges) {
-        uint64_t value = tunable_value(tunables, range);
-        if (value < range.min || value > range.max)
-            return invalid_input(std::string(range.name) + "=" + std::to_string(value) +
-                                 " is out of range [" + std::to_string(range.min) + ", " +
-                                 std::to_string(range.max) + "] " + std::string(range.unit));
-    }
+    for (const auto& range : kTunableRanges)
+        if (auto status = check_tunable(range, tunable_value(tunables, range)); !status)
+            return status;
     return Ok{};
 }
 

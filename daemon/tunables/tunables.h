@@ -135,6 +135,9 @@ fp_tunables default_tunables();
 
 fp_tunables apply_overrides(fp_tunables base, const TunableOverrides& overrides);
 
+// value within range's bounds, or an error naming the tunable, the value and the range.
+Status check_tunable(const TunableRange& range, uint64_t value);
+
 // Every field within its range, or an error naming the first one that is not.
 Status validate_tunables(const fp_tunables& tunables);
 

@@ -95,8 +95,28 @@ TEST(TunableLayers, AdoptedSchedulerCarriesTheRunTimeChoicesInItsMask) {
 
     // A new daemon: the choice survives, the old preset's value does not become a choice.
     TunableLayers after;
-    after.adopt_explicit(kept);
+    EXPECT_TRUE(after.adopt_explicit(kept).empty());
     EXPECT_EQ(after.source(at("slice_batch_ns")), TunableSource::Set);
     EXPECT_EQ(value_of(after, "slice_batch_ns"), 7'000'000u);
     EXPECT_EQ(after.source(at("shared_util_pct")), TunableSource::Default);
+}
+
+// A daemon before an upgrade that narrowed a range (shared_util_pct took up to 100) may have
+// set a value this one refuses: adopting it would make every later apply fail validation.
+TEST(TunableLayers, AnAdoptedChoiceOutOfRangeIsLeftOutAndNamed) {
+    fp_tunables kept = default_tunables();
+    tunable_ref(kept, kTunableRanges[at("shared_util_pct")]) = 100;
+    tunable_ref(kept, kTunableRanges[at("slice_batch_ns")]) = 7'000'000;
+    kept.user_set_mask = (1ULL << at("shared_util_pct")) | (1ULL << at("slice_batch_ns"));
+
+    TunableLayers after;
+    after.set_preset("p", one("shared_util_pct", 90));
+    auto rejected = after.adopt_explicit(kept);
+    ASSERT_EQ(rejected.size(), 1u);
+    EXPECT_NE(rejected[0].find("shared_util_pct=100 is out of range"), std::string::npos)
+        << rejected[0];
+    EXPECT_EQ(after.source(at("shared_util_pct")), TunableSource::Preset);
+    EXPECT_EQ(value_of(after, "shared_util_pct"), 90u);
+    EXPECT_EQ(value_of(after, "slice_batch_ns"), 7'000'000u);
+    EXPECT_TRUE(validate_tunables(after.effective()));
 }

@@ -274,11 +274,27 @@ vcall SetTunables '{"slice_batch_ns": 4000000, "persist": true}' >/dev/null
 stored=$(jq .slice_batch_ns /var/lib/framepace/tunables.json 2>/dev/null)
 systemctl restart framepaced.service
 after=$(tunable slice_batch_ns)
-rm -f /var/lib/framepace/tunables.json
 if [ "$stored" = 4000000 ] && [ "$after" = 4000000 ]; then
     result persist pass "slice_batch_ns 4000000 stored and used after restart"
 else
     result persist fail "stored=$stored after restart=$after"
+fi
+
+# --- a file stored by another version (shared_util_pct took up to 100 before 4f450aa; a
+# tunable this one does not know): those entries are named and left out, the others stay
+jq -c '. + {shared_util_pct: 100, colour: 3}' /var/lib/framepace/tunables.json > /tmp/tunables.json &&
+    mv /tmp/tunables.json /var/lib/framepace/tunables.json
+cursor=$(journalctl -n 0 --show-cursor -q | sed -n 's/^-- cursor: //p')
+systemctl restart framepaced.service
+batch_source=$(vcall GetTunables | jq -r '.tunables[] | select(.name == "slice_batch_ns") | "\(.value) \(.source)"')
+util=$(tunable shared_util_pct)
+warned=$(journalctl --after-cursor="$cursor" -o cat --no-pager _COMM=framepaced |
+         grep -c 'ignoring a stored tunable: .*\(shared_util_pct=100 is out of range\|colour\)')
+rm -f /var/lib/framepace/tunables.json
+if [ "$batch_source" = "4000000 stored" ] && [ "$util" != 100 ] && [ "$warned" = 2 ]; then
+    result stored_by_other_version pass "slice_batch_ns kept ($batch_source), shared_util_pct $util, $warned entries named in the journal"
+else
+    result stored_by_other_version fail "slice_batch_ns: $batch_source, shared_util_pct $util, $warned of 2 entries named: $(journalctl --after-cursor="$cursor" -o cat --no-pager _COMM=framepaced | grep -i tunable | tail -n 3 | paste -sd'|')"
 fi
 
 # --- benchmark figures (a measurement, not a check): io.framepace.Scheduler.GetStats beside
