@@ -83,6 +83,7 @@ struct sched_ext_ops framepace_ops = {
         .dispatch = (void *)framepace_dispatch,
         .running = (void *)framepace_running,
         .stopping = (void *)framepace_stopping,
+        .yield = (void *)framepace_yield,
         .enable = (void *)framepace_enable,
         .cpu_online = (void *)framepace_cpu_online,
         .cpu_offline = (void *)framepace_cpu_offline,

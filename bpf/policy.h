@@ -309,6 +309,34 @@ static __always_inline bool wakeup_preempts(u64 waking_deadline, u32 running_rol
 }
 
 /*
+ * Whether a task whose slice ended (or that yielded) runs on: when nothing waits, always;
+ * else only if its deadline, charged for the run so far, is still before head, that of the
+ * task dispatch would take, and it did not yield. Charged deadlines alone would keep a task
+ * spinning on sched_yield() until its fair share was used: it runs little between yields.
+ */
+static __always_inline bool prev_keeps_cpu(bool waiting, bool yielded, u64 charged_deadline,
+                                           u64 head)
+{
+	return !waiting || (!yielded && time_before(charged_deadline, head));
+}
+
+/*
+ * What a task that calls sched_yield() forfeits, in ns of its run to charge: the rest of its
+ * slice, as EEVDF (7.x) moves a yielder's vruntime to its deadline. Without it a spinner
+ * runs little between yields, its virtual time stays behind, and spinners on sched_yield()
+ * took their fair share from the worker they waited for (4x its CPU time with 3 spinners on
+ * one CPU; EEVDF 1.0-1.1x). Like EEVDF's (only while eligible), only while the task is not
+ * ahead of its LLC's clock: a spinner pays one slice, then waits until the clock passes it,
+ * and never runs away to the lag limit.
+ */
+static __always_inline u64 yield_forfeit_ns(u64 task_vtime, u64 clock, u64 used_ns, u64 slice_ns)
+{
+	if (time_before(clock, task_vtime) || used_ns >= slice_ns)
+		return 0;
+	return slice_ns - used_ns;
+}
+
+/*
  * An LLC's virtual clock once a task with virtual time task_vtime starts running there: it
  * follows the tasks it runs, but at most one of the task's slices at a time. A nice-19 task is
  * charged 100x its run and re-enters up to lag_limit_ns (40 ms) ahead of the clock: followed

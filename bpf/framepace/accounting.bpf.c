@@ -129,6 +129,7 @@ void BPF_STRUCT_OPS(framepace_stopping, struct task_struct *p, bool runnable)
 	                                    t->role_slice_ns[role_index(tctx->role)]);
 	if (!runnable)
 		tctx->slept = 1;
+	tctx->yielded = 0;
 	count(FP_CNT_STOPS);
 	count_add(FP_CNT_RUN_NS, used);
 

@@ -115,6 +115,35 @@ TEST(Policy, WakersPreemptBatchNormalAndInteractiveWorkNeverGames) {
         EXPECT_EQ(preempt_rank(role), u32(FP_PREEMPT_NEVER)) << role;
 }
 
+TEST(Policy, APrevWhoseSliceEndedRunsOnOnlyBeforeTheWaitingHeadAndNotAfterAYield) {
+    u64 head = 1'000 * kMs;
+    // Nothing waits: it runs on, yielded or not.
+    EXPECT_TRUE(prev_keeps_cpu(false, false, head + kMs, 0));
+    EXPECT_TRUE(prev_keeps_cpu(false, true, head + kMs, 0));
+    // Something waits: the earlier charged deadline keeps the CPU, a tie gives it away.
+    EXPECT_TRUE(prev_keeps_cpu(true, false, head - kMs, head));
+    EXPECT_FALSE(prev_keeps_cpu(true, false, head, head));
+    EXPECT_FALSE(prev_keeps_cpu(true, false, head + kMs, head));
+    // A spinner on sched_yield() has run little, so its deadline is early: it gives way all
+    // the same.
+    EXPECT_FALSE(prev_keeps_cpu(true, true, head - 100 * kMs, head));
+    // Across the wrap.
+    EXPECT_TRUE(prev_keeps_cpu(true, false, UINT64_MAX - kMs, 5 * kMs));
+}
+
+TEST(Policy, AYielderForfeitsTheRestOfItsSliceUnlessAheadOfTheClock) {
+    u64 clock = 1'000 * kMs, slice = 3 * kMs;
+    EXPECT_EQ(yield_forfeit_ns(clock - 5 * kMs, clock, 100'000, slice), slice - 100'000);
+    EXPECT_EQ(yield_forfeit_ns(clock, clock, 0, slice), slice);
+    // Its slice used up: nothing left to forfeit.
+    EXPECT_EQ(yield_forfeit_ns(clock, clock, slice, slice), 0u);
+    EXPECT_EQ(yield_forfeit_ns(clock, clock, 2 * slice, slice), 0u);
+    // Already ahead of the clock (it paid for an earlier yield): nothing more.
+    EXPECT_EQ(yield_forfeit_ns(clock + 1, clock, 0, slice), 0u);
+    // Across the wrap.
+    EXPECT_EQ(yield_forfeit_ns(UINT64_MAX - kMs, 5 * kMs, 0, slice), slice);
+}
+
 TEST(Policy, AWakerPreemptsOnlyWithADeadlineWellBefore) {
     // A sleeper (vtime_now - 3 ms budget + 4 ms normal offset) against a batch hog at
     // vtime_now + 12 ms that has run its protection: preempts.
