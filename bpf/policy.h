@@ -325,7 +325,7 @@ static __always_inline bool prev_keeps_cpu(bool waiting, bool yielded, u64 charg
  * slice, as EEVDF (7.x) moves a yielder's vruntime to its deadline. Without it a spinner
  * runs little between yields, its virtual time stays behind, and spinners on sched_yield()
  * took their fair share from the worker they waited for (4x its CPU time with 3 spinners on
- * one CPU; EEVDF 1.0-1.1x). Like EEVDF's (only while eligible), only while the task is not
+ * one CPU; EEVDF 1.0-1.2x). Like EEVDF's (only while eligible), only while the task is not
  * ahead of its LLC's clock: a spinner pays one slice, then waits until the clock passes it,
  * and never runs away to the lag limit.
  */

@@ -85,10 +85,11 @@ int spin(uint64_t work_ns, int spinners, int cpu) {
     worker.join();
     for (auto& t : threads)
         t.join();
-    std::printf("{\"worker_wall_ms\": %.1f, \"worker_cpu_ms\": %.1f, \"spinners\": %d, "
-                "\"spinner_cpu_ms\": %.1f, \"yields\": %llu, \"cpu\": %d}\n",
-                wall_ns / 1e6, worker_cpu_ns / 1e6, spinners, spinner_cpu_ns.load() / 1e6,
-                (unsigned long long)yields.load(), cpu);
+    std::printf(
+        "{\"worker_wall_ms\": %.1f, \"worker_cpu_ms\": %.1f, \"spinners\": %d, "
+        "\"spinner_cpu_ms\": %.1f, \"yields\": %llu, \"cpu\": %d}\n",
+        wall_ns / 1e6, worker_cpu_ns / 1e6, spinners, spinner_cpu_ns.load() / 1e6,
+        (unsigned long long)yields.load(), cpu);
     return 0;
 }
 
@@ -125,12 +126,12 @@ int pingpong(int rounds, uint64_t work_ns, int cpu, int nice) {
     word.store(-1, std::memory_order_release);
     helper.join();
     using framepace::vm::percentile;
-    std::printf("{\"rounds\": %d, \"work_us\": %llu, \"nice\": %d, \"cpu\": %d, "
-                "\"trip_p50_us\": %.1f, \"trip_p99_us\": %.1f, \"trip_max_us\": %.1f, "
-                "\"rounds_per_s\": %.1f}\n",
-                rounds, (unsigned long long)(work_ns / 1000), nice, cpu,
-                percentile(trips, 0.5) / 1e3, percentile(trips, 0.99) / 1e3,
-                percentile(trips, 1.0) / 1e3, rounds / (total / 1e9));
+    std::printf(
+        "{\"rounds\": %d, \"work_us\": %llu, \"nice\": %d, \"cpu\": %d, "
+        "\"trip_p50_us\": %.1f, \"trip_p99_us\": %.1f, \"trip_max_us\": %.1f, "
+        "\"rounds_per_s\": %.1f}\n",
+        rounds, (unsigned long long)(work_ns / 1000), nice, cpu, percentile(trips, 0.5) / 1e3,
+        percentile(trips, 0.99) / 1e3, percentile(trips, 1.0) / 1e3, rounds / (total / 1e9));
     return 0;
 }
 
@@ -143,8 +144,7 @@ int main(int argc, char** argv) {
     if (argc == 6 && std::strcmp(argv[1], "pingpong") == 0)
         return pingpong(std::atoi(argv[2]), std::strtoull(argv[3], nullptr, 10) * 1000,
                         std::atoi(argv[4]), std::atoi(argv[5]));
-    std::fprintf(stderr,
-                 "usage: %s spin WORK_MS SPINNERS CPU | pingpong ROUNDS WORK_US CPU NICE\n",
+    std::fprintf(stderr, "usage: %s spin WORK_MS SPINNERS CPU | pingpong ROUNDS WORK_US CPU NICE\n",
                  argv[0]);
     return 2;
 }
