@@ -46,33 +46,34 @@ fi
 seq0=$(enable_seq)
 loads
 seq1=$(enable_seq)
-attached="framepace attached throughout (enable_seq $seq0 -> $seq1, state $(sched_state))"
+attached=yes
 [ "$seq1" = "$seq0" ] && state_is enabled || attached=""
+# judge CHECK BOUND CONDITION FIGURES METRICS: pass when framepace stayed attached and the jq
+# CONDITION holds.
+judge() {
+    if [ -z "$attached" ]; then
+        result "$1" fail "the load did not run under framepace throughout (enable_seq $seq0 -> $seq1, state $(sched_state)): $4"
+    elif jq -e -n "$3" >/dev/null; then
+        result "$1" pass "$2: $4" "$5"
+    else
+        result "$1" fail "$2: $4" "$5"
+    fi
+}
 
 if [ -z "$pinned" ] || [ -z "$unpinned" ]; then
     result yield_hands_over fail "the load did not finish (pinned: '$pinned', unpinned: '$unpinned')"
 else
     p=$(stretch "$pinned") u=$(stretch "$unpinned")
-    figures="worker's stretch pinned $p ($pinned), unpinned $u ($unpinned); EEVDF $eevdf_spin"
-    if [ -z "$attached" ]; then
-        result yield_hands_over fail "the load did not run under framepace throughout: $figures"
-    elif jq -e -n "$p <= 2 and $u <= 2" >/dev/null; then
-        result yield_hands_over pass "at most 2: $figures" "{\"pinned\": $pinned, \"unpinned\": $unpinned}"
-    else
-        result yield_hands_over fail "at most 2: $figures" "{\"pinned\": $pinned, \"unpinned\": $unpinned}"
-    fi
+    judge yield_hands_over "at most 2" "$p <= 2 and $u <= 2" \
+        "worker's stretch pinned $p ($pinned), unpinned $u ($unpinned); EEVDF $eevdf_spin" \
+        "{\"pinned\": $pinned, \"unpinned\": $unpinned}"
 fi
 
 if [ -z "$pingpong" ] || [ -z "$eevdf_pingpong" ]; then
     result yield_pingpong fail "the load did not finish (framepace: '$pingpong', EEVDF: '$eevdf_pingpong')"
 else
     ratio=$(jq -n -r "($pingpong.rounds_per_s / $eevdf_pingpong.rounds_per_s * 100 | floor) / 100")
-    figures="round trips per second ${ratio}x EEVDF's: $pingpong; EEVDF $eevdf_pingpong"
-    if [ -z "$attached" ]; then
-        result yield_pingpong fail "the load did not run under framepace throughout: $figures"
-    elif jq -e -n "$ratio >= 0.5" >/dev/null; then
-        result yield_pingpong pass "at least 0.5x: $figures" "{\"framepace\": $pingpong, \"eevdf\": $eevdf_pingpong}"
-    else
-        result yield_pingpong fail "at least 0.5x: $figures" "{\"framepace\": $pingpong, \"eevdf\": $eevdf_pingpong}"
-    fi
+    judge yield_pingpong "at least 0.5x" "$ratio >= 0.5" \
+        "round trips per second ${ratio}x EEVDF's: $pingpong; EEVDF $eevdf_pingpong" \
+        "{\"framepace\": $pingpong, \"eevdf\": $eevdf_pingpong}"
 fi
