@@ -326,8 +326,9 @@ static __always_inline bool prev_keeps_cpu(bool waiting, bool yielded, u64 charg
  * runs little between yields, its virtual time stays behind, and spinners on sched_yield()
  * took their fair share from the worker they waited for (4x its CPU time with 3 spinners on
  * one CPU; EEVDF 1.0-1.2x). Like EEVDF's (only while eligible), only while the task is not
- * ahead of its LLC's clock: a spinner pays one slice, then waits until the clock passes it,
- * and never runs away to the lag limit.
+ * ahead of its LLC's clock: a spinner pays one slice, then waits until the clock passes it.
+ * Charged at the task's weight, a nice-19 yielder's slice is 100x as much virtual time;
+ * enqueue's lag limit bounds it, as it bounds any run of such a task.
  */
 static __always_inline u64 yield_forfeit_ns(u64 task_vtime, u64 clock, u64 used_ns, u64 slice_ns)
 {

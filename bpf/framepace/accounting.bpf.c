@@ -112,7 +112,7 @@ void BPF_STRUCT_OPS(framepace_stopping, struct task_struct *p, bool runnable)
 	const struct fp_tunables *t = current_tunables();
 	struct task_ctx *tctx = lookup_task_ctx(p);
 	struct cpu_state *cs = cpu_state_of(task_cpu(p));
-	u64 now, used;
+	u64 now, used, forfeit = 0;
 	u32 role;
 
 	if (cs)
@@ -122,7 +122,11 @@ void BPF_STRUCT_OPS(framepace_stopping, struct task_struct *p, bool runnable)
 	used = run_used_ns(p, tctx);
 	/* The clock now, less interrupt time: only the game-waker rule below reads it. */
 	now = tctx->running_since + used;
-	tctx->vtime = charge_vtime(tctx->vtime, used, charge_weight(p, tctx, t));
+	/* It yielded and gave its CPU away (framepace_yield). */
+	if (tctx->yielded && runnable)
+		forfeit = yield_forfeit_ns(tctx->vtime, *vtime_now_of(tctx->vtime_llc), used,
+		                           t->role_slice_ns[role_index(tctx->role)]);
+	tctx->vtime = charge_vtime(tctx->vtime, used + forfeit, charge_weight(p, tctx, t));
 	tctx->runtime_ns += used;
 	tctx->avg_run_ns = ewma(tctx->avg_run_ns, used);
 	tctx->runnable_pct = runnable_share(tctx->runnable_pct, runnable, used,

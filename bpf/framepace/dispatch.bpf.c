@@ -31,7 +31,6 @@ static __always_inline bool prev_runs_on(struct task_struct *prev, s32 cpu, bool
 	const struct fp_tunables *t = current_tunables();
 	struct task_ctx *tctx = lookup_task_ctx(prev);
 	u64 deadline;
-	bool yielded;
 	u32 role;
 
 	if (!tctx || !tctx->running_since) {
@@ -39,12 +38,12 @@ static __always_inline bool prev_runs_on(struct task_struct *prev, s32 cpu, bool
 			prev->scx.slice = t->role_slice_ns[FP_ROLE_NORMAL];
 		return false;
 	}
-	yielded = tctx->yielded;
-	tctx->yielded = 0;
 	role = role_index(tctx->role);
 	deadline = charged_deadline(prev, tctx, task_deadline_role(tctx, t), t);
-	if (!prev_keeps_cpu(waiting, yielded, deadline, head))
+	if (!prev_keeps_cpu(waiting, tctx->yielded, deadline, head))
 		return false;
+	/* It keeps the CPU: a yield with nothing else to run forfeits nothing (ops.stopping). */
+	tctx->yielded = 0;
 	renew_slice(prev, cpu, role, deadline, t);
 	if (waiting)
 		count(FP_CNT_KEEP_PREV);
@@ -219,32 +218,25 @@ void BPF_STRUCT_OPS(framepace_dispatch, s32 cpu, struct task_struct *prev)
 }
 
 /*
- * sched_yield(): the caller's slice ends now, it is charged the rest of it (yield_forfeit_ns,
- * policy.h), and dispatch's prev_runs_on lets it run on only if nothing else waits here. A
- * spinner that yields runs little each time, so without both its deadline stays the earliest
- * and threads spinning on sched_yield() for another (games' job systems; Proton's
- * SwitchToThread and Sleep(0)) kept the CPU from the very thread they waited for: a requester
- * at nice -10 spinning on a helper's answer on one CPU waited 0.64 ms at the median and up to
- * 100 ms (EEVDF 0.08 and 4). The flag is cleared at the next stop, so a yield whose slice end
- * never reached dispatch (the local queue had a task) is not kept. A directed yield
- * (yield_to, from KVM) is not supported, as without the op.
+ * sched_yield(): the caller's slice ends now. Dispatch's prev_runs_on lets it run on only if
+ * nothing else waits here; if it gave way, ops.stopping charges it the rest of its slice
+ * (yield_forfeit_ns, policy.h), with the run's real length (the kernel updates it only after
+ * this op). A spinner that yields runs little each time, so without both its deadline stayed
+ * the earliest and threads spinning on sched_yield() for another (games' job systems;
+ * Proton's SwitchToThread and Sleep(0)) kept the CPU from the very thread they waited for: a
+ * requester at nice -10 spinning on a helper's answer on one CPU waited 0.64 ms at the median
+ * and up to 100 ms (EEVDF 0.08 and 4). A yield with nothing else to run costs nothing, as in
+ * EEVDF. A directed yield (yield_to, from KVM) is not supported, as without the op.
  */
 bool BPF_STRUCT_OPS(framepace_yield, struct task_struct *from, struct task_struct *to)
 {
-	const struct fp_tunables *t = current_tunables();
 	struct task_ctx *tctx;
-	u64 forfeit;
 
 	if (to)
 		return false;
 	from->scx.slice = 0;
 	tctx = lookup_task_ctx(from);
-	if (!tctx || !tctx->running_since)
-		return false;
-	tctx->yielded = 1;
-	forfeit =
-	        yield_forfeit_ns(tctx->vtime, *vtime_now_of(tctx->vtime_llc),
-	                         run_used_ns(from, tctx), t->role_slice_ns[role_index(tctx->role)]);
-	tctx->vtime = charge_vtime(tctx->vtime, forfeit, charge_weight(from, tctx, t));
+	if (tctx)
+		tctx->yielded = 1;
 	return false;
 }

@@ -18,14 +18,14 @@
 
 tool=/usr/lib/framepace-vm/framepace-vm-yield-spin
 cpus=$(nproc)
-# run ARGS...: the tool's JSON, or nothing when it failed.
-run() { timeout 120 "$tool" "$@" 2>/dev/null; }
+# run ARGS...: the tool's JSON, or nothing when it failed (its error goes to the log).
+run() { timeout 120 "$tool" "$@"; }
 # stretch JSON: the worker's wall time over its CPU time, as a decimal.
 stretch() { jq -r '(.worker_wall_ms / .worker_cpu_ms * 100 | floor) / 100' <<<"$1"; }
 loads() {
     pinned=$(run spin 300 3 0)
     unpinned=$(run spin 300 $((2 * cpus)) -1)
-    pingpong=$(run pingpong 2000 50 0 -10)
+    pingpong=$(run pingpong 10000 50 0 -10)
 }
 
 systemctl stop framepaced.service framepaced.socket 2>/dev/null

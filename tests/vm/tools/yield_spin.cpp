@@ -36,13 +36,18 @@ uint64_t clock_ns(clockid_t clock) {
     return uint64_t(ts.tv_sec) * 1'000'000'000 + uint64_t(ts.tv_nsec);
 }
 
+// A thread that could not be pinned would make the pinned load an unpinned one: the run
+// fails instead of measuring the wrong thing.
 void pin_to(int cpu) {
     if (cpu < 0)
         return;
     cpu_set_t set;
     CPU_ZERO(&set);
     CPU_SET(cpu, &set);
-    pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+    if (int err = pthread_setaffinity_np(pthread_self(), sizeof(set), &set); err != 0) {
+        std::fprintf(stderr, "cannot pin to CPU %d: %s\n", cpu, std::strerror(err));
+        std::exit(1);
+    }
 }
 
 // CPU work of the calling thread until it has used ns more of CPU time: the same work under
@@ -111,8 +116,10 @@ int pingpong(int rounds, uint64_t work_ns, int cpu, int nice) {
     std::vector<uint64_t> trips;
     trips.reserve(rounds);
     pin_to(cpu);
-    if (nice && setpriority(PRIO_PROCESS, syscall(SYS_gettid), nice) != 0)
+    if (nice && setpriority(PRIO_PROCESS, syscall(SYS_gettid), nice) != 0) {
         std::perror("setpriority");
+        return 1;
+    }
     uint64_t start = clock_ns(CLOCK_MONOTONIC);
     for (int i = 0; i < rounds; i++) {
         uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
