@@ -10,6 +10,9 @@
 //       until the helper, spinning the same way, has done WORK_US of CPU work and answered;
 //       the requester runs at nice NICE (a game thread, weighted up), the helper at 0. Round
 //       trips p50, p99, max and per second.
+//   limiter FRAMES PERIOD_US WORK_US CPU
+//       a frame limiter that waits for each frame's start on sched_yield() (a game's Sleep(0)
+//       loop), then works WORK_US: how late each frame started, p50, p99, max.
 // CPU: every thread pinned to it; -1, none.
 #include <pthread.h>
 #include <sched.h>
@@ -142,6 +145,27 @@ int pingpong(int rounds, uint64_t work_ns, int cpu, int nice) {
     return 0;
 }
 
+int limiter(int frames, uint64_t period_ns, uint64_t work_ns, int cpu) {
+    std::vector<uint64_t> late;
+    late.reserve(frames);
+    pin_to(cpu);
+    uint64_t start = clock_ns(CLOCK_MONOTONIC) + period_ns;
+    for (int i = 0; i < frames; i++) {
+        uint64_t target = start + uint64_t(i) * period_ns, now;
+        while ((now = clock_ns(CLOCK_MONOTONIC)) < target)
+            sched_yield();
+        late.push_back(now - target);
+        burn_cpu_ns(work_ns);
+    }
+    using framepace::vm::percentile;
+    std::printf(
+        "{\"frames\": %d, \"late_p50_us\": %.1f, \"late_p99_us\": %.1f, "
+        "\"late_max_us\": %.1f}\n",
+        frames, percentile(late, 0.5) / 1e3, percentile(late, 0.99) / 1e3,
+        percentile(late, 1.0) / 1e3);
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -151,7 +175,12 @@ int main(int argc, char** argv) {
     if (argc == 6 && std::strcmp(argv[1], "pingpong") == 0)
         return pingpong(std::atoi(argv[2]), std::strtoull(argv[3], nullptr, 10) * 1000,
                         std::atoi(argv[4]), std::atoi(argv[5]));
-    std::fprintf(stderr, "usage: %s spin WORK_MS SPINNERS CPU | pingpong ROUNDS WORK_US CPU NICE\n",
+    if (argc == 6 && std::strcmp(argv[1], "limiter") == 0)
+        return limiter(std::atoi(argv[2]), std::strtoull(argv[3], nullptr, 10) * 1000,
+                       std::strtoull(argv[4], nullptr, 10) * 1000, std::atoi(argv[5]));
+    std::fprintf(stderr,
+                 "usage: %s spin WORK_MS SPINNERS CPU | pingpong ROUNDS WORK_US CPU NICE | "
+                 "limiter FRAMES PERIOD_US WORK_US CPU\n",
                  argv[0]);
     return 2;
 }
