@@ -98,6 +98,7 @@ void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
 	if (cs) {
 		occupy_cpu(cs, tctx, role_deadline(tctx->vtime, task_deadline_role(tctx, t), t),
 		           now, t);
+		cut_slice_for_yielder(cs, p, now);
 		mark_acquired(cs);
 	}
 }
@@ -127,6 +128,9 @@ void BPF_STRUCT_OPS(framepace_stopping, struct task_struct *p, bool runnable)
 		forfeit = yield_forfeit_ns(tctx->vtime, *vtime_now_of(tctx->vtime_llc), used,
 		                           t->role_slice_ns[role_index(tctx->role)]);
 	tctx->vtime = charge_vtime(tctx->vtime, used + forfeit, charge_weight(p, tctx, t));
+	if (tctx->yielded && runnable)
+		note_yielder(task_cpu(p),
+		             role_deadline(tctx->vtime, task_deadline_role(tctx, t), t));
 	tctx->runtime_ns += used;
 	tctx->avg_run_ns = ewma(tctx->avg_run_ns, used);
 	tctx->runnable_pct = runnable_share(tctx->runnable_pct, runnable, used,

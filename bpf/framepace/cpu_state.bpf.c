@@ -17,13 +17,15 @@
  * (preempt_for) writes that CPU's.
  */
 struct cpu_state {
-	u32 role;           /* role of the running task; FP_NR_ROLES while none runs */
-	u32 released;       /* an RT or deadline task holds the CPU (ops.cpu_release) */
-	u64 deadline;       /* deadline of the running task, for wakeup preemption */
-	u64 preemptible_at; /* no waker preempts it before (its start + wakeup_protection_ns) */
-	u32 own_inserts;    /* tasks ever put in the CPU's own queue (wraps) */
-	u32 own_stolen_at;  /* own_inserts when a steal last took nothing from that queue */
-	u32 balance_turn;   /* which other LLC balance_llcs looks at next */
+	u32 role;             /* role of the running task; FP_NR_ROLES while none runs */
+	u32 released;         /* an RT or deadline task holds the CPU (ops.cpu_release) */
+	u64 deadline;         /* deadline of the running task, for wakeup preemption */
+	u64 preemptible_at;   /* no waker preempts it before (its start + wakeup_protection_ns) */
+	u32 own_inserts;      /* tasks ever put in the CPU's own queue (wraps) */
+	u32 own_stolen_at;    /* own_inserts when a steal last took nothing from that queue */
+	u32 balance_turn;     /* which other LLC balance_llcs looks at next */
+	u32 yielder_waits;    /* the task that stopped last gave way on a yield and waits */
+	u64 yielder_deadline; /* its deadline then, charged for the yield */
 } __attribute__((aligned(64)));
 
 /*
@@ -67,6 +69,32 @@ static __always_inline void occupy_cpu(struct cpu_state *cs, struct task_ctx *tc
 	cs->preemptible_at =
 	        now + wakeup_protection_ns(role, tctx->avg_run_ns, t->role_slice_ns[role],
 	                                   batch_protection_ns(nr_cpus, nr_llcs));
+}
+
+/* The task that stops on cpu yielded, gave way and waits, with this deadline now. */
+static __always_inline void note_yielder(s32 cpu, u64 deadline)
+{
+	struct cpu_state *cs = cpu_state_of(cpu);
+
+	if (!cs)
+		return;
+	cs->yielder_deadline = deadline;
+	cs->yielder_waits = 1;
+}
+
+/*
+ * A task that yielded gave this CPU away and waits with an earlier deadline than the task
+ * that now starts (ops.stopping noted it): that task runs only until a waker with the
+ * yielder's deadline could take the CPU from it (slice_behind_yielder, policy.h).
+ */
+static __always_inline void cut_slice_for_yielder(struct cpu_state *cs, struct task_struct *p,
+                                                  u64 now)
+{
+	if (!cs->yielder_waits)
+		return;
+	cs->yielder_waits = 0;
+	p->scx.slice = slice_behind_yielder(p->scx.slice, cs->role, cs->deadline,
+	                                    cs->preemptible_at - now, cs->yielder_deadline);
 }
 
 /* After a task was put in cpu's own queue: steals look there again (steal_from_cpu_queue).

@@ -144,6 +144,23 @@ TEST(Policy, AYielderForfeitsTheRestOfItsSliceUnlessAheadOfTheClock) {
     EXPECT_EQ(yield_forfeit_ns(UINT64_MAX - kMs, 5 * kMs, 0, slice), slice);
 }
 
+TEST(Policy, ATaskAYielderGaveWayToRunsOnlyItsProtectionWhenTheYielderIsWellBefore) {
+    u64 slice = 6 * kMs, protect = kMs, hog = 1'000 * kMs + 12 * kMs;
+    // A yielder whose deadline is well before the hog's: the hog runs its protection.
+    EXPECT_EQ(slice_behind_yielder(slice, FP_ROLE_BATCH, hog, protect, hog - 8 * kMs), protect);
+    // Within the wakeup margin, or later: the hog earned its slice.
+    EXPECT_EQ(slice_behind_yielder(slice, FP_ROLE_BATCH, hog, protect, hog - kMs), slice);
+    EXPECT_EQ(slice_behind_yielder(slice, FP_ROLE_BATCH, hog, protect, hog + kMs), slice);
+    // Threads no waker preempts keep their slice.
+    EXPECT_EQ(slice_behind_yielder(3 * kMs, FP_ROLE_GAME, hog, protect, 0), 3 * kMs);
+    EXPECT_EQ(slice_behind_yielder(kMs, FP_ROLE_AUDIO, hog, protect, 0), kMs);
+    // Never longer than the slice it had.
+    EXPECT_EQ(slice_behind_yielder(kMs / 2, FP_ROLE_NORMAL, hog, protect, 0), kMs / 2);
+    // Across the wrap.
+    EXPECT_EQ(slice_behind_yielder(slice, FP_ROLE_BATCH, 5 * kMs, protect, UINT64_MAX - kMs),
+              protect);
+}
+
 TEST(Policy, AWakerPreemptsOnlyWithADeadlineWellBefore) {
     // A sleeper (vtime_now - 3 ms budget + 4 ms normal offset) against a batch hog at
     // vtime_now + 12 ms that has run its protection: preempts.

@@ -10,9 +10,11 @@
 //       until the helper, spinning the same way, has done WORK_US of CPU work and answered;
 //       the requester runs at nice NICE (a game thread, weighted up), the helper at 0. Round
 //       trips p50, p99, max and per second.
-//   limiter FRAMES PERIOD_US WORK_US CPU
+//   limiter FRAMES PERIOD_US WORK_US CPU [SPIN_US]
 //       a frame limiter that waits for each frame's start on sched_yield() (a game's Sleep(0)
-//       loop), then works WORK_US: how late each frame started, p50, p99, max.
+//       loop), then works WORK_US: how late each frame started, p50, p99, max. With SPIN_US
+//       it sleeps until SPIN_US before the frame's start and spins only for the rest, as
+//       limiters that cannot trust a sleep's wakeup to be on time do.
 // CPU: every thread pinned to it; -1, none.
 #include <pthread.h>
 #include <sched.h>
@@ -145,13 +147,21 @@ int pingpong(int rounds, uint64_t work_ns, int cpu, int nice) {
     return 0;
 }
 
-int limiter(int frames, uint64_t period_ns, uint64_t work_ns, int cpu) {
+void sleep_until_ns(uint64_t when) {
+    timespec ts{.tv_sec = time_t(when / 1'000'000'000), .tv_nsec = long(when % 1'000'000'000)};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) != 0) {
+    }
+}
+
+int limiter(int frames, uint64_t period_ns, uint64_t work_ns, int cpu, uint64_t spin_ns) {
     std::vector<uint64_t> late;
     late.reserve(frames);
     pin_to(cpu);
     uint64_t start = clock_ns(CLOCK_MONOTONIC) + period_ns;
     for (int i = 0; i < frames; i++) {
         uint64_t target = start + uint64_t(i) * period_ns, now;
+        if (spin_ns && spin_ns < period_ns)
+            sleep_until_ns(target - spin_ns);
         while ((now = clock_ns(CLOCK_MONOTONIC)) < target)
             sched_yield();
         late.push_back(now - target);
@@ -175,12 +185,13 @@ int main(int argc, char** argv) {
     if (argc == 6 && std::strcmp(argv[1], "pingpong") == 0)
         return pingpong(std::atoi(argv[2]), std::strtoull(argv[3], nullptr, 10) * 1000,
                         std::atoi(argv[4]), std::atoi(argv[5]));
-    if (argc == 6 && std::strcmp(argv[1], "limiter") == 0)
+    if ((argc == 6 || argc == 7) && std::strcmp(argv[1], "limiter") == 0)
         return limiter(std::atoi(argv[2]), std::strtoull(argv[3], nullptr, 10) * 1000,
-                       std::strtoull(argv[4], nullptr, 10) * 1000, std::atoi(argv[5]));
+                       std::strtoull(argv[4], nullptr, 10) * 1000, std::atoi(argv[5]),
+                       argc == 7 ? std::strtoull(argv[6], nullptr, 10) * 1000 : 0);
     std::fprintf(stderr,
                  "usage: %s spin WORK_MS SPINNERS CPU | pingpong ROUNDS WORK_US CPU NICE | "
-                 "limiter FRAMES PERIOD_US WORK_US CPU\n",
+                 "limiter FRAMES PERIOD_US WORK_US CPU [SPIN_US]\n",
                  argv[0]);
     return 2;
 }
