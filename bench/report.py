@@ -65,6 +65,12 @@ METRICS = (
          lambda r: r["loaded_wakeup"]["p99_us"], None),
         ("loaded_wakeup_max", "loaded wakeup latency max (cyclictest)", "µs",
          lambda r: r["loaded_wakeup"]["max_us"], None),
+        ("yield_limiter_p50", "game's frame limiter spinning on sched_yield(), under load: frame-start lateness p50",
+         "µs", lambda r: r["yield_limiter"]["late_p50_us"], None),
+        ("yield_limiter_p99", "game's frame limiter spinning on sched_yield(), under load: frame-start lateness p99",
+         "µs", lambda r: r["yield_limiter"]["late_p99_us"], None),
+        ("yield_handover", "spin-waits on sched_yield(), idle: the worker's wall time over its CPU time", "×",
+         lambda r: r["yield_handover"]["worker_wall_ms"] / r["yield_handover"]["worker_cpu_ms"], None),
         ("messaging_s", "perf bench sched messaging", "s", lambda r: r["messaging_s"], None),
         ("hackbench_s", "hackbench", "s", lambda r: r["hackbench_s"], None),
         ("background_cpu", "background hogs' CPU per second during the games, higher is better", "CPU-s/s",
@@ -289,7 +295,7 @@ def markdown(doc, table, left_out):
 # The rows of the short table (README): the figures a gamer asks about first.
 COMPACT_ROWS = ["render_p99", "render_missed", "audio_p99", "undetected_render_p99", "undetected_render_missed",
                 "idle_render_p99", "idle_render_missed", "input_p99", "idle_wakeup_p99", "loaded_wakeup_p99",
-                "messaging_s", "hackbench_s", "background_cpu", "cb_running", "cb_stopping"]
+                "yield_limiter_p99", "yield_handover", "messaging_s", "hackbench_s", "background_cpu", "cb_running", "cb_stopping"]
 
 
 def compact(table):

@@ -21,6 +21,12 @@ Scenarios, per scheduler and repetition:
   undetected_game the same game under the same load, launched without Steam's environment (as
                   a native game or another launcher would start it): no rule names it
   input           uinput key presses under the same load: write() to the reader running
+  yield_limiter   a game's frame limiter (Steam's environment; 60 frames a second, 2 ms of
+                  work each) that sleeps until 2 ms before each frame and spins on
+                  sched_yield() for the rest, under the same load: how late frames start
+  yield_handover  on the idle system, a worker doing 300 ms of CPU work while 2 threads per
+                  vCPU spin on sched_yield() until it is done (a job system's spin-wait): its
+                  wall time over its CPU time
   loaded_wakeup   cyclictest under the same load
   messaging       `perf bench sched messaging` run time
   hackbench       rt-tests' hackbench run time
@@ -106,9 +112,9 @@ def williams_orders(names):
 # 500 key presses are 1,000 events: the p99 is the tenth slowest (with 100 presses it was the
 # second, and one stray stall set a scheduler's figure).
 FULL = dict(reps=3, game_s=20, keys=500, cyclic_s=10, messaging=["-g", "4", "-l", "200"],
-            hackbench=["-g", "4", "-l", "200"])
+            hackbench=["-g", "4", "-l", "200"], limiter_frames=300)
 SMOKE = dict(reps=1, game_s=3, keys=10, cyclic_s=2, messaging=["-g", "2", "-l", "20"],
-             hackbench=["-g", "2", "-l", "20"])
+             hackbench=["-g", "2", "-l", "20"], limiter_frames=30)
 
 
 def progress(text):
@@ -367,6 +373,16 @@ def game(tools, seconds, steam, midway=None):
     return json.loads(out), seen
 
 
+def yield_spin(tools, args, steam=False):
+    """One run of framepace-vm-yield-spin (spin-waits on sched_yield()): its JSON."""
+    env = {k: v for k, v in os.environ.items() if k not in ("SteamAppId", "SteamGameId")}
+    if steam:
+        env["SteamAppId"] = "480"
+    out = subprocess.run([f"{tools}/framepace-vm-yield-spin"] + [str(a) for a in args], env=env,
+                         capture_output=True, text=True, check=True, timeout=120).stdout
+    return json.loads(out)
+
+
 def framepace_call(method, more=False):
     """A Varlink call to framepaced: its reply, or with more its replies as a list; None if it
     failed (the figures do not depend on it)."""
@@ -420,6 +436,8 @@ def run_one(sched, cfg, tools):
     figures["idle_wakeup"] = cyclictest(cfg["cyclic_s"])
     progress(f"{sched.name}: synthetic game on the idle system ({cfg['game_s']} s)")
     figures["idle_game"], _ = game(tools, cfg["game_s"], steam=True)
+    progress(f"{sched.name}: spin-waits on sched_yield() on the idle system")
+    figures["yield_handover"] = yield_spin(tools, ["spin", 300, 2 * os.cpu_count(), -1])
     if own:
         phases.append(("idle", framepace_counters()))
     with Load() as load:
@@ -436,6 +454,10 @@ def run_one(sched, cfg, tools):
         figures["input"] = json.loads(out)
         progress(f"{sched.name}: wakeup latency under load ({cfg['cyclic_s']} s)")
         figures["loaded_wakeup"] = cyclictest(cfg["cyclic_s"])
+        progress(f"{sched.name}: a game's frame limiter on sched_yield() under load "
+                 f"({cfg['limiter_frames']} frames)")
+        figures["yield_limiter"] = yield_spin(
+            tools, ["limiter", cfg["limiter_frames"], 16667, 2000, -1, 2000], steam=True)
         figures["background"] = load.progress()
     if own:
         phases.append(("loaded", framepace_counters()))
