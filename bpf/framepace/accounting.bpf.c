@@ -57,8 +57,12 @@ void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
 	u32 clamped;
 
 	count(FP_CNT_RUNS);
-	if (!tctx)
+	if (!tctx) {
+		/* A yielder's note is for a task whose deadline can be compared. */
+		if (cs)
+			cs->yielder_waits = 0;
 		return;
+	}
 	if (tctx->generation != generation)
 		reclassify(tctx);
 	if (tctx->classes_seq != classes_seq)
@@ -96,9 +100,10 @@ void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
 		                            t->role_slice_ns[role_index(tctx->role)]);
 	}
 	if (cs) {
-		occupy_cpu(cs, tctx, role_deadline(tctx->vtime, task_deadline_role(tctx, t), t),
-		           now, t);
-		cut_slice_for_yielder(cs, p, now);
+		u64 deadline = role_deadline(tctx->vtime, task_deadline_role(tctx, t), t);
+		u64 protect = occupy_cpu(cs, tctx, deadline, now, t);
+
+		cut_slice_for_yielder(cs, p, role_index(tctx->role), deadline, protect);
 		mark_acquired(cs);
 	}
 }
@@ -114,6 +119,7 @@ void BPF_STRUCT_OPS(framepace_stopping, struct task_struct *p, bool runnable)
 	struct task_ctx *tctx = lookup_task_ctx(p);
 	struct cpu_state *cs = cpu_state_of(task_cpu(p));
 	u64 now, used, forfeit = 0;
+	bool yielded;
 	u32 role;
 
 	if (cs)
@@ -124,13 +130,11 @@ void BPF_STRUCT_OPS(framepace_stopping, struct task_struct *p, bool runnable)
 	/* The clock now, less interrupt time: only the game-waker rule below reads it. */
 	now = tctx->running_since + used;
 	/* It yielded and gave its CPU away (framepace_yield). */
-	if (tctx->yielded && runnable)
+	yielded = tctx->yielded && runnable;
+	if (yielded)
 		forfeit = yield_forfeit_ns(tctx->vtime, *vtime_now_of(tctx->vtime_llc), used,
 		                           t->role_slice_ns[role_index(tctx->role)]);
 	tctx->vtime = charge_vtime(tctx->vtime, used + forfeit, charge_weight(p, tctx, t));
-	if (tctx->yielded && runnable)
-		note_yielder(task_cpu(p),
-		             role_deadline(tctx->vtime, task_deadline_role(tctx, t), t));
 	tctx->runtime_ns += used;
 	tctx->avg_run_ns = ewma(tctx->avg_run_ns, used);
 	tctx->runnable_pct = runnable_share(tctx->runnable_pct, runnable, used,
@@ -146,4 +150,8 @@ void BPF_STRUCT_OPS(framepace_stopping, struct task_struct *p, bool runnable)
 	                     time_since(now, tctx->game_wakeup_ns), t);
 	if (role != tctx->role)
 		set_role(p, tctx, role);
+	/* With its new role's deadline: the one ops.enqueue queues it with next. */
+	if (yielded)
+		note_yielder(task_cpu(p),
+		             role_deadline(tctx->vtime, task_deadline_role(tctx, t), t));
 }

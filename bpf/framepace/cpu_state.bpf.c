@@ -57,18 +57,19 @@ static __always_inline bool runs_framepace_task(const struct cpu_state *cs)
 }
 
 /* What wakers weigh up on a CPU (cs: NULL past FP_MAX_CPUS) that now runs a task of tctx's. */
-static __always_inline void occupy_cpu(struct cpu_state *cs, struct task_ctx *tctx, u64 deadline,
-                                       u64 now, const struct fp_tunables *t)
+static __always_inline u64 occupy_cpu(struct cpu_state *cs, struct task_ctx *tctx, u64 deadline,
+                                      u64 now, const struct fp_tunables *t)
 {
 	u32 role = role_index(tctx->role);
+	u64 protect = wakeup_protection_ns(role, tctx->avg_run_ns, t->role_slice_ns[role],
+	                                   batch_protection_ns(nr_cpus, nr_llcs));
 
 	if (!cs)
-		return;
+		return protect;
 	cs->role = role;
 	cs->deadline = deadline;
-	cs->preemptible_at =
-	        now + wakeup_protection_ns(role, tctx->avg_run_ns, t->role_slice_ns[role],
-	                                   batch_protection_ns(nr_cpus, nr_llcs));
+	cs->preemptible_at = now + protect;
+	return protect;
 }
 
 /* The task that stops on cpu yielded, gave way and waits, with this deadline now. */
@@ -83,18 +84,18 @@ static __always_inline void note_yielder(s32 cpu, u64 deadline)
 }
 
 /*
- * A task that yielded gave this CPU away and waits with an earlier deadline than the task
- * that now starts (ops.stopping noted it): that task runs only until a waker with the
- * yielder's deadline could take the CPU from it (slice_behind_yielder, policy.h).
+ * A task that yielded gave this CPU away and waits (ops.stopping noted it): the task that now
+ * starts here, with this role and deadline, runs only its protection if the yielder's
+ * deadline would preempt it (slice_behind_yielder, policy.h).
  */
 static __always_inline void cut_slice_for_yielder(struct cpu_state *cs, struct task_struct *p,
-                                                  u64 now)
+                                                  u32 role, u64 deadline, u64 protect)
 {
 	if (!cs->yielder_waits)
 		return;
 	cs->yielder_waits = 0;
-	p->scx.slice = slice_behind_yielder(p->scx.slice, cs->role, cs->deadline,
-	                                    cs->preemptible_at - now, cs->yielder_deadline);
+	p->scx.slice =
+	        slice_behind_yielder(p->scx.slice, role, deadline, protect, cs->yielder_deadline);
 }
 
 /* After a task was put in cpu's own queue: steals look there again (steal_from_cpu_queue).

@@ -189,8 +189,12 @@ void BPF_STRUCT_OPS(framepace_cpu_release, s32 cpu, struct scx_cpu_release_args 
 	bool own;
 
 	count(FP_CNT_CPU_RELEASED);
-	if (cs)
+	if (cs) {
 		mark_released(cs);
+		/* A yielder's note is for the framepace task that runs next, not one after the
+		 * RT task. */
+		cs->yielder_waits = 0;
+	}
 	fp_reenqueue_local();
 	/* Its own queue, or the shared one (a slice that ended in shared mode just before): this
 	 * CPU was to dispatch next, and nothing else wakes an idle CPU for them but the
