@@ -354,15 +354,21 @@ def callback_costs(programs, prefix):
     return costs
 
 
+def launch_env(steam):
+    """The environment of a load launched as a Steam game (SteamAppId set) or as a program no
+    rule names (no Steam variable at all, whatever the benchmark itself was started with)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("SteamAppId", "SteamGameId")}
+    if steam:
+        env["SteamAppId"] = "480"
+    return env
+
+
 def game(tools, seconds, steam, midway=None):
     """One run of the synthetic game: as a Steam launch (SteamAppId set) or as a game no rule
     names (no Steam variable at all, whatever the benchmark itself was started with).
     midway(pid), if given, is called halfway through; its result comes back second."""
-    env = {k: v for k, v in os.environ.items() if k not in ("SteamAppId", "SteamGameId")}
-    if steam:
-        env["SteamAppId"] = "480"
     proc = subprocess.Popen([f"{tools}/framepace-bench-game", str(seconds), "1000"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=launch_env(steam), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     seen = None
     if midway:
         time.sleep(seconds / 2)
@@ -375,10 +381,7 @@ def game(tools, seconds, steam, midway=None):
 
 def yield_spin(tools, args, steam=False):
     """One run of framepace-vm-yield-spin (spin-waits on sched_yield()): its JSON."""
-    env = {k: v for k, v in os.environ.items() if k not in ("SteamAppId", "SteamGameId")}
-    if steam:
-        env["SteamAppId"] = "480"
-    out = subprocess.run([f"{tools}/framepace-vm-yield-spin"] + [str(a) for a in args], env=env,
+    out = subprocess.run([f"{tools}/framepace-vm-yield-spin"] + [str(a) for a in args], env=launch_env(steam),
                          capture_output=True, text=True, check=True, timeout=120).stdout
     return json.loads(out)
 

@@ -293,6 +293,19 @@ static __always_inline u64 wakeup_protection_ns(u32 role, u64 avg_run_ns, u64 sl
 }
 
 /*
+ * Whether a task with waking_deadline may take the CPU from the running task at all: its
+ * deadline is earlier by more than the margin, and the running task is one preempt_rank gives
+ * up. Wakers also wait for its protection (wakeup_preempts); a yielder cuts its slice to it
+ * (slice_behind_yielder).
+ */
+static __always_inline bool deadline_outranks(u64 waking_deadline, u32 running_role,
+                                              u64 running_deadline)
+{
+	return preempt_rank(running_role) < FP_PREEMPT_NEVER &&
+	       time_before(waking_deadline + FP_WAKEUP_PREEMPT_MARGIN_NS, running_deadline);
+}
+
+/*
  * Wakeup preemption by deadline, as EEVDF does it: a task that slept (its virtual time is at
  * most sleep_budget_ns behind) wakes with an early deadline and does not wait for the
  * running task's slice to end, unless that task is one preempt_rank never gives up, or its
@@ -302,10 +315,8 @@ static __always_inline u64 wakeup_protection_ns(u32 role, u64 avg_run_ns, u64 sl
 static __always_inline bool wakeup_preempts(u64 waking_deadline, u32 running_role,
                                             u64 running_deadline, u64 now, u64 preemptible_at)
 {
-	if (preempt_rank(running_role) >= FP_PREEMPT_NEVER ||
-	    !time_before(waking_deadline + FP_WAKEUP_PREEMPT_MARGIN_NS, running_deadline))
-		return false;
-	return !time_before(now, preemptible_at);
+	return deadline_outranks(waking_deadline, running_role, running_deadline) &&
+	       !time_before(now, preemptible_at);
 }
 
 /*
@@ -324,7 +335,7 @@ static __always_inline bool prev_keeps_cpu(bool waiting, bool yielded, u64 charg
  * The slice of a task that takes the CPU from one that yielded and still waits: a yielder is
  * not woken, so no wakeup preemption comes for it, and with an earlier deadline than this
  * task's it waited this task's whole slice. It waits as a waker would: if a waker with the
- * yielder's deadline would preempt this task (wakeup_preempts), the task runs only its wakeup
+ * yielder's deadline would preempt this task (deadline_outranks), the task runs only its wakeup
  * protection (protect_ns); then dispatch compares the two deadlines again. Slices end at a
  * tick (250 Hz), so a protection of 1 ms lasts 1-5 ms. A frame limiter that sleeps until 2 ms
  * before each frame and spins on sched_yield() for the rest, with two CPU hogs on its CPU,
@@ -334,7 +345,7 @@ static __always_inline bool prev_keeps_cpu(bool waiting, bool yielded, u64 charg
 static __always_inline u64 slice_behind_yielder(u64 slice_ns, u32 role, u64 deadline,
                                                 u64 protect_ns, u64 yielder_deadline)
 {
-	if (protect_ns >= slice_ns || !wakeup_preempts(yielder_deadline, role, deadline, 0, 0))
+	if (protect_ns >= slice_ns || !deadline_outranks(yielder_deadline, role, deadline))
 		return slice_ns;
 	return protect_ns;
 }

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -149,7 +150,7 @@ int pingpong(int rounds, uint64_t work_ns, int cpu, int nice) {
 
 void sleep_until_ns(uint64_t when) {
     timespec ts{.tv_sec = time_t(when / 1'000'000'000), .tv_nsec = long(when % 1'000'000'000)};
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) != 0) {
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
     }
 }
 
