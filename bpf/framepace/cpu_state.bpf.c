@@ -56,20 +56,14 @@ static __always_inline bool runs_framepace_task(const struct cpu_state *cs)
 	return cs && cs->role < FP_NR_ROLES && !cs->released;
 }
 
-/* What wakers weigh up on a CPU (cs: NULL past FP_MAX_CPUS) that now runs a task of tctx's. */
-static __always_inline u64 occupy_cpu(struct cpu_state *cs, struct task_ctx *tctx, u64 deadline,
-                                      u64 now, const struct fp_tunables *t)
+/* What wakers weigh up on the CPU of cs, which now runs a task of this role and deadline
+ * that they leave be for protect_ns from now. */
+static __always_inline void occupy_cpu(struct cpu_state *cs, u32 role, u64 deadline, u64 protect_ns,
+                                       u64 now)
 {
-	u32 role = role_index(tctx->role);
-	u64 protect = wakeup_protection_ns(role, tctx->avg_run_ns, t->role_slice_ns[role],
-	                                   batch_protection_ns(nr_cpus, nr_llcs));
-
-	if (!cs)
-		return protect;
 	cs->role = role;
 	cs->deadline = deadline;
-	cs->preemptible_at = now + protect;
-	return protect;
+	cs->preemptible_at = now + protect_ns;
 }
 
 /* The task that stops on cpu yielded, gave way and waits, with this deadline now. */

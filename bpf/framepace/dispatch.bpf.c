@@ -33,7 +33,7 @@ static __always_inline bool prev_runs_on(struct task_struct *prev, s32 cpu, bool
 	u64 deadline;
 	u32 role;
 
-	if (!tctx || !tctx->running_since) {
+	if (!tctx) {
 		if (!waiting)
 			prev->scx.slice = t->role_slice_ns[FP_ROLE_NORMAL];
 		return false;

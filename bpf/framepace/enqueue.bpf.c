@@ -47,7 +47,7 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 
 	/* Every task gets a context in init_task; without one, queue it at the current time. */
 	if (!tctx) {
-		fp_dsq_insert_vtime(p, shared_dsq_of(cpu), t->role_slice_ns[FP_ROLE_NORMAL],
+		fp_dsq_insert_vtime(p, shared_dsq_of(cpu), contextless_ticket(t),
 		                    *vtime_now_of(llc_of(cpu)), enq_flags);
 		count(FP_CNT_ENQ_SHARED);
 		return;
@@ -67,7 +67,7 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 	periodic = acts_periodic(role, tctx->periodic);
 	boost = boosted(tctx, now, t);
 	deadline = task_deadline(vtime, vtime_now, task_deadline_role(tctx, t), boost, t);
-	slice = t->role_slice_ns[role];
+	slice = run_ticket(tctx, role, t);
 	tctx->queued_at = now;
 	if (enq_flags & SCX_ENQ_REENQ) {
 		requeue_elsewhere(p, cpu, slice, deadline, enq_flags);
@@ -79,13 +79,12 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 	}
 	waking = enq_flags & SCX_ENQ_WAKEUP;
 	if (waking && (boost || latency_critical(role)) &&
-	    preempt_for(p, tctx, cpu, deadline, slice, enq_flags, FP_PREEMPT_NEVER, now, t))
+	    preempt_for(p, cpu, deadline, slice, enq_flags, FP_PREEMPT_NEVER, now))
 		return;
 	/* A game no rule names shows itself by periodic wakeups: its threads do not queue behind
 	 * CPU hogs (batch, rank 0) either. Only batch: against the rest, deadlines decide. */
 	if (waking && periodic &&
-	    preempt_for(p, tctx, cpu, deadline, slice, enq_flags, preempt_rank(FP_ROLE_NORMAL), now,
-	                t)) {
+	    preempt_for(p, cpu, deadline, slice, enq_flags, preempt_rank(FP_ROLE_NORMAL), now)) {
 		count(FP_CNT_PERIODIC_PREEMPTS);
 		return;
 	}

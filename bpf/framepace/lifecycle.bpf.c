@@ -10,8 +10,12 @@ void BPF_STRUCT_OPS(framepace_enable, struct task_struct *p)
 {
 	struct task_ctx *tctx = lookup_task_ctx(p);
 
-	if (tctx)
-		start_at_clock(p, tctx);
+	if (!tctx)
+		return;
+	start_at_clock(p, tctx);
+	/* Charged from here on: not for what it ran before framepace was loaded, or in another
+	 * class (an RT thread made normal again). */
+	tctx->exec_at_stop = p->se.sum_exec_runtime;
 }
 
 /* Sleepable: the context is allocated with GFP_KERNEL, so a fork under memory pressure
