@@ -64,24 +64,6 @@ static __always_inline void note_run_start(struct task_struct *p, struct task_ct
 }
 
 /*
- * The LLC clock follows the tasks that run ahead of it (advanced_clock), each from the virtual
- * time it ran from: only those read the queue's head.
- */
-static __always_inline void follow_clock(struct task_ctx *tctx, u64 *vtime_now, s32 cpu,
-                                         const struct fp_tunables *t)
-{
-	u64 head = 0;
-	bool waiting;
-
-	if (!time_before(*vtime_now, tctx->vtime))
-		return;
-	waiting = queue_head_deadline(shared_dsq_of(cpu), &head);
-	*vtime_now =
-	        advanced_clock(*vtime_now, clock_target(*vtime_now, tctx->vtime, waiting, head),
-	                       t->role_slice_ns[role_index(tctx->role)]);
-}
-
-/*
  * What this CPU now runs (its role, deadline and protection), read by every waker deciding
  * whether to preempt it, as the task was queued with them (its run ticket: run_ticket) and
  * without its task storage: the look-up cost more than the rest of the callback under TCG,
@@ -117,8 +99,8 @@ void BPF_STRUCT_OPS(framepace_stopping, struct task_struct *p, bool runnable)
 	s32 cpu = task_cpu(p);
 	struct cpu_state *cs = cpu_state_of(cpu);
 	u64 now, used, forfeit = 0, *vtime_now;
+	u32 role, llc = llc_of(cpu);
 	bool yielded;
-	u32 role;
 
 	if (cs)
 		cs->role = FP_NR_ROLES;
@@ -132,8 +114,8 @@ void BPF_STRUCT_OPS(framepace_stopping, struct task_struct *p, bool runnable)
 	tctx->exec_at_stop = p->se.sum_exec_runtime;
 	now = fp_now_at_switch(p);
 	note_run_start(p, tctx, now - used, t);
-	vtime_now = task_vtime_in(tctx, llc_of(cpu));
-	follow_clock(tctx, vtime_now, cpu, t);
+	vtime_now = task_vtime_in(tctx, llc);
+	follow_clock(llc, tctx->vtime, t->role_slice_ns[role_index(tctx->role)]);
 	/* It yielded and gave its CPU away (framepace_yield). */
 	yielded = tctx->yielded && runnable;
 	if (yielded)

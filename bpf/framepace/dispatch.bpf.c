@@ -189,6 +189,7 @@ void BPF_STRUCT_OPS(framepace_dispatch, s32 cpu, struct task_struct *prev)
 		return;
 	own = (u32)cpu < FP_MAX_CPUS && queue_head_deadline(own_dsq, &own_head);
 	shared = queue_head_deadline(shared_dsq, &shared_head);
+	note_shared_head(llc_of(cpu), shared, shared_head);
 	shared_first = shared && (!own || time_before(shared_head, own_head));
 	if (prev_queued && (own || shared) &&
 	    prev_runs_on(prev, cpu, true, shared_first ? shared_head : own_head))

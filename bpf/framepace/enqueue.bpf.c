@@ -21,6 +21,15 @@ static __always_inline bool own_queue_serves(s32 cpu, bool waking)
 	return runs_framepace_task(cpu_state_of(cpu));
 }
 
+/* p into the shared queue of cpu's LLC, whose first deadline its clock follows
+ * (note_shared_insert). */
+static __always_inline void insert_shared(struct task_struct *p, s32 cpu, u64 slice, u64 deadline,
+                                          u64 enq_flags)
+{
+	fp_dsq_insert_vtime(p, shared_dsq_of(cpu), slice, deadline, enq_flags);
+	note_shared_insert(llc_of(cpu), deadline);
+}
+
 /*
  * A task sent back from the local queue of a CPU that an RT or deadline task took
  * (framepace_cpu_release): anywhere but there. It goes to its LLC's shared queue, which the
@@ -30,7 +39,7 @@ static __always_inline bool own_queue_serves(s32 cpu, bool waking)
 static __always_inline void requeue_elsewhere(struct task_struct *p, s32 cpu, u64 slice,
                                               u64 deadline, u64 enq_flags)
 {
-	fp_dsq_insert_vtime(p, shared_dsq_of(cpu), slice, deadline, enq_flags);
+	insert_shared(p, cpu, slice, deadline, enq_flags);
 	count(FP_CNT_REENQUEUED);
 	if (!kick_idle_cpu(p->cpus_ptr))
 		kick_llc_idle(cpu);
@@ -47,8 +56,7 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 
 	/* Every task gets a context in init_task; without one, queue it at the current time. */
 	if (!tctx) {
-		fp_dsq_insert_vtime(p, shared_dsq_of(cpu), contextless_ticket(t),
-		                    *vtime_now_of(llc_of(cpu)), enq_flags);
+		insert_shared(p, cpu, contextless_ticket(t), *vtime_now_of(llc_of(cpu)), enq_flags);
 		count(FP_CNT_ENQ_SHARED);
 		return;
 	}
@@ -124,7 +132,7 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 			                      now, t))
 				return;
 		}
-		fp_dsq_insert_vtime(p, shared_dsq_of(cpu), slice, deadline, enq_flags);
+		insert_shared(p, cpu, slice, deadline, enq_flags);
 		count(FP_CNT_ENQ_SHARED);
 		if (victim >= 0)
 			preempt_cpu(victim);

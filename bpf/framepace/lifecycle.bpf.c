@@ -30,7 +30,7 @@ s32 BPF_STRUCT_OPS_SLEEPABLE(framepace_init_task, struct task_struct *p,
 		return -ENOMEM;
 	start_at_clock(p, tctx);
 	tctx->generation = generation;
-	tctx->classes_seq = classes_seq - 1; /* read the class at the first run */
+	tctx->classes_seq = classes_seq - 1; /* read the class as the first run ends */
 	/* No evidence yet of frequent wakeups: critical is earned, not assumed. */
 	tctx->avg_wake_ns = FP_BEHAVIOUR_NS_MAX;
 	tctx->wake_dev_ns = FP_BEHAVIOUR_NS_MAX;

@@ -17,14 +17,62 @@
  */
 struct llc_clock {
 	u64 vtime_now;
+	u64 head_deadline; /* the first deadline waiting in the LLC's shared queue, as last seen */
+	u32 head_waits;    /* whether a task waited there then */
 } __attribute__((aligned(64)));
 
 static struct llc_clock llc_clocks[FP_MAX_CPUS];
 
+static __always_inline struct llc_clock *llc_clock_of(u32 llc)
+{
+	return &llc_clocks[bounded_index(llc)];
+}
+
 /* The virtual clock of an LLC. */
 static __always_inline u64 *vtime_now_of(u32 llc)
 {
-	return &llc_clocks[bounded_index(llc)].vtime_now;
+	return &llc_clock_of(llc)->vtime_now;
+}
+
+/*
+ * The first deadline waiting in the LLC's shared queue, for the clock's advance
+ * (clock_target), kept next to the clock instead of read from the queue as each run ends: a
+ * look-up of the queue by id (scx_bpf_dsq_peek), which under TCG cost about as much as the
+ * rest of ops.stopping. Every dispatch in the LLC writes what it saw there, every insert an
+ * earlier deadline. A task dispatched since leaves its deadline behind, earlier than the
+ * queue's head now, and the clock advances less for it; an insert racing a dispatch's write
+ * may be missed until the next dispatch.
+ */
+static __always_inline void note_shared_head(u32 llc, bool waiting, u64 deadline)
+{
+	struct llc_clock *c = llc_clock_of(llc);
+
+	c->head_deadline = deadline;
+	c->head_waits = waiting;
+}
+
+static __always_inline void note_shared_insert(u32 llc, u64 deadline)
+{
+	struct llc_clock *c = llc_clock_of(llc);
+
+	if (!c->head_waits || time_before(deadline, c->head_deadline))
+		note_shared_head(llc, true, deadline);
+}
+
+/*
+ * The clock follows the tasks that ran ahead of it (advanced_clock), each from the virtual
+ * time it ran from (task_vtime, not yet charged for the run), up to the first deadline
+ * waiting in its queue (note_shared_head).
+ */
+static __always_inline void follow_clock(u32 llc, u64 task_vtime, u64 slice_ns)
+{
+	struct llc_clock *c = llc_clock_of(llc);
+	u64 clock = c->vtime_now;
+
+	if (!time_before(clock, task_vtime))
+		return;
+	c->vtime_now = advanced_clock(
+	        clock, clock_target(clock, task_vtime, c->head_waits, c->head_deadline), slice_ns);
 }
 
 /*
