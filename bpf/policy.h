@@ -244,7 +244,7 @@ static __always_inline u32 preempt_rank(u32 role)
  * 78 % of them against batch senders) and messaging took 2.1-2.5x EEVDF's time; 1.3-1.6x at
  * 2 ms, 1.1-1.4x at 3 ms. Not 3 ms everywhere: on 2 vCPUs under CPU hogs cyclictest's p99 went
  * from EEVDF's to 1.76x it. Game threads do not wait for this: they take a batch CPU through
- * preempt_for. Multiplications, not a division: it is read at every batch run's start.
+ * preempt_for. Multiplications, not a division: it is read at every queueing (run_ticket).
  */
 static __always_inline u64 batch_protection_ns(u32 nr_cpus, u32 nr_llcs)
 {
@@ -278,14 +278,18 @@ static __always_inline u64 wakeup_protection_ns(u32 role, u64 avg_run_ns, u64 sl
 
 /*
  * A run's ticket: what ops.running tells wakers about the task that starts (its role and its
- * protection, wakeup_protection_ns), written where the task is queued into the low bits of
- * its slice, which the kernel hands back untouched as the run starts (the deadline travels
- * in p->scx.dsq_vtime). ops.running then needs no task-storage look-up: under TCG that
- * look-up alone cost 1.5 us of the callback's 3.0-3.8 (scx_simple's whole ops.running:
- * 0.6 us), and every context switch pays it. The slice loses at most 511 ns; the protection
- * is kept in units of 2^17 ns (131 us), rounded up, up to 63 units (8.3 ms, past every
- * default slice). A slice no queueing set (the kernel's own refill) reads as a normal task
- * with that slice's bits as its protection, and a protection past the slice ends with it.
+ * protection, wakeup_protection_ns), written where the task is queued into the low 9 bits of
+ * the slice it is inserted with, which the kernel leaves alone until the run starts (the
+ * deadline it was queued with travels in p->scx.dsq_vtime: a boosted task's is the front,
+ * and no waker takes its CPU by deadline while it runs). ops.running then needs no
+ * task-storage look-up: under TCG that look-up alone cost 1.5 us of the callback's 3.0-3.8
+ * (scx_simple's whole ops.running: 0.6 us), and every context switch pays it. The slice
+ * changes by less than 512 ns; the protection is kept in units of 2^17 ns (131 us), rounded
+ * up, up to 63 units (8.3 ms, past every default slice), and a protection past the slice ends
+ * with it. A slice no queueing set reads as a ticket of whatever its low bits say, for one
+ * run at most: the kernel's own (20 ms, a normal task, as the scheduler loads or unloads),
+ * or one part-used (a task core scheduling puts back at the head of its local queue; one an
+ * RT task preempted goes back through ops.enqueue, ops.cpu_release).
  */
 #define FP_TICKET_ROLE_MASK 0x7ULL
 #define FP_TICKET_PROTECT_SHIFT 3
@@ -393,7 +397,7 @@ static __always_inline u64 yield_forfeit_ns(u64 task_vtime, u64 clock, u64 used_
 }
 
 /*
- * An LLC's virtual clock once a task with virtual time task_vtime starts running there: it
+ * An LLC's virtual clock once a task that started at virtual time task_vtime ran there: it
  * follows the tasks it runs, but at most one of the task's slices at a time. A nice-19 task is
  * charged 100x its run and re-enters up to lag_limit_ns (40 ms) ahead of the clock: followed
  * all the way, the clock leapt 40 ms whenever such a task ran (khugepaged, every 10 s), and

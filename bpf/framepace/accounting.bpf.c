@@ -40,12 +40,12 @@ static __always_inline void note_wake_interval(struct task_ctx *tctx, u64 interv
 }
 
 /*
- * A run that started at started (run_start on the clock of fp_now) ended: its wait in the
- * queue (latency outliers) and, after a wakeup, the interval since the last one
- * (periodic_wakeups: how a game no rule names is found). Timed from the wakeups, not the runs:
- * framepace's own delays must not make a periodic thread look irregular (right after it was
- * late, when it matters). A task put straight onto an idle CPU was not queued: it woke as it
- * started.
+ * What the start of a run that has now ended says (started: fp_now_at_switch() then): how long
+ * the task waited in a queue (latency outliers) and, after a wakeup, the interval since the
+ * last one (periodic_wakeups: how a game no rule names is found). Timed from the wakeups, not
+ * the runs: framepace's own delays must not make a periodic thread look irregular (right after
+ * it was late, when it matters). A task put straight onto an idle CPU was not queued: it woke
+ * as it started.
  */
 static __always_inline void note_run_start(struct task_struct *p, struct task_ctx *tctx,
                                            u64 started, const struct fp_tunables *t)
@@ -73,15 +73,23 @@ static __always_inline void note_run_start(struct task_struct *p, struct task_ct
  */
 void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
 {
-	struct cpu_state *cs = cpu_state_of(task_cpu(p));
-	u64 slice = p->scx.slice, deadline = p->scx.dsq_vtime, protect;
+	s32 cpu = task_cpu(p);
+	struct cpu_state *cs = cpu_state_of(cpu);
+	u64 slice = p->scx.slice, deadline = p->scx.dsq_vtime, protect, now;
 	u32 role;
 
 	if (!cs)
 		return;
+	if (nr_llcs > 1 && cs->moved_from_llc) {
+		deadline = at_other_clock(deadline, *vtime_now_of(cs->moved_from_llc - 1),
+		                          *vtime_now_of(llc_of(cpu)));
+		cs->moved_from_llc = 0;
+	}
 	role = ticket_role(slice);
 	protect = ticket_protect_ns(slice);
-	occupy_cpu(cs, role, deadline, protect, fp_now_at_switch(p));
+	now = fp_now_at_switch(p);
+	cs->run_started = now;
+	occupy_cpu(cs, role, deadline, protect, now);
 	cut_slice_for_yielder(cs, p, role, deadline, protect);
 	mark_acquired(cs);
 }
@@ -113,7 +121,7 @@ void BPF_STRUCT_OPS(framepace_stopping, struct task_struct *p, bool runnable)
 	used = run_used_ns(p, tctx);
 	tctx->exec_at_stop = p->se.sum_exec_runtime;
 	now = fp_now_at_switch(p);
-	note_run_start(p, tctx, now - used, t);
+	note_run_start(p, tctx, cs ? cs->run_started : now - used, t);
 	vtime_now = task_vtime_in(tctx, llc);
 	follow_clock(llc, tctx->vtime, t->role_slice_ns[role_index(tctx->role)]);
 	/* It yielded and gave its CPU away (framepace_yield). */

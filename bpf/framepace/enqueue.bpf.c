@@ -51,7 +51,7 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 	struct task_ctx *tctx = lookup_task_ctx(p);
 	s32 cpu = task_cpu(p);
 	u64 now, vtime, vtime_now, deadline, slice;
-	u32 role, clamped;
+	u32 role;
 	bool boost, waking, periodic;
 
 	/* Every task gets a context in init_task; without one, queue it at the current time. */
@@ -63,14 +63,9 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 
 	now = fp_now();
 	vtime_now = *task_vtime_in(tctx, llc_of(cpu));
-	/* A task woken straight into a local queue and sent back from it (SCX_ENQ_REENQ) has
-	 * slept too: its bound applies here, before its deadline is set. */
-	vtime = enqueue_vtime(tctx->vtime, vtime_now, t->sleep_budget_ns, t->lag_limit_ns,
-	                      (enq_flags & SCX_ENQ_WAKEUP) || tctx->slept, &clamped);
-	if (clamped) {
-		tctx->vtime = vtime;
-		count_clamp(clamped);
-	}
+	/* A task woken straight into a local queue and sent back from it (SCX_ENQ_REENQ) had its
+	 * wakeup's bound in select_cpu (run_directly): not twice. */
+	vtime = bounded_vtime(tctx, vtime_now, enq_flags & SCX_ENQ_WAKEUP, t);
 	role = role_index(tctx->role);
 	periodic = acts_periodic(role, tctx->periodic);
 	boost = boosted(tctx, now, t);

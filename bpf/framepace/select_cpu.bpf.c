@@ -180,21 +180,14 @@ static __always_inline void note_waker(struct task_ctx *tctx, u64 *now)
 static __always_inline void run_directly(struct task_struct *p, struct task_ctx *tctx, s32 cpu,
                                          const struct fp_tunables *t)
 {
-	u64 vtime_now, vtime;
-	u32 clamped;
+	u64 vtime;
 
 	if (!tctx) {
 		p->scx.dsq_vtime = *vtime_now_of(llc_of(cpu));
 		fp_dsq_insert(p, SCX_DSQ_LOCAL, contextless_ticket(t), 0);
 		return;
 	}
-	vtime_now = *task_vtime_in(tctx, llc_of(cpu));
-	vtime = enqueue_vtime(tctx->vtime, vtime_now, t->sleep_budget_ns, t->lag_limit_ns,
-	                      tctx->slept, &clamped);
-	if (clamped) {
-		tctx->vtime = vtime;
-		count_clamp(clamped);
-	}
+	vtime = bounded_vtime(tctx, *task_vtime_in(tctx, llc_of(cpu)), tctx->slept, t);
 	p->scx.dsq_vtime = role_deadline(vtime, task_deadline_role(tctx, t), t);
 	fp_dsq_insert(p, SCX_DSQ_LOCAL, run_ticket(tctx, role_index(tctx->role), t), 0);
 }

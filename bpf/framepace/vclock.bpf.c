@@ -6,14 +6,15 @@
  */
 
 /*
- * Each LLC's virtual clock: where the tasks that start running there are in virtual time
+ * Each LLC's virtual clock: where the tasks that run there are in virtual time
  * (advanced_clock). Per LLC because each LLC has its own queue: with one clock for all, an LLC running
  * fewer tasks per CPU drove it ahead, every task waking in a busier LLC entered behind that
  * LLC's CPU hogs, and waited until they caught up, which they never did (a kworker 5 s, the
  * watchdog's; khugepaged 21 s inside an RCU read section: both ejections, on a two-LLC VM).
  * Updated without atomics from the LLC's CPUs: a lost update only lets a task start a little
- * ahead or behind, and the next ops.running corrects it. A cache line each: every
- * ops.running may write its LLC's, and the globals around are read by every callback.
+ * ahead or behind, and the next ops.stopping corrects it. A cache line each: every
+ * ops.stopping may write its LLC's (and every dispatch and shared insert the head next to
+ * it), and the globals around are read by every callback.
  */
 struct llc_clock {
 	u64 vtime_now;
@@ -47,8 +48,12 @@ static __always_inline void note_shared_head(u32 llc, bool waiting, u64 deadline
 {
 	struct llc_clock *c = llc_clock_of(llc);
 
-	c->head_deadline = deadline;
-	c->head_waits = waiting;
+	/* Written only when it changed: every CPU of the LLC dispatches, and the line is the
+	 * clock's, which they all read. */
+	if (c->head_waits != waiting)
+		c->head_waits = waiting;
+	if (waiting && c->head_deadline != deadline)
+		c->head_deadline = deadline;
 }
 
 static __always_inline void note_shared_insert(u32 llc, u64 deadline)
@@ -104,4 +109,23 @@ static __always_inline void count_clamp(u32 clamped)
 		count(FP_CNT_SLEEP_CLAMPED);
 	else if (clamped == FP_CLAMP_LAG)
 		count(FP_CNT_LAG_CLAMPED);
+}
+
+/*
+ * tctx's virtual time as its task is queued or put on a CPU, against clock vtime_now: within
+ * enqueue_vtime's bounds (a woken sleeper's applied once, as it wakes), kept and counted when
+ * one applied.
+ */
+static __always_inline u64 bounded_vtime(struct task_ctx *tctx, u64 vtime_now, bool waking,
+                                         const struct fp_tunables *t)
+{
+	u32 clamped;
+	u64 vtime = enqueue_vtime(tctx->vtime, vtime_now, t->sleep_budget_ns, t->lag_limit_ns,
+	                          waking, &clamped);
+
+	if (clamped) {
+		tctx->vtime = vtime;
+		count_clamp(clamped);
+	}
+	return vtime;
 }
