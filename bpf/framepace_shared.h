@@ -76,7 +76,7 @@ enum fp_counter {
 	FP_CNT_ENQ_SHARED,       /* enqueued on the shared deadline queue */
 	FP_CNT_DISPATCH_SHARED,  /* moved from the shared queue to a CPU */
 	FP_CNT_SLEEP_CLAMPED,    /* a sleeper's saved-up budget was cut to the bound */
-	FP_CNT_RUNS,             /* times a task started running */
+	FP_CNT_RUNS,             /* runs, counted as they end (ops.stopping): as stops */
 	FP_CNT_TASK_INITS,       /* task contexts created */
 	FP_CNT_STOPS,            /* times a task stopped running */
 	FP_CNT_RUN_NS,           /* total runtime of those stops, ns: run_ns / stops = mean run */

@@ -188,22 +188,6 @@ static __always_inline u64 enqueue_vtime(u64 task_vtime, u64 now, u64 budget_ns,
 	return task_vtime;
 }
 
-/*
- * A woken task's virtual time as it starts to run. One put straight onto an idle CPU skipped
- * enqueue and its bounds: they apply now. A queued one had them as it queued; applied again
- * against a clock that moved while it waited, it would be cut a second time (and the cut
- * counted twice).
- */
-static __always_inline u64 run_start_vtime(u64 task_vtime, u64 now, u64 budget_ns, u64 lag_ns,
-                                           bool queued, u32 *clamped)
-{
-	if (queued) {
-		*clamped = FP_CLAMP_NONE;
-		return task_vtime;
-	}
-	return enqueue_vtime(task_vtime, now, budget_ns, lag_ns, true, clamped);
-}
-
 /* Weight 100 is nice 0; a heavier task's time counts for less. */
 static __always_inline u64 charge_vtime(u64 task_vtime, u64 used_ns, u32 weight)
 {
@@ -260,7 +244,7 @@ static __always_inline u32 preempt_rank(u32 role)
  * 78 % of them against batch senders) and messaging took 2.1-2.5x EEVDF's time; 1.3-1.6x at
  * 2 ms, 1.1-1.4x at 3 ms. Not 3 ms everywhere: on 2 vCPUs under CPU hogs cyclictest's p99 went
  * from EEVDF's to 1.76x it. Game threads do not wait for this: they take a batch CPU through
- * preempt_for. Multiplications, not a division: it is read at every batch run's start.
+ * preempt_for. Multiplications, not a division: it is read at every queueing (run_ticket).
  */
 static __always_inline u64 batch_protection_ns(u32 nr_cpus, u32 nr_llcs)
 {
@@ -290,6 +274,51 @@ static __always_inline u64 wakeup_protection_ns(u32 role, u64 avg_run_ns, u64 sl
 	if (protect < FP_WAKEUP_PREEMPT_MIN_RUN_NS)
 		protect = FP_WAKEUP_PREEMPT_MIN_RUN_NS;
 	return protect < slice_ns ? protect : slice_ns;
+}
+
+/*
+ * A run's ticket: what ops.running tells wakers about the task that starts (its role and its
+ * protection, wakeup_protection_ns), written where the task is queued into the low 9 bits of
+ * the slice it is inserted with, which the kernel leaves alone until the run starts (the
+ * deadline it was queued with travels in p->scx.dsq_vtime: a boosted task's is the front,
+ * and no waker takes its CPU by deadline while it runs). ops.running then needs no
+ * task-storage look-up: under TCG that look-up alone cost 1.5 us of the callback's 3.0-3.8
+ * (scx_simple's whole ops.running: 0.6 us), and every context switch pays it. The slice
+ * changes by less than 512 ns; the protection is kept in units of 2^17 ns (131 us), rounded
+ * up, up to 63 units (8.3 ms, past every default slice), and a protection past the slice ends
+ * with it. A slice no queueing set reads as a ticket of whatever its low bits say, for one
+ * run at most: the kernel's own (20 ms, a normal task, as the scheduler loads or unloads),
+ * or one part-used (a task core scheduling puts back at the head of its local queue; one an
+ * RT task preempted goes back through ops.enqueue, ops.cpu_release).
+ */
+#define FP_TICKET_ROLE_MASK 0x7ULL
+#define FP_TICKET_PROTECT_SHIFT 3
+#define FP_TICKET_PROTECT_UNITS_MAX 63ULL
+#define FP_TICKET_UNIT_SHIFT 17
+#define FP_TICKET_MASK 0x1ffULL
+
+static __always_inline u64 ticket_slice(u64 slice_ns, u32 role, u64 protect_ns)
+{
+	u64 units = (protect_ns + (1ULL << FP_TICKET_UNIT_SHIFT) - 1) >> FP_TICKET_UNIT_SHIFT;
+
+	if (units > FP_TICKET_PROTECT_UNITS_MAX)
+		units = FP_TICKET_PROTECT_UNITS_MAX;
+	/* Never a zero slice: the kernel reads 0 as "keep the current one". */
+	if (slice_ns <= FP_TICKET_MASK)
+		slice_ns = FP_TICKET_MASK + 1;
+	return (slice_ns & ~FP_TICKET_MASK) | units << FP_TICKET_PROTECT_SHIFT |
+	       (role_index(role) & FP_TICKET_ROLE_MASK);
+}
+
+static __always_inline u32 ticket_role(u64 slice)
+{
+	return role_index(slice & FP_TICKET_ROLE_MASK);
+}
+
+static __always_inline u64 ticket_protect_ns(u64 slice)
+{
+	return ((slice >> FP_TICKET_PROTECT_SHIFT) & FP_TICKET_PROTECT_UNITS_MAX)
+	       << FP_TICKET_UNIT_SHIFT;
 }
 
 /*
@@ -368,7 +397,7 @@ static __always_inline u64 yield_forfeit_ns(u64 task_vtime, u64 clock, u64 used_
 }
 
 /*
- * An LLC's virtual clock once a task with virtual time task_vtime starts running there: it
+ * An LLC's virtual clock once a task that started at virtual time task_vtime ran there: it
  * follows the tasks it runs, but at most one of the task's slices at a time. A nice-19 task is
  * charged 100x its run and re-enters up to lag_limit_ns (40 ms) ahead of the clock: followed
  * all the way, the clock leapt 40 ms whenever such a task ran (khugepaged, every 10 s), and

@@ -6,10 +6,10 @@
  * Part of framepace.bpf.c's one compilation unit; see there.
  */
 
-static __always_inline void report_wait(struct task_struct *p, struct task_ctx *tctx, u64 now,
+static __always_inline void report_wait(struct task_struct *p, struct task_ctx *tctx, u64 started,
                                         const struct fp_tunables *t)
 {
-	u64 wait = time_since(now, tctx->queued_at);
+	u64 wait = time_since(started, tctx->queued_at);
 	struct fp_event *ev;
 
 	tctx->queued_at = 0;
@@ -40,110 +40,104 @@ static __always_inline void note_wake_interval(struct task_ctx *tctx, u64 interv
 }
 
 /*
- * Dearer than scx_simple's (which only advances its clock), by what the policy needs and only
- * a run's start can give: the task's wait (latency outliers), the interval between its
- * wakeups (periodic_wakeups: how a game no rule names is found), and what this CPU now runs
- * (its role, deadline and protection, read by every waker deciding whether to preempt).
- * One task-storage lookup and one clock read, the runqueue's (fp_now).
+ * What the start of a run that has now ended says (started: fp_now_at_switch() then): how long
+ * the task waited in a queue (latency outliers) and, after a wakeup, the interval since the
+ * last one (periodic_wakeups: how a game no rule names is found). Timed from the wakeups, not
+ * the runs: framepace's own delays must not make a periodic thread look irregular (right after
+ * it was late, when it matters). A task put straight onto an idle CPU was not queued: it woke
+ * as it started.
  */
-void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
+static __always_inline void note_run_start(struct task_struct *p, struct task_ctx *tctx,
+                                           u64 started, const struct fp_tunables *t)
 {
-	const struct fp_tunables *t = current_tunables();
-	struct task_ctx *tctx = lookup_task_ctx(p);
-	s32 cpu = task_cpu(p);
-	struct cpu_state *cs = cpu_state_of(cpu);
-	u64 now, woke, *vtime_now;
-	bool queued;
-	u32 clamped;
+	u64 woke = tctx->queued_at ? tctx->queued_at : started;
 
-	count(FP_CNT_RUNS);
-	if (!tctx) {
-		/* A yielder's note is for a task whose deadline can be compared. */
-		if (cs)
-			cs->yielder_waits = 0;
+	if (tctx->queued_at)
+		report_wait(p, tctx, started, t);
+	if (!tctx->slept)
 		return;
-	}
-	if (tctx->generation != generation)
-		reclassify(tctx);
-	if (tctx->classes_seq != classes_seq)
-		refresh_class(p, tctx);
-	now = fp_now();
-	vtime_now = task_vtime_in(tctx, llc_of(cpu));
-	/* A woken task was queued when it woke; one put straight onto an idle CPU runs now. */
-	queued = tctx->queued_at != 0;
-	woke = queued ? tctx->queued_at : now;
-	if (queued)
-		report_wait(p, tctx, now, t);
-	if (tctx->slept) {
-		tctx->vtime = run_start_vtime(tctx->vtime, *vtime_now, t->sleep_budget_ns,
-		                              t->lag_limit_ns, queued, &clamped);
-		count_clamp(clamped);
-		/* Timed from the wakeups, not the runs: framepace's own delays must not make a
-		 * periodic thread look irregular (right after it was late, when it matters). */
-		if (tctx->last_wake_ns)
-			note_wake_interval(tctx, time_since(woke, tctx->last_wake_ns));
-		tctx->last_wake_ns = woke;
-		tctx->periodic =
-		        periodic_wakeups(tctx->avg_run_ns, tctx->avg_wake_ns, tctx->wake_dev_ns, t);
-		tctx->slept = 0;
-	}
-	tctx->runs++;
-	tctx->running_since = now;
-	tctx->exec_at_run = p->se.sum_exec_runtime;
-	/* Only a task ahead of the clock moves it: the queue's head is read for those alone. */
-	if (time_before(*vtime_now, tctx->vtime)) {
-		u64 head = 0;
-		bool waiting = queue_head_deadline(shared_dsq_of(cpu), &head);
-
-		*vtime_now = advanced_clock(*vtime_now,
-		                            clock_target(*vtime_now, tctx->vtime, waiting, head),
-		                            t->role_slice_ns[role_index(tctx->role)]);
-	}
-	if (cs) {
-		u64 deadline = role_deadline(tctx->vtime, task_deadline_role(tctx, t), t);
-		u64 protect = occupy_cpu(cs, tctx, deadline, now, t);
-
-		cut_slice_for_yielder(cs, p, role_index(tctx->role), deadline, protect);
-		mark_acquired(cs);
-	}
+	if (tctx->last_wake_ns)
+		note_wake_interval(tctx, time_since(woke, tctx->last_wake_ns));
+	tctx->last_wake_ns = woke;
+	tctx->periodic =
+	        periodic_wakeups(tctx->avg_run_ns, tctx->avg_wake_ns, tctx->wake_dev_ns, t);
 }
 
 /*
- * A run's cost in virtual time, and the behaviour roles are made of (mean run length, whether
- * the task still wanted the CPU): one task-storage lookup and no clock read (the run's length
- * is the kernel's sum_exec_runtime).
+ * What this CPU now runs (its role, deadline and protection), read by every waker deciding
+ * whether to preempt it, as the task was queued with them (its run ticket: run_ticket) and
+ * without its task storage: the look-up cost more than the rest of the callback under TCG,
+ * and everything else a run says about the task waits for ops.stopping, which looks it up
+ * anyway. One clock read where the kernel's task clock is not the runqueue clock
+ * (fp_now_at_switch).
+ */
+void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
+{
+	s32 cpu = task_cpu(p);
+	struct cpu_state *cs = cpu_state_of(cpu);
+	u64 slice = p->scx.slice, deadline = p->scx.dsq_vtime, protect, now;
+	u32 role;
+
+	if (!cs)
+		return;
+	if (nr_llcs > 1 && cs->moved_from_llc) {
+		deadline = at_other_clock(deadline, *vtime_now_of(cs->moved_from_llc - 1),
+		                          *vtime_now_of(llc_of(cpu)));
+		cs->moved_from_llc = 0;
+	}
+	role = ticket_role(slice);
+	protect = ticket_protect_ns(slice);
+	now = fp_now_at_switch(p);
+	cs->run_started = now;
+	occupy_cpu(cs, role, deadline, protect, now);
+	cut_slice_for_yielder(cs, p, role, deadline, protect);
+	mark_acquired(cs);
+}
+
+/*
+ * A run's cost in virtual time, what it says about the task (its wait, its wake interval, its
+ * mean run length, whether it still wanted the CPU: its role), and where its LLC's clock
+ * goes: one task-storage look-up, no clock read where the task clock is the runqueue clock
+ * (fp_now_at_switch; the run's length is the kernel's sum_exec_runtime).
  */
 void BPF_STRUCT_OPS(framepace_stopping, struct task_struct *p, bool runnable)
 {
 	const struct fp_tunables *t = current_tunables();
 	struct task_ctx *tctx = lookup_task_ctx(p);
-	struct cpu_state *cs = cpu_state_of(task_cpu(p));
-	u64 now, used, forfeit = 0;
+	s32 cpu = task_cpu(p);
+	struct cpu_state *cs = cpu_state_of(cpu);
+	u64 now, used, forfeit = 0, *vtime_now;
+	u32 role, llc = llc_of(cpu);
 	bool yielded;
-	u32 role;
 
 	if (cs)
 		cs->role = FP_NR_ROLES;
-	if (!tctx || !tctx->running_since)
+	if (!tctx)
 		return;
+	if (tctx->generation != generation)
+		reclassify(tctx);
+	if (tctx->classes_seq != classes_seq)
+		refresh_class(p, tctx);
 	used = run_used_ns(p, tctx);
-	/* The clock now, less interrupt time: only the game-waker rule below reads it. */
-	now = tctx->running_since + used;
+	tctx->exec_at_stop = p->se.sum_exec_runtime;
+	now = fp_now_at_switch(p);
+	note_run_start(p, tctx, cs ? cs->run_started : now - used, t);
+	vtime_now = task_vtime_in(tctx, llc);
+	follow_clock(llc, tctx->vtime, t->role_slice_ns[role_index(tctx->role)]);
 	/* It yielded and gave its CPU away (framepace_yield). */
 	yielded = tctx->yielded && runnable;
 	if (yielded)
-		forfeit = yield_forfeit_ns(tctx->vtime, *vtime_now_of(tctx->vtime_llc), used,
+		forfeit = yield_forfeit_ns(tctx->vtime, *vtime_now, used,
 		                           t->role_slice_ns[role_index(tctx->role)]);
 	tctx->vtime = charge_vtime(tctx->vtime, used + forfeit, charge_weight(p, tctx, t));
+	tctx->runs++;
 	tctx->runtime_ns += used;
 	tctx->avg_run_ns = ewma(tctx->avg_run_ns, used);
 	tctx->runnable_pct = runnable_share(tctx->runnable_pct, runnable, used,
 	                                    t->role_slice_ns[role_index(tctx->role)]);
-	if (!runnable)
-		tctx->slept = 1;
+	tctx->slept = !runnable;
 	tctx->yielded = 0;
-	count(FP_CNT_STOPS);
-	count_add(FP_CNT_RUN_NS, used);
+	count_run(used);
 
 	role = classify_role(tctx->class_id, tctx->role, p->scx.weight, tctx->avg_run_ns,
 	                     tctx->avg_wake_ns, tctx->runnable_pct,
@@ -152,6 +146,5 @@ void BPF_STRUCT_OPS(framepace_stopping, struct task_struct *p, bool runnable)
 		set_role(p, tctx, role);
 	/* With its new role's deadline: the one ops.enqueue queues it with next. */
 	if (yielded)
-		note_yielder(task_cpu(p),
-		             role_deadline(tctx->vtime, task_deadline_role(tctx, t), t));
+		note_yielder(cpu, role_deadline(tctx->vtime, task_deadline_role(tctx, t), t));
 }

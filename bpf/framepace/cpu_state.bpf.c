@@ -26,6 +26,9 @@ struct cpu_state {
 	u32 balance_turn;     /* which other LLC balance_llcs looks at next */
 	u32 yielder_waits;    /* the task that stopped last gave way on a yield and waits */
 	u64 yielder_deadline; /* its deadline then, charged for the yield */
+	u64 run_started;      /* fp_now_at_switch() as the running task started, for ops.stopping */
+	u32 moved_from_llc;   /* 1 + the LLC whose clock the deadline of the task dispatch moved
+	                       * here from another LLC is on; 0 when none was */
 } __attribute__((aligned(64)));
 
 /*
@@ -56,20 +59,14 @@ static __always_inline bool runs_framepace_task(const struct cpu_state *cs)
 	return cs && cs->role < FP_NR_ROLES && !cs->released;
 }
 
-/* What wakers weigh up on a CPU (cs: NULL past FP_MAX_CPUS) that now runs a task of tctx's. */
-static __always_inline u64 occupy_cpu(struct cpu_state *cs, struct task_ctx *tctx, u64 deadline,
-                                      u64 now, const struct fp_tunables *t)
+/* What wakers weigh up on the CPU of cs, which now runs a task of this role and deadline
+ * that they leave be for protect_ns from now. */
+static __always_inline void occupy_cpu(struct cpu_state *cs, u32 role, u64 deadline, u64 protect_ns,
+                                       u64 now)
 {
-	u32 role = role_index(tctx->role);
-	u64 protect = wakeup_protection_ns(role, tctx->avg_run_ns, t->role_slice_ns[role],
-	                                   batch_protection_ns(nr_cpus, nr_llcs));
-
-	if (!cs)
-		return protect;
 	cs->role = role;
 	cs->deadline = deadline;
-	cs->preemptible_at = now + protect;
-	return protect;
+	cs->preemptible_at = now + protect_ns;
 }
 
 /* The task that stops on cpu yielded, gave way and waits, with this deadline now. */
@@ -96,6 +93,22 @@ static __always_inline void cut_slice_for_yielder(struct cpu_state *cs, struct t
 	cs->yielder_waits = 0;
 	p->scx.slice =
 	        slice_behind_yielder(p->scx.slice, role, deadline, protect, cs->yielder_deadline);
+}
+
+/*
+ * A task in another LLC's queue to cpu's local queue: its deadline (p->scx.dsq_vtime, which
+ * ops.running reads) is on that LLC's clock, and ops.running carries it to cpu's.
+ */
+static __always_inline bool move_to_local_from(s32 cpu, u64 dsq_id, u32 from_llc)
+{
+	struct cpu_state *cs;
+
+	if (!fp_dsq_move_to_local(dsq_id))
+		return false;
+	cs = cpu_state_of(cpu);
+	if (nr_llcs > 1 && cs && from_llc != llc_of(cpu))
+		cs->moved_from_llc = from_llc + 1;
+	return true;
 }
 
 /* After a task was put in cpu's own queue: steals look there again (steal_from_cpu_queue).

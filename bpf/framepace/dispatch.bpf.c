@@ -33,7 +33,7 @@ static __always_inline bool prev_runs_on(struct task_struct *prev, s32 cpu, bool
 	u64 deadline;
 	u32 role;
 
-	if (!tctx || !tctx->running_since) {
+	if (!tctx) {
 		if (!waiting)
 			prev->scx.slice = t->role_slice_ns[FP_ROLE_NORMAL];
 		return false;
@@ -80,7 +80,7 @@ static __always_inline bool steal_from_cpu_queue(s32 cpu, u32 nr_queues, bool sa
 		inserts = *(volatile u32 *)&cs->own_inserts;
 		if (inserts == cs->own_stolen_at)
 			continue;
-		if (fp_dsq_move_to_local(FP_CPU_DSQ(victim))) {
+		if (move_to_local_from(cpu, FP_CPU_DSQ(victim), llc_of(victim))) {
 			count(FP_CNT_STEALS);
 			return true;
 		}
@@ -96,7 +96,7 @@ static __always_inline bool steal_from_other_llc(s32 cpu)
 
 	bpf_for(i, 1, nr)
 	{
-		if (fp_dsq_move_to_local(FP_LLC_DSQ((llc + i) % nr))) {
+		if (move_to_local_from(cpu, FP_LLC_DSQ((llc + i) % nr), (llc + i) % nr)) {
 			count(FP_CNT_LLC_STEALS);
 			return true;
 		}
@@ -146,7 +146,7 @@ static __always_inline bool balance_llcs(s32 cpu, bool prev_queued, const struct
 	if (!llc_busier(there->nr_cpus + waiting_there, there->nr_cpus,
 	                here->nr_cpus - 1 + prev_queued + waiting_here, here->nr_cpus))
 		return false;
-	if (!fp_dsq_move_to_local(FP_LLC_DSQ(other)))
+	if (!move_to_local_from(cpu, FP_LLC_DSQ(other), other))
 		return false;
 	here->balanced_at = now;
 	count(FP_CNT_LLC_BALANCES);
@@ -189,6 +189,7 @@ void BPF_STRUCT_OPS(framepace_dispatch, s32 cpu, struct task_struct *prev)
 		return;
 	own = (u32)cpu < FP_MAX_CPUS && queue_head_deadline(own_dsq, &own_head);
 	shared = queue_head_deadline(shared_dsq, &shared_head);
+	note_shared_head(llc_of(cpu), shared, shared_head);
 	shared_first = shared && (!own || time_before(shared_head, own_head));
 	if (prev_queued && (own || shared) &&
 	    prev_runs_on(prev, cpu, true, shared_first ? shared_head : own_head))

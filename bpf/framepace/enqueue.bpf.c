@@ -21,6 +21,15 @@ static __always_inline bool own_queue_serves(s32 cpu, bool waking)
 	return runs_framepace_task(cpu_state_of(cpu));
 }
 
+/* p into the shared queue of cpu's LLC, whose first deadline its clock follows
+ * (note_shared_insert). */
+static __always_inline void insert_shared(struct task_struct *p, s32 cpu, u64 slice, u64 deadline,
+                                          u64 enq_flags)
+{
+	fp_dsq_insert_vtime(p, shared_dsq_of(cpu), slice, deadline, enq_flags);
+	note_shared_insert(llc_of(cpu), deadline);
+}
+
 /*
  * A task sent back from the local queue of a CPU that an RT or deadline task took
  * (framepace_cpu_release): anywhere but there. It goes to its LLC's shared queue, which the
@@ -30,7 +39,7 @@ static __always_inline bool own_queue_serves(s32 cpu, bool waking)
 static __always_inline void requeue_elsewhere(struct task_struct *p, s32 cpu, u64 slice,
                                               u64 deadline, u64 enq_flags)
 {
-	fp_dsq_insert_vtime(p, shared_dsq_of(cpu), slice, deadline, enq_flags);
+	insert_shared(p, cpu, slice, deadline, enq_flags);
 	count(FP_CNT_REENQUEUED);
 	if (!kick_idle_cpu(p->cpus_ptr))
 		kick_llc_idle(cpu);
@@ -42,32 +51,26 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 	struct task_ctx *tctx = lookup_task_ctx(p);
 	s32 cpu = task_cpu(p);
 	u64 now, vtime, vtime_now, deadline, slice;
-	u32 role, clamped;
+	u32 role;
 	bool boost, waking, periodic;
 
 	/* Every task gets a context in init_task; without one, queue it at the current time. */
 	if (!tctx) {
-		fp_dsq_insert_vtime(p, shared_dsq_of(cpu), t->role_slice_ns[FP_ROLE_NORMAL],
-		                    *vtime_now_of(llc_of(cpu)), enq_flags);
+		insert_shared(p, cpu, contextless_ticket(t), *vtime_now_of(llc_of(cpu)), enq_flags);
 		count(FP_CNT_ENQ_SHARED);
 		return;
 	}
 
 	now = fp_now();
 	vtime_now = *task_vtime_in(tctx, llc_of(cpu));
-	/* A task woken straight into a local queue and sent back from it (SCX_ENQ_REENQ) has
-	 * slept too: its bound applies here, before its deadline is set. */
-	vtime = enqueue_vtime(tctx->vtime, vtime_now, t->sleep_budget_ns, t->lag_limit_ns,
-	                      (enq_flags & SCX_ENQ_WAKEUP) || tctx->slept, &clamped);
-	if (clamped) {
-		tctx->vtime = vtime;
-		count_clamp(clamped);
-	}
+	/* A task woken straight into a local queue and sent back from it (SCX_ENQ_REENQ) had its
+	 * wakeup's bound in select_cpu (run_directly): not twice. */
+	vtime = bounded_vtime(tctx, vtime_now, enq_flags & SCX_ENQ_WAKEUP, t);
 	role = role_index(tctx->role);
 	periodic = acts_periodic(role, tctx->periodic);
 	boost = boosted(tctx, now, t);
 	deadline = task_deadline(vtime, vtime_now, task_deadline_role(tctx, t), boost, t);
-	slice = t->role_slice_ns[role];
+	slice = run_ticket(tctx, role, t);
 	tctx->queued_at = now;
 	if (enq_flags & SCX_ENQ_REENQ) {
 		requeue_elsewhere(p, cpu, slice, deadline, enq_flags);
@@ -79,13 +82,12 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 	}
 	waking = enq_flags & SCX_ENQ_WAKEUP;
 	if (waking && (boost || latency_critical(role)) &&
-	    preempt_for(p, tctx, cpu, deadline, slice, enq_flags, FP_PREEMPT_NEVER, now, t))
+	    preempt_for(p, cpu, deadline, slice, enq_flags, FP_PREEMPT_NEVER, now))
 		return;
 	/* A game no rule names shows itself by periodic wakeups: its threads do not queue behind
 	 * CPU hogs (batch, rank 0) either. Only batch: against the rest, deadlines decide. */
 	if (waking && periodic &&
-	    preempt_for(p, tctx, cpu, deadline, slice, enq_flags, preempt_rank(FP_ROLE_NORMAL), now,
-	                t)) {
+	    preempt_for(p, cpu, deadline, slice, enq_flags, preempt_rank(FP_ROLE_NORMAL), now)) {
 		count(FP_CNT_PERIODIC_PREEMPTS);
 		return;
 	}
@@ -125,7 +127,7 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 			                      now, t))
 				return;
 		}
-		fp_dsq_insert_vtime(p, shared_dsq_of(cpu), slice, deadline, enq_flags);
+		insert_shared(p, cpu, slice, deadline, enq_flags);
 		count(FP_CNT_ENQ_SHARED);
 		if (victim >= 0)
 			preempt_cpu(victim);

@@ -51,6 +51,20 @@ static __always_inline void count(enum fp_counter idx)
 	count_add(idx, 1);
 }
 
+/* A run ended that used used_ns: runs and stops (one each, both counted as runs end) and run
+ * time, in one look-up. */
+static __always_inline void count_run(u64 used_ns)
+{
+	u32 zero = 0;
+	struct fp_cpu_counters *cnt = bpf_map_lookup_elem(&counters, &zero);
+
+	if (!cnt)
+		return;
+	cnt->value[FP_CNT_RUNS]++;
+	cnt->value[FP_CNT_STOPS]++;
+	cnt->value[FP_CNT_RUN_NS] += used_ns;
+}
+
 /*
  * Reserves an event in ring idx and counts it as produced or dropped. Never waits: a full
  * ring costs one failed reserve and one counter increment.

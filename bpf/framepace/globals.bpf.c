@@ -37,7 +37,7 @@ __u32 nr_released;
 
 /*
  * Bumped by framepaced on every (re)start. A task whose context was set up in an older
- * generation is re-classified the next time it runs: one compare on the hot path, no scan.
+ * generation is re-classified as its next run ends: one compare on the hot path, no scan.
  */
 __u64 generation;
 

@@ -74,7 +74,7 @@ static __always_inline bool rescue_stranded(s32 cpu, u32 nr_queues)
 	{
 		c = ((u32)cpu + i) % nr_queues;
 		cs = cpu_state_of(c);
-		if (cs && cs->released && fp_dsq_move_to_local(FP_CPU_DSQ(c))) {
+		if (cs && cs->released && move_to_local_from(cpu, FP_CPU_DSQ(c), llc_of(c))) {
 			count(FP_CNT_RESCUED);
 			return true;
 		}

@@ -10,8 +10,12 @@ void BPF_STRUCT_OPS(framepace_enable, struct task_struct *p)
 {
 	struct task_ctx *tctx = lookup_task_ctx(p);
 
-	if (tctx)
-		start_at_clock(p, tctx);
+	if (!tctx)
+		return;
+	start_at_clock(p, tctx);
+	/* Charged from here on: not for what it ran before framepace was loaded, or in another
+	 * class (an RT thread made normal again). */
+	tctx->exec_at_stop = p->se.sum_exec_runtime;
 }
 
 /* Sleepable: the context is allocated with GFP_KERNEL, so a fork under memory pressure
@@ -26,7 +30,7 @@ s32 BPF_STRUCT_OPS_SLEEPABLE(framepace_init_task, struct task_struct *p,
 		return -ENOMEM;
 	start_at_clock(p, tctx);
 	tctx->generation = generation;
-	tctx->classes_seq = classes_seq - 1; /* read the class at the first run */
+	tctx->classes_seq = classes_seq - 1; /* read the class as the first run ends */
 	/* No evidence yet of frequent wakeups: critical is earned, not assumed. */
 	tctx->avg_wake_ns = FP_BEHAVIOUR_NS_MAX;
 	tctx->wake_dev_ns = FP_BEHAVIOUR_NS_MAX;

@@ -47,18 +47,21 @@ static __always_inline s32 victim_cpu_for(struct task_struct *p, s32 prev_cpu, u
  * p to the head of cpu's local queue, and what runs there ends its slice now
  * (SCX_ENQ_PREEMPT). The CPU is p's from now: another waker looking before p runs there must
  * not pick it too (render and logic threads wake on the same timer tick), nor kick p off it.
- * deadline is of prev_cpu's LLC clock; the CPU's state holds it in its own LLC's, as wakers
- * there compare it.
+ * slice carries p's run ticket (run_ticket). deadline is of prev_cpu's LLC clock; the CPU's
+ * state holds it in its own LLC's, as wakers there compare it, and so does p's, which
+ * ops.running reads back (a local queue is no vtime queue: the insert does not set it).
  */
-static __always_inline void take_cpu(struct task_struct *p, struct task_ctx *tctx, s32 cpu,
-                                     s32 prev_cpu, u64 deadline, u64 slice, u64 enq_flags, u64 now,
-                                     const struct fp_tunables *t)
+static __always_inline void take_cpu(struct task_struct *p, s32 cpu, s32 prev_cpu, u64 deadline,
+                                     u64 slice, u64 enq_flags, u64 now)
 {
+	struct cpu_state *cs = cpu_state_of(cpu);
 	u32 from = llc_of(prev_cpu), to = llc_of(cpu);
 
 	if (from != to)
 		deadline = at_other_clock(deadline, *vtime_now_of(from), *vtime_now_of(to));
-	occupy_cpu(cpu_state_of(cpu), tctx, deadline, now, t);
+	if (cs)
+		occupy_cpu(cs, ticket_role(slice), deadline, ticket_protect_ns(slice), now);
+	p->scx.dsq_vtime = deadline;
 	fp_dsq_insert(p, SCX_DSQ_LOCAL_ON | cpu, slice, enq_flags | SCX_ENQ_PREEMPT);
 	/* The insert into another CPU than p's is done once p's runqueue is unlocked, and 6.12
 	 * loses SCX_ENQ_PREEMPT on that way: traced under load, the victim ran on for up to 12 ms
@@ -76,15 +79,14 @@ static __always_inline void take_cpu(struct task_struct *p, struct task_ctx *tct
  * most a few short slices; a stale per-CPU role only costs one needless reschedule (a CPU an
  * RT task took since is never picked: cpu_preempt_rank).
  */
-static __always_inline bool preempt_for(struct task_struct *p, struct task_ctx *tctx, s32 prev_cpu,
-                                        u64 deadline, u64 slice, u64 enq_flags, u32 below_rank,
-                                        u64 now, const struct fp_tunables *t)
+static __always_inline bool preempt_for(struct task_struct *p, s32 prev_cpu, u64 deadline,
+                                        u64 slice, u64 enq_flags, u32 below_rank, u64 now)
 {
 	s32 cpu = victim_cpu_for(p, prev_cpu, below_rank);
 
 	if (cpu < 0)
 		return false;
-	take_cpu(p, tctx, cpu, prev_cpu, deadline, slice, enq_flags, now, t);
+	take_cpu(p, cpu, prev_cpu, deadline, slice, enq_flags, now);
 	count(FP_CNT_PREEMPTED);
 	return true;
 }
@@ -231,7 +233,7 @@ static __always_inline bool preempt_other_llc(struct task_struct *p, struct task
 	if (victim < 0)
 		return false;
 	tctx->last_migration_ns = now;
-	take_cpu(p, tctx, victim, cpu, deadline, slice, enq_flags, now, t);
+	take_cpu(p, victim, cpu, deadline, slice, enq_flags, now);
 	count(FP_CNT_LLC_PREEMPTS);
 	return true;
 }

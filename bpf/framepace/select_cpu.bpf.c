@@ -171,6 +171,27 @@ static __always_inline void note_waker(struct task_ctx *tctx, u64 *now)
 		tctx->game_wakeup_ns = clock_once(now);
 }
 
+/*
+ * p goes straight into the local queue of cpu, which was idle, and skips ops.enqueue: the
+ * bounds of its wakeup apply here (enqueue_vtime), and its deadline goes with it for
+ * ops.running to read back (a local queue is no vtime queue: the insert leaves
+ * p->scx.dsq_vtime alone), as its run ticket goes in its slice (run_ticket).
+ */
+static __always_inline void run_directly(struct task_struct *p, struct task_ctx *tctx, s32 cpu,
+                                         const struct fp_tunables *t)
+{
+	u64 vtime;
+
+	if (!tctx) {
+		p->scx.dsq_vtime = *vtime_now_of(llc_of(cpu));
+		fp_dsq_insert(p, SCX_DSQ_LOCAL, contextless_ticket(t), 0);
+		return;
+	}
+	vtime = bounded_vtime(tctx, *task_vtime_in(tctx, llc_of(cpu)), tctx->slept, t);
+	p->scx.dsq_vtime = role_deadline(vtime, task_deadline_role(tctx, t), t);
+	fp_dsq_insert(p, SCX_DSQ_LOCAL, run_ticket(tctx, role_index(tctx->role), t), 0);
+}
+
 s32 BPF_STRUCT_OPS(framepace_select_cpu, struct task_struct *p, s32 prev_cpu, u64 wake_flags)
 {
 	const struct fp_tunables *t = current_tunables();
@@ -188,9 +209,7 @@ s32 BPF_STRUCT_OPS(framepace_select_cpu, struct task_struct *p, s32 prev_cpu, u6
 	if (cpu < 0)
 		cpu = pick_idle_cpu(p, prev_cpu, tctx, &now, t);
 	if (cpu >= 0) {
-		u32 role = tctx ? role_index(tctx->role) : FP_ROLE_NORMAL;
-
-		fp_dsq_insert(p, SCX_DSQ_LOCAL, t->role_slice_ns[role], 0);
+		run_directly(p, tctx, cpu, t);
 		return cpu;
 	}
 	count(FP_CNT_SELECT_BUSY);

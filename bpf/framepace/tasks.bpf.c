@@ -8,13 +8,13 @@
 
 /* Per-task state lives and dies with the task: no table to size, no LRU, nothing to leak. */
 struct task_ctx {
-	u64 vtime;         /* weighted virtual time: the task's place in the queues */
-	u64 running_since; /* fp_now() at the last ops.running; 0 until it first runs */
-	u64 exec_at_run;   /* p->se.sum_exec_runtime then: what a run used, without a clock read */
-	u64 generation;    /* the generation the task was classified in */
+	u64 vtime;        /* weighted virtual time: the task's place in the queues */
+	u64 exec_at_stop; /* p->se.sum_exec_runtime at the last ops.stopping (or init): what the
+	                    * run since used, without a clock read */
+	u64 generation;   /* the generation the task was classified in */
 	u64 runs;
 	u64 runtime_ns;
-	u64 queued_at;    /* ns when it was last queued; 0 once it runs */
+	u64 queued_at;    /* ns when it was last queued; 0 once that run ended */
 	u64 avg_run_ns;   /* moving mean of run lengths */
 	u64 avg_wake_ns;  /* moving mean of the intervals between wakeups */
 	u64 wake_dev_ns;  /* moving mean of their distance from that mean: how regular they are */
@@ -68,10 +68,35 @@ static __always_inline u32 task_deadline_role(const struct task_ctx *tctx,
 }
 
 /* What p's run has used so far: the kernel brings sum_exec_runtime up to date before it
- * calls ops.dispatch and ops.stopping. */
+ * calls ops.dispatch and ops.stopping, and it does not move between a stop and a run. */
 static __always_inline u64 run_used_ns(const struct task_struct *p, const struct task_ctx *tctx)
 {
-	return p->se.sum_exec_runtime - tctx->exec_at_run;
+	return p->se.sum_exec_runtime - tctx->exec_at_stop;
+}
+
+/*
+ * The slice p is queued with for a run in this role, carrying the run's ticket (ticket_slice,
+ * policy.h): its role and how long wakers leave it be once it starts.
+ */
+static __always_inline u64 ticket_for(u32 role, u64 avg_run_ns, const struct fp_tunables *t)
+{
+	u64 slice = t->role_slice_ns[role];
+
+	return ticket_slice(slice, role,
+	                    wakeup_protection_ns(role, avg_run_ns, slice,
+	                                         batch_protection_ns(nr_cpus, nr_llcs)));
+}
+
+static __always_inline u64 run_ticket(const struct task_ctx *tctx, u32 role,
+                                      const struct fp_tunables *t)
+{
+	return ticket_for(role, tctx->avg_run_ns, t);
+}
+
+/* A task with no context (it came before init_task could make one): a normal run. */
+static __always_inline u64 contextless_ticket(const struct fp_tunables *t)
+{
+	return ticket_for(FP_ROLE_NORMAL, 0, t);
 }
 
 /* prev's deadline charged for its run so far, as it would be queued again now. */

@@ -50,6 +50,9 @@ static __always_inline u64 bounded_index(u32 i)
 /* CPUs from FP_MAX_CPUS on count as LLC 0. */
 static __always_inline u32 llc_of(s32 cpu)
 {
+	/* nr_llcs is read-only data, known at load: with one LLC the table is never read. */
+	if (nr_llcs <= 1)
+		return 0;
 	return cpu_llc_id[bounded_index(cpu)];
 }
 

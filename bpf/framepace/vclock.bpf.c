@@ -6,25 +6,78 @@
  */
 
 /*
- * Each LLC's virtual clock: where the tasks that start running there are in virtual time
+ * Each LLC's virtual clock: where the tasks that run there are in virtual time
  * (advanced_clock). Per LLC because each LLC has its own queue: with one clock for all, an LLC running
  * fewer tasks per CPU drove it ahead, every task waking in a busier LLC entered behind that
  * LLC's CPU hogs, and waited until they caught up, which they never did (a kworker 5 s, the
  * watchdog's; khugepaged 21 s inside an RCU read section: both ejections, on a two-LLC VM).
  * Updated without atomics from the LLC's CPUs: a lost update only lets a task start a little
- * ahead or behind, and the next ops.running corrects it. A cache line each: every
- * ops.running may write its LLC's, and the globals around are read by every callback.
+ * ahead or behind, and the next ops.stopping corrects it. A cache line each: every
+ * ops.stopping may write its LLC's (and every dispatch and shared insert the head next to
+ * it), and the globals around are read by every callback.
  */
 struct llc_clock {
 	u64 vtime_now;
+	u64 head_deadline; /* the first deadline waiting in the LLC's shared queue, as last seen */
+	u32 head_waits;    /* whether a task waited there then */
 } __attribute__((aligned(64)));
 
 static struct llc_clock llc_clocks[FP_MAX_CPUS];
 
+static __always_inline struct llc_clock *llc_clock_of(u32 llc)
+{
+	return &llc_clocks[bounded_index(llc)];
+}
+
 /* The virtual clock of an LLC. */
 static __always_inline u64 *vtime_now_of(u32 llc)
 {
-	return &llc_clocks[bounded_index(llc)].vtime_now;
+	return &llc_clock_of(llc)->vtime_now;
+}
+
+/*
+ * The first deadline waiting in the LLC's shared queue, for the clock's advance
+ * (clock_target), kept next to the clock instead of read from the queue as each run ends: a
+ * look-up of the queue by id (scx_bpf_dsq_peek), which under TCG cost about as much as the
+ * rest of ops.stopping. Every dispatch in the LLC writes what it saw there, every insert an
+ * earlier deadline. A task dispatched since leaves its deadline behind, earlier than the
+ * queue's head now, and the clock advances less for it; an insert racing a dispatch's write
+ * may be missed until the next dispatch.
+ */
+static __always_inline void note_shared_head(u32 llc, bool waiting, u64 deadline)
+{
+	struct llc_clock *c = llc_clock_of(llc);
+
+	/* Written only when it changed: every CPU of the LLC dispatches, and the line is the
+	 * clock's, which they all read. */
+	if (c->head_waits != waiting)
+		c->head_waits = waiting;
+	if (waiting && c->head_deadline != deadline)
+		c->head_deadline = deadline;
+}
+
+static __always_inline void note_shared_insert(u32 llc, u64 deadline)
+{
+	struct llc_clock *c = llc_clock_of(llc);
+
+	if (!c->head_waits || time_before(deadline, c->head_deadline))
+		note_shared_head(llc, true, deadline);
+}
+
+/*
+ * The clock follows the tasks that ran ahead of it (advanced_clock), each from the virtual
+ * time it ran from (task_vtime, not yet charged for the run), up to the first deadline
+ * waiting in its queue (note_shared_head).
+ */
+static __always_inline void follow_clock(u32 llc, u64 task_vtime, u64 slice_ns)
+{
+	struct llc_clock *c = llc_clock_of(llc);
+	u64 clock = c->vtime_now;
+
+	if (!time_before(clock, task_vtime))
+		return;
+	c->vtime_now = advanced_clock(
+	        clock, clock_target(clock, task_vtime, c->head_waits, c->head_deadline), slice_ns);
 }
 
 /*
@@ -56,4 +109,23 @@ static __always_inline void count_clamp(u32 clamped)
 		count(FP_CNT_SLEEP_CLAMPED);
 	else if (clamped == FP_CLAMP_LAG)
 		count(FP_CNT_LAG_CLAMPED);
+}
+
+/*
+ * tctx's virtual time as its task is queued or put on a CPU, against clock vtime_now: within
+ * enqueue_vtime's bounds (a woken sleeper's applied once, as it wakes), kept and counted when
+ * one applied.
+ */
+static __always_inline u64 bounded_vtime(struct task_ctx *tctx, u64 vtime_now, bool waking,
+                                         const struct fp_tunables *t)
+{
+	u32 clamped;
+	u64 vtime = enqueue_vtime(tctx->vtime, vtime_now, t->sleep_budget_ns, t->lag_limit_ns,
+	                          waking, &clamped);
+
+	if (clamped) {
+		tctx->vtime = vtime;
+		count_clamp(clamped);
+	}
+	return vtime;
 }

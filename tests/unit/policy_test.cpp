@@ -52,19 +52,26 @@ TEST(Policy, EnqueueBoundsSleepersAndRunnersAhead) {
     EXPECT_EQ(clamped, u32(FP_CLAMP_NONE));
 }
 
-// A sleeper queued at 97 ms (bounded against a clock of 100 ms) that starts to run once the
-// clock reached 110 ms keeps 97: bounded again it would lose 10 ms more and count two clamps.
-TEST(Policy, ARunStartBoundsOnlyAWakeupThatSkippedTheQueue) {
-    u32 clamped = 99;
-    u32 queued_clamp = 99;
-    u64 queued_at = enqueue(10 * kMs, 100 * kMs, true, &queued_clamp);
-    EXPECT_EQ(run_start_vtime(queued_at, 110 * kMs, 3 * kMs, 40 * kMs, true, &clamped), queued_at);
-    EXPECT_EQ(clamped, u32(FP_CLAMP_NONE));
-    // Put straight onto an idle CPU: enqueue never bounded it, so the run's start does.
-    EXPECT_EQ(run_start_vtime(10 * kMs, 110 * kMs, 3 * kMs, 40 * kMs, false, &clamped), 107 * kMs);
-    EXPECT_EQ(clamped, u32(FP_CLAMP_SLEEP));
-    EXPECT_EQ(run_start_vtime(700 * kMs, 110 * kMs, 3 * kMs, 40 * kMs, false, &clamped), 150 * kMs);
-    EXPECT_EQ(clamped, u32(FP_CLAMP_LAG));
+// ops.running reads the role and protection of the task that starts from its slice, set as
+// it was queued: they come back as they went, the protection rounded up to 131 us, and the
+// slice loses less than 512 ns.
+TEST(Policy, ASliceCarriesTheRunsRoleAndProtection) {
+    static_assert(FP_NR_ROLES <= FP_TICKET_ROLE_MASK + 1, "a role fits the ticket");
+    for (u32 role = 0; role < FP_NR_ROLES; ++role) {
+        u64 slice = ticket_slice(6 * kMs, role, kMs);
+        EXPECT_EQ(ticket_role(slice), role);
+        EXPECT_GE(ticket_protect_ns(slice), kMs);
+        EXPECT_LT(ticket_protect_ns(slice), kMs + (1u << FP_TICKET_UNIT_SHIFT));
+        EXPECT_LE(slice, 6 * kMs);
+        EXPECT_GT(slice, 6 * kMs - 512);
+    }
+    // A protection of exact units stays exact; a long one is cut at 63 units (8.3 ms).
+    EXPECT_EQ(ticket_protect_ns(ticket_slice(3 * kMs, FP_ROLE_BATCH, 16u << 17)), 16u << 17);
+    EXPECT_EQ(ticket_protect_ns(ticket_slice(20 * kMs, FP_ROLE_NORMAL, 50 * kMs)), 63u << 17);
+    // The kernel's own refill (SCX_SLICE_DFL, 20 ms) reads as a normal task.
+    EXPECT_EQ(ticket_role(20 * kMs), u32(FP_ROLE_NORMAL));
+    // Never a zero slice, whatever the tunable: the kernel would keep the old one.
+    EXPECT_GT(ticket_slice(100, FP_ROLE_AUDIO, 0) & ~FP_TICKET_MASK, 0u);
 }
 
 // Two LLCs of one CPU each, five CPU hogs 3:2. The CPU with two (one it is putting back,
