@@ -99,16 +99,6 @@ static __always_inline u64 contextless_ticket(const struct fp_tunables *t)
 	return ticket_for(FP_ROLE_NORMAL, 0, t);
 }
 
-/* prev's deadline charged for its run so far, as it would be queued again now. */
-static __always_inline u64 charged_deadline(struct task_struct *prev, struct task_ctx *tctx,
-                                            u32 role, const struct fp_tunables *t)
-{
-	u64 vtime =
-	        charge_vtime(tctx->vtime, run_used_ns(prev, tctx), charge_weight(prev, tctx, t));
-
-	return role_deadline(vtime, role, t);
-}
-
 /*
  * ListTasks: one fp_task_record per task that has a context. Iterators run outside the
  * scheduling paths, so this costs nothing while nobody asks.

@@ -96,6 +96,27 @@ static __always_inline u64 *task_vtime_in(struct task_ctx *tctx, u32 llc)
 	return now;
 }
 
+/*
+ * prev's deadline charged for its run so far, as it would be queued again now, against the
+ * clock of the LLC it runs in. Its virtual time is moved there first: a task that dispatch
+ * took from another LLC (a balance or a steal) is moved by ops.stopping only, and dispatch
+ * decides whether it keeps the CPU before that. Measured against the other LLC's clock, its
+ * deadline was off by the distance between the two clocks: after hogs pinned to one LLC had
+ * moved the clocks apart, a task taken from the LLC whose clock was behind kept its new CPU
+ * slice after slice while the others waited (nine hogs on two LLCs got 0.61-0.82 of each
+ * other's CPU time instead of 0.92-0.95, and a kworker bound to one CPU waited 5 s there: an
+ * ejection).
+ */
+static __always_inline u64 charged_deadline(struct task_struct *prev, struct task_ctx *tctx,
+                                            u32 role, const struct fp_tunables *t)
+{
+	u64 vtime;
+
+	task_vtime_in(tctx, llc_of(task_cpu(prev)));
+	vtime = charge_vtime(tctx->vtime, run_used_ns(prev, tctx), charge_weight(prev, tctx, t));
+	return role_deadline(vtime, role, t);
+}
+
 /* A new or newly enabled task starts at the clock of its CPU's LLC. */
 static __always_inline void start_at_clock(struct task_struct *p, struct task_ctx *tctx)
 {

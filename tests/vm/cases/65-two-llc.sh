@@ -23,6 +23,15 @@
 #                 moves them between LLCs: without one they split 5:4 and ran at 0.40 and 0.50
 #                 of a CPU for as long as they ran (0.75-0.80; seen 2026-12-04 without the balancer,
 #                 0.89-0.93 with it, 6.12 included, about 300 balances a second; EEVDF 0.94).
+#                 And a hog kept its CPU past its slice (counter keep_prev) in under a fifth
+#                 of the hogs' runs (schedstat's switches in): with nine equal hogs few are
+#                 still the earliest deadline when their slice ends. It runs right after
+#                 llc_clock, whose uneven load leaves the LLCs' clocks apart: when dispatch
+#                 measured the deadline of a task taken from the other LLC against that LLC's
+#                 clock, such tasks kept their new CPU slice after slice (seen 2026-12-05 on
+#                 c4fa8bf: keep_prev 30-57 % of the runs, least/most 0.61-0.89, once a kworker
+#                 bound to CPU 0 waited 5 s and the kernel ejected framepace; with the fix 5-9 %,
+#                 0.89-0.97).
 #   llc_preempt:  two CPU hogs on every CPU (shared queues), a cyclictest thread (1 ms timer,
 #                 not periodic: critical_wake_ns 0) allowed on one CPU of each LLC, 5 s: when
 #                 the CPU of its own LLC may not be preempted (its hog inside its protection)
@@ -93,6 +102,7 @@ else
 fi
 
 cpu_ns() { awk '{print $1}' "/proc/$1/schedstat"; }
+switches() { awk '{print $3}' "/proc/$1/schedstat"; }
 bal0=$(counter llc_balances) seq0=$(enable_seq)
 hogs=()
 for _ in 1 2 3 4 5 6 7 8 9; do
@@ -100,21 +110,27 @@ for _ in 1 2 3 4 5 6 7 8 9; do
     hogs+=($!)
 done
 sleep 3
-declare -A start
-for pid in "${hogs[@]}"; do start[$pid]=$(cpu_ns "$pid"); done
+declare -A start runs0
+for pid in "${hogs[@]}"; do start[$pid]=$(cpu_ns "$pid") runs0[$pid]=$(switches "$pid"); done
+kept0=$(counter keep_prev)
 sleep 8
+kept=$(( $(counter keep_prev) - kept0 ))
 shares=$(for pid in "${hogs[@]}"; do echo $(( $(cpu_ns "$pid") - ${start[$pid]} )); done | sort -n | tr '\n' ' ')
+runs=0
+for pid in "${hogs[@]}"; do runs=$(( runs + $(switches "$pid") - ${runs0[$pid]} )); done
 kill "${hogs[@]}"
 wait "${hogs[@]}" 2>/dev/null
 balances=$(( $(counter llc_balances) - bal0 ))
 least=$(echo "$shares" | awk '{print $1}') most=$(echo "$shares" | awk '{print $NF}')
 ratio=$(awk -v a="$least" -v b="$most" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
-why="9 hogs, CPU ns each over 8 s: $shares(least/most $ratio); llc_balances +$balances; enable_seq $seq0 -> $(enable_seq)"
+why="9 hogs, CPU ns each over 8 s: $shares(least/most $ratio); llc_balances +$balances; hogs' runs $runs, keep_prev +$kept; enable_seq $seq0 -> $(enable_seq)"
+metrics="{\"least_over_most\": $ratio, \"llc_balances\": $balances, \"runs\": $runs, \"keep_prev\": $kept}"
 if awk -v r="$ratio" 'BEGIN { exit !(r >= 0.84) }' && [ "$balances" -gt 0 ] &&
+    [ "$runs" -gt 0 ] && [ $((kept * 5)) -lt "$runs" ] &&
     [ "$(enable_seq)" = "$seq0" ] && state_is enabled; then
-    result llc_balance pass "$why" "{\"least_over_most\": $ratio, \"llc_balances\": $balances}"
+    result llc_balance pass "$why" "$metrics"
 else
-    result llc_balance fail "$why" "{\"least_over_most\": $ratio, \"llc_balances\": $balances}"
+    result llc_balance fail "$why" "$metrics"
 fi
 
 cpu_a=${first_llc%%[-,]*}
