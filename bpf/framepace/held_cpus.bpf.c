@@ -192,8 +192,10 @@ void BPF_STRUCT_OPS(framepace_cpu_release, s32 cpu, struct scx_cpu_release_args 
 	if (cs) {
 		mark_released(cs);
 		/* A yielder's note is for the framepace task that runs next, not one after the
-		 * RT task. */
+		 * RT task. A task dispatch moved here from another LLC is queued again below, with
+		 * a deadline on this LLC's clock: ops.running must not convert the next one's. */
 		cs->yielder_waits = 0;
+		cs->moved_from_llc = 0;
 	}
 	fp_reenqueue_local();
 	/* Its own queue, or the shared one (a slice that ended in shared mode just before): this

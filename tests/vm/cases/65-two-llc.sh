@@ -7,9 +7,11 @@
 #   llc_wakeups:  three ping-pong pairs (6 threads, 4 CPUs), 10 s: framepace kept wakeups in
 #                 their LLC (the waker's CPU for a synchronous wakeup, an idle CPU of prev's
 #                 LLC otherwise: sync_wakeups, direct_llc), and wakeups that left their LLC
-#                 were rarer than those that moved within it, or under 1 % of all wakeups
-#                 (seen 2026-12-01: 83 moves in 57471 wakeups, 50 of them across). The same
-#                 load under EEVDF is measured alongside, for reference.
+#                 were rarer than those that moved within it, or under 1 % of all wakeups, or
+#                 no more than twice as common as under EEVDF on the same load in the same
+#                 boot, measured first. In CI the second held (112-155 across, 32-56 within,
+#                 in 56000-61000 wakeups; EEVDF 93-166 across): a slower host runs fewer
+#                 wakeups in the 10 s, and the third keeps the check about framepace.
 #   llc_clock:    the LLCs loaded unevenly (three CPU hogs on the first LLC's CPUs, one on a
 #                 CPU of the second), a cyclictest thread on the first LLC (10 ms timer; with
 #                 critical_wake_ns 0 nothing counts as periodic, so only its deadline gets it
@@ -17,7 +19,7 @@
 #                 virtual clock for all LLCs, the less busy one drove it ahead and the busy
 #                 one's sleepers entered behind its hogs, further each second (the benchmark
 #                 on 454ecaa: a kworker starved 5 s, khugepaged 21 s).
-#   llc_balance:  nine unpinned CPU hogs on the four CPUs, 8 s: the hog with the least CPU got
+#   llc_balance:  nine unpinned CPU hogs on the four CPUs, 12 s: the hog with the least CPU got
 #                 at least 0.84 of what the one with the most got, and CPUs took work from the
 #                 busier LLC (counter llc_balances). Hogs never wake, so nothing but a balancer
 #                 moves them between LLCs: without one they split 5:4 and ran at 0.40 and 0.50
@@ -31,7 +33,9 @@
 #                 clock, such tasks kept their new CPU slice after slice (seen 2026-12-05 on
 #                 c4fa8bf: keep_prev 30-57 % of the runs, least/most 0.61-0.89, once a kworker
 #                 bound to CPU 0 waited 5 s and the kernel ejected framepace; with the fix 5-9 %,
-#                 0.89-0.97).
+#                 0.86-0.97). Those figures are over 8 s; 12 s since, as a min/max ratio
+#                 of nine shares is noisy and the 0.84 bound sits close to both the figures
+#                 without a balancer and with one.
 #   llc_preempt:  two CPU hogs on every CPU (shared queues), a cyclictest thread (1 ms timer,
 #                 not periodic: critical_wake_ns 0) allowed on one CPU of each LLC, 5 s: when
 #                 the CPU of its own LLC may not be preempted (its hog inside its protection)
@@ -68,12 +72,14 @@ fp=$(/usr/lib/framepace-vm/framepace-vm-llc-wakeups 10 3)
 direct_llc=$(( $(counter direct_llc) - llc0 )) direct_any=$(( $(counter direct_any) - any0 ))
 sync=$(( $(counter sync_wakeups) - sync0 ))
 wakeups=$(echo "$fp" | jq .wakeups) within=$(echo "$fp" | jq .within_llc) across=$(echo "$fp" | jq .across_llc)
+eevdf_wakeups=$(echo "$eevdf" | jq '.wakeups // 0') eevdf_across=$(echo "$eevdf" | jq '.across_llc // 0')
 why="framepace: $fp, sync_wakeups +$sync, direct_llc +$direct_llc, direct_any +$direct_any, enable_seq $seq0 -> $(enable_seq); EEVDF on the same load: $eevdf"
 metrics=$(jq -cn --argjson fp "$fp" --argjson eevdf "$eevdf" --argjson direct_llc "$direct_llc" \
     --argjson direct_any "$direct_any" --argjson sync "$sync" \
     '{framepace:$fp, eevdf:$eevdf, sync_wakeups:$sync, direct_llc:$direct_llc, direct_any:$direct_any}')
 if [ $((sync + direct_llc)) -gt 0 ] && [ "$wakeups" -gt 0 ] &&
-    { [ "$across" -le "$within" ] || [ $((across * 100)) -lt "$wakeups" ]; } &&
+    { [ "$across" -le "$within" ] || [ $((across * 100)) -lt "$wakeups" ] ||
+        [ $((across * eevdf_wakeups)) -le $((2 * eevdf_across * wakeups)) ]; } &&
     [ "$(enable_seq)" = "$seq0" ] && state_is enabled; then
     result llc_wakeups pass "$why" "$metrics"
 else
@@ -113,7 +119,7 @@ sleep 3
 declare -A start runs0
 for pid in "${hogs[@]}"; do start[$pid]=$(cpu_ns "$pid") runs0[$pid]=$(switches "$pid"); done
 kept0=$(counter keep_prev)
-sleep 8
+sleep 12
 kept=$(( $(counter keep_prev) - kept0 ))
 shares=$(for pid in "${hogs[@]}"; do echo $(( $(cpu_ns "$pid") - ${start[$pid]} )); done | sort -n | tr '\n' ' ')
 runs=0
@@ -123,7 +129,7 @@ wait "${hogs[@]}" 2>/dev/null
 balances=$(( $(counter llc_balances) - bal0 ))
 least=$(echo "$shares" | awk '{print $1}') most=$(echo "$shares" | awk '{print $NF}')
 ratio=$(awk -v a="$least" -v b="$most" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
-why="9 hogs, CPU ns each over 8 s: $shares(least/most $ratio); llc_balances +$balances; hogs' runs $runs, keep_prev +$kept; enable_seq $seq0 -> $(enable_seq)"
+why="9 hogs, CPU ns each over 12 s: $shares(least/most $ratio); llc_balances +$balances; hogs' runs $runs, keep_prev +$kept; enable_seq $seq0 -> $(enable_seq)"
 metrics="{\"least_over_most\": $ratio, \"llc_balances\": $balances, \"runs\": $runs, \"keep_prev\": $kept}"
 if awk -v r="$ratio" 'BEGIN { exit !(r >= 0.84) }' && [ "$balances" -gt 0 ] &&
     [ "$runs" -gt 0 ] && [ $((kept * 5)) -lt "$runs" ] &&
