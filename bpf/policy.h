@@ -217,6 +217,21 @@ static __always_inline u32 preempt_rank(u32 role)
 }
 
 /*
+ * The CPUs a waking task takes by role, not deadline (preempt_for): those whose work ranks
+ * below the bound returned. Boosted and latency-critical tasks take any CPU that runs no
+ * game, compositor or audio thread; a task that wakes periodically (a game's thread no rule
+ * names) only one that runs batch work, and against the rest deadlines decide; others none (0).
+ */
+static __always_inline u32 wakeup_victim_bound(u32 role, bool boosted, bool periodic)
+{
+	if (boosted || latency_critical(role))
+		return FP_PREEMPT_NEVER;
+	if (acts_periodic(role, periodic))
+		return preempt_rank(FP_ROLE_NORMAL);
+	return 0;
+}
+
+/*
  * A waking task preempts the running one only when its deadline is earlier by more than
  * this: a sleeper waking behind batch work (deadline offset 12 ms) or behind a long runner
  * does, while tasks that wake each other with similar deadlines (pipes, message passing) do

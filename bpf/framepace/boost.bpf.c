@@ -55,6 +55,13 @@ static __always_inline bool boosted(const struct task_ctx *tctx, u64 now,
 	return boostable(tctx->role) || time_since(now, tctx->input_wakeup_ns) < t->boost_window_ns;
 }
 
+/* A task queued (or put on a CPU) as boosted: counted, and in its own record (ListTasks). */
+static __always_inline void count_boost(struct task_ctx *tctx)
+{
+	count(FP_CNT_BOOSTED);
+	tctx->boosts++;
+}
+
 /*
  * Input boost. Every input event opens or extends the window (gated by the heartbeat);
  * whoever the thread inside input_event wakes is an input handler (see note_waker).

@@ -50,9 +50,9 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 	const struct fp_tunables *t = current_tunables();
 	struct task_ctx *tctx = lookup_task_ctx(p);
 	s32 cpu = task_cpu(p);
-	u64 now, vtime, vtime_now, deadline, slice;
-	u32 role;
-	bool boost, waking, periodic;
+	u64 now, vtime_now, deadline, slice;
+	u32 role, bound;
+	bool boost, waking;
 
 	/* Every task gets a context in init_task; without one, queue it at the current time. */
 	if (!tctx) {
@@ -63,34 +63,25 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 
 	now = fp_now();
 	vtime_now = *task_vtime_in(tctx, llc_of(cpu));
+	waking = enq_flags & SCX_ENQ_WAKEUP;
+	role = role_index(tctx->role);
+	boost = boosted(tctx, now, t);
 	/* A task woken straight into a local queue and sent back from it (SCX_ENQ_REENQ) had its
 	 * wakeup's bound in select_cpu (run_directly): not twice. */
-	vtime = bounded_vtime(tctx, vtime_now, enq_flags & SCX_ENQ_WAKEUP, t);
-	role = role_index(tctx->role);
-	periodic = acts_periodic(role, tctx->periodic);
-	boost = boosted(tctx, now, t);
-	deadline = task_deadline(vtime, vtime_now, task_deadline_role(tctx, t), boost, t);
+	deadline = queued_deadline(tctx, vtime_now, waking, boost, t);
 	slice = run_ticket(tctx, role, t);
 	tctx->queued_at = now;
 	if (enq_flags & SCX_ENQ_REENQ) {
 		requeue_elsewhere(p, cpu, slice, deadline, enq_flags);
 		return;
 	}
-	if (boost) {
-		count(FP_CNT_BOOSTED);
-		tctx->boosts++;
-	}
-	waking = enq_flags & SCX_ENQ_WAKEUP;
-	if (waking && (boost || latency_critical(role)) &&
-	    preempt_for(p, cpu, deadline, slice, enq_flags, FP_PREEMPT_NEVER, now))
+	if (boost)
+		count_boost(tctx);
+	/* Mostly select_cpu took the CPU already (take_cpu_on_wakeup); not for a task that may
+	 * run on one CPU only, which the kernel wakes without asking. */
+	bound = wakeup_victim_bound(role, boost, tctx->periodic);
+	if (waking && bound && preempt_for(p, cpu, deadline, slice, enq_flags, bound, now))
 		return;
-	/* A game no rule names shows itself by periodic wakeups: its threads do not queue behind
-	 * CPU hogs (batch, rank 0) either. Only batch: against the rest, deadlines decide. */
-	if (waking && periodic &&
-	    preempt_for(p, cpu, deadline, slice, enq_flags, preempt_rank(FP_ROLE_NORMAL), now)) {
-		count(FP_CNT_PERIODIC_PREEMPTS);
-		return;
-	}
 
 	/*
 	 * A CPU only consumes its own queue, so p must be allowed there (affinity changes), and

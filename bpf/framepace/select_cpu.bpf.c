@@ -6,23 +6,6 @@
  * Part of framepace.bpf.c's one compilation unit; see there.
  */
 
-/*
- * A task that moved to another LLC less than migration_interval_ns ago does not move to
- * another one yet: ping-ponging between caches costs more than the wait. Within an LLC an
- * idle CPU is always taken (the cache is shared, and waiting for a busy CPU costs up to a
- * slice: on an idle system, most of a frame). Latency-critical roles and boosted tasks are
- * never held.
- */
-static __always_inline bool migration_limited(const struct task_ctx *tctx, u64 now,
-                                              const struct fp_tunables *t)
-{
-	if (!t->migration_interval_ns || latency_critical(tctx->role))
-		return false;
-	if (time_since(now, tctx->input_wakeup_ns) < t->boost_window_ns)
-		return false;
-	return time_since(now, tctx->last_migration_ns) < t->migration_interval_ns;
-}
-
 /* The clock, read at most once per callback and only on the paths that need it. */
 static __always_inline u64 clock_once(u64 *now)
 {
@@ -211,6 +194,11 @@ s32 BPF_STRUCT_OPS(framepace_select_cpu, struct task_struct *p, s32 prev_cpu, u6
 	if (cpu >= 0) {
 		run_directly(p, tctx, cpu, t);
 		return cpu;
+	}
+	if (tctx && (wake_flags & SCX_WAKE_TTWU)) {
+		cpu = take_cpu_on_wakeup(p, tctx, prev_cpu, clock_once(&now), t);
+		if (cpu >= 0)
+			return cpu;
 	}
 	count(FP_CNT_SELECT_BUSY);
 	return prev_cpu;

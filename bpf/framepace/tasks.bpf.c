@@ -67,6 +67,23 @@ static __always_inline u32 task_deadline_role(const struct task_ctx *tctx,
 	return deadline_role(tctx->role, tctx->periodic, t);
 }
 
+/*
+ * A task that moved to another LLC less than migration_interval_ns ago does not move to
+ * another one yet: ping-ponging between caches costs more than the wait. Within an LLC an
+ * idle CPU is always taken (the cache is shared, and waiting for a busy CPU costs up to a
+ * slice: on an idle system, most of a frame). Latency-critical roles and boosted tasks are
+ * never held.
+ */
+static __always_inline bool migration_limited(const struct task_ctx *tctx, u64 now,
+                                              const struct fp_tunables *t)
+{
+	if (!t->migration_interval_ns || latency_critical(tctx->role))
+		return false;
+	if (time_since(now, tctx->input_wakeup_ns) < t->boost_window_ns)
+		return false;
+	return time_since(now, tctx->last_migration_ns) < t->migration_interval_ns;
+}
+
 /* What p's run has used so far: the kernel brings sum_exec_runtime up to date before it
  * calls ops.dispatch and ops.stopping, and it does not move between a stop and a run. */
 static __always_inline u64 run_used_ns(const struct task_struct *p, const struct task_ctx *tctx)

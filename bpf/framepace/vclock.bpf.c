@@ -150,3 +150,16 @@ static __always_inline u64 bounded_vtime(struct task_ctx *tctx, u64 vtime_now, b
 	}
 	return vtime;
 }
+
+/*
+ * The deadline tctx's task is queued or put on a CPU with, against clock vtime_now (that of
+ * the LLC it goes to): its bounded virtual time plus its role's offset, or for a boosted task
+ * the front (task_deadline).
+ */
+static __always_inline u64 queued_deadline(struct task_ctx *tctx, u64 vtime_now, bool waking,
+                                           bool boost, const struct fp_tunables *t)
+{
+	u64 vtime = bounded_vtime(tctx, vtime_now, waking, t);
+
+	return task_deadline(vtime, vtime_now, task_deadline_role(tctx, t), boost, t);
+}

@@ -122,6 +122,24 @@ TEST(Policy, WakersPreemptBatchNormalAndInteractiveWorkNeverGames) {
         EXPECT_EQ(preempt_rank(role), u32(FP_PREEMPT_NEVER)) << role;
 }
 
+TEST(Policy, BoostedAndCriticalWakersTakeAnyNonGameCpuPeriodicOnesOnlyBatchOthersNone) {
+    // The bound is exclusive: a CPU is a victim while its work ranks below it.
+    for (u32 role : {u32(FP_ROLE_GAME_CRITICAL), u32(FP_ROLE_COMPOSITOR), u32(FP_ROLE_AUDIO)})
+        EXPECT_EQ(wakeup_victim_bound(role, false, false), u32(FP_PREEMPT_NEVER)) << role;
+    EXPECT_EQ(wakeup_victim_bound(FP_ROLE_NORMAL, true, false), u32(FP_PREEMPT_NEVER));
+    EXPECT_EQ(wakeup_victim_bound(FP_ROLE_BATCH, true, true), u32(FP_PREEMPT_NEVER));
+    // Periodic: batch work only (rank 0 < bound <= normal's rank).
+    const u32 periodic = wakeup_victim_bound(FP_ROLE_NORMAL, false, true);
+    EXPECT_GT(periodic, preempt_rank(FP_ROLE_BATCH));
+    EXPECT_LE(periodic, preempt_rank(FP_ROLE_NORMAL));
+    EXPECT_EQ(wakeup_victim_bound(FP_ROLE_INTERACTIVE, false, true), periodic);
+    // Batch stays batch however regular; the rest take no CPU by role.
+    EXPECT_EQ(wakeup_victim_bound(FP_ROLE_BATCH, false, true), 0u);
+    for (u32 role :
+         {u32(FP_ROLE_NORMAL), u32(FP_ROLE_INTERACTIVE), u32(FP_ROLE_GAME), u32(FP_ROLE_BATCH)})
+        EXPECT_EQ(wakeup_victim_bound(role, false, false), 0u) << role;
+}
+
 TEST(Policy, APrevWhoseSliceEndedRunsOnOnlyBeforeTheWaitingHeadAndNotAfterAYield) {
     u64 head = 1'000 * kMs;
     // Nothing waits: it runs on, yielded or not.
