@@ -123,6 +123,14 @@ static __always_inline u64 fp_now(void)
 	return bpf_ktime_get_ns();
 }
 
+/* The clock, read at most once per callback and only on the paths that need it. */
+static __always_inline u64 clock_once(u64 *now)
+{
+	if (!*now)
+		*now = fp_now();
+	return *now;
+}
+
 /* Fields struct rq has only where the kernel accounts interrupt time
  * (CONFIG_IRQ_TIME_ACCOUNTING) or a hypervisor's steal time (CONFIG_PARAVIRT_TIME_ACCOUNTING):
  * flavours of the running kernel's struct rq, checked for in its BTF at load. */

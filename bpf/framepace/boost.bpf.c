@@ -55,6 +55,13 @@ static __always_inline bool boosted(const struct task_ctx *tctx, u64 now,
 	return boostable(tctx->role) || time_since(now, tctx->input_wakeup_ns) < t->boost_window_ns;
 }
 
+/* Whether boosted may hold, told without the clock: a window was ever opened, and the task's
+ * role is one it boosts or the task once handled input. */
+static __always_inline bool may_be_boosted(const struct task_ctx *tctx)
+{
+	return boost_until_ns && (boostable(tctx->role) || tctx->input_wakeup_ns);
+}
+
 /* A task queued (or put on a CPU) as boosted: counted, and in its own record (ListTasks). */
 static __always_inline void count_boost(struct task_ctx *tctx)
 {

@@ -111,14 +111,18 @@ static __always_inline bool preempt_for(struct task_struct *p, s32 prev_cpu, u64
  * start, as that of a task put on an idle CPU (run_directly).
  */
 static __always_inline s32 take_cpu_on_wakeup(struct task_struct *p, struct task_ctx *tctx,
-                                              s32 prev_cpu, u64 now, const struct fp_tunables *t)
+                                              s32 prev_cpu, u64 *now, const struct fp_tunables *t)
 {
 	u32 role = role_index(tctx->role), bound;
-	bool boost = boosted(tctx, now, t);
 	struct cpu_state *cs;
 	u64 deadline, slice;
+	bool boost;
 	s32 cpu;
 
+	/* Most wakers take no CPU by role: told without a clock read first. */
+	if (!wakeup_victim_bound(role, may_be_boosted(tctx), tctx->periodic))
+		return -1;
+	boost = boosted(tctx, clock_once(now), t);
 	bound = wakeup_victim_bound(role, boost, tctx->periodic);
 	if (!bound)
 		return -1;
@@ -127,12 +131,12 @@ static __always_inline s32 take_cpu_on_wakeup(struct task_struct *p, struct task
 		return -1;
 	deadline = queued_deadline(tctx, *task_vtime_in(tctx, llc_of(cpu)), tctx->slept, boost, t);
 	slice = run_ticket(tctx, role, t);
-	tctx->queued_at = now;
+	tctx->queued_at = *now;
 	if (boost)
 		count_boost(tctx);
 	cs = cpu_state_of(cpu);
 	if (cs)
-		occupy_cpu(cs, ticket_role(slice), deadline, ticket_protect_ns(slice), now);
+		occupy_cpu(cs, ticket_role(slice), deadline, ticket_protect_ns(slice), *now);
 	p->scx.dsq_vtime = deadline;
 	fp_dsq_insert(p, SCX_DSQ_LOCAL, slice, SCX_ENQ_PREEMPT);
 	count_role_preempt(bound);

@@ -6,14 +6,6 @@
  * Part of framepace.bpf.c's one compilation unit; see there.
  */
 
-/* The clock, read at most once per callback and only on the paths that need it. */
-static __always_inline u64 clock_once(u64 *now)
-{
-	if (!*now)
-		*now = fp_now();
-	return *now;
-}
-
 /*
  * An interrupt on p's previous CPU woke it while that CPU runs its idle task (a timer: most
  * wakeups on an idle desktop). The CPU is awake already and reschedules as the interrupt
@@ -196,7 +188,7 @@ s32 BPF_STRUCT_OPS(framepace_select_cpu, struct task_struct *p, s32 prev_cpu, u6
 		return cpu;
 	}
 	if (tctx && (wake_flags & SCX_WAKE_TTWU)) {
-		cpu = take_cpu_on_wakeup(p, tctx, prev_cpu, clock_once(&now), t);
+		cpu = take_cpu_on_wakeup(p, tctx, prev_cpu, &now, t);
 		if (cpu >= 0)
 			return cpu;
 	}
