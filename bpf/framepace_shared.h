@@ -72,7 +72,7 @@ enum fp_counter {
 	FP_CNT_DIRECT_PREV,      /* woken onto its previous CPU, which was idle */
 	FP_CNT_DIRECT_LLC,       /* woken onto an idle CPU sharing prev's last-level cache */
 	FP_CNT_DIRECT_ANY,       /* woken onto an idle CPU elsewhere */
-	FP_CNT_SELECT_BUSY,      /* no idle CPU allowed: left to the shared queue */
+	FP_CNT_SELECT_BUSY,      /* no idle CPU allowed: queued, or a CPU taken by role */
 	FP_CNT_ENQ_SHARED,       /* enqueued on the shared deadline queue */
 	FP_CNT_DISPATCH_SHARED,  /* moved from the shared queue to a CPU */
 	FP_CNT_SLEEP_CLAMPED,    /* a sleeper's saved-up budget was cut to the bound */
@@ -89,9 +89,9 @@ enum fp_counter {
 	FP_CNT_DISPATCH_CPU,     /* moved from the CPU's own queue */
 	FP_CNT_STEALS,           /* moved from another CPU's queue by an idle CPU */
 	FP_CNT_MIGRATION_LIMITED, /* kept on its busy previous CPU: migrated too recently */
-	FP_CNT_BOOSTED,           /* enqueued with a boosted (front) deadline */
-	FP_CNT_PREEMPTED,         /* a waking critical or boosted task took a CPU from less
-				    important work (batch, normal, interactive) */
+	FP_CNT_BOOSTED,           /* queued or put on a CPU with a boosted (front) deadline */
+	FP_CNT_PREEMPTED,         /* a waking critical, boosted or periodic task took a CPU from
+				    less important work (batch, normal, interactive) */
 	FP_CNT_INPUT_WAKEUPS,     /* tasks woken from inside input_event: input handlers */
 	FP_CNT_ROLE_CHANGES,      /* role changes of classified (game, compositor, audio) tasks */
 	FP_CNT_SHARED_MODE,       /* switches from per-CPU queues to the shared queue */

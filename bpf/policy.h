@@ -217,7 +217,7 @@ static __always_inline u32 preempt_rank(u32 role)
 }
 
 /*
- * The CPUs a waking task takes by role, not deadline (preempt_for): those whose work ranks
+ * The CPUs a waking task takes by role, not deadline (take_cpu_on_wakeup): those whose work ranks
  * below the bound returned. Boosted and latency-critical tasks take any CPU that runs no
  * game, compositor or audio thread; a task that wakes periodically (a game's thread no rule
  * names) only one that runs batch work, and against the rest deadlines decide; others none (0).
@@ -258,8 +258,9 @@ static __always_inline u32 wakeup_victim_bound(u32 role, bool boosted, bool peri
  * of one LLC (2 host cores), 43 % of all runs ended in a wakeup preemption (70412 of 163348,
  * 78 % of them against batch senders) and messaging took 2.1-2.5x EEVDF's time; 1.3-1.6x at
  * 2 ms, 1.1-1.4x at 3 ms. Not 3 ms everywhere: on 2 vCPUs under CPU hogs cyclictest's p99 went
- * from EEVDF's to 1.76x it. Game threads do not wait for this: they take a batch CPU through
- * preempt_for. Multiplications, not a division: it is read at every queueing (run_ticket).
+ * from EEVDF's to 1.76x it. Game threads do not wait for this: they take a batch CPU by role
+ * (take_cpu_on_wakeup). Multiplications, not a division: it is read at every queueing
+ * (run_ticket).
  */
 static __always_inline u64 batch_protection_ns(u32 nr_cpus, u32 nr_llcs)
 {

@@ -14,7 +14,7 @@
  * A global array, not a per-CPU map: any CPU's state is an address computation, where
  * bpf_map_lookup_percpu_elem is a helper call per CPU a waker looks at. One cache line each:
  * every CPU writes its own at each ops.running and ops.stopping, and a waker that takes a CPU
- * (preempt_for) writes that CPU's.
+ * (claim_cpu) writes that CPU's.
  */
 struct cpu_state {
 	u32 role;             /* role of the running task; FP_NR_ROLES while none runs */

@@ -52,7 +52,7 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 	s32 cpu = task_cpu(p);
 	u64 now, vtime_now, deadline, slice;
 	u32 role, bound;
-	bool boost, waking;
+	bool boost, waking, sought;
 
 	/* Every task gets a context in init_task; without one, queue it at the current time. */
 	if (!tctx) {
@@ -67,7 +67,7 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 	role = role_index(tctx->role);
 	boost = boosted(tctx, now, t);
 	/* A task woken straight into a local queue and sent back from it (SCX_ENQ_REENQ) had its
-	 * wakeup's bound in select_cpu (run_directly): not twice. */
+	 * wakeup's bound in select_cpu (run_directly, take_cpu_on_wakeup): not twice. */
 	deadline = queued_deadline(tctx, vtime_now, waking, boost, t);
 	slice = run_ticket(tctx, role, t);
 	tctx->queued_at = now;
@@ -77,10 +77,15 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 	}
 	if (boost)
 		count_boost(tctx);
-	/* Mostly select_cpu took the CPU already (take_cpu_on_wakeup); not for a task that may
-	 * run on one CPU only, which the kernel wakes without asking. */
+	/* select_cpu looked for a CPU to take by role as p woke (take_cpu_on_wakeup), unless the
+	 * kernel woke p without asking it: p may run on one CPU only, is migration-disabled, or
+	 * was woken while still on its CPU (a wake list). */
+	sought = tctx->victim_sought;
+	if (sought)
+		tctx->victim_sought = 0;
 	bound = wakeup_victim_bound(role, boost, tctx->periodic);
-	if (waking && bound && preempt_for(p, cpu, deadline, slice, enq_flags, bound, now))
+	if (waking && bound && !sought &&
+	    preempt_for(p, cpu, deadline, slice, enq_flags, bound, now))
 		return;
 
 	/*

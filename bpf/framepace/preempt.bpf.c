@@ -44,25 +44,35 @@ static __always_inline s32 victim_cpu_for(struct task_struct *p, s32 prev_cpu, u
 }
 
 /*
- * p to the head of cpu's local queue, and what runs there ends its slice now
- * (SCX_ENQ_PREEMPT). The CPU is p's from now: another waker looking before p runs there must
- * not pick it too (render and logic threads wake on the same timer tick), nor kick p off it.
- * slice carries p's run ticket (run_ticket). deadline is of prev_cpu's LLC clock; the CPU's
- * state holds it in its own LLC's, as wakers there compare it, and so does p's, which
- * ops.running reads back (a local queue is no vtime queue: the insert does not set it).
+ * p to the head of cpu's local queue (dsq_id: SCX_DSQ_LOCAL where p is on cpu's runqueue,
+ * else SCX_DSQ_LOCAL_ON | cpu), and what runs there ends its slice now (SCX_ENQ_PREEMPT). The
+ * CPU is p's from now: another waker looking before p runs there must not pick it too (render
+ * and logic threads wake on the same timer tick), nor kick p off it. slice carries p's run
+ * ticket (run_ticket); deadline, on the clock of cpu's LLC, goes into the CPU's state, as
+ * wakers there compare it, and into p's, which ops.running reads back (a local queue is no
+ * vtime queue: the insert does not set it).
  */
+static __always_inline void claim_cpu(struct task_struct *p, s32 cpu, u64 dsq_id, u64 deadline,
+                                      u64 slice, u64 enq_flags, u64 now)
+{
+	struct cpu_state *cs = cpu_state_of(cpu);
+
+	if (cs)
+		occupy_cpu(cs, ticket_role(slice), deadline, ticket_protect_ns(slice), now);
+	p->scx.dsq_vtime = deadline;
+	fp_dsq_insert(p, dsq_id, slice, enq_flags | SCX_ENQ_PREEMPT);
+}
+
+/* claim_cpu from ops.enqueue, p still on prev_cpu's runqueue; deadline is of prev_cpu's LLC
+ * clock. */
 static __always_inline void take_cpu(struct task_struct *p, s32 cpu, s32 prev_cpu, u64 deadline,
                                      u64 slice, u64 enq_flags, u64 now)
 {
-	struct cpu_state *cs = cpu_state_of(cpu);
 	u32 from = llc_of(prev_cpu), to = llc_of(cpu);
 
 	if (from != to)
 		deadline = at_other_clock(deadline, *vtime_now_of(from), *vtime_now_of(to));
-	if (cs)
-		occupy_cpu(cs, ticket_role(slice), deadline, ticket_protect_ns(slice), now);
-	p->scx.dsq_vtime = deadline;
-	fp_dsq_insert(p, SCX_DSQ_LOCAL_ON | cpu, slice, enq_flags | SCX_ENQ_PREEMPT);
+	claim_cpu(p, cpu, SCX_DSQ_LOCAL_ON | cpu, deadline, slice, enq_flags, now);
 	/* The insert into another CPU than p's is done once p's runqueue is unlocked, and 6.12
 	 * loses SCX_ENQ_PREEMPT on that way: traced under load, the victim ran on for up to 12 ms
 	 * with the game's render thread in its local queue. There a kick preempts it. Not where
@@ -72,13 +82,8 @@ static __always_inline void take_cpu(struct task_struct *p, s32 cpu, s32 prev_cp
 		scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
 }
 
-/*
- * A waking game-critical, compositor, audio or boosted task does not wait for less
- * important work to use up its slice: it takes the CPU that runs the least important work
- * (of rank below below_rank). Critical roles are earned by short runs, so the others lose at
- * most a few short slices; a stale per-CPU role only costs one needless reschedule (a CPU an
- * RT task took since is never picked: cpu_preempt_rank).
- */
+/* A CPU taken by role; below a bound short of FP_PREEMPT_NEVER, by a periodic waker
+ * (wakeup_victim_bound). */
 static __always_inline void count_role_preempt(u32 below_rank)
 {
 	count(FP_CNT_PREEMPTED);
@@ -86,6 +91,13 @@ static __always_inline void count_role_preempt(u32 below_rank)
 		count(FP_CNT_PERIODIC_PREEMPTS);
 }
 
+/*
+ * A waking game-critical, compositor, audio or boosted task does not wait for less
+ * important work to use up its slice: it takes the CPU that runs the least important work
+ * (of rank below below_rank). Critical roles are earned by short runs, so the others lose at
+ * most a few short slices; a stale per-CPU role only costs one needless reschedule (a CPU an
+ * RT task took since is never picked: cpu_preempt_rank).
+ */
 static __always_inline bool preempt_for(struct task_struct *p, s32 prev_cpu, u64 deadline,
                                         u64 slice, u64 enq_flags, u32 below_rank, u64 now)
 {
@@ -108,13 +120,14 @@ static __always_inline bool preempt_for(struct task_struct *p, s32 prev_cpu, u64
  * reader running p50 292-294 us and p99 880-1029 us from ops.enqueue, 201-218 and 641-891
  * from here; the reschedule IPI of the wakeups slower than 300 us left 97-106 us (median)
  * after the wakeup, 65-71 from here. Its deadline is on the victim's LLC clock from the
- * start, as that of a task put on an idle CPU (run_directly).
+ * start, as that of a task put on an idle CPU (run_directly). Where no CPU qualifies,
+ * ops.enqueue does not look again (victim_sought). The kernel puts p elsewhere only if the
+ * CPU went offline since; p then runs next there, once.
  */
 static __always_inline s32 take_cpu_on_wakeup(struct task_struct *p, struct task_ctx *tctx,
                                               s32 prev_cpu, u64 *now, const struct fp_tunables *t)
 {
 	u32 role = role_index(tctx->role), bound;
-	struct cpu_state *cs;
 	u64 deadline, slice;
 	bool boost;
 	s32 cpu;
@@ -127,18 +140,16 @@ static __always_inline s32 take_cpu_on_wakeup(struct task_struct *p, struct task
 	if (!bound)
 		return -1;
 	cpu = victim_cpu_for(p, prev_cpu, bound);
-	if (cpu < 0)
+	if (cpu < 0) {
+		tctx->victim_sought = 1;
 		return -1;
+	}
 	deadline = queued_deadline(tctx, *task_vtime_in(tctx, llc_of(cpu)), tctx->slept, boost, t);
 	slice = run_ticket(tctx, role, t);
 	tctx->queued_at = *now;
 	if (boost)
 		count_boost(tctx);
-	cs = cpu_state_of(cpu);
-	if (cs)
-		occupy_cpu(cs, ticket_role(slice), deadline, ticket_protect_ns(slice), *now);
-	p->scx.dsq_vtime = deadline;
-	fp_dsq_insert(p, SCX_DSQ_LOCAL, slice, SCX_ENQ_PREEMPT);
+	claim_cpu(p, cpu, SCX_DSQ_LOCAL, deadline, slice, 0, *now);
 	count_role_preempt(bound);
 	return cpu;
 }
@@ -220,7 +231,7 @@ static __always_inline s32 llc_victim(struct task_struct *p, s32 cpu, u64 deadli
  * to its own CPU, cyclictest's p50 under CPU hogs on 2 vCPUs went from 267-399 us to
  * 1222-1452. So does a sync wakee whose CPU an RT task holds or that runs nothing of
  * framepace's (never preemptible: it would wait for another CPU's slice to end). Latency-
- * critical and periodic wakers never get here: preempt_for looked for them first.
+ * critical and periodic wakers get here only when no CPU runs work they may take by role.
  */
 static __always_inline s32 shared_queue_victim(struct task_struct *p, const struct task_ctx *tctx,
                                                s32 cpu, u64 deadline, u64 now)

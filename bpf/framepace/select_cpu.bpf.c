@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * ops.select_cpu: where a waking task runs, locality first, straight onto an idle CPU's
- * local queue when one is found.
+ * local queue when one is found; with none, onto a busy one it takes by role (preempt.bpf.c).
  *
  * Part of framepace.bpf.c's one compilation unit; see there.
  */
@@ -187,11 +187,11 @@ s32 BPF_STRUCT_OPS(framepace_select_cpu, struct task_struct *p, s32 prev_cpu, u6
 		run_directly(p, tctx, cpu, t);
 		return cpu;
 	}
+	count(FP_CNT_SELECT_BUSY);
 	if (tctx && (wake_flags & SCX_WAKE_TTWU)) {
 		cpu = take_cpu_on_wakeup(p, tctx, prev_cpu, &now, t);
 		if (cpu >= 0)
 			return cpu;
 	}
-	count(FP_CNT_SELECT_BUSY);
 	return prev_cpu;
 }
