@@ -40,20 +40,26 @@ TEST_F(Watchdog, StretchLengthensForItsLifeAndRestoresTheUnitTimeout) {
 }
 
 TEST_F(Watchdog, NoStretchWithoutAWatchdog) {
-    { WatchdogStretch stretch(60'000'000); }
+    {
+        WatchdogStretch stretch(60'000'000);
+    }
     EXPECT_TRUE(messages().empty());
 }
 
 TEST_F(Watchdog, NoStretchWhenTheUnitAlreadyWaitsLongEnough) {
     setenv("WATCHDOG_USEC", "90000000", 1);
-    { WatchdogStretch stretch(60'000'000); }
+    {
+        WatchdogStretch stretch(60'000'000);
+    }
     EXPECT_TRUE(messages().empty());
 }
 
 TEST_F(Watchdog, NoStretchOfAnotherProcesssWatchdog) {
     setenv("WATCHDOG_USEC", "5000000", 1);
     setenv("WATCHDOG_PID", std::to_string(getpid() + 1).c_str(), 1);
-    { WatchdogStretch stretch(60'000'000); }
+    {
+        WatchdogStretch stretch(60'000'000);
+    }
     EXPECT_TRUE(messages().empty());
 }
 
