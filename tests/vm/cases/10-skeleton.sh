@@ -39,15 +39,6 @@ fi
 # --- 30 s of CPU + fork load: never leaves enabled, counters move
 sleep 1.5
 before=$(latest_counters)
-# The kernel's own sched_ext event counters (6.16+ publish them), as JSON.
-scx_events() {
-    local file=/sys/kernel/sched_ext/root/events
-    if [ -r "$file" ]; then
-        jq -Rn '[inputs | split(" ") | {key: .[0], value: (.[1] | tonumber)}] | from_entries' "$file"
-    else
-        echo '{}'
-    fi
-}
 events_before=$(scx_events)
 stress-ng --cpu "$(( $(nproc) * 2 ))" --fork 2 --timeout 30s --quiet &
 load=$!

@@ -43,6 +43,22 @@ wait_for() {
     done
 }
 
+# The kernel's own sched_ext event counters (6.16+ publish them), as JSON; {} where none.
+scx_events() {
+    local file=/sys/kernel/sched_ext/root/events
+    if [ -r "$file" ]; then
+        jq -Rn '[inputs | split(" ") | {key: .[0], value: (.[1] | tonumber)}] | from_entries' "$file"
+    else
+        echo '{}'
+    fi
+}
+# scx_event_delta BEFORE AFTER NAME: how far the kernel's event NAME moved between two
+# scx_events readings, or "none" where the kernel publishes no such event.
+scx_event_delta() {
+    jq -rn --argjson b "$1" --argjson a "$2" --arg n "$3" \
+        'if $a[$n] == null then "none" else $a[$n] - ($b[$n] // 0) end'
+}
+
 sched_state() { cat "$STATE" 2>/dev/null || echo missing; }
 sched_ops() { cat /sys/kernel/sched_ext/root/ops 2>/dev/null || echo none; }
 state_is() { [ "$(sched_state)" = "$1" ]; }
