@@ -166,12 +166,17 @@ stale_int3_oops() {
          END { exit !found }' "$out/console.log"
 }
 
-boot || true
-# A guest that oopsed before the job started is the known TCG flake: boot once more. After
-# the job started only the emulator's stale-int3 crash is retried, the whole job from a fresh
-# boot; any other failure is real and is never retried.
-if ! grep -q FRAMEPACE-JOB-START "$out/console.log" && grep -qE 'Oops|Kernel panic|BUG:' "$out/console.log"; then
-    echo "run-vm: the guest crashed before the job started; retrying once" >&2
+qemu_rc=0
+boot || qemu_rc=$?
+# A guest that oopsed before the job started is the known TCG flake: boot once more. So is the
+# emulator killed by a signal of its own before the job started (seen once in CI: QEMU 10.0.2
+# aborted on "iotlb_to_section: Assertion `section_index < d->map.sections_nb' failed" 3 s
+# into an SMT boot of 6.12; timeout's own kill is status 124, not retried). After the job
+# started only the emulator's stale-int3 crash is retried, the whole job from a fresh boot;
+# any other failure is real and is never retried.
+if ! grep -q FRAMEPACE-JOB-START "$out/console.log" &&
+    { [ "$qemu_rc" -gt 128 ] || grep -qE 'Oops|Kernel panic|BUG:' "$out/console.log"; }; then
+    echo "run-vm: the guest or the emulator crashed before the job started (QEMU exit status $qemu_rc); retrying once" >&2
     cp "$out/console.log" "$out/console.first-boot.log"
     boot || true
 elif stale_int3_oops; then
