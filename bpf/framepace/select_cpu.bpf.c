@@ -100,7 +100,8 @@ static __always_inline s32 pick_idle_cpu(struct task_struct *p, s32 prev_cpu, st
  * or its own. The shared queue's head as last seen (note_shared_head) answers first: it is
  * one load where counting a queue by id is a look-up in the kernel's hash table, and every
  * insert sets it, so where it says a task waits the answer is at worst stale-yes (a dispatch
- * took the last one since), which only refuses one synchronous wakeup. Where it says none,
+ * took the last one since), which refuses synchronous wakeups onto this CPU until the LLC's
+ * next dispatch reads the queue again (they then queue as any other wakeup). Where it says none,
  * the queues are counted. Under message passing (the benchmark's messaging and hackbench,
  * where the shared queue is rarely empty), with prev not asked twice (prev_busy), select_cpu
  * cost 0.84-0.92x as much (bpf_stats, same boot, three alternating rounds under 7.3.4; the
