@@ -59,6 +59,7 @@ char _license[] SEC("license") = "GPL";
 #include "framepace/events.bpf.c"
 #include "framepace/tunables.bpf.c"
 #include "framepace/topology.bpf.c"
+#include "framepace/cpu_slots.bpf.c"
 #include "framepace/queues.bpf.c"
 #include "framepace/tasks.bpf.c"
 #include "framepace/cpu_state.bpf.c"

@@ -26,7 +26,7 @@ typedef int64_t fp_s64;
  * (.bss, .rodata: an adopting daemon's programs run on the kept ones): a daemon only adopts
  * a running scheduler whose layout version equals its own.
  */
-#define FP_LAYOUT_VERSION 17
+#define FP_LAYOUT_VERSION 18
 
 /* Upper bound for the topology tables in rodata; CPUs beyond it share LLC 0. */
 #define FP_MAX_CPUS 512
@@ -76,7 +76,7 @@ enum fp_counter {
 	FP_CNT_ENQ_SHARED,       /* enqueued on the shared deadline queue */
 	FP_CNT_DISPATCH_SHARED,  /* moved from the shared queue to a CPU */
 	FP_CNT_SLEEP_CLAMPED,    /* a sleeper's saved-up budget was cut to the bound */
-	FP_CNT_RUNS,             /* runs, counted as they end (ops.stopping): as stops */
+	FP_CNT_RUNS,             /* runs as they end (ops.stopping, batched): as stops */
 	FP_CNT_TASK_INITS,       /* task contexts created */
 	FP_CNT_STOPS,            /* times a task stopped running */
 	FP_CNT_RUN_NS,           /* total runtime of those stops, ns: run_ns / stops = mean run */

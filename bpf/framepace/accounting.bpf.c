@@ -137,7 +137,7 @@ void BPF_STRUCT_OPS(framepace_stopping, struct task_struct *p, bool runnable)
 	                                    t->role_slice_ns[role_index(tctx->role)]);
 	tctx->slept = !runnable;
 	tctx->yielded = 0;
-	count_run(used);
+	count_run_on(cs, used);
 
 	role = classify_role(tctx->class_id, tctx->role, p->scx.weight, tctx->avg_run_ns,
 	                     tctx->avg_wake_ns, tctx->runnable_pct,

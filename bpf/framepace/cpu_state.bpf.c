@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * What each CPU runs (role, deadline, protection window), for wakers deciding whether to
- * preempt it and for steals deciding whether to look in its queue.
+ * preempt it and for steals deciding whether to look in its queue, and the runs that ended
+ * there. Where the state lives: cpu_slots.bpf.c.
  *
  * Part of framepace.bpf.c's one compilation unit; see there.
  */
@@ -10,46 +11,23 @@
 #define FP_PREEMPT_SCAN_MAX 64
 
 /*
- * What each CPU is doing, for wakers and for boosted tasks looking for batch work to preempt.
- * A global array, not a per-CPU map: any CPU's state is an address computation, where
- * bpf_map_lookup_percpu_elem is a helper call per CPU a waker looks at. One cache line each:
- * every CPU writes its own at each ops.running and ops.stopping, and a waker that takes a CPU
- * (claim_cpu) writes that CPU's.
+ * Counts a run that ended on the CPU of cs on that CPU's own line, and moves what the line
+ * holds to the counters map when it is due (run_counts_due): GetStats lags by at most a batch
+ * per CPU. The runqueue lock ops.stopping holds keeps the line's writers one at a time, also
+ * when the call comes from another CPU. Past FP_MAX_CPUS (no line) each run goes to the map.
  */
-struct cpu_state {
-	u32 role;             /* role of the running task; FP_NR_ROLES while none runs */
-	u32 released;         /* an RT or deadline task holds the CPU (ops.cpu_release) */
-	u64 deadline;         /* deadline of the running task, for wakeup preemption */
-	u64 preemptible_at;   /* no waker preempts it before (its start + wakeup_protection_ns) */
-	u32 own_inserts;      /* tasks ever put in the CPU's own queue (wraps) */
-	u32 own_stolen_at;    /* own_inserts when a steal last took nothing from that queue */
-	u32 balance_turn;     /* which other LLC balance_llcs looks at next */
-	u32 yielder_waits;    /* the task that stopped last gave way on a yield and waits */
-	u64 yielder_deadline; /* its deadline then, charged for the yield */
-	u64 run_started;      /* fp_now_at_switch() as the running task started, for ops.stopping */
-	u32 moved_from_llc;   /* 1 + the LLC whose clock the deadline of the task dispatch moved
-	                       * here from another LLC is on; 0 when none was */
-} __attribute__((aligned(64)));
-
-/*
- * CPUs from FP_MAX_CPUS on have none (cpu_state_of returns NULL): they are never preemption
- * victims, never take a synchronous wakeup, do not credit the game as a waker, and are served
- * by their LLC's shared queue.
- */
-static struct cpu_state cpu_states[FP_MAX_CPUS];
-
-/* A CPU's state by id: ops.running and ops.stopping may be called from another CPU than the
- * task's (a remote sched_setaffinity or renice puts the running task and sets it again). */
-static __always_inline struct cpu_state *cpu_state_of(s32 cpu)
+static __always_inline void count_run_on(struct cpu_state *cs, u64 used_ns)
 {
-	if ((u32)cpu >= FP_MAX_CPUS)
-		return NULL;
-	return &cpu_states[bounded_index(cpu)];
-}
-
-static __always_inline struct cpu_state *this_cpu_state(void)
-{
-	return cpu_state_of(bpf_get_smp_processor_id());
+	if (!cs) {
+		count_runs(1, used_ns);
+		return;
+	}
+	cs->run_ns_uncounted += used_ns;
+	if (!run_counts_due(++cs->runs_uncounted, cs->run_ns_uncounted))
+		return;
+	count_runs(cs->runs_uncounted, cs->run_ns_uncounted);
+	cs->runs_uncounted = 0;
+	cs->run_ns_uncounted = 0;
 }
 
 /* Whether a framepace task runs on the CPU of cs: not between tasks (stopping cleared its

@@ -51,18 +51,18 @@ static __always_inline void count(enum fp_counter idx)
 	count_add(idx, 1);
 }
 
-/* A run ended that used used_ns: runs and stops (one each, both counted as runs end) and run
- * time, in one look-up. */
-static __always_inline void count_run(u64 used_ns)
+/* Runs that ended (runs and stops: one each, both counted as runs end) and their run time,
+ * in one look-up. */
+static __always_inline void count_runs(u64 runs, u64 run_ns)
 {
 	u32 zero = 0;
 	struct fp_cpu_counters *cnt = bpf_map_lookup_elem(&counters, &zero);
 
 	if (!cnt)
 		return;
-	cnt->value[FP_CNT_RUNS]++;
-	cnt->value[FP_CNT_STOPS]++;
-	cnt->value[FP_CNT_RUN_NS] += used_ns;
+	cnt->value[FP_CNT_RUNS] += runs;
+	cnt->value[FP_CNT_STOPS] += runs;
+	cnt->value[FP_CNT_RUN_NS] += run_ns;
 }
 
 /*

@@ -1,33 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Virtual time: each LLC's clock, and a task's place against it.
+ * Virtual time: each LLC's clock, and a task's place against it. Where the clocks live, and
+ * why one per LLC: cpu_slots.bpf.c.
  *
  * Part of framepace.bpf.c's one compilation unit; see there.
  */
-
-/*
- * Each LLC's virtual clock: where the tasks that run there are in virtual time
- * (advanced_clock). Per LLC because each LLC has its own queue: with one clock for all, an LLC running
- * fewer tasks per CPU drove it ahead, every task waking in a busier LLC entered behind that
- * LLC's CPU hogs, and waited until they caught up, which they never did (a kworker 5 s, the
- * watchdog's; khugepaged 21 s inside an RCU read section: both ejections, on a two-LLC VM).
- * Updated without atomics from the LLC's CPUs: a lost update only lets a task start a little
- * ahead or behind, and the next ops.stopping corrects it. A cache line each: every
- * ops.stopping may write its LLC's (and every dispatch and shared insert the head next to
- * it), and the globals around are read by every callback.
- */
-struct llc_clock {
-	u64 vtime_now;
-	u64 head_deadline; /* the first deadline waiting in the LLC's shared queue, as last seen */
-	u32 head_waits;    /* whether a task waited there then */
-} __attribute__((aligned(64)));
-
-static struct llc_clock llc_clocks[FP_MAX_CPUS];
-
-static __always_inline struct llc_clock *llc_clock_of(u32 llc)
-{
-	return &llc_clocks[bounded_index(llc)];
-}
 
 /* The virtual clock of an LLC. */
 static __always_inline u64 *vtime_now_of(u32 llc)
