@@ -56,10 +56,10 @@ char _license[] SEC("license") = "GPL";
  * comes first: its words' order is the layout framepaced adopts a running scheduler by.
  */
 #include "framepace/globals.bpf.c"
-#include "framepace/events.bpf.c"
 #include "framepace/tunables.bpf.c"
 #include "framepace/topology.bpf.c"
 #include "framepace/cpu_slots.bpf.c"
+#include "framepace/events.bpf.c"
 #include "framepace/queues.bpf.c"
 #include "framepace/tasks.bpf.c"
 #include "framepace/cpu_state.bpf.c"

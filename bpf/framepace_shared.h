@@ -26,7 +26,7 @@ typedef int64_t fp_s64;
  * (.bss, .rodata: an adopting daemon's programs run on the kept ones): a daemon only adopts
  * a running scheduler whose layout version equals its own.
  */
-#define FP_LAYOUT_VERSION 18
+#define FP_LAYOUT_VERSION 19
 
 /* Upper bound for the topology tables in rodata; CPUs beyond it share LLC 0. */
 #define FP_MAX_CPUS 512
@@ -76,7 +76,7 @@ enum fp_counter {
 	FP_CNT_ENQ_SHARED,       /* enqueued on the shared deadline queue */
 	FP_CNT_DISPATCH_SHARED,  /* moved from the shared queue to a CPU */
 	FP_CNT_SLEEP_CLAMPED,    /* a sleeper's saved-up budget was cut to the bound */
-	FP_CNT_RUNS,             /* runs as they end (ops.stopping, batched): as stops */
+	FP_CNT_RUNS,             /* runs, counted as they end (ops.stopping): as stops */
 	FP_CNT_TASK_INITS,       /* task contexts created */
 	FP_CNT_STOPS,            /* times a task stopped running */
 	FP_CNT_RUN_NS,           /* total runtime of those stops, ns: run_ns / stops = mean run */
@@ -122,6 +122,51 @@ enum fp_counter {
 
 struct fp_cpu_counters {
 	fp_u64 value[FP_NR_COUNTERS];
+};
+
+/*
+ * What each CPU is doing, for wakers deciding whether to preempt it, for boosted tasks looking
+ * for batch work to preempt, and for steals deciding whether to look in its queue. One cache
+ * line of what wakers read: every CPU writes its own at each ops.running and ops.stopping,
+ * and a waker that takes a CPU (claim_cpu) writes that CPU's. The scheduler's alone:
+ * framepaced never reads it (see struct fp_cpu_slot).
+ */
+struct fp_cpu_state {
+	fp_u32 role;             /* role of the running task; FP_NR_ROLES while none runs */
+	fp_u32 released;         /* an RT or deadline task holds the CPU (ops.cpu_release) */
+	fp_u64 deadline;         /* deadline of the running task, for wakeup preemption */
+	fp_u64 preemptible_at;   /* no waker preempts it before start + wakeup_protection_ns */
+	fp_u32 own_inserts;      /* tasks ever put in the CPU's own queue (wraps) */
+	fp_u32 own_stolen_at;    /* own_inserts when a steal last took nothing from that queue */
+	fp_u32 balance_turn;     /* which other LLC balance_llcs looks at next */
+	fp_u32 yielder_waits;    /* the task that stopped last gave way on a yield and waits */
+	fp_u64 yielder_deadline; /* its deadline then, charged for the yield */
+	fp_u64 run_started;      /* fp_now_at_switch() as its task started, for ops.stopping */
+	fp_u32 moved_from_llc;   /* 1 + the LLC whose clock the deadline of the task dispatch
+	                          * moved here from another LLC is on; 0 when none was */
+} __attribute__((aligned(64)));
+
+/*
+ * An LLC's virtual clock and what its shared queue's head was when last seen (vclock.bpf.c).
+ * A cache line of its own: every ops.stopping on the LLC's CPUs may write it, every dispatch
+ * and shared insert the head. The scheduler's alone, as struct fp_cpu_state.
+ */
+struct fp_llc_clock {
+	fp_u64 vtime_now;
+	fp_u64 head_deadline; /* the first deadline waiting in the LLC's shared queue, as last seen */
+	fp_u32 head_waits;    /* whether a task waited there then */
+} __attribute__((aligned(64)));
+
+/*
+ * Slot i of the scheduler's cpu_slots (.bss): CPU i's state, LLC i's clock and CPU i's
+ * counters, side by side so that a context switch touches one place (cpu_slots.bpf.c says
+ * why). framepaced reads and resets the counters (GetStats, ResetStats); the state and the
+ * clock are here only because the skeleton repeats .bss's types for C++.
+ */
+struct fp_cpu_slot {
+	struct fp_cpu_state cpu;
+	struct fp_llc_clock llc;
+	struct fp_cpu_counters counters __attribute__((aligned(64)));
 };
 
 /*

@@ -63,21 +63,6 @@ static __always_inline u64 runnable_share(u64 pct, bool runnable, u64 used_ns, u
 	return pct;
 }
 
-/*
- * Whether the runs a CPU counted on its own line are due in the counters map: every
- * FP_RUN_COUNT_BATCH runs, sooner once they add up to FP_RUN_COUNT_BATCH_NS of run time (CPU
- * hogs show in GetStats within that time). A batch spares ops.stopping the counters map's
- * look-up on the other runs: under TCG, in one boot, that look-up cost about a tenth of the
- * callback (a page of its own, first touched after the context switch emptied QEMU's TLB).
- */
-#define FP_RUN_COUNT_BATCH 32
-#define FP_RUN_COUNT_BATCH_NS 50000000ULL
-
-static __always_inline bool run_counts_due(u32 runs, u64 run_ns)
-{
-	return runs >= FP_RUN_COUNT_BATCH || run_ns >= FP_RUN_COUNT_BATCH_NS;
-}
-
 /* Roles whose wakeups mark the wakee as working for the game. */
 static __always_inline bool game_role(u32 role)
 {

@@ -74,7 +74,7 @@ static __always_inline void note_run_start(struct task_struct *p, struct task_ct
 void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
 {
 	s32 cpu = task_cpu(p);
-	struct cpu_state *cs = cpu_state_of(cpu);
+	struct fp_cpu_state *cs = cpu_state_of(cpu);
 	u64 slice = p->scx.slice, deadline = p->scx.dsq_vtime, protect, now;
 	u32 role;
 
@@ -105,7 +105,7 @@ void BPF_STRUCT_OPS(framepace_stopping, struct task_struct *p, bool runnable)
 	const struct fp_tunables *t = current_tunables();
 	struct task_ctx *tctx = lookup_task_ctx(p);
 	s32 cpu = task_cpu(p);
-	struct cpu_state *cs = cpu_state_of(cpu);
+	struct fp_cpu_state *cs = cpu_state_of(cpu);
 	u64 now, used, forfeit = 0, *vtime_now;
 	u32 role, llc = llc_of(cpu);
 	bool yielded;
@@ -137,7 +137,7 @@ void BPF_STRUCT_OPS(framepace_stopping, struct task_struct *p, bool runnable)
 	                                    t->role_slice_ns[role_index(tctx->role)]);
 	tctx->slept = !runnable;
 	tctx->yielded = 0;
-	count_run_on(cs, used);
+	count_run_on(cpu, used);
 
 	role = classify_role(tctx->class_id, tctx->role, p->scx.weight, tctx->avg_run_ns,
 	                     tctx->avg_wake_ns, tctx->runnable_pct,

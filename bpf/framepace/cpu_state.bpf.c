@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * What each CPU runs (role, deadline, protection window), for wakers deciding whether to
- * preempt it and for steals deciding whether to look in its queue, and the runs that ended
- * there. Where the state lives: cpu_slots.bpf.c.
+ * preempt it and for steals deciding whether to look in its queue. Where the state lives:
+ * cpu_slots.bpf.c.
  *
  * Part of framepace.bpf.c's one compilation unit; see there.
  */
@@ -10,37 +10,17 @@
 /* How many CPUs a waking task looks at for work to preempt. */
 #define FP_PREEMPT_SCAN_MAX 64
 
-/*
- * Counts a run that ended on the CPU of cs on that CPU's own line, and moves what the line
- * holds to the counters map when it is due (run_counts_due): GetStats lags by at most a batch
- * per CPU. The runqueue lock ops.stopping holds keeps the line's writers one at a time, also
- * when the call comes from another CPU. Past FP_MAX_CPUS (no line) each run goes to the map.
- */
-static __always_inline void count_run_on(struct cpu_state *cs, u64 used_ns)
-{
-	if (!cs) {
-		count_runs(1, used_ns);
-		return;
-	}
-	cs->run_ns_uncounted += used_ns;
-	if (!run_counts_due(++cs->runs_uncounted, cs->run_ns_uncounted))
-		return;
-	count_runs(cs->runs_uncounted, cs->run_ns_uncounted);
-	cs->runs_uncounted = 0;
-	cs->run_ns_uncounted = 0;
-}
-
 /* Whether a framepace task runs on the CPU of cs: not between tasks (stopping cleared its
  * role), not held by an RT task, not past FP_MAX_CPUS (cs NULL). */
-static __always_inline bool runs_framepace_task(const struct cpu_state *cs)
+static __always_inline bool runs_framepace_task(const struct fp_cpu_state *cs)
 {
 	return cs && cs->role < FP_NR_ROLES && !cs->released;
 }
 
 /* What wakers weigh up on the CPU of cs, which now runs a task of this role and deadline
  * that they leave be for protect_ns from now. */
-static __always_inline void occupy_cpu(struct cpu_state *cs, u32 role, u64 deadline, u64 protect_ns,
-                                       u64 now)
+static __always_inline void occupy_cpu(struct fp_cpu_state *cs, u32 role, u64 deadline,
+                                       u64 protect_ns, u64 now)
 {
 	cs->role = role;
 	cs->deadline = deadline;
@@ -50,7 +30,7 @@ static __always_inline void occupy_cpu(struct cpu_state *cs, u32 role, u64 deadl
 /* The task that stops on cpu yielded, gave way and waits, with this deadline now. */
 static __always_inline void note_yielder(s32 cpu, u64 deadline)
 {
-	struct cpu_state *cs = cpu_state_of(cpu);
+	struct fp_cpu_state *cs = cpu_state_of(cpu);
 
 	if (!cs)
 		return;
@@ -63,7 +43,7 @@ static __always_inline void note_yielder(s32 cpu, u64 deadline)
  * starts here, with this role and deadline, runs only its protection if the yielder's
  * deadline would preempt it (slice_behind_yielder, policy.h).
  */
-static __always_inline void cut_slice_for_yielder(struct cpu_state *cs, struct task_struct *p,
+static __always_inline void cut_slice_for_yielder(struct fp_cpu_state *cs, struct task_struct *p,
                                                   u32 role, u64 deadline, u64 protect)
 {
 	if (!cs->yielder_waits)
@@ -79,7 +59,7 @@ static __always_inline void cut_slice_for_yielder(struct cpu_state *cs, struct t
  */
 static __always_inline bool move_to_local_from(s32 cpu, u64 dsq_id, u32 from_llc)
 {
-	struct cpu_state *cs;
+	struct fp_cpu_state *cs;
 
 	if (!fp_dsq_move_to_local(dsq_id))
 		return false;
@@ -93,7 +73,7 @@ static __always_inline bool move_to_local_from(s32 cpu, u64 dsq_id, u32 from_llc
  * Wakers on several CPUs may put tasks there at once, hence the atomic. */
 static __always_inline void note_own_insert(s32 cpu)
 {
-	struct cpu_state *cs = cpu_state_of(cpu);
+	struct fp_cpu_state *cs = cpu_state_of(cpu);
 
 	if (cs)
 		__sync_fetch_and_add(&cs->own_inserts, 1);
@@ -104,7 +84,7 @@ static __always_inline void note_own_insert(s32 cpu)
 static s32 init_cpus(void)
 {
 	struct cpu_scratch *s;
-	struct cpu_state *cs;
+	struct fp_cpu_state *cs;
 	u32 zero = 0;
 	s32 cpu, err;
 

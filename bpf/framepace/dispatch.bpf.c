@@ -11,7 +11,7 @@
 static __always_inline void renew_slice(struct task_struct *prev, s32 cpu, u32 role, u64 deadline,
                                         const struct fp_tunables *t)
 {
-	struct cpu_state *cs = cpu_state_of(cpu);
+	struct fp_cpu_state *cs = cpu_state_of(cpu);
 
 	prev->scx.slice = t->role_slice_ns[role];
 	if (cs)
@@ -67,7 +67,7 @@ static __always_inline bool prev_runs_on(struct task_struct *prev, s32 cpu, bool
 static __always_inline bool steal_from_cpu_queue(s32 cpu, u32 nr_queues, bool same_llc)
 {
 	u32 i, victim, inserts, llc = llc_of(cpu);
-	struct cpu_state *cs;
+	struct fp_cpu_state *cs;
 
 	bpf_for(i, 1, nr_queues)
 	{
@@ -116,7 +116,7 @@ static __always_inline bool balance_llcs(s32 cpu, bool prev_queued, const struct
 	u32 llc = llc_of(cpu), nr = nr_llc_queues(), other;
 	s32 waiting_there, waiting_here;
 	struct llc_ctx *here, *there;
-	struct cpu_state *cs;
+	struct fp_cpu_state *cs;
 	u64 now;
 
 	if (!shared_mode)
@@ -166,7 +166,7 @@ void BPF_STRUCT_OPS(framepace_dispatch, s32 cpu, struct task_struct *prev)
 	u32 nr_queues = nr_cpu_queues();
 	bool prev_queued = prev && (prev->scx.flags & SCX_TASK_QUEUED);
 	bool own, shared, shared_first;
-	struct cpu_state *cs;
+	struct fp_cpu_state *cs;
 
 	/* Dispatching here means framepace has this CPU (again), unless it is only lent. */
 	if (nr_released) {

@@ -6,6 +6,7 @@
  * Part of framepace.bpf.c's one compilation unit; see there.
  */
 
+/* The counters of CPUs from FP_MAX_CPUS on, which have no slot (counters_on). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -37,10 +38,24 @@ struct {
 	__type(value, struct fp_ring_counters);
 } ring_counters SEC(".maps");
 
-static __always_inline void count_add(enum fp_counter idx, u64 delta)
+/*
+ * Where events on cpu are counted: in its slot, or past FP_MAX_CPUS in the counters map's
+ * element of the CPU that counts (framepaced sums both). Only cpu's own callbacks, and
+ * ops.stopping for its task under its runqueue lock, count on a slot, with interrupts off:
+ * the increments need no atomics, as a per-CPU map's would not.
+ */
+static __always_inline struct fp_cpu_counters *counters_on(s32 cpu)
 {
 	u32 zero = 0;
-	struct fp_cpu_counters *cnt = bpf_map_lookup_elem(&counters, &zero);
+
+	if ((u32)cpu < FP_MAX_CPUS)
+		return &cpu_slots[bounded_index(cpu)].counters;
+	return bpf_map_lookup_elem(&counters, &zero);
+}
+
+static __always_inline void count_add(enum fp_counter idx, u64 delta)
+{
+	struct fp_cpu_counters *cnt = counters_on(bpf_get_smp_processor_id());
 
 	if (cnt && idx < FP_NR_COUNTERS)
 		cnt->value[idx] += delta;
@@ -51,18 +66,17 @@ static __always_inline void count(enum fp_counter idx)
 	count_add(idx, 1);
 }
 
-/* Runs that ended (runs and stops: one each, both counted as runs end) and their run time,
- * in one look-up. */
-static __always_inline void count_runs(u64 runs, u64 run_ns)
+/* A run on cpu ended that used used_ns: runs and stops (one each, both counted as runs end)
+ * and run time. */
+static __always_inline void count_run_on(s32 cpu, u64 used_ns)
 {
-	u32 zero = 0;
-	struct fp_cpu_counters *cnt = bpf_map_lookup_elem(&counters, &zero);
+	struct fp_cpu_counters *cnt = counters_on(cpu);
 
 	if (!cnt)
 		return;
-	cnt->value[FP_CNT_RUNS] += runs;
-	cnt->value[FP_CNT_STOPS] += runs;
-	cnt->value[FP_CNT_RUN_NS] += run_ns;
+	cnt->value[FP_CNT_RUNS]++;
+	cnt->value[FP_CNT_STOPS]++;
+	cnt->value[FP_CNT_RUN_NS] += used_ns;
 }
 
 /*

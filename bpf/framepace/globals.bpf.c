@@ -62,6 +62,10 @@ __u32 input_tid;
 
 struct fp_exit_info exit_info;
 
+/* Each CPU's state, the LLCs' clocks and each CPU's counters (cpu_slots.bpf.c). framepaced
+ * reads the counters here; the rest is the scheduler's. */
+struct fp_cpu_slot cpu_slots[FP_MAX_CPUS];
+
 /* Written once by framepaced at load; read by a restarted daemon before it adopts us. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

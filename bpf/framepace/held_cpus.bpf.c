@@ -11,7 +11,7 @@
  * framepace runs or dispatches there. Both happen on that CPU under its runqueue lock,
  * so only the count shared with the others needs an atomic.
  */
-static __always_inline void mark_released(struct cpu_state *cs)
+static __always_inline void mark_released(struct fp_cpu_state *cs)
 {
 	if (cs->released)
 		return;
@@ -37,14 +37,14 @@ static __always_inline bool rt_waits_here(void)
 	return rq && rq->rt.rt_nr_running;
 }
 
-static __always_inline void release_ends(struct cpu_state *cs)
+static __always_inline void release_ends(struct fp_cpu_state *cs)
 {
 	cs->released = 0;
 	__sync_fetch_and_add(&nr_released, (u32)-1);
 }
 
 /* A framepace task runs here: the CPU is back, unless it is only lent. */
-static __always_inline void mark_acquired(struct cpu_state *cs)
+static __always_inline void mark_acquired(struct fp_cpu_state *cs)
 {
 	if (cs->released && !rt_waits_here())
 		release_ends(cs);
@@ -52,7 +52,7 @@ static __always_inline void mark_acquired(struct cpu_state *cs)
 
 static __always_inline bool cpu_released(s32 cpu)
 {
-	struct cpu_state *cs;
+	struct fp_cpu_state *cs;
 
 	if (!nr_released)
 		return false;
@@ -67,7 +67,7 @@ static __always_inline bool cpu_released(s32 cpu)
  */
 static __always_inline bool rescue_stranded(s32 cpu, u32 nr_queues)
 {
-	struct cpu_state *cs;
+	struct fp_cpu_state *cs;
 	u32 i, c;
 
 	bpf_for(i, 1, nr_queues)
@@ -183,7 +183,7 @@ static __always_inline bool run_lent(s32 cpu)
  */
 void BPF_STRUCT_OPS(framepace_cpu_release, s32 cpu, struct scx_cpu_release_args *args)
 {
-	struct cpu_state *cs = this_cpu_state();
+	struct fp_cpu_state *cs = this_cpu_state();
 	const struct cpumask *idle;
 	s32 helper;
 	bool own;

@@ -85,7 +85,7 @@ void BPF_STRUCT_OPS(framepace_cpu_online, s32 cpu)
 
 void BPF_STRUCT_OPS(framepace_cpu_offline, s32 cpu)
 {
-	struct cpu_state *cs = cpu_state_of(cpu);
+	struct fp_cpu_state *cs = cpu_state_of(cpu);
 
 	if (cs) {
 		cs->role = FP_NR_ROLES;

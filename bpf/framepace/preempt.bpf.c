@@ -9,7 +9,7 @@
 /* preempt_rank (policy.h) of what runs on cpu, for p: never where p may not run. */
 static __always_inline u32 cpu_preempt_rank(struct task_struct *p, u32 cpu)
 {
-	struct cpu_state *cs = cpu_state_of(cpu);
+	struct fp_cpu_state *cs = cpu_state_of(cpu);
 
 	/* A CPU an RT task holds runs nothing of framepace's until it is back: p would wait. */
 	if (!cs || cs->released || !task_may_run_on(p, cpu))
@@ -55,7 +55,7 @@ static __always_inline s32 victim_cpu_for(struct task_struct *p, s32 prev_cpu, u
 static __always_inline void claim_cpu(struct task_struct *p, s32 cpu, u64 dsq_id, u64 deadline,
                                       u64 slice, u64 enq_flags, u64 now)
 {
-	struct cpu_state *cs = cpu_state_of(cpu);
+	struct fp_cpu_state *cs = cpu_state_of(cpu);
 
 	if (cs)
 		occupy_cpu(cs, ticket_role(slice), deadline, ticket_protect_ns(slice), now);
@@ -155,14 +155,14 @@ static __always_inline s32 take_cpu_on_wakeup(struct task_struct *p, struct task
 }
 
 /* Whether a waker with this deadline may take the CPU of cs now. */
-static __always_inline bool cpu_preemptible(const struct cpu_state *cs, u64 deadline, u64 now)
+static __always_inline bool cpu_preemptible(const struct fp_cpu_state *cs, u64 deadline, u64 now)
 {
 	return wakeup_preempts(deadline, cs->role, cs->deadline, now, cs->preemptible_at);
 }
 
 static __always_inline bool deadline_preempts(s32 cpu, u64 deadline, u64 now)
 {
-	struct cpu_state *cs = cpu_state_of(cpu);
+	struct fp_cpu_state *cs = cpu_state_of(cpu);
 
 	return cs && cpu_preemptible(cs, deadline, now);
 }
@@ -194,7 +194,7 @@ static __always_inline bool preempt_by_deadline(s32 cpu, u64 deadline, u64 now)
  */
 static __always_inline s32 llc_victim(struct task_struct *p, s32 cpu, u64 deadline, u64 now)
 {
-	struct cpu_state *cs;
+	struct fp_cpu_state *cs;
 	u64 latest = 0;
 	s32 victim = -1;
 	u32 i, c, llc = llc_of(cpu);
@@ -236,7 +236,7 @@ static __always_inline s32 llc_victim(struct task_struct *p, s32 cpu, u64 deadli
 static __always_inline s32 shared_queue_victim(struct task_struct *p, const struct task_ctx *tctx,
                                                s32 cpu, u64 deadline, u64 now)
 {
-	struct cpu_state *cs = cpu_state_of(cpu);
+	struct fp_cpu_state *cs = cpu_state_of(cpu);
 
 	if (!tctx->woke_sync || !runs_framepace_task(cs) || !task_may_run_on(p, cpu))
 		return llc_victim(p, cpu, deadline, now);
@@ -263,7 +263,7 @@ static __always_inline bool preempt_other_llc(struct task_struct *p, struct task
 {
 	u64 there_deadline, ahead, latest = 0, clock, head;
 	u32 i, c, llc = llc_of(cpu);
-	struct cpu_state *cs;
+	struct fp_cpu_state *cs;
 	s32 victim = -1;
 
 	if (migration_limited(tctx, now, t))

@@ -155,7 +155,7 @@ static __always_inline s32 sync_wake_cpu(struct task_struct *p, s32 prev_cpu, u6
 /* Who is waking p: input_event (p handles input) or a game thread (p works for the game). */
 static __always_inline void note_waker(struct task_ctx *tctx, u64 *now)
 {
-	struct cpu_state *cs;
+	struct fp_cpu_state *cs;
 
 	if (input_tid && input_tid == input_mark()) {
 		tctx->input_wakeup_ns = clock_once(now);

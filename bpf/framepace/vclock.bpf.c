@@ -1,7 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Virtual time: each LLC's clock, and a task's place against it. Where the clocks live, and
- * why one per LLC: cpu_slots.bpf.c.
+ * Virtual time: each LLC's clock, and a task's place against it.
+ *
+ * Each LLC's virtual clock (struct fp_llc_clock, in cpu_slots.bpf.c's slots) is where the
+ * tasks that run there are in virtual time (advanced_clock). Per LLC because each LLC has its
+ * own queue: with one clock for all, an LLC running fewer tasks per CPU drove it ahead, every
+ * task waking in a busier LLC entered behind that LLC's CPU hogs, and waited until they
+ * caught up, which they never did (a kworker 5 s, the watchdog's; khugepaged 21 s inside an
+ * RCU read section: both ejections, on a two-LLC VM). Updated without atomics from the LLC's
+ * CPUs: a lost update only lets a task start a little ahead or behind, and the next
+ * ops.stopping corrects it.
  *
  * Part of framepace.bpf.c's one compilation unit; see there.
  */
@@ -23,7 +31,7 @@ static __always_inline u64 *vtime_now_of(u32 llc)
  */
 static __always_inline void note_shared_head(u32 llc, bool waiting, u64 deadline)
 {
-	struct llc_clock *c = llc_clock_of(llc);
+	struct fp_llc_clock *c = llc_clock_of(llc);
 
 	/* Written only when it changed: every CPU of the LLC dispatches, and the line is the
 	 * clock's, which they all read. */
@@ -35,7 +43,7 @@ static __always_inline void note_shared_head(u32 llc, bool waiting, u64 deadline
 
 static __always_inline void note_shared_insert(u32 llc, u64 deadline)
 {
-	struct llc_clock *c = llc_clock_of(llc);
+	struct fp_llc_clock *c = llc_clock_of(llc);
 
 	if (!c->head_waits || time_before(deadline, c->head_deadline))
 		note_shared_head(llc, true, deadline);
@@ -48,7 +56,7 @@ static __always_inline void note_shared_insert(u32 llc, u64 deadline)
  */
 static __always_inline void follow_clock(u32 llc, u64 task_vtime, u64 slice_ns)
 {
-	struct llc_clock *c = llc_clock_of(llc);
+	struct fp_llc_clock *c = llc_clock_of(llc);
 	u64 clock = c->vtime_now;
 
 	if (!time_before(clock, task_vtime))

@@ -1,5 +1,6 @@
 #include "daemon/scheduler/counters.h"
 
+#include <algorithm>
 #include <string>
 
 namespace framepace {
@@ -24,12 +25,24 @@ static_assert(!kNames.back().empty(), "a counter is missing its name");
 
 std::string_view counter_name(enum fp_counter index) { return kNames.at(index); }
 
-CounterTotals sum_counters(std::span<const fp_cpu_counters> per_cpu) {
+size_t slotted_cpus(size_t possible) { return std::min<size_t>(possible, FP_MAX_CPUS); }
+
+CounterTotals sum_counters(std::span<const fp_cpu_slot> slots,
+                           std::span<const fp_cpu_counters> map_per_cpu) {
     CounterTotals totals{};
-    for (const auto& cpu : per_cpu)
+    for (const auto& slot : slots)
+        for (size_t i = 0; i < totals.size(); i++)
+            totals[i] += __atomic_load_n(&slot.counters.value[i], __ATOMIC_RELAXED);
+    for (const auto& cpu : map_per_cpu)
         for (size_t i = 0; i < totals.size(); i++)
             totals[i] += cpu.value[i];
     return totals;
+}
+
+void reset_counters(std::span<fp_cpu_slot> slots) {
+    for (auto& slot : slots)
+        for (auto& value : slot.counters.value)
+            __atomic_store_n(&value, 0, __ATOMIC_RELAXED);
 }
 
 std::string format_counters(const CounterTotals& totals) {

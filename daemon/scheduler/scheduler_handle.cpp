@@ -510,7 +510,7 @@ Expected<CounterTotals> SchedulerHandle::read_counters() const {
     auto per_cpu = read_per_cpu<fp_cpu_counters>(skel_->maps.counters, "the counters map");
     if (!per_cpu)
         return per_cpu.error();
-    return sum_counters(*per_cpu);
+    return sum_counters(std::span(skel_->bss->cpu_slots, slotted_cpus(per_cpu->size())), *per_cpu);
 }
 
 Status SchedulerHandle::reset_counters() {
@@ -525,6 +525,8 @@ Status SchedulerHandle::reset_counters() {
                                    zeros.size() * sizeof(fp_cpu_counters), BPF_ANY);
     if (err)
         return make_error(err, "failed to reset the counters map");
+    framepace::reset_counters(
+        std::span(skel_->bss->cpu_slots, slotted_cpus(static_cast<size_t>(nr_cpus))));
     return Ok{};
 }
 

@@ -235,18 +235,17 @@ uint64_t monotonic_ns() {
     return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(ts.tv_nsec);
 }
 
-// A counter summed over CPUs, from a counters map.
-uint64_t counter_sum(const bpf_map* counters, fp_counter idx) {
+// A counter summed over CPUs, as framepaced sums it: a scheduler's slots and counters map.
+template <typename Skeleton>
+uint64_t counter_sum(const Skeleton& skel, fp_counter idx) {
     int nr = libbpf_num_possible_cpus();
     std::vector<fp_cpu_counters> per_cpu(static_cast<size_t>(nr));
     uint32_t key = 0;
-    EXPECT_EQ(bpf_map__lookup_elem(counters, &key, sizeof(key), per_cpu.data(),
+    EXPECT_EQ(bpf_map__lookup_elem(skel.maps.counters, &key, sizeof(key), per_cpu.data(),
                                    per_cpu.size() * sizeof(fp_cpu_counters), 0),
               0);
-    uint64_t sum = 0;
-    for (const auto& c : per_cpu)
-        sum += c.value[idx];
-    return sum;
+    return framepace::sum_counters(
+        std::span(skel.bss->cpu_slots, framepace::slotted_cpus(per_cpu.size())), per_cpu)[idx];
 }
 
 }  // namespace
@@ -258,7 +257,7 @@ protected:
         EXPECT_TRUE(ret) << ret.error().message;
         return ret ? *ret : -1;
     }
-    uint64_t counter(fp_counter idx) { return counter_sum(skel_->maps.counters, idx); }
+    uint64_t counter(fp_counter idx) { return counter_sum(*skel_, idx); }
     // The scheduler's clock, fp_now(): the runqueue's where scx_bpf_now exists, else
     // bpf_ktime_get_ns. The window's end is on it; the heartbeat is on CLOCK_MONOTONIC.
     uint64_t scheduler_now() {
@@ -504,7 +503,7 @@ TEST_F(TestProgramOnShipped, BoostOpensTheShippedSchedulersWindow) {
     };
 
     EXPECT_EQ(boost(), 0) << "no heartbeat yet";
-    EXPECT_EQ(counter_sum(shipped_->maps.counters, FP_CNT_BOOST_REFUSED), 1u);
+    EXPECT_EQ(counter_sum(*shipped_, FP_CNT_BOOST_REFUSED), 1u);
 
     auto clock = framepace::testing::load_onto_scheduler(maps(), "fp_test_clock");
     ASSERT_TRUE(clock) << clock.error().message;
@@ -515,7 +514,7 @@ TEST_F(TestProgramOnShipped, BoostOpensTheShippedSchedulersWindow) {
     EXPECT_EQ(boost(), 1);
     // The window ends after the request, on the scheduler's clock (not the heartbeat's).
     EXPECT_GT(shipped_->bss->boost_until_ns, before.now_ns);
-    EXPECT_EQ(counter_sum(shipped_->maps.counters, FP_CNT_BOOST_OPENED), 1u);
+    EXPECT_EQ(counter_sum(*shipped_, FP_CNT_BOOST_OPENED), 1u);
 }
 
 TEST_F(TestProgramOnShipped, AProgramThatWouldUseAMapOfItsOwnIsRefused) {

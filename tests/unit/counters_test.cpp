@@ -6,14 +6,40 @@
 
 using namespace framepace;
 
-TEST(Counters, SumsEveryCpu) {
-    std::vector<fp_cpu_counters> per_cpu(3);
-    for (size_t cpu = 0; cpu < per_cpu.size(); cpu++)
-        for (size_t i = 0; i < FP_NR_COUNTERS; i++)
-            per_cpu[cpu].value[i] = (cpu + 1) * 10 + i;
-    CounterTotals totals = sum_counters(per_cpu);
+TEST(Counters, SumsEverySlotAndTheMapsCpus) {
+    std::vector<fp_cpu_slot> slots(2);
+    std::vector<fp_cpu_counters> map_per_cpu(3);
+    for (size_t i = 0; i < FP_NR_COUNTERS; i++) {
+        slots[0].counters.value[i] = i;
+        slots[1].counters.value[i] = 100;
+        for (size_t cpu = 0; cpu < map_per_cpu.size(); cpu++)
+            map_per_cpu[cpu].value[i] = (cpu + 1) * 10;
+    }
+    CounterTotals totals = sum_counters(slots, map_per_cpu);
     for (size_t i = 0; i < FP_NR_COUNTERS; i++)
-        EXPECT_EQ(totals[i], 60 + 3 * i);
+        EXPECT_EQ(totals[i], i + 100 + 60);
+}
+
+TEST(Counters, OnlyTheFirstMaxCpusHaveSlots) {
+    EXPECT_EQ(slotted_cpus(2), 2u);
+    EXPECT_EQ(slotted_cpus(FP_MAX_CPUS), static_cast<size_t>(FP_MAX_CPUS));
+    EXPECT_EQ(slotted_cpus(FP_MAX_CPUS + 8), static_cast<size_t>(FP_MAX_CPUS));
+}
+
+TEST(Counters, AResetZeroesTheCountersAndNothingElseInTheSlots) {
+    std::vector<fp_cpu_slot> slots(2);
+    for (auto& slot : slots) {
+        slot.cpu.role = 3;
+        slot.llc.vtime_now = 77;
+        for (auto& value : slot.counters.value)
+            value = 5;
+    }
+    reset_counters(slots);
+    EXPECT_EQ(sum_counters(slots, {}), CounterTotals{});
+    for (const auto& slot : slots) {
+        EXPECT_EQ(slot.cpu.role, 3u);
+        EXPECT_EQ(slot.llc.vtime_now, 77u);
+    }
 }
 
 TEST(Counters, NamesAreUniqueAndFormatted) {

@@ -348,15 +348,6 @@ TEST(Policy, OnlyUsedUpSlicesCountAsBatchEvidence) {
     EXPECT_EQ(runnable_share(40, true, slice / 2, slice), 55u);
 }
 
-TEST(Policy, RunCountsGoToTheMapInBatchesOrOnceTheyAddUpToTime) {
-    // Short runs wait for a full batch; a batch of them is due however short.
-    EXPECT_FALSE(run_counts_due(FP_RUN_COUNT_BATCH - 1, 100'000));
-    EXPECT_TRUE(run_counts_due(FP_RUN_COUNT_BATCH, 1));
-    // A CPU hog's few long runs are due once they add up to the time bound.
-    EXPECT_FALSE(run_counts_due(2, FP_RUN_COUNT_BATCH_NS - 1));
-    EXPECT_TRUE(run_counts_due(3, FP_RUN_COUNT_BATCH_NS));
-}
-
 TEST(Policy, TheUtilisationSamplerSlowsDownOnlyWhenEveryCpuWasIdle) {
     EXPECT_EQ(util_sample_period_ns(0), 80 * kMs);
     EXPECT_EQ(util_sample_period_ns(1), 10 * kMs);
