@@ -169,6 +169,13 @@ struct fp_cpu_slot {
 	struct fp_cpu_counters counters __attribute__((aligned(64)));
 };
 
+/* cpu_slots.bpf.c counts pages in slots of this size: a 49th counter makes it 576 bytes. */
+#ifdef __cplusplus
+static_assert(sizeof(struct fp_cpu_slot) == 512, "cpu_slots.bpf.c counts 512-byte slots");
+#else
+_Static_assert(sizeof(struct fp_cpu_slot) == 512, "cpu_slots.bpf.c counts 512-byte slots");
+#endif
+
 /*
  * Tunables that change live: one array element that framepaced writes and the scheduler
  * reads once per callback. Units in the names; per-role arrays are indexed by enum fp_role.

@@ -6,7 +6,7 @@
  * Part of framepace.bpf.c's one compilation unit; see there.
  */
 
-/* The counters of CPUs from FP_MAX_CPUS on, which have no slot (counters_on). */
+/* Counts from CPUs past FP_MAX_CPUS, which have no slot (counters_on), or for them. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -40,9 +40,11 @@ struct {
 
 /*
  * Where events on cpu are counted: in its slot, or past FP_MAX_CPUS in the counters map's
- * element of the CPU that counts (framepaced sums both). Only cpu's own callbacks, and
- * ops.stopping for its task under its runqueue lock, count on a slot, with interrupts off:
- * the increments need no atomics, as a per-CPU map's would not.
+ * element of the CPU that counts (framepaced sums both). A slot's counters are written by its
+ * own CPU, and its run counts also by ops.stopping for its task from another CPU, under its
+ * runqueue lock like every other writer of them: plain increments, as in a per-CPU map's
+ * values. As there, a count from an interrupt between another count's read and write on
+ * the same CPU (the input hook, the utilisation timer) can be lost.
  */
 static __always_inline struct fp_cpu_counters *counters_on(s32 cpu)
 {

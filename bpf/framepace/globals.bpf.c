@@ -30,7 +30,7 @@ __u32 util_pct;
 __u32 shared_mode;
 
 /*
- * CPUs an RT or deadline task holds (cpu_state.released): non-zero only while one does, so
+ * CPUs an RT or deadline task holds (fp_cpu_state.released): non-zero only while one does, so
  * the paths that serve such a CPU's queue cost one read of this word the rest of the time.
  */
 __u32 nr_released;

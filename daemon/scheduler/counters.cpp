@@ -1,6 +1,5 @@
 #include "daemon/scheduler/counters.h"
 
-#include <algorithm>
 #include <string>
 
 namespace framepace {
@@ -24,8 +23,6 @@ static_assert(!kNames.back().empty(), "a counter is missing its name");
 }  // namespace
 
 std::string_view counter_name(enum fp_counter index) { return kNames.at(index); }
-
-size_t slotted_cpus(size_t possible) { return std::min<size_t>(possible, FP_MAX_CPUS); }
 
 CounterTotals sum_counters(std::span<const fp_cpu_slot> slots,
                            std::span<const fp_cpu_counters> map_per_cpu) {

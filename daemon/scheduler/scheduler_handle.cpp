@@ -510,23 +510,21 @@ Expected<CounterTotals> SchedulerHandle::read_counters() const {
     auto per_cpu = read_per_cpu<fp_cpu_counters>(skel_->maps.counters, "the counters map");
     if (!per_cpu)
         return per_cpu.error();
-    return sum_counters(std::span(skel_->bss->cpu_slots, slotted_cpus(per_cpu->size())), *per_cpu);
+    return sum_counters(skel_->bss->cpu_slots, *per_cpu);
 }
 
 Status SchedulerHandle::reset_counters() {
     int nr_cpus = libbpf_num_possible_cpus();
     if (nr_cpus <= 0)
         return make_error(nr_cpus, "failed to count possible CPUs");
-    // Each CPU keeps counting while we write; an increment racing the reset is lost, which
-    // is what a reset means anyway.
+    // Each CPU keeps counting while we write (reset_counters says what a race does).
     std::vector<fp_cpu_counters> zeros(static_cast<size_t>(nr_cpus));
     uint32_t key = 0;
     int err = bpf_map__update_elem(skel_->maps.counters, &key, sizeof(key), zeros.data(),
                                    zeros.size() * sizeof(fp_cpu_counters), BPF_ANY);
     if (err)
         return make_error(err, "failed to reset the counters map");
-    framepace::reset_counters(
-        std::span(skel_->bss->cpu_slots, slotted_cpus(static_cast<size_t>(nr_cpus))));
+    framepace::reset_counters(skel_->bss->cpu_slots);
     return Ok{};
 }
 

@@ -244,8 +244,7 @@ uint64_t counter_sum(const Skeleton& skel, fp_counter idx) {
     EXPECT_EQ(bpf_map__lookup_elem(skel.maps.counters, &key, sizeof(key), per_cpu.data(),
                                    per_cpu.size() * sizeof(fp_cpu_counters), 0),
               0);
-    return framepace::sum_counters(
-        std::span(skel.bss->cpu_slots, framepace::slotted_cpus(per_cpu.size())), per_cpu)[idx];
+    return framepace::sum_counters(skel.bss->cpu_slots, per_cpu)[idx];
 }
 
 }  // namespace

@@ -20,12 +20,6 @@ TEST(Counters, SumsEverySlotAndTheMapsCpus) {
         EXPECT_EQ(totals[i], i + 100 + 60);
 }
 
-TEST(Counters, OnlyTheFirstMaxCpusHaveSlots) {
-    EXPECT_EQ(slotted_cpus(2), 2u);
-    EXPECT_EQ(slotted_cpus(FP_MAX_CPUS), static_cast<size_t>(FP_MAX_CPUS));
-    EXPECT_EQ(slotted_cpus(FP_MAX_CPUS + 8), static_cast<size_t>(FP_MAX_CPUS));
-}
-
 TEST(Counters, AResetZeroesTheCountersAndNothingElseInTheSlots) {
     std::vector<fp_cpu_slot> slots(2);
     for (auto& slot : slots) {
