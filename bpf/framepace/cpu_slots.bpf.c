@@ -15,13 +15,15 @@
  */
 
 /*
- * CPUs from FP_MAX_CPUS on have no slot (cpu_state_of returns NULL): they are never
- * preemption victims, never take a synchronous wakeup, do not credit the game as a waker,
- * are served by their LLC's shared queue, and count in the counters map (counters_on).
+ * A global array, not a per-CPU map: any CPU's state is an address computation, where
+ * bpf_map_lookup_percpu_elem is a helper call per CPU a waker looks at. CPUs from FP_MAX_CPUS
+ * on have no slot (cpu_state_of returns NULL): they are never preemption victims, never take
+ * a synchronous wakeup, do not credit the game as a waker, are served by their LLC's shared
+ * queue, and count in the counters map (counters_on).
+ *
+ * A CPU's state by id: ops.running and ops.stopping may be called from another CPU than the
+ * task's (a remote sched_setaffinity or renice puts the running task and sets it again).
  */
-
-/* A CPU's state by id: ops.running and ops.stopping may be called from another CPU than the
- * task's (a remote sched_setaffinity or renice puts the running task and sets it again). */
 static __always_inline struct fp_cpu_state *cpu_state_of(s32 cpu)
 {
 	if ((u32)cpu >= FP_MAX_CPUS)
