@@ -26,7 +26,7 @@ typedef int64_t fp_s64;
  * (.bss, .rodata: an adopting daemon's programs run on the kept ones): a daemon only adopts
  * a running scheduler whose layout version equals its own.
  */
-#define FP_LAYOUT_VERSION 19
+#define FP_LAYOUT_VERSION 20
 
 /* Upper bound for the topology tables in rodata; CPUs beyond it share LLC 0. */
 #define FP_MAX_CPUS 512
@@ -76,9 +76,9 @@ enum fp_counter {
 	FP_CNT_ENQ_SHARED,       /* enqueued on the shared deadline queue */
 	FP_CNT_DISPATCH_SHARED,  /* moved from the shared queue to a CPU */
 	FP_CNT_SLEEP_CLAMPED,    /* a sleeper's saved-up budget was cut to the bound */
-	FP_CNT_RUNS,             /* runs, counted as they end (ops.stopping): as stops */
+	FP_CNT_RUNS,             /* runs, counted as they are accounted (account_run): as stops */
 	FP_CNT_TASK_INITS,       /* task contexts created */
-	FP_CNT_STOPS,            /* times a task stopped running */
+	FP_CNT_STOPS,            /* times a task stopped running, counted as runs */
 	FP_CNT_RUN_NS,           /* total runtime of those stops, ns: run_ns / stops = mean run */
 	FP_CNT_RECLASSIFIED,     /* tasks whose state predates the current generation, reset */
 	FP_CNT_BOOST_OPENED,     /* input-boost windows opened or extended */
@@ -144,11 +144,13 @@ struct fp_cpu_state {
 	fp_u64 run_started;      /* fp_now_at_switch() as its task started, for ops.stopping */
 	fp_u32 moved_from_llc;   /* 1 + the LLC whose clock the deadline of the task dispatch
 	                          * moved here from another LLC is on; 0 when none was */
+	fp_u32 yield_in_run;     /* the running task called sched_yield(): ops.stopping accounts
+	                          * its run (note_yielder) */
 } __attribute__((aligned(64)));
 
 /*
  * An LLC's virtual clock and what its shared queue's head was when last seen (vclock.bpf.c).
- * A cache line of its own: every ops.stopping on the LLC's CPUs may write it, every dispatch
+ * A cache line of its own: every run accounted on the LLC's CPUs may write it, every dispatch
  * and shared insert the head. The scheduler's alone, as struct fp_cpu_state.
  */
 struct fp_llc_clock {

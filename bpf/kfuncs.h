@@ -143,21 +143,31 @@ struct rq___fp_steal_time {
 } __attribute__((preserve_access_index));
 
 /*
+ * Whether the kernel's task clock is fp_now()'s: where it accounts neither interrupt nor steal
+ * time, the runqueue's task clock is its clock (scx_bpf_now() reads it from 6.14 on). Then
+ * p->se.exec_start, which the kernel sets as it picks p and as it updates p's runtime (last as
+ * p stops), says when p started or stopped on fp_now()'s clock: fp_now_at_switch, and the
+ * accounting of a run when p is next queued (account_last_run).
+ */
+static __always_inline bool task_clock_is_fp_now(void)
+{
+	return bpf_ksym_exists(scx_bpf_now) &&
+	       !bpf_core_field_exists(((struct rq___fp_irq_time *)0)->prev_irq_time) &&
+	       !bpf_core_field_exists(((struct rq___fp_steal_time *)0)->prev_steal_time_rq);
+}
+
+/*
  * fp_now() as ops.running and ops.stopping of p see it, without a call: the kernel has just
- * set p->se.exec_start to its runqueue's task clock (as it picks p, and as it updates p's
- * runtime before ops.stopping), and where it accounts neither interrupt nor steal time that
- * clock is the runqueue clock, as last updated. scx_bpf_now() reads the clock afresh once the
- * runqueue lock was dropped since (a dispatch that moved a task from another CPU): compared in
- * ops.running under TCG, exec_start was behind it by more than 100 us in 142 of about 1000
+ * set p->se.exec_start to its runqueue's task clock (task_clock_is_fp_now), the runqueue clock
+ * as last updated. scx_bpf_now() reads the clock afresh once the runqueue lock was dropped
+ * since (a dispatch that moved a task from another CPU): compared in ops.running under TCG, exec_start was behind it by more than 100 us in 142 of about 1000
  * runs, by more than 1 ms in one, and never ahead; wakeup protections are 1 ms or more. The
  * call cost 0.5-1 us there, as much as the rest of ops.running. Where the clocks differ (and
  * before 6.14, where fp_now() is bpf_ktime_get_ns's time) the call.
  */
 static __always_inline u64 fp_now_at_switch(const struct task_struct *p)
 {
-	if (bpf_ksym_exists(scx_bpf_now) &&
-	    !bpf_core_field_exists(((struct rq___fp_irq_time *)0)->prev_irq_time) &&
-	    !bpf_core_field_exists(((struct rq___fp_steal_time *)0)->prev_steal_time_rq))
+	if (task_clock_is_fp_now())
 		return p->se.exec_start;
 	return fp_now();
 }

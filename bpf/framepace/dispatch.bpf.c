@@ -231,6 +231,7 @@ void BPF_STRUCT_OPS(framepace_dispatch, s32 cpu, struct task_struct *prev)
  */
 bool BPF_STRUCT_OPS(framepace_yield, struct task_struct *from, struct task_struct *to)
 {
+	struct fp_cpu_state *cs = this_cpu_state();
 	struct task_ctx *tctx;
 
 	if (to)
@@ -244,5 +245,9 @@ bool BPF_STRUCT_OPS(framepace_yield, struct task_struct *from, struct task_struc
 	 * by slice_behind_yielder instead. */
 	if (tctx)
 		tctx->yielded = 1;
+	/* ops.stopping accounts this run (it alone can tell the next task the yielder's
+	 * deadline). from runs here: this CPU's state. */
+	if (cs)
+		cs->yield_in_run = 1;
 	return false;
 }

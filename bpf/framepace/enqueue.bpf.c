@@ -61,9 +61,10 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 		return;
 	}
 
+	waking = enq_flags & SCX_ENQ_WAKEUP;
+	account_last_run(p, tctx, !waking, t);
 	now = fp_now();
 	vtime_now = *task_vtime_in(tctx, llc_of(cpu));
-	waking = enq_flags & SCX_ENQ_WAKEUP;
 	role = role_index(tctx->role);
 	boost = boosted(tctx, now, t);
 	/* A task woken straight into a local queue and sent back from it (SCX_ENQ_REENQ) had its

@@ -41,9 +41,7 @@ struct {
 /*
  * Where events on cpu are counted: in its slot, or past FP_MAX_CPUS in the counters map's
  * element of the CPU that counts (framepaced sums both). A slot's counters are written by its
- * own CPU, and its run counts also by ops.stopping for its task from another CPU, under its
- * runqueue lock like every other writer of them: plain increments, as in a per-CPU map's
- * values. As there, a count from an interrupt between another count's read and write on
+ * own CPU only: plain increments, as in a per-CPU map's values. As there, a count from an interrupt between another count's read and write on
  * the same CPU (the input hook, the utilisation timer) can be lost.
  */
 static __always_inline struct fp_cpu_counters *counters_on(s32 cpu)
@@ -68,11 +66,11 @@ static __always_inline void count(enum fp_counter idx)
 	count_add(idx, 1);
 }
 
-/* A run on cpu ended that used used_ns: runs and stops (one each, both counted as runs end)
- * and run time. */
-static __always_inline void count_run_on(s32 cpu, u64 used_ns)
+/* A run that used used_ns was accounted (account_run): runs and stops (one each, both counted
+ * as runs are accounted) and run time. */
+static __always_inline void count_run(u64 used_ns)
 {
-	struct fp_cpu_counters *cnt = counters_on(cpu);
+	struct fp_cpu_counters *cnt = counters_on(bpf_get_smp_processor_id());
 
 	if (!cnt)
 		return;

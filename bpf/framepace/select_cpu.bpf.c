@@ -197,10 +197,13 @@ s32 BPF_STRUCT_OPS(framepace_select_cpu, struct task_struct *p, s32 prev_cpu, u6
 	s32 cpu;
 
 	if (tctx) {
+		/* Not as a task forks (no run yet) or execs (it runs). */
+		if (wake_flags & SCX_WAKE_TTWU) {
+			account_last_run(p, tctx, false, t);
+			note_waker(tctx, &now);
+		}
 		/* For enqueue, if no idle CPU is found (shared_queue_victim). */
 		tctx->woke_sync = (wake_flags & SCX_WAKE_SYNC) != 0;
-		if (wake_flags & SCX_WAKE_TTWU)
-			note_waker(tctx, &now);
 	}
 	cpu = sync_wake_cpu(p, prev_cpu, wake_flags, tctx, &prev_busy, &now, t);
 	if (cpu < 0)

@@ -9,8 +9,8 @@
 /* Per-task state lives and dies with the task: no table to size, no LRU, nothing to leak. */
 struct task_ctx {
 	u64 vtime;        /* weighted virtual time: the task's place in the queues */
-	u64 exec_at_stop; /* p->se.sum_exec_runtime at the last ops.stopping (or init): what the
-	                    * run since used, without a clock read */
+	u64 exec_at_stop; /* p->se.sum_exec_runtime as its last run was accounted (or at enable):
+	                    * what the run since used, without a clock read */
 	u64 generation;   /* the generation the task was classified in */
 	u64 runs;
 	u64 runtime_ns;
@@ -85,8 +85,9 @@ static __always_inline bool migration_limited(const struct task_ctx *tctx, u64 n
 	return time_since(now, tctx->last_migration_ns) < t->migration_interval_ns;
 }
 
-/* What p's run has used so far: the kernel brings sum_exec_runtime up to date before it
- * calls ops.dispatch and ops.stopping, and it does not move between a stop and a run. */
+/* What p's run has used so far, or the run that ended: the kernel brings sum_exec_runtime up
+ * to date before it calls ops.dispatch and ops.stopping, and it does not move between a stop
+ * and a run. */
 static __always_inline u64 run_used_ns(const struct task_struct *p, const struct task_ctx *tctx)
 {
 	return p->se.sum_exec_runtime - tctx->exec_at_stop;

@@ -9,7 +9,7 @@
  * caught up, which they never did (a kworker 5 s, the watchdog's; khugepaged 21 s inside an
  * RCU read section: both ejections, on a two-LLC VM). Updated without atomics from the LLC's
  * CPUs: a lost update only lets a task start a little ahead or behind, and the next
- * ops.stopping corrects it.
+ * run accounted there corrects it.
  *
  * Part of framepace.bpf.c's one compilation unit; see there.
  */
@@ -84,8 +84,8 @@ static __always_inline u64 *task_vtime_in(struct task_ctx *tctx, u32 llc)
 /*
  * prev's deadline charged for its run so far, as it would be queued again now, against the
  * clock of the LLC it runs in. Its virtual time is moved there first: a task that dispatch
- * took from another LLC (a balance or a steal) is moved by ops.stopping only, and dispatch
- * decides whether it keeps the CPU before that. Measured against the other LLC's clock, its
+ * took from another LLC (a balance or a steal) is moved only as its run is accounted (as it is
+ * next queued), and dispatch decides whether it keeps the CPU before that. Measured against the other LLC's clock, its
  * deadline was off by the distance between the two clocks: after hogs pinned to one LLC had
  * moved the clocks apart, a task taken from the LLC whose clock was behind kept its new CPU
  * slice after slice while the others waited (nine hogs on two LLCs got 0.61-0.82 of each

@@ -1,7 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * ops.running and ops.stopping: what each run costs in virtual time and what it says about
- * the task (its wait, wake interval, run length, role), and what its CPU now runs.
+ * A run's accounting: what a run that ended costs in virtual time and says about its task (its
+ * wait, wake interval, run length, role), and where its LLC's clock goes. Taken as the task is
+ * next queued (account_last_run: ops.select_cpu as it wakes, ops.enqueue otherwise), where its
+ * context is looked up anyway, not as it stops: ops.stopping then needs no task-storage look-up,
+ * the larger part of its cost under TCG (docs/benchmarks.md: "A run accounted as its task is
+ * next queued"). Where the task clock is not fp_now()'s, and for a run that ended in a yield,
+ * ops.stopping takes it (account_run), as only it knows when the run started, or what the
+ * yielder's deadline is for the task that runs next.
  *
  * Part of framepace.bpf.c's one compilation unit; see there.
  */
@@ -64,67 +70,28 @@ static __always_inline void note_run_start(struct task_struct *p, struct task_ct
 }
 
 /*
- * What this CPU now runs (its role, deadline and protection), read by every waker deciding
- * whether to preempt it, as the task was queued with them (its run ticket: run_ticket) and
- * without its task storage: the look-up cost more than the rest of the callback under TCG,
- * and everything else a run says about the task waits for ops.stopping, which looks it up
- * anyway. One clock read where the kernel's task clock is not the runqueue clock
- * (fp_now_at_switch).
+ * The run p ended stopped (fp_now_at_switch's clock) after it started (fp_now()'s clock):
+ * its cost, charged at the weight it ran with, and what it says about p (its role, which
+ * p is queued with next). Where p ran: on task_cpu(p), which p leaves only as it is next
+ * queued (a wakeup moves it after ops.select_cpu), or, for a running task whose affinity
+ * changed, in between (its run then counts on its new CPU's LLC clock). Returns whether p
+ * gave its CPU away on a yield (framepace_yield).
  */
-void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
+static __always_inline bool account_run(struct task_struct *p, struct task_ctx *tctx, u64 started,
+                                        u64 stopped, bool runnable, const struct fp_tunables *t)
 {
-	s32 cpu = task_cpu(p);
-	struct fp_cpu_state *cs = cpu_state_of(cpu);
-	u64 slice = p->scx.slice, deadline = p->scx.dsq_vtime, protect, now;
-	u32 role;
-
-	if (!cs)
-		return;
-	if (nr_llcs > 1 && cs->moved_from_llc) {
-		deadline = at_other_clock(deadline, *vtime_now_of(cs->moved_from_llc - 1),
-		                          *vtime_now_of(llc_of(cpu)));
-		cs->moved_from_llc = 0;
-	}
-	role = ticket_role(slice);
-	protect = ticket_protect_ns(slice);
-	now = fp_now_at_switch(p);
-	cs->run_started = now;
-	occupy_cpu(cs, role, deadline, protect, now);
-	cut_slice_for_yielder(cs, p, role, deadline, protect);
-	mark_acquired(cs);
-}
-
-/*
- * A run's cost in virtual time, what it says about the task (its wait, its wake interval, its
- * mean run length, whether it still wanted the CPU: its role), and where its LLC's clock
- * goes: one task-storage look-up, no clock read where the task clock is the runqueue clock
- * (fp_now_at_switch; the run's length is the kernel's sum_exec_runtime).
- */
-void BPF_STRUCT_OPS(framepace_stopping, struct task_struct *p, bool runnable)
-{
-	const struct fp_tunables *t = current_tunables();
-	struct task_ctx *tctx = lookup_task_ctx(p);
-	s32 cpu = task_cpu(p);
-	struct fp_cpu_state *cs = cpu_state_of(cpu);
-	u64 now, used, forfeit = 0, *vtime_now;
-	u32 role, llc = llc_of(cpu);
+	u64 used = run_used_ns(p, tctx), forfeit = 0, *vtime_now;
+	u32 role, llc = llc_of(task_cpu(p));
 	bool yielded;
 
-	if (cs)
-		cs->role = FP_NR_ROLES;
-	if (!tctx)
-		return;
 	if (tctx->generation != generation)
 		reclassify(tctx);
 	if (tctx->classes_seq != classes_seq)
 		refresh_class(p, tctx);
-	used = run_used_ns(p, tctx);
 	tctx->exec_at_stop = p->se.sum_exec_runtime;
-	now = fp_now_at_switch(p);
-	note_run_start(p, tctx, cs ? cs->run_started : now - used, t);
+	note_run_start(p, tctx, started, t);
 	vtime_now = task_vtime_in(tctx, llc);
 	follow_clock(llc, tctx->vtime, t->role_slice_ns[role_index(tctx->role)]);
-	/* It yielded and gave its CPU away (framepace_yield). */
 	yielded = tctx->yielded && runnable;
 	if (yielded)
 		forfeit = yield_forfeit_ns(tctx->vtime, *vtime_now, used,
@@ -137,14 +104,33 @@ void BPF_STRUCT_OPS(framepace_stopping, struct task_struct *p, bool runnable)
 	                                    t->role_slice_ns[role_index(tctx->role)]);
 	tctx->slept = !runnable;
 	tctx->yielded = 0;
-	count_run_on(cpu, used);
+	count_run(used);
 
 	role = classify_role(tctx->class_id, tctx->role, p->scx.weight, tctx->avg_run_ns,
 	                     tctx->avg_wake_ns, tctx->runnable_pct,
-	                     time_since(now, tctx->game_wakeup_ns), t);
+	                     time_since(stopped, tctx->game_wakeup_ns), t);
 	if (role != tctx->role)
 		set_role(p, tctx, role);
-	/* With its new role's deadline: the one ops.enqueue queues it with next. */
-	if (yielded)
-		note_yielder(cpu, role_deadline(tctx->vtime, task_deadline_role(tctx, t), t));
+	return yielded;
+}
+
+/*
+ * The run p ended as it last stopped, if ops.stopping left it (account_run), as p is queued
+ * now: woken (runnable false: it slept) or queued again (runnable: preempted, its slice over,
+ * its affinity or nice changed). Once: a run is accounted when sum_exec_runtime moved since
+ * the last (exec_at_stop), and p runs between two queueings, which may see no new run (a
+ * wakeup ops.select_cpu accounted, then ops.enqueue; a queued task moved). Two runs are
+ * accounted as one where the kernel put p back to run again without queueing it (a task
+ * preempted by an RT task with slice left, to its local queue's head). The run's end is
+ * p->se.exec_start, which has not moved since (task_clock_is_fp_now), and its start is that
+ * less what it used.
+ */
+static __always_inline void account_last_run(struct task_struct *p, struct task_ctx *tctx,
+                                             bool runnable, const struct fp_tunables *t)
+{
+	u64 used = run_used_ns(p, tctx), stopped = p->se.exec_start;
+
+	if (!task_clock_is_fp_now() || !used)
+		return;
+	account_run(p, tctx, stopped - used, stopped, runnable, t);
 }

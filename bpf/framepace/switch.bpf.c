@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ops.running and ops.stopping: what each CPU runs, for wakers deciding whether to preempt it.
+ * What a run says about its task is taken as the task is next queued (run_accounting.bpf.c).
+ *
+ * Part of framepace.bpf.c's one compilation unit; see there.
+ */
+
+/*
+ * What this CPU now runs (its role, deadline and protection), read by every waker deciding
+ * whether to preempt it, as the task was queued with them (its run ticket: run_ticket) and
+ * without its task storage: the look-up cost more than the rest of the callback under TCG,
+ * and everything else a run says about the task waits for ops.stopping, which looks it up
+ * anyway. One clock read where the kernel's task clock is not the runqueue clock
+ * (fp_now_at_switch).
+ */
+void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
+{
+	s32 cpu = task_cpu(p);
+	struct fp_cpu_state *cs = cpu_state_of(cpu);
+	u64 slice = p->scx.slice, deadline = p->scx.dsq_vtime, protect, now;
+	u32 role;
+
+	if (!cs)
+		return;
+	if (nr_llcs > 1 && cs->moved_from_llc) {
+		deadline = at_other_clock(deadline, *vtime_now_of(cs->moved_from_llc - 1),
+		                          *vtime_now_of(llc_of(cpu)));
+		cs->moved_from_llc = 0;
+	}
+	role = ticket_role(slice);
+	protect = ticket_protect_ns(slice);
+	now = fp_now_at_switch(p);
+	cs->run_started = now;
+	occupy_cpu(cs, role, deadline, protect, now);
+	cut_slice_for_yielder(cs, p, role, deadline, protect);
+	mark_acquired(cs);
+}
+
+/*
+ * The CPU runs none of framepace's tasks for now. The run that ended is accounted as p is next
+ * queued (account_last_run), without a look-up here, unless only ops.stopping can: where the
+ * task clock is not fp_now()'s (the run's start is known only from the CPU's state, until the
+ * next run starts), where p yielded (the task that runs next weighs the yielder's deadline:
+ * note_yielder), and past FP_MAX_CPUS (no CPU state to say whether it yielded).
+ */
+void BPF_STRUCT_OPS(framepace_stopping, struct task_struct *p, bool runnable)
+{
+	s32 cpu = task_cpu(p);
+	struct fp_cpu_state *cs = cpu_state_of(cpu);
+	const struct fp_tunables *t;
+	struct task_ctx *tctx;
+	u64 now, started = 0;
+
+	if (cs) {
+		cs->role = FP_NR_ROLES;
+		if (task_clock_is_fp_now() && !cs->yield_in_run)
+			return;
+		cs->yield_in_run = 0;
+		started = cs->run_started;
+	}
+	t = current_tunables();
+	tctx = lookup_task_ctx(p);
+	if (!tctx)
+		return;
+	now = fp_now_at_switch(p);
+	if (!cs)
+		started = now - run_used_ns(p, tctx);
+	/* With its new role's deadline: the one ops.enqueue queues it with next. */
+	if (account_run(p, tctx, started, now, runnable, t))
+		note_yielder(cpu, role_deadline(tctx->vtime, task_deadline_role(tctx, t), t));
+}
