@@ -87,6 +87,7 @@ struct sched_ext_ops framepace_ops = {
         .stopping = (void *)framepace_stopping,
         .yield = (void *)framepace_yield,
         .enable = (void *)framepace_enable,
+        .disable = (void *)framepace_disable,
         .cpu_online = (void *)framepace_cpu_online,
         .cpu_offline = (void *)framepace_cpu_offline,
         .cpu_release = (void *)framepace_cpu_release,

@@ -78,7 +78,8 @@ enum fp_counter {
 	FP_CNT_SLEEP_CLAMPED,    /* a sleeper's saved-up budget was cut to the bound */
 	FP_CNT_RUNS,             /* runs, counted as they are accounted (account_run): as stops */
 	FP_CNT_TASK_INITS,       /* task contexts created */
-	FP_CNT_STOPS,            /* times a task stopped running, counted as runs */
+	FP_CNT_STOPS,            /* times a task stopped running, counted as runs (a running
+	                          * task's affinity or nice change stops it without a count) */
 	FP_CNT_RUN_NS,           /* total runtime of those stops, ns: run_ns / stops = mean run */
 	FP_CNT_RECLASSIFIED,     /* tasks whose state predates the current generation, reset */
 	FP_CNT_BOOST_OPENED,     /* input-boost windows opened or extended */

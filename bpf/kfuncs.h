@@ -157,13 +157,14 @@ static __always_inline bool task_clock_is_fp_now(void)
 }
 
 /*
- * fp_now() as ops.running and ops.stopping of p see it, without a call: the kernel has just
- * set p->se.exec_start to its runqueue's task clock (task_clock_is_fp_now), the runqueue clock
- * as last updated. scx_bpf_now() reads the clock afresh once the runqueue lock was dropped
- * since (a dispatch that moved a task from another CPU): compared in ops.running under TCG, exec_start was behind it by more than 100 us in 142 of about 1000
- * runs, by more than 1 ms in one, and never ahead; wakeup protections are 1 ms or more. The
- * call cost 0.5-1 us there, as much as the rest of ops.running. Where the clocks differ (and
- * before 6.14, where fp_now() is bpf_ktime_get_ns's time) the call.
+ * fp_now() as ops.running and ops.stopping of p see it, without a call: the kernel has just set
+ * p->se.exec_start to its runqueue's task clock (task_clock_is_fp_now), the runqueue clock as
+ * last updated. scx_bpf_now() reads the clock afresh once the runqueue lock was dropped since (a
+ * dispatch that moved a task from another CPU): compared in ops.running under TCG, exec_start
+ * was behind it by more than 100 us in 142 of about 1000 runs, by more than 1 ms in one, and
+ * never ahead; wakeup protections are 1 ms or more. The call cost 0.5-1 us there, as much as the
+ * rest of ops.running. Where the clocks differ (and before 6.14, where fp_now() is
+ * bpf_ktime_get_ns's time) the call.
  */
 static __always_inline u64 fp_now_at_switch(const struct task_struct *p)
 {

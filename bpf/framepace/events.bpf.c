@@ -41,8 +41,9 @@ struct {
 /*
  * Where events on cpu are counted: in its slot, or past FP_MAX_CPUS in the counters map's
  * element of the CPU that counts (framepaced sums both). A slot's counters are written by its
- * own CPU only: plain increments, as in a per-CPU map's values. As there, a count from an interrupt between another count's read and write on
- * the same CPU (the input hook, the utilisation timer) can be lost.
+ * own CPU only: plain increments, as in a per-CPU map's values. As there, a count from an
+ * interrupt between another count's read and write on the same CPU (the input hook, the
+ * utilisation timer) can be lost.
  */
 static __always_inline struct fp_cpu_counters *counters_on(s32 cpu)
 {

@@ -18,6 +18,22 @@ void BPF_STRUCT_OPS(framepace_enable, struct task_struct *p)
 	tctx->exec_at_stop = p->se.sum_exec_runtime;
 }
 
+/*
+ * p leaves framepace (it exits, or becomes an RT or deadline task): the run that ended as it
+ * last stopped, which no queueing will account now (account_last_run). Without it, the last
+ * run of every exiting task would be missing from the counters and from its LLC's clock.
+ */
+void BPF_STRUCT_OPS(framepace_disable, struct task_struct *p)
+{
+	struct task_ctx *tctx;
+
+	if (!task_clock_is_fp_now())
+		return;
+	tctx = lookup_task_ctx(p);
+	if (tctx)
+		account_last_run(p, tctx, false, current_tunables());
+}
+
 /* Sleepable: the context is allocated with GFP_KERNEL, so a fork under memory pressure
  * waits for memory instead of failing. */
 s32 BPF_STRUCT_OPS_SLEEPABLE(framepace_init_task, struct task_struct *p,
@@ -30,7 +46,7 @@ s32 BPF_STRUCT_OPS_SLEEPABLE(framepace_init_task, struct task_struct *p,
 		return -ENOMEM;
 	start_at_clock(p, tctx);
 	tctx->generation = generation;
-	tctx->classes_seq = classes_seq - 1; /* read the class as the first run ends */
+	tctx->classes_seq = classes_seq - 1; /* read the class as its first run is accounted */
 	/* No evidence yet of frequent wakeups: critical is earned, not assumed. */
 	tctx->avg_wake_ns = FP_BEHAVIOUR_NS_MAX;
 	tctx->wake_dev_ns = FP_BEHAVIOUR_NS_MAX;

@@ -71,11 +71,11 @@ static __always_inline void note_run_start(struct task_struct *p, struct task_ct
 
 /*
  * The run p ended stopped (fp_now_at_switch's clock) after it started (fp_now()'s clock):
- * its cost, charged at the weight it ran with, and what it says about p (its role, which
- * p is queued with next). Where p ran: on task_cpu(p), which p leaves only as it is next
- * queued (a wakeup moves it after ops.select_cpu), or, for a running task whose affinity
- * changed, in between (its run then counts on its new CPU's LLC clock). Returns whether p
- * gave its CPU away on a yield (framepace_yield).
+ * its cost, charged at p's weight now (a renice since applies to it), and what it says about
+ * p (its role, which p is queued with next). Where p ran: on task_cpu(p), which a wakeup
+ * changes after ops.select_cpu; where the kernel moved p before (a wakeup without
+ * ops.select_cpu, to its one allowed CPU; an affinity change), the run counts on its new
+ * CPU's LLC clock. Returns whether p gave its CPU away on a yield (framepace_yield).
  */
 static __always_inline bool account_run(struct task_struct *p, struct task_ctx *tctx, u64 started,
                                         u64 stopped, bool runnable, const struct fp_tunables *t)
@@ -116,14 +116,14 @@ static __always_inline bool account_run(struct task_struct *p, struct task_ctx *
 
 /*
  * The run p ended as it last stopped, if ops.stopping left it (account_run), as p is queued
- * now: woken (runnable false: it slept) or queued again (runnable: preempted, its slice over,
- * its affinity or nice changed). Once: a run is accounted when sum_exec_runtime moved since
- * the last (exec_at_stop), and p runs between two queueings, which may see no new run (a
- * wakeup ops.select_cpu accounted, then ops.enqueue; a queued task moved). Two runs are
- * accounted as one where the kernel put p back to run again without queueing it (a task
- * preempted by an RT task with slice left, to its local queue's head). The run's end is
- * p->se.exec_start, which has not moved since (task_clock_is_fp_now), and its start is that
- * less what it used.
+ * now: woken (runnable false: it slept) or queued again (runnable: preempted, its slice over),
+ * or as it leaves framepace (framepace_disable). Once: a run is accounted when sum_exec_runtime
+ * moved since the last (exec_at_stop), and p runs between two queueings, which may see no new
+ * run (a wakeup ops.select_cpu accounted, then ops.enqueue; a queued task moved). Two runs
+ * are accounted as one where the kernel lets p run again without queueing it: a running
+ * task whose affinity or nice changed (it stops and starts again). The run's end is
+ * p->se.exec_start, which the kernel set as it last updated p's runtime (task_clock_is_fp_now),
+ * and its start is that less what it used.
  */
 static __always_inline void account_last_run(struct task_struct *p, struct task_ctx *tctx,
                                              bool runnable, const struct fp_tunables *t)

@@ -197,7 +197,7 @@ s32 BPF_STRUCT_OPS(framepace_select_cpu, struct task_struct *p, s32 prev_cpu, u6
 	s32 cpu;
 
 	if (tctx) {
-		/* Not as a task forks (no run yet) or execs (it runs). */
+		/* A wakeup: a forking task has no run yet. */
 		if (wake_flags & SCX_WAKE_TTWU) {
 			account_last_run(p, tctx, false, t);
 			note_waker(tctx, &now);

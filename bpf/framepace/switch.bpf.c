@@ -10,9 +10,9 @@
  * What this CPU now runs (its role, deadline and protection), read by every waker deciding
  * whether to preempt it, as the task was queued with them (its run ticket: run_ticket) and
  * without its task storage: the look-up cost more than the rest of the callback under TCG,
- * and everything else a run says about the task waits for ops.stopping, which looks it up
- * anyway. One clock read where the kernel's task clock is not the runqueue clock
- * (fp_now_at_switch).
+ * and everything else a run says about the task is taken as it is next queued, where it is
+ * looked up anyway (account_last_run). One clock read where the kernel's task clock is not
+ * the runqueue clock (fp_now_at_switch).
  */
 void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
 {
@@ -41,8 +41,14 @@ void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
  * The CPU runs none of framepace's tasks for now. The run that ended is accounted as p is next
  * queued (account_last_run), without a look-up here, unless only ops.stopping can: where the
  * task clock is not fp_now()'s (the run's start is known only from the CPU's state, until the
- * next run starts), where p yielded (the task that runs next weighs the yielder's deadline:
- * note_yielder), and past FP_MAX_CPUS (no CPU state to say whether it yielded).
+ * next run starts), and for a task that stays runnable after a yield (the task that runs next
+ * weighs the yielder's deadline: note_yielder) or with slice left: a higher class (RT,
+ * deadline) or core scheduling takes the CPU, and the kernel puts p back at the head of its
+ * local queue without ops.enqueue, where ops.cpu_release does not send it back through it
+ * (the CPU was already released); accounted with its next run, its wait would include the
+ * RT task's time. Not for a task that sleeps: the kernel updates its runtime again after this
+ * (put_prev_task), by a few ns where its runqueue's clock moved, and that would count as one
+ * more run, with a wakeup, as it wakes.
  */
 void BPF_STRUCT_OPS(framepace_stopping, struct task_struct *p, bool runnable)
 {
@@ -51,14 +57,17 @@ void BPF_STRUCT_OPS(framepace_stopping, struct task_struct *p, bool runnable)
 	const struct fp_tunables *t;
 	struct task_ctx *tctx;
 	u64 now, started = 0;
+	bool yielded = false;
 
 	if (cs) {
 		cs->role = FP_NR_ROLES;
-		if (task_clock_is_fp_now() && !cs->yield_in_run)
-			return;
-		cs->yield_in_run = 0;
 		started = cs->run_started;
+		yielded = cs->yield_in_run;
+		if (yielded)
+			cs->yield_in_run = 0;
 	}
+	if (task_clock_is_fp_now() && !(runnable && (yielded || p->scx.slice)))
+		return;
 	t = current_tunables();
 	tctx = lookup_task_ctx(p);
 	if (!tctx)

@@ -14,7 +14,7 @@ struct task_ctx {
 	u64 generation;   /* the generation the task was classified in */
 	u64 runs;
 	u64 runtime_ns;
-	u64 queued_at;    /* ns when it was last queued; 0 once that run ended */
+	u64 queued_at;    /* ns when it was last queued; 0 once that run was accounted */
 	u64 avg_run_ns;   /* moving mean of run lengths */
 	u64 avg_wake_ns;  /* moving mean of the intervals between wakeups */
 	u64 wake_dev_ns;  /* moving mean of their distance from that mean: how regular they are */
@@ -86,8 +86,8 @@ static __always_inline bool migration_limited(const struct task_ctx *tctx, u64 n
 }
 
 /* What p's run has used so far, or the run that ended: the kernel brings sum_exec_runtime up
- * to date before it calls ops.dispatch and ops.stopping, and it does not move between a stop
- * and a run. */
+ * to date before it calls ops.dispatch and ops.stopping, and after ops.stopping only as it
+ * puts away a task that sleeps (put_prev_task), before the run is accounted. */
 static __always_inline u64 run_used_ns(const struct task_struct *p, const struct task_ctx *tctx)
 {
 	return p->se.sum_exec_runtime - tctx->exec_at_stop;

@@ -2,14 +2,14 @@
 /*
  * Virtual time: each LLC's clock, and a task's place against it.
  *
- * Each LLC's virtual clock (struct fp_llc_clock, in cpu_slots.bpf.c's slots) is where the
- * tasks that run there are in virtual time (advanced_clock). Per LLC because each LLC has its
- * own queue: with one clock for all, an LLC running fewer tasks per CPU drove it ahead, every
- * task waking in a busier LLC entered behind that LLC's CPU hogs, and waited until they
- * caught up, which they never did (a kworker 5 s, the watchdog's; khugepaged 21 s inside an
- * RCU read section: both ejections, on a two-LLC VM). Updated without atomics from the LLC's
- * CPUs: a lost update only lets a task start a little ahead or behind, and the next
- * run accounted there corrects it.
+ * Each LLC's virtual clock (struct fp_llc_clock, in cpu_slots.bpf.c's slots) is where the tasks
+ * that run there are in virtual time (advanced_clock). Per LLC because each LLC has its own
+ * queue: with one clock for all, an LLC running fewer tasks per CPU drove it ahead, every task
+ * waking in a busier LLC entered behind that LLC's CPU hogs, and waited until they caught up,
+ * which they never did (a kworker 5 s, the watchdog's; khugepaged 21 s inside an RCU read
+ * section: both ejections, on a two-LLC VM). Updated without atomics from any CPU that accounts
+ * a run there (wakers in other LLCs too): a lost update only lets a task start a little ahead
+ * or behind, and the next run accounted there corrects it.
  *
  * Part of framepace.bpf.c's one compilation unit; see there.
  */
@@ -83,14 +83,14 @@ static __always_inline u64 *task_vtime_in(struct task_ctx *tctx, u32 llc)
 
 /*
  * prev's deadline charged for its run so far, as it would be queued again now, against the
- * clock of the LLC it runs in. Its virtual time is moved there first: a task that dispatch
- * took from another LLC (a balance or a steal) is moved only as its run is accounted (as it is
- * next queued), and dispatch decides whether it keeps the CPU before that. Measured against the other LLC's clock, its
- * deadline was off by the distance between the two clocks: after hogs pinned to one LLC had
- * moved the clocks apart, a task taken from the LLC whose clock was behind kept its new CPU
- * slice after slice while the others waited (nine hogs on two LLCs got 0.61-0.82 of each
- * other's CPU time instead of 0.92-0.95, and a kworker bound to one CPU waited 5 s there: an
- * ejection).
+ * clock of the LLC it runs in. Its virtual time is moved there first: a task that dispatch took
+ * from another LLC (a balance or a steal) is moved only as its run is accounted (as it is next
+ * queued), and dispatch decides whether it keeps the CPU before that. Measured against the
+ * other LLC's clock, its deadline was off by the distance between the two clocks: after hogs
+ * pinned to one LLC had moved the clocks apart, a task taken from the LLC whose clock was
+ * behind kept its new CPU slice after slice while the others waited (nine hogs on two LLCs got
+ * 0.61-0.82 of each other's CPU time instead of 0.92-0.95, and a kworker bound to one CPU
+ * waited 5 s there: an ejection).
  */
 static __always_inline u64 charged_deadline(struct task_struct *prev, struct task_ctx *tctx,
                                             u32 role, const struct fp_tunables *t)

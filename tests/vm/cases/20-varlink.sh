@@ -1,7 +1,7 @@
 #!/bin/bash
 # The Varlink control plane with systemd's own varlinkctl: socket activation, every method,
 # live tuning visible in the scheduler's behaviour, bad input, permissions, streaming.
-# checks: idl_valid socket_activation introspection read_methods reset_stats set_tunables_live invalid_parameters permissions monitor_streams protocol_abuse local_user_varlink list_tasks_streamed persist varlink_benchmark
+# checks: idl_valid socket_activation introspection read_methods reset_stats set_tunables_live invalid_parameters permissions monitor_streams protocol_abuse local_user_varlink list_tasks_streamed runs_accounted_once persist varlink_benchmark
 . /usr/lib/framepace-vm/lib.sh
 IDL=/usr/share/framepace/varlink/io.framepace.Scheduler.varlink
 
@@ -267,6 +267,50 @@ if [ "$listed" -ge 8001 ] && [ "$all" -gt "$listed" ]; then
         "{\"tasks\":$all,\"two_calls_ms\":$ms}"
 else
     result list_tasks_streamed fail "listed $listed of pid $tpid's threads, $all in all"
+fi
+
+# --- A run is accounted once, as its task is next queued (bpf/framepace/run_accounting.bpf.c):
+# a thread's runtime_ns in ListTasks never exceeds what the kernel counted for it
+# (sum_exec_runtime, /proc/PID/schedstat's first field: nothing counted twice), and once the
+# thread has woken again it holds everything the thread ran before that wakeup (nothing lost).
+# The thread burns and sleeps, then blocks on a FIFO, and is woken twice through it.
+rm -f /run/fp-acct /run/fp-acct.ready; mkfifo /run/fp-acct
+python3 -c 'import os, time
+def burn(ms):
+    end = time.perf_counter() + ms / 1000
+    while time.perf_counter() < end:
+        pass
+for _ in range(20):
+    burn(20)
+    time.sleep(0.005)
+open("/run/fp-acct.ready", "w").close()
+fd = os.open("/run/fp-acct", os.O_RDONLY)
+while os.read(fd, 1):
+    burn(1)' &
+acct_pid=$!
+wait_for 30 test -e /run/fp-acct.ready
+sleep 0.5
+acct_sample() {  # kernel's sum_exec_runtime, then framepace's runtime_ns and runs, of the thread
+    local ran
+    ran=$(cut -d' ' -f1 /proc/$acct_pid/schedstat)
+    echo "$ran $(vtasks | jq -r "[.tasks[] | select(.tid == $acct_pid)][0] | \"\(.runtime_ns) \(.runs)\"")"
+}
+read -r k1 r1 n1 < <(acct_sample)
+exec 3>/run/fp-acct      # the thread's open() returns: it wakes, then blocks in read()
+sleep 0.5
+read -r k2 r2 n2 < <(acct_sample)
+echo x >&3               # it wakes again, burns 1 ms and blocks
+sleep 0.5
+read -r k3 r3 n3 < <(acct_sample)
+exec 3>&-
+wait "$acct_pid"
+rm -f /run/fp-acct /run/fp-acct.ready
+if [ "$(sched_state)" = enabled ] && [ "$n1" -ge 20 ] 2>/dev/null &&
+   [ "$r1" -le "$k1" ] && [ "$k1" -le "$r2" ] && [ "$r2" -le "$k2" ] &&
+   [ "$k2" -le "$r3" ] && [ "$r3" -le "$k3" ] && [ "$n2" -gt "$n1" ] && [ "$n3" -gt "$n2" ]; then
+    result runs_accounted_once pass "runtime_ns/kernel ns (runs): asleep $r1/$k1 ($n1), woken $r2/$k2 ($n2), woken again $r3/$k3 ($n3)"
+else
+    result runs_accounted_once fail "state $(sched_state); runtime_ns/kernel ns (runs): $r1/$k1 ($n1), $r2/$k2 ($n2), $r3/$k3 ($n3)"
 fi
 
 # --- persist: stored atomically, used after a restart
