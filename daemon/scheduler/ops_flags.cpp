@@ -9,7 +9,8 @@
 namespace framepace {
 namespace {
 
-constexpr std::string_view kWanted[] = {"SCX_OPS_ENQ_EXITING", "SCX_OPS_ENQ_MIGRATION_DISABLED"};
+constexpr std::string_view kWanted[] = {"SCX_OPS_ENQ_EXITING", "SCX_OPS_ENQ_MIGRATION_DISABLED",
+                                        "SCX_OPS_ALLOW_QUEUED_WAKEUP"};
 
 struct BtfDeleter {
     void operator()(btf* b) const { btf__free(b); }

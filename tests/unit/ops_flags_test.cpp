@@ -6,7 +6,8 @@ using namespace framepace;
 
 namespace {
 
-// enum scx_ops_flags as 6.12 has it (no SCX_OPS_ENQ_MIGRATION_DISABLED yet) and as later ones do.
+// enum scx_ops_flags as 6.12 has it (no SCX_OPS_ENQ_MIGRATION_DISABLED, no
+// SCX_OPS_ALLOW_QUEUED_WAKEUP yet) and as later ones do.
 const KernelOpsFlags kLinux612 = {{"SCX_OPS_KEEP_BUILTIN_IDLE", 1},
                                   {"SCX_OPS_ENQ_LAST", 2},
                                   {"SCX_OPS_ENQ_EXITING", 4},
@@ -21,10 +22,11 @@ KernelOpsFlags with_migration_disabled() {
 
 }  // namespace
 
-TEST(OpsFlags, AKernelThatKnowsBothGetsBoth) {
+TEST(OpsFlags, AKernelThatKnowsThemAllGetsThemAll) {
     OpsFlags flags = wanted_ops_flags(with_migration_disabled());
-    EXPECT_EQ(flags.value, 4u | 16u);
-    EXPECT_EQ(flags.names, "SCX_OPS_ENQ_EXITING SCX_OPS_ENQ_MIGRATION_DISABLED");
+    EXPECT_EQ(flags.value, 4u | 16u | 32u);
+    EXPECT_EQ(flags.names,
+              "SCX_OPS_ENQ_EXITING SCX_OPS_ENQ_MIGRATION_DISABLED SCX_OPS_ALLOW_QUEUED_WAKEUP");
     EXPECT_EQ(flags.missing, "");
 }
 
@@ -32,20 +34,21 @@ TEST(OpsFlags, AFlagTheKernelLacksIsLeftOutAndNamed) {
     OpsFlags flags = wanted_ops_flags(kLinux612);
     EXPECT_EQ(flags.value, 4u);
     EXPECT_EQ(flags.names, "SCX_OPS_ENQ_EXITING");
-    EXPECT_EQ(flags.missing, "SCX_OPS_ENQ_MIGRATION_DISABLED");
+    EXPECT_EQ(flags.missing, "SCX_OPS_ENQ_MIGRATION_DISABLED SCX_OPS_ALLOW_QUEUED_WAKEUP");
 }
 
 TEST(OpsFlags, TheValuesAreTheKernelsNotAssumed) {
     KernelOpsFlags flags = with_migration_disabled();
     flags["SCX_OPS_ENQ_EXITING"] = 1u << 10;
-    EXPECT_EQ(wanted_ops_flags(flags).value, (1u << 10) | 16u);
+    EXPECT_EQ(wanted_ops_flags(flags).value, (1u << 10) | 16u | 32u);
 }
 
 TEST(OpsFlags, NoSchedExtNoFlags) {
     OpsFlags flags = wanted_ops_flags({});
     EXPECT_EQ(flags.value, 0u);
     EXPECT_EQ(flags.names, "");
-    EXPECT_EQ(flags.missing, "SCX_OPS_ENQ_EXITING SCX_OPS_ENQ_MIGRATION_DISABLED");
+    EXPECT_EQ(flags.missing,
+              "SCX_OPS_ENQ_EXITING SCX_OPS_ENQ_MIGRATION_DISABLED SCX_OPS_ALLOW_QUEUED_WAKEUP");
 }
 
 // This host's kernel: its BTF reads, and the flags it has (none without sched_ext) come back.

@@ -69,14 +69,15 @@ else
 fi
 
 # --- every task goes through framepace's policy: the daemon asked for SCX_OPS_ENQ_EXITING
-# (every sched_ext kernel has it) and SCX_OPS_ENQ_MIGRATION_DISABLED (not 6.12), and on kernels
+# (every sched_ext kernel has it), SCX_OPS_ENQ_MIGRATION_DISABLED and SCX_OPS_ALLOW_QUEUED_WAKEUP
+# (neither in 6.12), and on kernels
 # that count them no exiting (stress-ng's forks) nor migration-disabled task was queued by
 # the kernel itself, nor given the default 20 ms slice, during the load.
 events_after=$(scx_events)
 flags=$(journalctl -b -u framepaced --no-pager -o cat | sed -n 's/.*sched_ext ops flags: //p' | tail -n1)
 case "$(uname -r)" in
     6.12.*) want="SCX_OPS_ENQ_EXITING" ;;
-    *) want="SCX_OPS_ENQ_EXITING SCX_OPS_ENQ_MIGRATION_DISABLED" ;;
+    *) want="SCX_OPS_ENQ_EXITING SCX_OPS_ENQ_MIGRATION_DISABLED SCX_OPS_ALLOW_QUEUED_WAKEUP" ;;
 esac
 skipped=$(jq -cn --argjson b "$events_before" --argjson a "$events_after" '
     [$a | to_entries[] | select(.key | test("ENQ_SKIP|REFILL_SLICE_DFL")) |
