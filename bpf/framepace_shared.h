@@ -142,8 +142,7 @@ struct fp_cpu_state {
 	fp_u32 balance_turn;     /* which other LLC balance_llcs looks at next */
 	fp_u32 yielder_waits;    /* the task that stopped last gave way on a yield and waits */
 	fp_u64 yielder_deadline; /* its deadline then, charged for the yield */
-	fp_u64 run_started;      /* fp_now_at_switch() as its task started, for ops.stopping
-	                          * where the task clock is not fp_now()'s */
+	fp_u64 run_started;      /* fp_now_at_switch() as its task started, for ops.stopping */
 	fp_u32 moved_from_llc;   /* 1 + the LLC whose clock the deadline of the task dispatch
 	                          * moved here from another LLC is on; 0 when none was */
 	fp_u32 yield_in_run;     /* the running task called sched_yield(): ops.stopping accounts

@@ -31,9 +31,7 @@ void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
 	role = ticket_role(slice);
 	protect = ticket_protect_ns(slice);
 	now = fp_now_at_switch(p);
-	/* Read by ops.stopping only where it accounts every run (task_clock_is_fp_now). */
-	if (!task_clock_is_fp_now())
-		cs->run_started = now;
+	cs->run_started = now;
 	occupy_cpu(cs, role, deadline, protect, now);
 	cut_slice_for_yielder(cs, p, role, deadline, protect);
 	mark_acquired(cs);
@@ -58,11 +56,12 @@ void BPF_STRUCT_OPS(framepace_stopping, struct task_struct *p, bool runnable)
 	struct fp_cpu_state *cs = cpu_state_of(cpu);
 	const struct fp_tunables *t;
 	struct task_ctx *tctx;
-	u64 now, started;
+	u64 now, started = 0;
 	bool yielded = false;
 
 	if (cs) {
 		cs->role = FP_NR_ROLES;
+		started = cs->run_started;
 		yielded = cs->yield_in_run;
 		if (yielded)
 			cs->yield_in_run = 0;
@@ -74,11 +73,7 @@ void BPF_STRUCT_OPS(framepace_stopping, struct task_struct *p, bool runnable)
 	if (!tctx)
 		return;
 	now = fp_now_at_switch(p);
-	/* Where the task clock is fp_now()'s, the run started its runtime ago (ops.running
-	 * keeps no start there); elsewhere as ops.running saw it. */
-	if (cs && !task_clock_is_fp_now())
-		started = cs->run_started;
-	else
+	if (!cs)
 		started = now - run_used_ns(p, tctx);
 	/* With its new role's deadline: the one ops.enqueue queues it with next. */
 	if (account_run(p, tctx, started, now, runnable, t))
