@@ -137,8 +137,8 @@ struct fp_cpu_state {
 	fp_u32 released;         /* an RT or deadline task holds the CPU (ops.cpu_release) */
 	fp_u64 deadline;         /* deadline of the running task, for wakeup preemption */
 	fp_u64 preemptible_at;   /* no waker preempts it before start + wakeup_protection_ns */
-	fp_u32 own_inserts;      /* tasks ever put in the CPU's own queue (wraps) */
-	fp_u32 own_stolen_at;    /* own_inserts when a steal last took nothing from that queue */
+	fp_u32 own_inserted;     /* queue_stamp of the last task put in the CPU's own queue */
+	fp_u32 own_stolen_at;    /* own_inserted when a steal last took nothing from that queue */
 	fp_u32 balance_turn;     /* which other LLC balance_llcs looks at next */
 	fp_u32 yielder_waits;    /* the task that stopped last gave way on a yield and waits */
 	fp_u64 yielder_deadline; /* its deadline then, charged for the yield */

@@ -365,6 +365,32 @@ static __always_inline bool wakeup_preempts(u64 waking_deadline, u32 running_rol
 }
 
 /*
+ * Steals skip a CPU's own queue they found empty until a task is put there again: the queue
+ * carries the stamp of its last insert (queue_stamp: the clock in ~1 us units, 32 bits, odd so
+ * that it never reads as the zeroed mark of a queue never looked at), and a steal that found it
+ * empty marks the stamp it read. An insert from ops.enqueue is a direct dispatch the kernel
+ * carries out once the callback returns, after the stamp: a steal that failed within
+ * FP_INSERT_LANDS_NS of the stamp may have looked before the task landed, and leaves no mark,
+ * so that a later steal looks again. A stamp from another CPU's clock that reads ahead is
+ * recent too. The window is far above the few hundred ns a direct dispatch takes, to cover a
+ * vCPU the host stops in between; a wrong skip (a stamp met again after the 73 min wrap) only
+ * delays a steal: the owner always reads its own queue.
+ */
+#define FP_QUEUE_STAMP_SHIFT 10
+#define FP_INSERT_LANDS_NS (256 * 1000ULL)
+
+static __always_inline u32 queue_stamp(u64 now)
+{
+	return (u32)(now >> FP_QUEUE_STAMP_SHIFT) | 1;
+}
+
+static __always_inline bool empty_queue_markable(u32 inserted_stamp, u64 now)
+{
+	return (s32)(queue_stamp(now) - inserted_stamp) >=
+	       (s32)(FP_INSERT_LANDS_NS >> FP_QUEUE_STAMP_SHIFT);
+}
+
+/*
  * Whether a task whose slice ended (or that yielded) runs on: when nothing waits, always;
  * else only if its deadline, charged for the run so far, is still before head, that of the
  * task dispatch would take, and it did not yield. Charged deadlines alone would keep a task

@@ -69,14 +69,14 @@ static __always_inline bool move_to_local_from(s32 cpu, u64 dsq_id, u32 from_llc
 	return true;
 }
 
-/* After a task was put in cpu's own queue: steals look there again (steal_from_cpu_queue).
- * Wakers on several CPUs may put tasks there at once, hence the atomic. */
-static __always_inline void note_own_insert(s32 cpu)
+/* As a task is put in cpu's own queue: steals look there again (empty_queue_markable). Of
+ * wakers on several CPUs stamping at once, any one's stamp will do: each is recent. */
+static __always_inline void note_own_insert(s32 cpu, u64 now)
 {
 	struct fp_cpu_state *cs = cpu_state_of(cpu);
 
 	if (cs)
-		__sync_fetch_and_add(&cs->own_inserts, 1);
+		*(volatile u32 *)&cs->own_inserted = queue_stamp(now);
 }
 
 /* Per-CPU state: scratch masks, and no framepace task running yet (a zeroed state would read

@@ -60,17 +60,17 @@ static __always_inline bool prev_runs_on(struct task_struct *prev, s32 cpu, bool
  * Every CPU that goes idle runs this over every other CPU, and each try is a look-up of the
  * queue by id in the kernel's hash table (traced under TCG: 0.8 us of an idle dispatch's
  * 1.3 us, on two CPUs). A queue a steal found nothing in is skipped until something is put
- * in it again (own_inserts moves): one load instead. The count moves after the insert, and
- * the steal reads it before it looks, so an insert it did not see moves the count past the
- * mark it leaves (on x86, where loads are not reordered). A wrong skip only delays a steal:
- * the owner always reads its own queue, and rescue_stranded those of held CPUs. A queue whose
- * tasks this CPU may not run (affinity) is skipped by the others too until its next insert;
- * its owner runs them.
+ * in it again: one load instead (empty_queue_markable says when a failed steal may mark it;
+ * the stamp is read before the look). A wrong skip only delays a steal: the owner always
+ * reads its own queue, and rescue_stranded those of held CPUs. A queue whose tasks this CPU
+ * may not run (affinity) is skipped by the others too until its next insert; its owner runs
+ * them.
  */
 static __always_inline bool steal_from_cpu_queue(s32 cpu, u32 nr_queues, bool same_llc)
 {
-	u32 i, victim, inserts, llc = llc_of(cpu);
+	u32 i, victim, inserted, llc = llc_of(cpu);
 	struct fp_cpu_state *cs;
+	u64 now = 0;
 
 	bpf_for(i, 1, nr_queues)
 	{
@@ -80,14 +80,15 @@ static __always_inline bool steal_from_cpu_queue(s32 cpu, u32 nr_queues, bool sa
 		cs = cpu_state_of(victim);
 		if (!cs)
 			continue;
-		inserts = *(volatile u32 *)&cs->own_inserts;
-		if (inserts == cs->own_stolen_at)
+		inserted = *(volatile u32 *)&cs->own_inserted;
+		if (inserted == cs->own_stolen_at)
 			continue;
 		if (move_to_local_from(cpu, FP_CPU_DSQ(victim), llc_of(victim))) {
 			count(FP_CNT_STEALS);
 			return true;
 		}
-		cs->own_stolen_at = inserts;
+		if (empty_queue_markable(inserted, clock_once(&now)))
+			cs->own_stolen_at = inserted;
 	}
 	return false;
 }

@@ -96,7 +96,7 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 	if (!shared_mode && (u32)cpu < FP_MAX_CPUS && task_may_run_on(p, cpu) &&
 	    own_queue_serves(cpu, waking)) {
 		fp_dsq_insert_vtime(p, FP_CPU_DSQ(cpu), slice, deadline, enq_flags);
-		note_own_insert(cpu);
+		note_own_insert(cpu, now);
 		count(FP_CNT_ENQ_CPU);
 		if (waking && preempt_by_deadline(cpu, deadline, now))
 			return;

@@ -9,8 +9,20 @@
 namespace framepace {
 namespace {
 
-constexpr std::string_view kWanted[] = {"SCX_OPS_ENQ_EXITING", "SCX_OPS_ENQ_MIGRATION_DISABLED",
-                                        "SCX_OPS_ALLOW_QUEUED_WAKEUP"};
+struct WantedFlag {
+    std::string_view name;
+    std::string_view cost;  // what a kernel without it does instead (ops_flags.h)
+};
+
+constexpr WantedFlag kWanted[] = {
+    {"SCX_OPS_ENQ_EXITING",
+     "exiting tasks bypass framepace's policy (the kernel runs them first, for 20 ms)"},
+    {"SCX_OPS_ENQ_MIGRATION_DISABLED",
+     "migration-disabled tasks bypass framepace's policy (the kernel runs them first, for 20 ms)"},
+    {"SCX_OPS_ALLOW_QUEUED_WAKEUP",
+     "a task woken onto an idle CPU is queued there by its waker, not through that CPU's wake "
+     "list, and may start only after the waker's CPU has run (milliseconds under a game)"},
+};
 
 struct BtfDeleter {
     void operator()(btf* b) const { btf__free(b); }
@@ -50,14 +62,16 @@ Expected<KernelOpsFlags> read_kernel_ops_flags() {
 
 OpsFlags wanted_ops_flags(const KernelOpsFlags& kernel) {
     OpsFlags flags;
-    for (std::string_view name : kWanted) {
-        auto it = kernel.find(name);
+    for (const WantedFlag& wanted : kWanted) {
+        auto it = kernel.find(wanted.name);
         if (it == kernel.end()) {
-            append(flags.missing, name);
+            append(flags.missing, wanted.name);
+            flags.missing_costs.push_back(std::string(wanted.name) +
+                                          " unavailable: " + std::string(wanted.cost));
             continue;
         }
         flags.value |= it->second;
-        append(flags.names, name);
+        append(flags.names, wanted.name);
     }
     return flags;
 }

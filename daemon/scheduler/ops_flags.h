@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "common/expected.h"
 
@@ -33,6 +34,7 @@ struct OpsFlags {
     uint64_t value = 0;
     std::string names;  // for the log: "SCX_OPS_ENQ_EXITING SCX_OPS_ENQ_MIGRATION_DISABLED"
     std::string missing;  // those framepace wants and the kernel lacks
+    std::vector<std::string> missing_costs;  // "NAME unavailable: what the kernel does instead"
 };
 
 // framepace's flags among those the kernel knows.

@@ -49,14 +49,15 @@ Expected<std::unique_ptr<SchedulerHandle>> SchedulerHandle::load_and_attach(
     uint32_t ring_bytes) {
     std::unique_ptr<SchedulerHandle> handle(new SchedulerHandle());
     OpsFlags ops_flags;
-    if (auto kernel_flags = read_kernel_ops_flags(); kernel_flags)
+    if (auto kernel_flags = read_kernel_ops_flags(); kernel_flags) {
         ops_flags = wanted_ops_flags(*kernel_flags);
-    else
-        log_printf(LOG_WARNING, "%s: exiting and migration-disabled tasks bypass framepace",
+    } else {
+        ops_flags = wanted_ops_flags({});  // none asked for, each one's cost logged below
+        log_printf(LOG_WARNING, "%s: loading without sched_ext ops flags",
                    kernel_flags.error().message.c_str());
-    if (!ops_flags.missing.empty())
-        log_printf(LOG_WARNING, "this kernel lacks %s: those tasks bypass framepace's policy",
-                   ops_flags.missing.c_str());
+    }
+    for (const std::string& cost : ops_flags.missing_costs)
+        log_printf(LOG_WARNING, "sched_ext ops flag %s", cost.c_str());
     log_printf(LOG_INFO, "sched_ext ops flags: %s",
                ops_flags.names.empty() ? "none" : ops_flags.names.c_str());
     auto configure = [&](struct ::framepace_bpf* skel) -> Status {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+using s32 = int32_t;
 using u32 = uint32_t;
 using u64 = uint64_t;
 using s64 = int64_t;

@@ -28,6 +28,7 @@ TEST(OpsFlags, AKernelThatKnowsThemAllGetsThemAll) {
     EXPECT_EQ(flags.names,
               "SCX_OPS_ENQ_EXITING SCX_OPS_ENQ_MIGRATION_DISABLED SCX_OPS_ALLOW_QUEUED_WAKEUP");
     EXPECT_EQ(flags.missing, "");
+    EXPECT_TRUE(flags.missing_costs.empty());
 }
 
 TEST(OpsFlags, AFlagTheKernelLacksIsLeftOutAndNamed) {
@@ -35,6 +36,19 @@ TEST(OpsFlags, AFlagTheKernelLacksIsLeftOutAndNamed) {
     EXPECT_EQ(flags.value, 4u);
     EXPECT_EQ(flags.names, "SCX_OPS_ENQ_EXITING");
     EXPECT_EQ(flags.missing, "SCX_OPS_ENQ_MIGRATION_DISABLED SCX_OPS_ALLOW_QUEUED_WAKEUP");
+    // The log names what each missing flag costs: only the first of these bypasses the policy.
+    ASSERT_EQ(flags.missing_costs.size(), 2u);
+    EXPECT_EQ(flags.missing_costs[0].rfind(
+                  "SCX_OPS_ENQ_MIGRATION_DISABLED unavailable: migration-disabled "
+                  "tasks bypass framepace's policy",
+                  0),
+              0u);
+    EXPECT_EQ(flags.missing_costs[1].rfind(
+                  "SCX_OPS_ALLOW_QUEUED_WAKEUP unavailable: a task woken onto an "
+                  "idle CPU is queued there by its waker",
+                  0),
+              0u);
+    EXPECT_EQ(flags.missing_costs[1].find("bypass"), std::string::npos);
 }
 
 TEST(OpsFlags, TheValuesAreTheKernelsNotAssumed) {

@@ -363,3 +363,24 @@ TEST(Policy, ABusyMachinesUtilisationReachesTheHighestSharedThreshold) {
     EXPECT_GE(util, FP_SHARED_UTIL_PCT_MAX);
     EXPECT_LT(util, 100u);
 }
+
+TEST(Policy, AStealMarksAnEmptyQueueOnlyOnceItsLastInsertHasLanded) {
+    constexpr u64 kUs = 1000;
+    const u64 inserted_at = 5'000 * kMs;
+    const u32 stamp = queue_stamp(inserted_at);
+
+    // The insert of ops.enqueue lands after its stamp: a steal right after it leaves no mark.
+    EXPECT_FALSE(empty_queue_markable(stamp, inserted_at));
+    EXPECT_FALSE(empty_queue_markable(stamp, inserted_at + 100 * kUs));
+    // A stamp of another CPU whose clock reads ahead counts as recent.
+    EXPECT_FALSE(empty_queue_markable(stamp, inserted_at - 50 * kUs));
+    EXPECT_TRUE(empty_queue_markable(stamp, inserted_at + FP_INSERT_LANDS_NS + 2 * kUs));
+    EXPECT_TRUE(empty_queue_markable(stamp, inserted_at + 30'000 * kMs));
+}
+
+TEST(Policy, AQueueStampNeverReadsAsTheMarkOfAQueueNeverLookedAt) {
+    EXPECT_NE(queue_stamp(0), 0u);
+    EXPECT_NE(queue_stamp(u64(1) << 42), 0u);  // the 32-bit stamp wraps to zero here
+    // Stamps of inserts a few microseconds apart differ, so a mark on one skips only it.
+    EXPECT_NE(queue_stamp(1'000'000), queue_stamp(1'004'096));
+}
