@@ -371,8 +371,8 @@ static __always_inline bool wakeup_preempts(u64 waking_deadline, u32 running_rol
  * empty marks the stamp it read. An insert from ops.enqueue is a direct dispatch the kernel
  * carries out once the callback returns, after the stamp: a steal that failed within
  * FP_INSERT_LANDS_NS of the stamp may have looked before the task landed, and leaves no mark,
- * so that a later steal looks again. A stamp from another CPU's clock that reads ahead is
- * recent too. The window is far above the few hundred ns a direct dispatch takes, to cover a
+ * so that a later steal looks again. A stamp from another CPU's clock that reads ahead (by
+ * less than the window) is recent too. The window is far above the few hundred ns a direct dispatch takes, to cover a
  * vCPU the host stops in between; a wrong skip (a stamp met again after the 73 min wrap) only
  * delays a steal: the owner always reads its own queue.
  */
@@ -386,8 +386,11 @@ static __always_inline u32 queue_stamp(u64 now)
 
 static __always_inline bool empty_queue_markable(u32 inserted_stamp, u64 now)
 {
-	return (s32)(queue_stamp(now) - inserted_stamp) >=
-	       (s32)(FP_INSERT_LANDS_NS >> FP_QUEUE_STAMP_SHIFT);
+	s32 age = (s32)(queue_stamp(now) - inserted_stamp),
+	    lands = (s32)(FP_INSERT_LANDS_NS >> FP_QUEUE_STAMP_SHIFT);
+
+	/* A stamp more than half the wrap old reads as negative: old too, not recent. */
+	return age >= lands || age <= -lands;
 }
 
 /*

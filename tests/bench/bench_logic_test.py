@@ -68,6 +68,17 @@ class Report(unittest.TestCase):
         self.assertEqual(report.best_peer(table, "background_cpu"), ("scx_bpfland", 1.5))
         self.assertIsNone(report.best_peer(table, "cb_running"))
 
+    def test_callback_time_per_run_weighs_each_callback_by_its_calls(self):
+        callbacks = {cb: {"calls": 10, "mean_ns": 100.0} for cb in report.CALLBACKS}
+        callbacks["select_cpu"] = {"calls": 5, "mean_ns": 1000.0}
+        # Four callbacks of 10 calls at 100 ns and 5 at 1000 ns, over 10 runs.
+        self.assertEqual(report.callback_ns_per_run(callbacks), 900.0)
+        runs = [dict(run("framepace", 0, 100), callbacks=callbacks), run("scx_lavd", 0, 100)]
+        table = report.summarise({"runs": runs})
+        self.assertEqual(table[report.PER_RUN_KEY], {"framepace": (900.0, 900.0, 900.0)})
+        del callbacks["dispatch"]
+        self.assertIsNone(report.callback_ns_per_run(callbacks))
+
     def test_ejected_runs_and_peers_without_proof_are_left_out_and_listed(self):
         doc = {"meta": {"kernel": "k", "vcpus": 2, "date": "d", "smoke": True, "reps": 1, "seconds": 1,
                         "schedulers": report.ALL_SCHEDULERS, "peers": {"run": report.PEERS}},

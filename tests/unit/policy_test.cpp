@@ -376,6 +376,9 @@ TEST(Policy, AStealMarksAnEmptyQueueOnlyOnceItsLastInsertHasLanded) {
     EXPECT_FALSE(empty_queue_markable(stamp, inserted_at - 50 * kUs));
     EXPECT_TRUE(empty_queue_markable(stamp, inserted_at + FP_INSERT_LANDS_NS + 2 * kUs));
     EXPECT_TRUE(empty_queue_markable(stamp, inserted_at + 30'000 * kMs));
+    // A queue unused for longer than half the stamp's wrap (36 min) is not taken for recent.
+    EXPECT_TRUE(empty_queue_markable(stamp, inserted_at + 40ULL * 60'000 * kMs));
+    EXPECT_TRUE(empty_queue_markable(stamp, inserted_at + 72ULL * 60'000 * kMs));
 }
 
 TEST(Policy, AQueueStampNeverReadsAsTheMarkOfAQueueNeverLookedAt) {
