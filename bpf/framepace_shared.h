@@ -118,6 +118,8 @@ enum fp_counter {
 	FP_CNT_UTIL_SAMPLES,      /* utilisation samples taken (util_sample_period_ns) */
 	FP_CNT_LLC_BALANCES,      /* a CPU took a task from an LLC with more runnable per CPU */
 	FP_CNT_LLC_PREEMPTS,      /* an interactive waker took a CPU of another LLC by deadline */
+	FP_CNT_CLAIMS_LOST,       /* a waker's victim CPU was taken by another waker (or its
+				    task changed) between the scan and the claim: it looked again */
 	FP_NR_COUNTERS,
 };
 
@@ -134,7 +136,8 @@ struct fp_cpu_counters {
  */
 struct fp_cpu_state {
 	fp_u32 role;             /* role of the running task; FP_NR_ROLES while none runs */
-	fp_u32 released;         /* an RT or deadline task holds the CPU (ops.cpu_release) */
+	fp_u32 released;         /* an RT or deadline task holds the CPU (ops.cpu_release);
+	                          * one 64-bit word with role, which claims swap (victim_cpu_for) */
 	fp_u64 deadline;         /* deadline of the running task, for wakeup preemption */
 	fp_u64 preemptible_at;   /* no waker preempts it before start + wakeup_protection_ns */
 	fp_u32 own_inserted;     /* queue_stamp of the last task put in the CPU's own queue */
