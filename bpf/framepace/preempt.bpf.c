@@ -47,8 +47,9 @@ static __always_inline s32 scan_for_victim(struct task_struct *p, s32 prev_cpu, 
  * compare-and-swap of its role: two wakers of one timer tick on two CPUs (a game's render and
  * logic threads, due together every logic tick) scanned at once, found the same batch CPU,
  * and both took it, the other CPU's work left running: traced under the benchmark's load,
- * 3 of the 5 render wakeups later than 2 ms that had taken a CPU waited so behind logic. The
- * loser looks once more; a role ops.running wrote since fails the claim too.
+ * 3 of the first 4 render wakeups read that were later than 2 ms though render had taken a
+ * CPU waited so behind logic (docs/benchmarks.md). The loser looks once more; a role
+ * ops.running wrote since fails the claim too.
  */
 static __always_inline s32 victim_cpu_for(struct task_struct *p, s32 prev_cpu, u32 below_rank,
                                           u32 claim_role)
