@@ -63,6 +63,7 @@ char _license[] SEC("license") = "GPL";
 #include "framepace/queues.bpf.c"
 #include "framepace/tasks.bpf.c"
 #include "framepace/cpu_state.bpf.c"
+#include "framepace/wake_context.bpf.c"
 #include "framepace/classify.bpf.c"
 #include "framepace/vclock.bpf.c"
 #include "framepace/boost.bpf.c"

@@ -152,7 +152,11 @@ static __always_inline s32 sync_wake_cpu(struct task_struct *p, s32 prev_cpu, u6
 	return cpu;
 }
 
-/* Who is waking p: input_event (p handles input) or a game thread (p works for the game). */
+/*
+ * Who is waking p: input_event (p handles input) or a game thread (p works for the game), the
+ * latter only in task context: a timer or softirq that fired while a game thread ran was not
+ * woken by it (in_task_context).
+ */
 static __always_inline void note_waker(struct task_ctx *tctx, u64 *now)
 {
 	struct fp_cpu_state *cs;
@@ -163,7 +167,7 @@ static __always_inline void note_waker(struct task_ctx *tctx, u64 *now)
 		return;
 	}
 	cs = this_cpu_state();
-	if (cs && game_role(cs->role))
+	if (cs && game_role(cs->role) && in_task_context())
 		tctx->game_wakeup_ns = clock_once(now);
 }
 

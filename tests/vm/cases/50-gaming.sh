@@ -2,7 +2,7 @@
 # The gaming policy on the real kernel: games found by exec, by /proc scan and by hand; roles
 # from behaviour; input boost from a uinput keyboard, gated by the heartbeat; nice levels and
 # game weight under full load; stress-ng's aggressive stressors; a storm of short threads.
-# checks: game_scan game_detect game_journal game_mark roles input_boost wakeup_takes_cpu input_boost_gate game_under_load nice_starvation game_share undetected_game stress_aggressive thread_storm
+# checks: game_scan game_detect game_journal game_mark roles input_boost wakeup_takes_cpu input_boost_gate game_under_load nice_starvation game_share timer_wakee undetected_game stress_aggressive thread_storm
 . /usr/lib/framepace-vm/lib.sh
 . /usr/lib/framepace-vm/message-ids.env
 TOOLS=/usr/lib/framepace-vm
@@ -242,6 +242,32 @@ if [ "$mean" -gt 0 ] && [ $((g * 10)) -gt $((mean * 13)) ]; then
         "{\"game_ms\":$g,\"other_ms\":[$a,$b,$c]}"
 else
     result game_share fail "game $g ms vs $a/$b/$c"
+fi
+
+# --- a timer that fires while a game thread runs does not make its sleeper work for the game:
+# a SCHED_OTHER thread on a 1 ms timer (cyclictest), pinned to the CPU a game's CPU hog holds,
+# is woken in the timer's interrupt with the hog current. Counted as woken by the game, it
+# took the game role, which no game thread's wakeup preempts, and took CPUs by it.
+timer_thread_role() { vtasks | jq -r "[.tasks[] | select(.pid == $CT and .tid != $CT)][0].role // \"missing\""; }
+env SteamAppId=480 taskset -c 0 bash -c 'while :; do :; done' & G=$!; PIDS+=($G)
+wait_for 5 class_is "$G" game
+taskset -c 0 cyclictest -q -m --policy=other -t 1 -i 1000 -D 60 >/dev/null & CT=$!; PIDS+=($CT)
+sleep 2
+timer_roles=""
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+    timer_roles="$timer_roles $(timer_thread_role)"
+    sleep 0.1
+done
+hog_role=$(task_role "$G")
+cleanup; PIDS=()
+timer_detail="the 1 ms timer thread's role, 10 samples:$timer_roles; the game hog's: $hog_role"
+# A listing under load has lacked a thread that ran (undetected_game below): such samples are
+# not counted, but most must have read it.
+if [ "$hog_role" = game ] && ! grep -q game <<<"$timer_roles" &&
+   [ "$(wc -w <<<"${timer_roles//missing/}")" -ge 8 ]; then
+    result timer_wakee pass "$timer_detail"
+else
+    result timer_wakee fail "$timer_detail"
 fi
 
 # --- a game no rule names (launched without Steam's environment): its threads earn their
