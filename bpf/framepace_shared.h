@@ -148,8 +148,10 @@ struct fp_cpu_state {
 	fp_u64 run_started;      /* fp_now_at_switch() as its task started, for ops.stopping */
 	fp_u32 moved_from_llc;   /* 1 + the LLC whose clock the deadline of the task dispatch
 	                          * moved here from another LLC is on; 0 when none was */
-	fp_u32 yield_in_run;     /* the running task called sched_yield(): ops.stopping accounts
+	fp_u16 yield_in_run;     /* the running task called sched_yield(): ops.stopping accounts
 	                          * its run (note_yielder) */
+	fp_u16 run_ticket;       /* the running task's ticket (policy.h: ticket_slice), which
+	                          * ops.stopping puts back on a slice the kernel has used from */
 } __attribute__((aligned(64)));
 
 /*
@@ -175,12 +177,19 @@ struct fp_cpu_slot {
 	struct fp_cpu_counters counters __attribute__((aligned(64)));
 };
 
-/* cpu_slots.bpf.c counts pages in slots of this size: a 49th counter makes it 576 bytes. */
 #ifdef __cplusplus
-static_assert(sizeof(struct fp_cpu_slot) == 512, "cpu_slots.bpf.c counts 512-byte slots");
+#define FP_STATIC_ASSERT static_assert
 #else
-_Static_assert(sizeof(struct fp_cpu_slot) == 512, "cpu_slots.bpf.c counts 512-byte slots");
+#define FP_STATIC_ASSERT _Static_assert
 #endif
+/* cpu_slots.bpf.c counts pages in slots of this size: a 49th counter makes it 576 bytes. */
+FP_STATIC_ASSERT(sizeof(struct fp_cpu_slot) == 512, "cpu_slots.bpf.c counts 512-byte slots");
+/* A claim swaps role and released as one aligned 64-bit word (victim_cpu_for), and what
+ * wakers read is one cache line. */
+FP_STATIC_ASSERT(__builtin_offsetof(struct fp_cpu_state, role) == 0 &&
+                         __builtin_offsetof(struct fp_cpu_state, released) == 4 &&
+                         sizeof(struct fp_cpu_state) == 64,
+                 "fp_cpu_state: role and released first, one cache line");
 
 /*
  * Tunables that change live: one array element that framepaced writes and the scheduler

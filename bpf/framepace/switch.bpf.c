@@ -32,9 +32,26 @@ void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
 	protect = ticket_protect_ns(slice);
 	now = fp_now_at_switch(p);
 	cs->run_started = now;
+	cs->run_ticket = slice & FP_TICKET_MASK;
 	occupy_cpu(cs, role, deadline, protect, now);
 	cut_slice_for_yielder(cs, p, role, deadline, protect);
 	mark_acquired(cs);
+}
+
+/*
+ * A task that stops with slice left and stays runnable goes back to the head of its local queue
+ * without ops.enqueue (a higher class took the CPU: the stopper thread as exec balances, an RT
+ * task; or core scheduling), and its next ops.running reads the ticket from a slice the kernel
+ * has counted down since, whose low bits are then any role: traced under the benchmark's load,
+ * CPUs running a fork loop's processes or CPU hogs read as running game threads (which no
+ * game thread's wakeup takes) or audio, and what those processes woke was credited to the
+ * game. The ticket it ran with goes back on.
+ */
+static __always_inline void restore_ticket(struct task_struct *p, u16 ticket)
+{
+	u64 slice = p->scx.slice & ~FP_TICKET_MASK;
+
+	p->scx.slice = (slice ? slice : FP_TICKET_MASK + 1) | ticket;
 }
 
 /*
@@ -58,9 +75,11 @@ void BPF_STRUCT_OPS(framepace_stopping, struct task_struct *p, bool runnable)
 	struct task_ctx *tctx;
 	u64 now, started = 0;
 	bool yielded = false;
+	u16 ticket = 0;
 
 	if (cs) {
 		cs->role = FP_NR_ROLES;
+		ticket = cs->run_ticket;
 		started = cs->run_started;
 		yielded = cs->yield_in_run;
 		if (yielded)
@@ -68,6 +87,8 @@ void BPF_STRUCT_OPS(framepace_stopping, struct task_struct *p, bool runnable)
 	}
 	if (task_clock_is_fp_now() && !(runnable && (yielded || p->scx.slice)))
 		return;
+	if (runnable && p->scx.slice)
+		restore_ticket(p, ticket);
 	t = current_tunables();
 	tctx = lookup_task_ctx(p);
 	if (!tctx)
