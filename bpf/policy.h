@@ -326,6 +326,13 @@ static __always_inline u64 ticket_slice(u64 slice_ns, u32 role, u64 protect_ns)
 	       (role_index(role) & FP_TICKET_ROLE_MASK);
 }
 
+/* A slice the kernel has counted down from, with the ticket (its low bits) it started with. */
+static __always_inline u64 slice_with_ticket(u64 slice, u64 ticket)
+{
+	slice &= ~FP_TICKET_MASK;
+	return (slice ? slice : FP_TICKET_MASK + 1) | (ticket & FP_TICKET_MASK);
+}
+
 static __always_inline u32 ticket_role(u64 slice)
 {
 	return role_index(slice & FP_TICKET_ROLE_MASK);

@@ -17,6 +17,16 @@ static __always_inline bool runs_framepace_task(const struct fp_cpu_state *cs)
 	return cs && cs->role < FP_NR_ROLES && !cs->released;
 }
 
+/*
+ * The role of the task running on the CPU of cs, as its ticket said at ops.running; FP_NR_ROLES
+ * while none runs. Not cs->role, which a waker that claims the CPU (claim_cpu) sets to its own
+ * role while the task it displaces still runs, until the kernel switches them.
+ */
+static __always_inline u32 running_role(const struct fp_cpu_state *cs)
+{
+	return cs->role < FP_NR_ROLES ? ticket_role(cs->run_ticket) : FP_NR_ROLES;
+}
+
 /* What wakers weigh up on the CPU of cs, which now runs a task of this role and deadline
  * that they leave be for protect_ns from now. */
 static __always_inline void occupy_cpu(struct fp_cpu_state *cs, u32 role, u64 deadline,

@@ -167,7 +167,7 @@ static __always_inline void note_waker(struct task_ctx *tctx, u64 *now)
 		return;
 	}
 	cs = this_cpu_state();
-	if (cs && game_role(cs->role) && in_task_context())
+	if (cs && game_role(running_role(cs)) && in_task_context())
 		tctx->game_wakeup_ns = clock_once(now);
 }
 

@@ -39,19 +39,18 @@ void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
 }
 
 /*
- * A task that stops with slice left and stays runnable goes back to the head of its local queue
- * without ops.enqueue (a higher class took the CPU: the stopper thread as exec balances, an RT
- * task; or core scheduling), and its next ops.running reads the ticket from a slice the kernel
- * has counted down since, whose low bits are then any role: traced under the benchmark's load,
- * CPUs running a fork loop's processes or CPU hogs read as running game threads (which no
- * game thread's wakeup takes) or audio, and what those processes woke was credited to the
- * game. The ticket it ran with goes back on.
+ * A task that stops with slice left may start again without ops.enqueue: put back at the head
+ * of its local queue (a higher class or core scheduling took the CPU), or stopped and started
+ * in place as the kernel changes a property of the running task (ops.stopping then says it
+ * sleeps). Its next ops.running would read the ticket from a slice the kernel has counted down
+ * since, whose low bits are any role: traced under the benchmark's load, processes of a fork
+ * loop, started again in place with no context switch, read as game threads, which no game
+ * thread's wakeup takes, and the loop's shell they woke as they exited was credited to the
+ * game. The ticket it ran with goes back on; a task that does sleep gets a new one as it wakes.
  */
 static __always_inline void restore_ticket(struct task_struct *p, u16 ticket)
 {
-	u64 slice = p->scx.slice & ~FP_TICKET_MASK;
-
-	p->scx.slice = (slice ? slice : FP_TICKET_MASK + 1) | ticket;
+	p->scx.slice = slice_with_ticket(p->scx.slice, ticket);
 }
 
 /*
@@ -85,10 +84,10 @@ void BPF_STRUCT_OPS(framepace_stopping, struct task_struct *p, bool runnable)
 		if (yielded)
 			cs->yield_in_run = 0;
 	}
+	if (p->scx.slice)
+		restore_ticket(p, ticket);
 	if (task_clock_is_fp_now() && !(runnable && (yielded || p->scx.slice)))
 		return;
-	if (runnable && p->scx.slice)
-		restore_ticket(p, ticket);
 	t = current_tunables();
 	tctx = lookup_task_ctx(p);
 	if (!tctx)

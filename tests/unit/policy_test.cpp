@@ -74,6 +74,25 @@ TEST(Policy, ASliceCarriesTheRunsRoleAndProtection) {
     EXPECT_GT(ticket_slice(100, FP_ROLE_AUDIO, 0) & ~FP_TICKET_MASK, 0u);
 }
 
+// A run started again without being queued (ops.stopping, restore_ticket) keeps its role and
+// protection on whatever the kernel left of its slice: counted down, the low bits alone read as
+// any role (2999995 ns left of a normal task's reads as a game thread). It moves by less than
+// 512 ns, and less than 512 ns left is still a slice, not zero.
+TEST(Policy, ACountedDownSliceGetsItsTicketBack) {
+    const u64 ticket = ticket_slice(3 * kMs, FP_ROLE_NORMAL, kMs) & FP_TICKET_MASK;
+    EXPECT_EQ(ticket_role(2'999'995), u32(FP_ROLE_GAME));
+    for (u64 left : {u64{2'999'995}, u64{kMs + 7}, u64{513}, u64{511}, u64{1}}) {
+        const u64 slice = slice_with_ticket(left, ticket);
+        EXPECT_EQ(ticket_role(slice), u32(FP_ROLE_NORMAL)) << left;
+        EXPECT_EQ(ticket_protect_ns(slice), ticket_protect_ns(ticket)) << left;
+        EXPECT_GT(slice & ~FP_TICKET_MASK, 0u) << left;
+        if (left > FP_TICKET_MASK)
+            EXPECT_LE(slice > left ? slice - left : left - slice, FP_TICKET_MASK) << left;
+        else
+            EXPECT_LE(slice, FP_TICKET_MASK * 2 + 1) << left;
+    }
+}
+
 // Two LLCs of one CPU each, five CPU hogs 3:2. The CPU with two (one it is putting back,
 // one queued) takes from the one with three (one running, two queued); the rotation that
 // follows shares the CPUs evenly. Two and two stay put; so do long queues a task apart.
