@@ -302,10 +302,9 @@ static __always_inline u64 wakeup_protection_ns(u32 role, u64 avg_run_ns, u64 sl
  * (scx_simple's whole ops.running: 0.6 us), and every context switch pays it. The slice
  * changes by less than 512 ns; the protection is kept in units of 2^17 ns (131 us), rounded
  * up, up to 63 units (8.3 ms, past every default slice), and a protection past the slice ends
- * with it. A slice no queueing set reads as a ticket of whatever its low bits say, for one
- * run at most: the kernel's own (20 ms, a normal task, as the scheduler loads or unloads),
- * or one part-used (a task core scheduling puts back at the head of its local queue; one an
- * RT task preempted goes back through ops.enqueue, ops.cpu_release).
+ * with it. A slice the kernel set reads as a ticket of whatever its low bits say, for one run
+ * at most: its own (20 ms, a normal task, as the scheduler loads or unloads). One it has
+ * counted down gets the run's ticket back as the run stops (slice_with_ticket, ops.stopping).
  */
 #define FP_TICKET_ROLE_MASK 0x7ULL
 #define FP_TICKET_PROTECT_SHIFT 3
