@@ -70,6 +70,7 @@ char _license[] SEC("license") = "GPL";
 #include "framepace/kick.bpf.c"
 #include "framepace/held_cpus.bpf.c"
 #include "framepace/utilisation.bpf.c"
+#include "framepace/protection_end.bpf.c"
 #include "framepace/preempt.bpf.c"
 #include "framepace/run_accounting.bpf.c"
 #include "framepace/select_cpu.bpf.c"

@@ -120,6 +120,8 @@ enum fp_counter {
 	FP_CNT_LLC_PREEMPTS,      /* an interactive waker took a CPU of another LLC by deadline */
 	FP_CNT_CLAIMS_LOST,       /* a waker's victim CPU was taken by another waker (or its
 				    task changed) between the scan and the claim: it looked again */
+	FP_CNT_PROTECTION_PREEMPTS, /* a task that ran out its protection gave way to a waiter
+				      that came during it (protection_end.bpf.c) */
 	FP_NR_COUNTERS,
 };
 

@@ -98,7 +98,7 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 		fp_dsq_insert_vtime(p, FP_CPU_DSQ(cpu), slice, deadline, enq_flags);
 		note_own_insert(cpu, now);
 		count(FP_CNT_ENQ_CPU);
-		if (waking && preempt_by_deadline(cpu, deadline, now))
+		if (waking && preempt_by_deadline(cpu, deadline, now, !tctx->woke_sync))
 			return;
 		if (cpu != bpf_get_smp_processor_id())
 			scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);

@@ -56,9 +56,10 @@ s32 BPF_STRUCT_OPS_SLEEPABLE(framepace_init_task, struct task_struct *p,
 
 /*
  * Each concern sets up its own part: queues.bpf.c, cpu_state.bpf.c, topology.bpf.c,
- * utilisation.bpf.c. Their loops over CPUs and LLCs are open-coded iterators (bpf_for), not
- * counted for loops: 6.12's verifier loses the bound of a counter that also serves as a map
- * key on the stack and refuses the loop as infinite ("infinite loop detected", 6.12.117).
+ * protection_end.bpf.c, utilisation.bpf.c. Their loops over CPUs and LLCs are open-coded
+ * iterators (bpf_for), not counted for loops: 6.12's verifier loses the bound of a counter
+ * that also serves as a map key on the stack and refuses the loop as infinite ("infinite loop
+ * detected", 6.12.117).
  */
 s32 BPF_STRUCT_OPS_SLEEPABLE(framepace_init)
 {
@@ -73,6 +74,9 @@ s32 BPF_STRUCT_OPS_SLEEPABLE(framepace_init)
 	err = init_llc_masks();
 	if (err)
 		return err;
+	err = init_protection_ends();
+	if (err)
+		return err;
 	return start_util_timer();
 }
 
@@ -82,6 +86,7 @@ void BPF_STRUCT_OPS(framepace_exit, struct scx_exit_info *ei)
 	bpf_probe_read_kernel_str(exit_info.msg, sizeof(exit_info.msg), ei->msg);
 	exit_info.exit_code = ei->exit_code;
 	stop_util_timer();
+	cancel_protection_ends();
 	/* Last, so that a non-zero kind means the whole record is there. */
 	*(volatile s64 *)&exit_info.kind = ei->kind;
 }

@@ -194,13 +194,6 @@ static __always_inline bool cpu_preemptible(const struct fp_cpu_state *cs, u64 d
 	return wakeup_preempts(deadline, cs->role, cs->deadline, now, cs->preemptible_at);
 }
 
-static __always_inline bool deadline_preempts(s32 cpu, u64 deadline, u64 now)
-{
-	struct fp_cpu_state *cs = cpu_state_of(cpu);
-
-	return cs && cpu_preemptible(cs, deadline, now);
-}
-
 /* The running task of cpu gives way to a waker by deadline (wakeup_preempts, policy.h). */
 static __always_inline void preempt_cpu(s32 cpu)
 {
@@ -211,26 +204,39 @@ static __always_inline void preempt_cpu(s32 cpu)
 /*
  * Wakeup preemption for everyone else, by deadline (wakeup_preempts, policy.h). This is what
  * helps a game no rule names: its frame and audio threads sleep between short runs. Per-CPU
- * queues: the CPU p queued on, if p may preempt it.
+ * queues: the CPU p queued on, if p may preempt it; if only the running task's protection
+ * stands in the way, when that ends (preempt_at_protection_end), unless p was woken
+ * synchronously (wait_out_protection false).
  */
-static __always_inline bool preempt_by_deadline(s32 cpu, u64 deadline, u64 now)
+static __always_inline bool preempt_by_deadline(s32 cpu, u64 deadline, u64 now,
+                                                bool wait_out_protection)
 {
-	if (!deadline_preempts(cpu, deadline, now))
+	struct fp_cpu_state *cs = cpu_state_of(cpu);
+
+	if (!cs)
 		return false;
-	preempt_cpu(cpu);
-	return true;
+	if (cpu_preemptible(cs, deadline, now)) {
+		preempt_cpu(cpu);
+		return true;
+	}
+	if (wait_out_protection && protected_from(cs, deadline, now))
+		preempt_at_protection_end(cpu, cs, deadline, now);
+	return false;
 }
 
 /*
  * Shared queue: among the first FP_PREEMPT_SCAN_MAX CPUs from p's previous one, those of its
  * LLC (another LLC's CPUs read another queue: preempting one would not run p), the one p may
- * preempt that runs the latest deadline; -1 if none.
+ * preempt that runs the latest deadline; -1 if none. Then, if wait_out_protection, p preempts
+ * the CPU whose protection ends first of those it would take but for that
+ * (preempt_at_protection_end).
  */
-static __always_inline s32 llc_victim(struct task_struct *p, s32 cpu, u64 deadline, u64 now)
+static __always_inline s32 llc_victim(struct task_struct *p, s32 cpu, u64 deadline, u64 now,
+                                      bool wait_out_protection)
 {
 	struct fp_cpu_state *cs;
-	u64 latest = 0;
-	s32 victim = -1;
+	u64 latest = 0, protected_until = 0;
+	s32 victim = -1, protected_cpu = -1;
 	u32 i, c, llc = llc_of(cpu);
 
 	bpf_for(i, 0, nr_cpus)
@@ -239,15 +245,27 @@ static __always_inline s32 llc_victim(struct task_struct *p, s32 cpu, u64 deadli
 			break;
 		c = ((u32)cpu + i) % nr_cpus;
 		cs = cpu_state_of(c);
-		/* Not running a framepace task (RT, offline: never preempted), or not one p may
-		 * preempt. */
-		if (!cs || !task_may_run_on(p, c) || llc_of(c) != llc ||
-		    !cpu_preemptible(cs, deadline, now))
+		/* Not running a framepace task (RT, offline: never preempted). */
+		if (!cs || !task_may_run_on(p, c) || llc_of(c) != llc)
 			continue;
+		if (!cpu_preemptible(cs, deadline, now)) {
+			if (wait_out_protection && protected_from(cs, deadline, now) &&
+			    (protected_cpu < 0 ||
+			     time_before(cs->preemptible_at, protected_until))) {
+				protected_until = cs->preemptible_at;
+				protected_cpu = c;
+			}
+			continue;
+		}
 		if (victim < 0 || time_before(latest, cs->deadline)) {
 			latest = cs->deadline;
 			victim = c;
 		}
+	}
+	if (victim < 0 && protected_cpu >= 0) {
+		cs = cpu_state_of(protected_cpu);
+		if (cs)
+			preempt_at_protection_end(protected_cpu, cs, deadline, now);
 	}
 	return victim;
 }
@@ -264,8 +282,10 @@ static __always_inline s32 llc_victim(struct task_struct *p, s32 cpu, u64 deadli
  * futex wakeups (frames, audio, cyclictest) still look over the LLC: with every waker limited
  * to its own CPU, cyclictest's p50 under CPU hogs on 2 vCPUs went from 267-399 us to
  * 1222-1452. So does a sync wakee whose CPU an RT task holds or that runs nothing of
- * framepace's (never preemptible: it would wait for another CPU's slice to end). Latency-
- * critical and periodic wakers get here only when no CPU runs work they may take by role.
+ * framepace's (never preemptible: it would wait for another CPU's slice to end). Those that
+ * find every CPU protected take one when its protection ends (preempt_at_protection_end); a
+ * sync wakee does not: its waker frees a CPU soon. Latency-critical and periodic wakers get
+ * here only when no CPU runs work they may take by role.
  */
 static __always_inline s32 shared_queue_victim(struct task_struct *p, const struct task_ctx *tctx,
                                                s32 cpu, u64 deadline, u64 now)
@@ -273,7 +293,7 @@ static __always_inline s32 shared_queue_victim(struct task_struct *p, const stru
 	struct fp_cpu_state *cs = cpu_state_of(cpu);
 
 	if (!tctx->woke_sync || !runs_framepace_task(cs) || !task_may_run_on(p, cpu))
-		return llc_victim(p, cpu, deadline, now);
+		return llc_victim(p, cpu, deadline, now, !tctx->woke_sync);
 	return cpu_preemptible(cs, deadline, now) ? cpu : -1;
 }
 

@@ -14,7 +14,7 @@ constexpr std::array<std::string_view, FP_NR_COUNTERS> kNames = {
     "cpu_mode",        "lag_clamped",       "keep_prev",     "cpu_online",    "cpu_offline",
     "wakeup_preempts", "cpu_released",      "reenqueued",    "rescued",       "llc_steals",
     "sync_wakeups",    "periodic_preempts", "idle_kicks",    "rt_lends",      "idle_here",
-    "util_samples",    "llc_balances",      "llc_preempts",  "claims_lost",
+    "util_samples",    "llc_balances",      "llc_preempts",  "claims_lost",   "protection_preempts",
 };
 // The array's size is FP_NR_COUNTERS whatever the list holds; a short list leaves the last
 // names empty.
