@@ -52,7 +52,7 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 	s32 cpu = task_cpu(p);
 	u64 now, vtime_now, deadline, slice;
 	u32 role, bound;
-	bool boost, waking, sought;
+	bool boost, waking, sought, woke_sync;
 
 	/* Every task gets a context in init_task; without one, queue it at the current time. */
 	if (!tctx) {
@@ -84,6 +84,11 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 	sought = tctx->victim_sought;
 	if (sought)
 		tctx->victim_sought = 0;
+	/* What the select_cpu of this wakeup said, once: a wakeup the kernel did not ask it
+	 * about (see above) counts as not synchronous. Cleared without a branch: a conditional
+	 * store here doubled the verifier's states of this callback on 6.12. */
+	woke_sync = tctx->woke_sync;
+	tctx->woke_sync = 0;
 	bound = wakeup_victim_bound(role, boost, tctx->periodic);
 	if (waking && bound && !sought &&
 	    preempt_for(p, cpu, deadline, slice, enq_flags, bound, now))
@@ -98,7 +103,7 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 		fp_dsq_insert_vtime(p, FP_CPU_DSQ(cpu), slice, deadline, enq_flags);
 		note_own_insert(cpu, now);
 		count(FP_CNT_ENQ_CPU);
-		if (waking && preempt_by_deadline(cpu, deadline, now, !tctx->woke_sync))
+		if (waking && preempt_by_deadline(cpu, deadline, now, !woke_sync))
 			return;
 		if (cpu != bpf_get_smp_processor_id())
 			scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
@@ -117,7 +122,7 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 		 * (preempt_other_llc). Kicks and inserts land once this callback returns, so their
 		 * order here does not matter. */
 		if (llc && !kick_idle_cpu(llc)) {
-			victim = shared_queue_victim(p, tctx, cpu, deadline, now);
+			victim = shared_queue_victim(p, woke_sync, cpu, deadline, now);
 			if (victim < 0 && nr_llcs > 1 && role == FP_ROLE_INTERACTIVE &&
 			    bpf_cpumask_weight(llc) == 1 &&
 			    preempt_other_llc(p, tctx, cpu, deadline, vtime_now, slice, enq_flags,

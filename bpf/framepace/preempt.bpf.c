@@ -220,7 +220,7 @@ static __always_inline bool preempt_by_deadline(s32 cpu, u64 deadline, u64 now,
 		return true;
 	}
 	if (wait_out_protection && protected_from(cs, deadline, now))
-		preempt_at_protection_end(cpu, cs, deadline, now);
+		preempt_at_protection_end(cpu, cs, now);
 	return false;
 }
 
@@ -245,7 +245,7 @@ static __always_inline s32 llc_victim(struct task_struct *p, s32 cpu, u64 deadli
 			break;
 		c = ((u32)cpu + i) % nr_cpus;
 		cs = cpu_state_of(c);
-		/* Not running a framepace task (RT, offline: never preempted). */
+		/* Not a CPU p may run on, or one of another LLC (it reads another queue). */
 		if (!cs || !task_may_run_on(p, c) || llc_of(c) != llc)
 			continue;
 		if (!cpu_preemptible(cs, deadline, now)) {
@@ -265,7 +265,7 @@ static __always_inline s32 llc_victim(struct task_struct *p, s32 cpu, u64 deadli
 	if (victim < 0 && protected_cpu >= 0) {
 		cs = cpu_state_of(protected_cpu);
 		if (cs)
-			preempt_at_protection_end(protected_cpu, cs, deadline, now);
+			preempt_at_protection_end(protected_cpu, cs, now);
 	}
 	return victim;
 }
@@ -287,13 +287,13 @@ static __always_inline s32 llc_victim(struct task_struct *p, s32 cpu, u64 deadli
  * sync wakee does not: its waker frees a CPU soon. Latency-critical and periodic wakers get
  * here only when no CPU runs work they may take by role.
  */
-static __always_inline s32 shared_queue_victim(struct task_struct *p, const struct task_ctx *tctx,
-                                               s32 cpu, u64 deadline, u64 now)
+static __always_inline s32 shared_queue_victim(struct task_struct *p, bool woke_sync, s32 cpu,
+                                               u64 deadline, u64 now)
 {
 	struct fp_cpu_state *cs = cpu_state_of(cpu);
 
-	if (!tctx->woke_sync || !runs_framepace_task(cs) || !task_may_run_on(p, cpu))
-		return llc_victim(p, cpu, deadline, now, !tctx->woke_sync);
+	if (!woke_sync || !runs_framepace_task(cs) || !task_may_run_on(p, cpu))
+		return llc_victim(p, cpu, deadline, now, !woke_sync);
 	return cpu_preemptible(cs, deadline, now) ? cpu : -1;
 }
 

@@ -206,7 +206,8 @@ s32 BPF_STRUCT_OPS(framepace_select_cpu, struct task_struct *p, s32 prev_cpu, u6
 			account_last_run(p, tctx, false, t);
 			note_waker(tctx, &now);
 		}
-		/* For enqueue, if no idle CPU is found (shared_queue_victim). */
+		/* For ops.enqueue, if no idle CPU is found (shared_queue_victim,
+		 * preempt_by_deadline); it clears it. */
 		tctx->woke_sync = (wake_flags & SCX_WAKE_SYNC) != 0;
 	}
 	cpu = sync_wake_cpu(p, prev_cpu, wake_flags, tctx, &prev_busy, &now, t);

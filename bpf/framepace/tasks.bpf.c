@@ -30,7 +30,7 @@ struct task_ctx {
 	u8 role;             /* enum fp_role */
 	u8 slept;            /* stopped without being runnable: the next run is a wakeup */
 	u8 periodic;         /* periodic_wakeups as of its last wakeup: its deadline_role */
-	u8 woke_sync;        /* its last wakeup was synchronous: the waker said it would sleep */
+	u8 woke_sync;        /* select_cpu: this wakeup is synchronous; ops.enqueue clears it */
 	u8 yielded;          /* called sched_yield() in this run: gives way to any waiting task */
 	u8 victim_sought;    /* select_cpu found no CPU to take by role: enqueue looks no more */
 };

@@ -274,7 +274,7 @@ fi
 # not when the batch slice does: a thread that sleeps 1 ms and 9 ms by turns (irregular, so it
 # takes no CPU by role), pinned beside two CPU hogs on CPU 0, measures how late each sleep
 # ends. The wakeups that came in a hog's first millisecond waited out the rest of its 6 ms
-# slice before (p90 6.9-7.8 ms over two rounds); 1.4-1.5 ms with protection_end.bpf.c.
+# slice before (p90 6.9-7.8 ms over two rounds); 0.5-0.9 ms with protection_end.bpf.c.
 protection_preempts() { vcall GetStats | jq '.counters.protection_preempts // 0'; }
 taskset -c 0 bash -c 'while :; do :; done' & H1=$!; PIDS+=($H1)
 taskset -c 0 bash -c 'while :; do :; done' & H2=$!; PIDS+=($H2)
