@@ -85,6 +85,68 @@ METRICS = (
 HIGHER_IS_BETTER = {"background_cpu", "background_execs"}
 
 
+# The idle pairs (sched_bench.py: EEVDF and framepace alternated, idle scenarios only): (key,
+# title, unit, extractor, the target's bound on the paired ratio). Audio-like threads are never
+# to be worse than EEVDF; the other idle figures within 5 %.
+IDLE_PAIR_ROWS = [
+    ("idle_wakeup_p99", "cyclictest p99", "µs", lambda f: f["idle_wakeup"]["p99_us"], 1.05),
+    ("idle_render_p99", "game frame-start p99", "µs", lambda f: f["idle_game"]["render"]["late_p99_us"], 1.05),
+    ("idle_audio_p99", "game audio p99", "µs", lambda f: f["idle_game"]["audio"]["late_p99_us"], 1.0),
+    ("idle_render_missed", "game frames missed", "frames", lambda f: f["idle_game"]["render"]["missed"], None),
+]
+
+
+def usable_pairs(doc):
+    """The idle pairs whose framepace run stayed attached throughout (an ejected one's figures
+    are not framepace's)."""
+    return [p for p in doc.get("idle_pairs") or [] if p["framepace"].get("stayed_attached")]
+
+
+def paired(pairs, get):
+    """[(EEVDF's figure, framepace's)] of each pair."""
+    return [(get(p["eevdf"]), get(p["framepace"])) for p in pairs]
+
+
+def idle_pair_targets(pairs):
+    """The idle targets on the pairs: the median of the paired ratios within its bound, and
+    framepace's missed frames over all pairs no more than EEVDF's."""
+    out = []
+    n = len(pairs)
+    where = f"idle, {n} pair{'s' if n != 1 else ''}"
+    for key, title, _, get, factor in IDLE_PAIR_ROWS:
+        figures = paired(pairs, get)
+        if factor is None:
+            ev, fp = sum(e for e, _ in figures), sum(f for _, f in figures)
+            out.append((f"{where}: {title}, all pairs, ≤ EEVDF's", f"{fp} vs {ev}", "EEVDF", fp <= ev))
+            continue
+        ratios = sorted(ratio(f, e) for e, f in figures)
+        mid = statistics.median(ratios)
+        lower = sum(1 for e, f in figures if f < e)
+        out.append((f"{where}: {title}, median of the paired ratios ≤ {factor:g}× EEVDF",
+                    f"{mid:.2f}× ({ratios[0]:.2f}–{ratios[-1]:.2f}; lower in {lower} of {n})",
+                    f"{factor:g}× EEVDF", mid <= factor))
+    return out
+
+
+def idle_pair_lines(doc, pairs):
+    """summary.md's section of the idle pairs: every pair's figures."""
+    left = len(doc.get("idle_pairs") or []) - len(pairs)
+    lines = ["", "## Idle, EEVDF and framepace alternated in pairs", "",
+             f"{len(pairs)} pair(s) after the repetitions, each scheduler started afresh, the first of "
+             "each pair alternating: the idle scenarios alone. What drifts in the host between "
+             "repetitions moves both runs of a pair alike; the idle targets below weigh each pair's "
+             "ratio." + (f" {left} pair(s) left out: framepace did not stay attached." if left else ""), ""]
+    head = ["pair", "first"] + [f"{title} [{unit}]: EEVDF / framepace" for _, title, unit, _, _ in IDLE_PAIR_ROWS]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for p in pairs:
+        row = [str(p["pair"] + 1), p["order"][0]]
+        for _, _, _, get, factor in IDLE_PAIR_ROWS:
+            e, f = get(p["eevdf"]), get(p["framepace"])
+            row.append(f"{e} / {f}" + (f" ({ratio(f, e):.2f}×)" if factor else ""))
+        lines.append("| " + " | ".join(row) + " |")
+    return lines
+
+
 def value(get, run):
     """The extractor's figure, or None where this run's data has no such field."""
     try:
@@ -179,8 +241,9 @@ def best_peer(table, key):
     return pick(cells, key=lambda c: c[1])
 
 
-def targets(table):
-    """The issues' targets: (what, framepace's figure, the bound, met)."""
+def targets(table, pairs=()):
+    """The issues' targets: (what, framepace's figure, the bound, met). pairs: the idle pairs,
+    whose paired rows follow the idle rows of the repetitions."""
     out = []
 
     def med(key, sched):
@@ -207,6 +270,8 @@ def targets(table):
     if None not in (fp_m, ev_m):
         out.append(("idle: missed frames ≤ EEVDF's", f"{num(fp_m)} vs {num(ev_m)}", "EEVDF", fp_m <= ev_m))
     bound("idle: cyclictest p99 ≤ 1.05× EEVDF", "idle_wakeup_p99", "EEVDF", ev("idle_wakeup_p99"), 1.05)
+    if pairs:
+        out += idle_pair_targets(pairs)
     # The detected game under load.
     bound("game under load: frame-start p99 ≤ 0.25× EEVDF", "render_p99", "EEVDF", ev("render_p99"), 0.25)
     vs_best_peer("game under load: frame-start p99 ≤ 0.8× the best peer", "render_p99", 0.8)
@@ -310,8 +375,11 @@ def markdown(doc, table, left_out):
                 moved = (r.get("peer_counters") or {}).get("moved", [])
                 lines.append(f"| {r['scheduler']} | {r['rep'] + 1} | {'yes' if r.get('stayed_attached') else '**no**'} "
                              f"| {len(moved)} | {', '.join(moved[:4])} |")
+    pairs = usable_pairs(doc)
+    if pairs:
+        lines += idle_pair_lines(doc, pairs)
     lines += ["", "## Targets", "", "| target | framepace | bound | met |", "|---|---|---|---|"]
-    for what, got, bound, met in targets(table):
+    for what, got, bound, met in targets(table, pairs):
         lines.append(f"| {what} | {got} | {bound} | {'yes' if met else '**no**'} |")
     lines += ["", "![frame-start lateness CDF](frame_lateness_cdf.png)", "",
               "![latency, throughput and cost](summary_bars.png)", ""]

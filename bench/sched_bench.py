@@ -5,7 +5,7 @@ scx_lavd, scx_cake: bench/peers/) and framepace, interleaved (each repetition ro
 order), all in one boot. Writes every raw figure as one JSON document.
 
     sched_bench.py --out FILE --scx-simple PATH --tools DIR [--peers DIR] [--smoke] [--reps N]
-                   [--schedulers NAME,NAME...]
+                   [--schedulers NAME,NAME...] [--idle-pairs N]
 
 --peers DIR holds bench/peers/'s loaders; every loader found there is run, and one that fails
 to attach fails the benchmark. Without it the peers are left out and the document says so.
@@ -38,6 +38,13 @@ Scenarios, per scheduler and repetition:
   background      what the load got done while the game, input and loaded-wakeup scenarios
                   ran: the hogs' CPU time per second and the fork loop's execs per second, so
                   a policy that starves background work shows its cost.
+
+Idle pairs, after the repetitions (when both EEVDF and framepace run): the two idle scenarios
+(idle_wakeup, idle_game) under EEVDF and framepace in turn, a fresh start of each, for
+--idle-pairs pairs, the first of each pair alternating ("idle_pairs" in the document). In
+this VM the idle figures of one scheduler differ between repetitions by more than the 5 %
+the idle targets allow; what drifts in the host moves both of a pair alike, so the report
+compares them pair by pair.
 
 framepace's own counters (GetStats) are read around each phase of its runs (idle, loaded,
 throughput; "framepace_counters": what moved in each), and the roles it gave the undetected
@@ -112,9 +119,11 @@ def williams_orders(names):
 # 500 key presses are 1,000 events: the p99 is the tenth slowest (with 100 presses it was the
 # second, and one stray stall set a scheduler's figure).
 FULL = dict(reps=3, game_s=20, keys=500, cyclic_s=10, messaging=["-g", "4", "-l", "200"],
-            hackbench=["-g", "4", "-l", "200"], limiter_frames=300)
+            hackbench=["-g", "4", "-l", "200"], limiter_frames=300, idle_pairs=6)
 SMOKE = dict(reps=1, game_s=3, keys=10, cyclic_s=2, messaging=["-g", "2", "-l", "20"],
-             hackbench=["-g", "2", "-l", "20"], limiter_frames=30)
+             hackbench=["-g", "2", "-l", "20"], limiter_frames=30, idle_pairs=1)
+# The schedulers of the idle pairs: the idle targets are framepace's against EEVDF's.
+IDLE_PAIR = ["eevdf", "framepace"]
 
 
 def progress(text):
@@ -431,14 +440,19 @@ def framepace_counters():
     return stats["counters"] if stats else None
 
 
+def idle_figures(name, cfg, tools):
+    """The two idle scenarios: cyclictest, then the synthetic game alone."""
+    progress(f"{name}: idle wakeup latency ({cfg['cyclic_s']} s)")
+    figures = {"idle_wakeup": cyclictest(cfg["cyclic_s"])}
+    progress(f"{name}: synthetic game on the idle system ({cfg['game_s']} s)")
+    figures["idle_game"], _ = game(tools, cfg["game_s"], steam=True)
+    return figures
+
+
 def run_one(sched, cfg, tools):
-    figures = {}
     own = sched.name == "framepace"
     phases = [("start", framepace_counters())] if own else []
-    progress(f"{sched.name}: idle wakeup latency ({cfg['cyclic_s']} s)")
-    figures["idle_wakeup"] = cyclictest(cfg["cyclic_s"])
-    progress(f"{sched.name}: synthetic game on the idle system ({cfg['game_s']} s)")
-    figures["idle_game"], _ = game(tools, cfg["game_s"], steam=True)
+    figures = idle_figures(sched.name, cfg, tools)
     progress(f"{sched.name}: spin-waits on sched_yield() on the idle system")
     figures["yield_handover"] = yield_spin(tools, ["spin", 300, 2 * os.cpu_count(), -1])
     if own:
@@ -485,6 +499,44 @@ def run_one(sched, cfg, tools):
     return figures
 
 
+def measured(sched, measure):
+    """Starts sched, gives it the settle time, takes measure()'s figures and stops it. A
+    scheduler ejected and reloaded meanwhile moved enable_seq: its figures are not its own,
+    and the run fails rather than report them. Returns the figures and, for a peer whose
+    loader ended on its own, why."""
+    sched.start()
+    seq0 = read(ENABLE_SEQ)
+    time.sleep(SETTLE_S)
+    try:
+        figures = measure()
+        seq1 = read(ENABLE_SEQ)
+    finally:
+        exited_early = sched.stop()
+    if sched.name != "eevdf" and seq1 != seq0:
+        raise RuntimeError(f"{sched.name} was re-attached during its run (enable_seq {seq0} -> {seq1})")
+    figures["enable_seq"] = [seq0, seq1]
+    return figures, exited_early
+
+
+def idle_pairs(cfg, tools):
+    """The idle pairs (see the top): [{"pair", "order", "eevdf": figures, "framepace": ...}]."""
+    pairs = []
+    for i in range(cfg["idle_pairs"]):
+        order = IDLE_PAIR if i % 2 == 0 else list(reversed(IDLE_PAIR))
+        pair = {"pair": i, "order": order}
+        for name in order:
+            progress(f"idle pair {i + 1}/{cfg['idle_pairs']}, {name}")
+            sched = Scheduler(name)
+
+            def measure():
+                figures = idle_figures(name, cfg, tools)
+                figures["stayed_attached"] = sched.attached()
+                return figures
+            pair[name], _ = measured(sched, measure)
+        pairs.append(pair)
+    return pairs
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True)
@@ -494,11 +546,14 @@ def main():
     ap.add_argument("--peers-missing", help="why there are no peers (recorded in the document)")
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--reps", type=int)
+    ap.add_argument("--idle-pairs", type=int, help="idle pairs after the repetitions (0: none)")
     ap.add_argument("--schedulers", help="comma-separated: run only these")
     args = ap.parse_args()
     cfg = dict(SMOKE if args.smoke else FULL)
     if args.reps:
         cfg["reps"] = args.reps
+    if args.idle_pairs is not None:
+        cfg["idle_pairs"] = args.idle_pairs
 
     commands = {"scx_simple": args.scx_simple}
     peers_meta = {"folder": args.peers, "run": [], "missing": args.peers_missing}
@@ -530,29 +585,22 @@ def main():
             progress(f"repetition {rep + 1}/{cfg['reps']}, {name} "
                      f"({time.monotonic() - started:.0f} s so far)")
             sched = Scheduler(name, commands.get(name))
-            sched.start()
-            seq0 = read(ENABLE_SEQ)
-            time.sleep(SETTLE_S)
-            exited_early = None
-            try:
-                counters0 = sched.counters()
+            counters = []
+
+            def measure():
+                counters.append(sched.counters())
                 figures = run_one(sched, cfg, args.tools)
-                counters1 = sched.counters()
-                seq1 = read(ENABLE_SEQ)
-            finally:
-                exited_early = sched.stop()
-            # A scheduler ejected and reloaded mid-run moved enable_seq: its figures are not
-            # its own, and the run fails rather than report them.
-            if name != "eevdf" and seq1 != seq0:
-                raise RuntimeError(f"{name} was re-attached during its run (enable_seq {seq0} -> {seq1})")
-            figures["enable_seq"] = [seq0, seq1]
+                counters.append(sched.counters())
+                return figures
+            figures, exited_early = measured(sched, measure)
             if name in PEERS:
-                moved = counters_moved(counters0, counters1)
-                figures["peer_counters"] = {"moved": moved, "before": counters0, "after": counters1}
+                moved = counters_moved(*counters)
+                figures["peer_counters"] = {"moved": moved, "before": counters[0], "after": counters[1]}
                 if exited_early:
                     figures["loader_exit"] = exited_early
                 progress(f"{name}: {len(moved)} of its counters moved during the run")
             runs.append({"rep": rep, "scheduler": name, **figures})
+    pairs = idle_pairs(cfg, args.tools) if all(n in schedulers for n in IDLE_PAIR) else []
     # The clocksource at the start and the end: a switch (the kernel's watchdog gives up on
     # the TSC) changes what every clock read costs from then on.
     clocksource.append(read(CLOCKSOURCE))
@@ -561,9 +609,9 @@ def main():
                     "date": time.strftime("%Y-%m-%d"), "smoke": args.smoke, "reps": cfg["reps"],
                     "schedulers": schedulers, "peers": peers_meta,
                     "scx_simple": read(os.path.join(os.path.dirname(args.scx_simple), "VERSION")),
-                    "game_s": cfg["game_s"], "settle_s": SETTLE_S,
+                    "game_s": cfg["game_s"], "settle_s": SETTLE_S, "idle_pairs": cfg["idle_pairs"],
                     "seconds": round(time.monotonic() - started)},
-           "runs": runs}
+           "runs": runs, "idle_pairs": pairs}
     with open(args.out, "w") as f:
         json.dump(doc, f)
     progress(f"done in {time.monotonic() - started:.0f} s")

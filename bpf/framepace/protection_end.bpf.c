@@ -30,6 +30,15 @@ struct {
 	__type(value, struct protection_end);
 } protection_ends SEC(".maps");
 
+/* Whether the first task in a queue would take the CPU of cs by deadline. */
+static __always_inline bool queue_head_outranks(u64 dsq_id, const struct fp_cpu_state *cs)
+{
+	u64 head;
+
+	return queue_head_deadline(dsq_id, &head) &&
+	       deadline_outranks(head, cs->role, cs->deadline);
+}
+
 /* Whether the first task waiting where cpu dispatches from (its LLC's shared queue, its own)
  * would take the CPU of cs by deadline. Read as the protection ends, not as the waker was
  * queued: that waker may have run elsewhere since (an idle CPU it woke, another LLC). The RCU
@@ -38,14 +47,10 @@ struct {
 static __always_inline bool waiter_outranks(s32 cpu, const struct fp_cpu_state *cs)
 {
 	bool outranks;
-	u64 head;
 
 	bpf_rcu_read_lock();
-	outranks = queue_head_deadline(shared_dsq_of(cpu), &head) &&
-	           deadline_outranks(head, cs->role, cs->deadline);
-	if (!outranks && (u32)cpu < FP_MAX_CPUS)
-		outranks = queue_head_deadline(FP_CPU_DSQ(cpu), &head) &&
-		           deadline_outranks(head, cs->role, cs->deadline);
+	outranks = queue_head_outranks(shared_dsq_of(cpu), cs) ||
+	           ((u32)cpu < FP_MAX_CPUS && queue_head_outranks(FP_CPU_DSQ(cpu), cs));
 	bpf_rcu_read_unlock();
 	return outranks;
 }

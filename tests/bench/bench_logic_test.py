@@ -100,5 +100,34 @@ class Report(unittest.TestCase):
         self.assertTrue(row.endswith("| 0.33× (bpfland) |"), row)
 
 
+def idle(wakeup_p99, render_p99, missed, audio_p99=1000, attached=True):
+    return {"idle_wakeup": {"p99_us": wakeup_p99}, "stayed_attached": attached,
+            "idle_game": {"render": {"late_p99_us": render_p99, "missed": missed},
+                          "audio": {"late_p99_us": audio_p99}}}
+
+
+class IdlePairs(unittest.TestCase):
+    def test_each_pair_is_weighed_by_its_own_ratio(self):
+        # The host drifts: pair 2 is slow for both. A median over each scheduler's own runs
+        # would compare 600 with 300 (2×); the paired ratios are 1.1, 1.0 and 0.5.
+        pairs = [{"pair": 0, "order": ["eevdf", "framepace"], "eevdf": idle(100, 1000, 1), "framepace": idle(110, 900, 0)},
+                 {"pair": 1, "order": ["framepace", "eevdf"], "eevdf": idle(600, 1000, 0), "framepace": idle(600, 1000, 2)},
+                 {"pair": 2, "order": ["eevdf", "framepace"], "eevdf": idle(2000, 1000, 0), "framepace": idle(1000, 1100, 0)}]
+        got = {what.split(": ")[1].split(",")[0]: (figure, met)
+               for what, figure, _, met in report.idle_pair_targets(pairs)}
+        self.assertEqual(got["cyclictest p99"], ("1.00× (0.50–1.10; lower in 1 of 3)", True))
+        self.assertEqual(got["game frame-start p99"], ("1.00× (0.90–1.10; lower in 1 of 3)", True))
+        # Missed frames over all pairs: 2 against 1.
+        self.assertEqual(got["game frames missed"], ("2 vs 1", False))
+
+    def test_a_pair_whose_framepace_was_ejected_is_left_out(self):
+        doc = {"idle_pairs": [{"pair": 0, "order": ["eevdf", "framepace"], "eevdf": idle(1, 1, 0),
+                               "framepace": idle(1, 1, 0, attached=False)},
+                              {"pair": 1, "order": ["framepace", "eevdf"], "eevdf": idle(1, 1, 0),
+                               "framepace": idle(1, 1, 0)}]}
+        self.assertEqual([p["pair"] for p in report.usable_pairs(doc)], [1])
+        self.assertIn("1 pair(s) left out", "\n".join(report.idle_pair_lines(doc, report.usable_pairs(doc))))
+
+
 if __name__ == "__main__":
     unittest.main()

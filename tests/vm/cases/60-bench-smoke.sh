@@ -27,6 +27,8 @@ fi
 doc=/run/bench-smoke.json
 expected=$(jq '.meta.schedulers | length' $doc)
 schedulers=$(jq '[.runs[].scheduler] | unique | length' $doc)
+# The idle pairs (EEVDF and framepace alternated) ran, framepace attached in each.
+pairs=$(jq '[.idle_pairs[] | select(.framepace.stayed_attached and .eevdf.idle_wakeup.samples > 0)] | length' $doc)
 # A peer is excused only for a stall (its loader reports the kernel's reason as it exits);
 # one that failed otherwise (a runtime error of its BPF) is broken.
 not_attached=$(jq -r '[.runs[] | select((.stayed_attached | not) and (.scheduler == "framepace" or
@@ -36,9 +38,10 @@ still=$(jq -r '[.runs[] | select(.stayed_attached and .peer_counters and (.peer_
 moved=$(jq -r '[.runs[] | select(.peer_counters) | "\(.scheduler) \(.peer_counters.moved | length)"] | join(", ")' $doc)
 ejected=$(jq -r '[.runs[] | select(.stayed_attached | not) | .scheduler] | join(" ")' $doc)
 peers_run=$(jq -r '.meta.peers.run | join(" ")' $doc)
-why="schedulers run: $schedulers of $expected; peers: ${peers_run:-none (${FRAMEPACE_PEERS_MISSING:-no loaders in the guest})}; peer counters moved: ${moved:-n/a}; fewest callbacks measured: $fewest_callbacks; ejected mid-run: ${ejected:-none}"
+why="schedulers run: $schedulers of $expected; peers: ${peers_run:-none (${FRAMEPACE_PEERS_MISSING:-no loaders in the guest})}; peer counters moved: ${moved:-n/a}; fewest callbacks measured: $fewest_callbacks; idle pairs: $pairs of $(jq .meta.idle_pairs $doc); ejected mid-run: ${ejected:-none}"
 [ -n "$ejected" ] && why="$why ($(dmesg | grep -o 'sched_ext: BPF scheduler .* disabled (.*' | grep -v 'unregistered' | tail -3 | paste -sd';'))"
-if [ "$schedulers" = "$expected" ] && [ -z "$not_attached" ] && [ -z "$still" ] && [ "$fewest_callbacks" -ge 4 ]; then
+if [ "$schedulers" = "$expected" ] && [ -z "$not_attached" ] && [ -z "$still" ] && [ "$fewest_callbacks" -ge 4 ] &&
+    [ "$pairs" = "$(jq .meta.idle_pairs $doc)" ] && [ "$pairs" -ge 1 ]; then
     result bench_smoke pass "$why; $(jq -c '.meta | del(.peers.build)' $doc)" "@$doc"
 else
     result bench_smoke fail "$why${not_attached:+; not attached throughout: $not_attached}${still:+; counters still: $still}"
