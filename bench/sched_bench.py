@@ -16,6 +16,9 @@ Scenarios, per scheduler and repetition:
   idle_wakeup     cyclictest (SCHED_OTHER, 1 ms interval) on an idle system
   idle_game       the synthetic game alone on the idle system; under EEVDF this is "the
                   limit": the game's own unloaded behaviour
+  exec_burst_game the same game on the idle system while a short program (python3 -c pass)
+                  is started every 0.5 s: a desktop's background (a notification, a shell
+                  prompt, a tray applet's poll); "bursts" says how many were started
   game            the synthetic game (framepace-bench-game, launched as a Steam game) under
                   2 CPU hogs per vCPU plus a fork/exec loop
   undetected_game the same game under the same load, launched without Steam's environment (as
@@ -388,6 +391,30 @@ def game(tools, seconds, steam, midway=None):
     return json.loads(out), seen
 
 
+class ExecBursts:
+    """A short-lived program started every half second, one at a time, until the block ends;
+    count says how many ran."""
+
+    def __init__(self):
+        self.count = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self):
+        while not self.stop.is_set():
+            subprocess.run(["python3", "-c", "pass"], check=True)
+            self.count += 1
+            self.stop.wait(0.5)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+
+
 def yield_spin(tools, args, steam=False):
     """One run of framepace-vm-yield-spin (spin-waits on sched_yield()): its JSON."""
     out = subprocess.run([f"{tools}/framepace-vm-yield-spin"] + [str(a) for a in args], env=launch_env(steam),
@@ -453,6 +480,11 @@ def run_one(sched, cfg, tools):
     own = sched.name == "framepace"
     phases = [("start", framepace_counters())] if own else []
     figures = idle_figures(sched.name, cfg, tools)
+    progress(f"{sched.name}: synthetic game on the idle system, a program started every 0.5 s "
+             f"({cfg['game_s']} s)")
+    with ExecBursts() as bursts:
+        figures["exec_burst_game"], _ = game(tools, cfg["game_s"], steam=True)
+    figures["exec_burst_game"]["bursts"] = bursts.count
     progress(f"{sched.name}: spin-waits on sched_yield() on the idle system")
     figures["yield_handover"] = yield_spin(tools, ["spin", 300, 2 * os.cpu_count(), -1])
     if own:
