@@ -3,7 +3,8 @@
 # on a real sched_ext kernel and runs every scenario under EEVDF, scx_simple, the peers gamers
 # run (scx_bpfland, scx_lavd, scx_cake, built by bench/peers/ from an scx export) and
 # framepace, interleaved and repeated; then writes raw.json, summary.md and the PNG plots to
-# results/bench-<kernel>-<date>/ (or --out). Takes about 40 minutes under TCG (3 repetitions).
+# results/bench-<kernel>-<date>/ (or --out). Takes about 50 minutes under TCG (3 repetitions,
+# then the idle pairs).
 #   bench/run.sh [--kernel KVER] [--reps N] [--smoke] [--peers-src DIR] [--out DIR]
 #                [--schedulers eevdf,framepace,...]
 # --peers-src: the scx export to build the peers from; by default ../shared/peers/scx-7a58a3a
