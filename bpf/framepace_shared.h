@@ -144,8 +144,10 @@ struct fp_cpu_state {
 	fp_u64 preemptible_at;   /* no waker preempts it before start + wakeup_protection_ns */
 	fp_u32 own_inserted;     /* queue_stamp of the last task put in the CPU's own queue */
 	fp_u32 own_stolen_at;    /* own_inserted when a steal last took nothing from that queue */
-	fp_u32 balance_turn;     /* which other LLC balance_llcs looks at next */
-	fp_u32 yielder_waits;    /* the task that stopped last gave way on a yield and waits */
+	fp_u16 balance_turn;     /* which other LLC balance_llcs looks at next */
+	fp_u16 yielder_waits;    /* the task that stopped last gave way on a yield and waits */
+	fp_u32 latency_at;       /* latency_stamp() as a game, compositor or audio thread last
+	                          * started here (policy.h: where forks start) */
 	fp_u64 yielder_deadline; /* its deadline then, charged for the yield */
 	fp_u64 run_started;      /* fp_now_at_switch() as its task started, for ops.stopping */
 	fp_u32 moved_from_llc;   /* 1 + the LLC whose clock the deadline of the task dispatch

@@ -400,6 +400,41 @@ static __always_inline bool empty_queue_markable(u32 inserted_stamp, u64 now)
 }
 
 /*
+ * Where a new process starts (ops.select_cpu on a fork): not on an idle CPU a game, compositor
+ * or audio thread started on within FP_LATENCY_CPU_RECENT_NS, while its parent's CPU is not
+ * one. The kernel never moves a task at exec under sched_ext (select_task_rq_scx keeps prev
+ * for WF_EXEC), so a short program runs its whole life where its fork put it, and there the
+ * game's timers fire: each game thread they wake finds the CPU busy and goes elsewhere. EEVDF's
+ * exec balancing (sched_exec) moves the program to the CPU its parent left instead. Traced
+ * with a program started every 0.5 s beside the idle benchmark game (2 vCPUs, 7.3.4): wakeups
+ * of game threads on the program's CPU moved to the other, idle one 792 times under framepace
+ * and 72 under EEVDF. Which CPUs those threads use is stamped as each run starts
+ * (latency_stamp: the clock in ~1 ms units, 32 bits, odd so that it never reads as the zero of
+ * a CPU none ran on); 50 ms is three frames at 60 Hz. A stamp from a CPU whose clock reads
+ * ahead is recent too; one older than half the wrap (26 days) is not.
+ */
+#define FP_LATENCY_STAMP_SHIFT 20
+#define FP_LATENCY_CPU_RECENT_NS (50 * 1000 * 1000ULL)
+
+static __always_inline bool marks_latency_cpu(u32 role)
+{
+	return game_role(role) || latency_critical(role);
+}
+
+static __always_inline u32 latency_stamp(u64 now)
+{
+	return (u32)(now >> FP_LATENCY_STAMP_SHIFT) | 1;
+}
+
+static __always_inline bool latency_cpu_recent(u32 stamp, u64 now)
+{
+	s32 age = (s32)(latency_stamp(now) - stamp),
+	    recent = (s32)(FP_LATENCY_CPU_RECENT_NS >> FP_LATENCY_STAMP_SHIFT);
+
+	return stamp && age < recent && age > -recent;
+}
+
+/*
  * Whether a task whose slice ended (or that yielded) runs on: when nothing waits, always;
  * else only if its deadline, charged for the run so far, is still before head, that of the
  * task dispatch would take, and it did not yield. Charged deadlines alone would keep a task

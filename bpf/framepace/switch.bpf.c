@@ -33,6 +33,8 @@ void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
 	now = fp_now_at_switch(p);
 	cs->run_started = now;
 	cs->run_ticket = slice & FP_TICKET_MASK;
+	if (marks_latency_cpu(role))
+		cs->latency_at = latency_stamp(now);
 	occupy_cpu(cs, role, deadline, protect, now);
 	cut_slice_for_yielder(cs, p, role, deadline, protect);
 	mark_acquired(cs);

@@ -406,3 +406,26 @@ TEST(Policy, AQueueStampNeverReadsAsTheMarkOfAQueueNeverLookedAt) {
     // Stamps of inserts a few microseconds apart differ, so a mark on one skips only it.
     EXPECT_NE(queue_stamp(1'000'000), queue_stamp(1'004'096));
 }
+
+TEST(Policy, ForksAvoidCpusWhereLatencyThreadsStartedLately) {
+    const u64 now = 7'000 * kMs;
+    EXPECT_TRUE(marks_latency_cpu(FP_ROLE_GAME));
+    EXPECT_TRUE(marks_latency_cpu(FP_ROLE_GAME_CRITICAL));
+    EXPECT_TRUE(marks_latency_cpu(FP_ROLE_COMPOSITOR));
+    EXPECT_TRUE(marks_latency_cpu(FP_ROLE_AUDIO));
+    EXPECT_FALSE(marks_latency_cpu(FP_ROLE_NORMAL));
+    EXPECT_FALSE(marks_latency_cpu(FP_ROLE_INTERACTIVE));
+    EXPECT_FALSE(marks_latency_cpu(FP_ROLE_BATCH));
+
+    const u32 stamp = latency_stamp(now);
+    EXPECT_NE(stamp, 0u);
+    EXPECT_NE(latency_stamp(0), 0u);
+    EXPECT_TRUE(latency_cpu_recent(stamp, now));
+    EXPECT_TRUE(latency_cpu_recent(stamp, now + 40 * kMs));
+    EXPECT_FALSE(latency_cpu_recent(stamp, now + 60 * kMs));
+    // A stamp from a CPU whose clock reads a little ahead is recent.
+    EXPECT_TRUE(latency_cpu_recent(stamp, now - 5 * kMs));
+    // A CPU no such thread ever started on; a stamp older than half the wrap (26 days).
+    EXPECT_FALSE(latency_cpu_recent(0, now));
+    EXPECT_FALSE(latency_cpu_recent(stamp, now + 30ULL * 24 * 3600 * 1000 * kMs));
+}
