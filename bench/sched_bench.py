@@ -49,10 +49,10 @@ this VM the idle figures of one scheduler differ between repetitions by more tha
 the idle targets allow; what drifts in the host moves both of a pair alike, so the report
 compares them pair by pair.
 
-framepace's own counters (GetStats) are read around each phase of its runs (idle, loaded,
-throughput; "framepace_counters": what moved in each), and the roles it gave the undetected
-game's threads are read while that game runs ("undetected_roles"): the reasons behind its
-figures.
+framepace's own counters (GetStats) are read around each phase of its runs (idle,
+exec_bursts, loaded, throughput; "framepace_counters": what moved in each), and the roles it
+gave the undetected game's threads are read while that game runs ("undetected_roles"): the
+reasons behind its figures.
 
 Each sched_ext scheduler's run is checked to have stayed attached throughout: the kernel's
 enable_seq must not move between its start and its stop (an ejection and reload would). A
@@ -123,7 +123,7 @@ def williams_orders(names):
 # second, and one stray stall set a scheduler's figure).
 FULL = dict(reps=3, game_s=20, keys=500, cyclic_s=10, messaging=["-g", "4", "-l", "200"],
             hackbench=["-g", "4", "-l", "200"], limiter_frames=300, idle_pairs=6)
-SMOKE = dict(reps=1, game_s=3, keys=10, cyclic_s=2, messaging=["-g", "2", "-l", "20"],
+SMOKE = dict(reps=1, game_s=2, keys=10, cyclic_s=1, messaging=["-g", "2", "-l", "20"],
              hackbench=["-g", "2", "-l", "20"], limiter_frames=30, idle_pairs=1)
 # The schedulers of the idle pairs: the idle targets are framepace's against EEVDF's.
 IDLE_PAIR = ["eevdf", "framepace"]
@@ -393,26 +393,33 @@ def game(tools, seconds, steam, midway=None):
 
 class ExecBursts:
     """A short-lived program started every half second, one at a time, until the block ends;
-    count says how many ran."""
+    count says how many ran. A start that failed ends the bursts and is raised as the block
+    ends: a game that ran without them must not count as one that ran with them."""
 
     def __init__(self):
         self.count = 0
+        self.error = None
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._loop, daemon=True)
 
     def _loop(self):
-        while not self.stop.is_set():
-            subprocess.run(["python3", "-c", "pass"], check=True)
-            self.count += 1
-            self.stop.wait(0.5)
+        try:
+            while not self.stop.is_set():
+                subprocess.run(["python3", "-c", "pass"], check=True)
+                self.count += 1
+                self.stop.wait(0.5)
+        except (OSError, subprocess.SubprocessError) as e:
+            self.error = e
 
     def __enter__(self):
         self.thread.start()
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, *exc):
         self.stop.set()
         self.thread.join()
+        if self.error is not None and exc_type is None:
+            raise RuntimeError(f"exec bursts stopped after {self.count}: {self.error}") from self.error
 
 
 def yield_spin(tools, args, steam=False):
@@ -480,15 +487,17 @@ def run_one(sched, cfg, tools):
     own = sched.name == "framepace"
     phases = [("start", framepace_counters())] if own else []
     figures = idle_figures(sched.name, cfg, tools)
+    progress(f"{sched.name}: spin-waits on sched_yield() on the idle system")
+    figures["yield_handover"] = yield_spin(tools, ["spin", 300, 2 * os.cpu_count(), -1])
+    if own:
+        phases.append(("idle", framepace_counters()))
     progress(f"{sched.name}: synthetic game on the idle system, a program started every 0.5 s "
              f"({cfg['game_s']} s)")
     with ExecBursts() as bursts:
         figures["exec_burst_game"], _ = game(tools, cfg["game_s"], steam=True)
     figures["exec_burst_game"]["bursts"] = bursts.count
-    progress(f"{sched.name}: spin-waits on sched_yield() on the idle system")
-    figures["yield_handover"] = yield_spin(tools, ["spin", 300, 2 * os.cpu_count(), -1])
     if own:
-        phases.append(("idle", framepace_counters()))
+        phases.append(("exec_bursts", framepace_counters()))
     with Load() as load:
         progress(f"{sched.name}: synthetic game under load ({cfg['game_s']} s)")
         figures["game"], _ = game(tools, cfg["game_s"], steam=True)

@@ -113,12 +113,13 @@ class IdlePairs(unittest.TestCase):
         pairs = [{"pair": 0, "order": ["eevdf", "framepace"], "eevdf": idle(100, 1000, 1), "framepace": idle(110, 900, 0)},
                  {"pair": 1, "order": ["framepace", "eevdf"], "eevdf": idle(600, 1000, 0), "framepace": idle(600, 1000, 2)},
                  {"pair": 2, "order": ["eevdf", "framepace"], "eevdf": idle(2000, 1000, 0), "framepace": idle(1000, 1100, 0)}]
-        got = {what.split(": ")[1].split(",")[0]: (figure, met)
+        got = {what.split(", 3 idle pairs")[0]: (figure, met)
                for what, figure, _, met in report.idle_pair_targets(pairs)}
-        self.assertEqual(got["cyclictest p99"], ("1.00× (0.50–1.10; lower in 1 of 3)", True))
-        self.assertEqual(got["game frame-start p99"], ("1.00× (0.90–1.10; lower in 1 of 3)", True))
+        title = lambda key: report.METRIC[key][1]  # noqa: E731
+        self.assertEqual(got[title("idle_wakeup_p99")], ("1.00× (0.50–1.10; lower in 1 of 3)", True))
+        self.assertEqual(got[title("idle_render_p99")], ("1.00× (0.90–1.10; lower in 1 of 3)", True))
         # Missed frames over all pairs: 2 against 1.
-        self.assertEqual(got["game frames missed"], ("2 vs 1", False))
+        self.assertEqual(got[title("idle_render_missed")], ("2 vs 1", False))
 
     def test_a_pair_whose_framepace_was_ejected_is_left_out(self):
         doc = {"idle_pairs": [{"pair": 0, "order": ["eevdf", "framepace"], "eevdf": idle(1, 1, 0),
