@@ -32,6 +32,7 @@ void scx_bpf_kick_cpu(s32 cpu, u64 flags) __weak __ksym;
 s32 scx_bpf_task_cpu(const struct task_struct *p) __weak __ksym;
 s32 scx_bpf_dsq_nr_queued(u64 dsq_id) __weak __ksym;
 const struct cpumask *scx_bpf_get_idle_cpumask(void) __weak __ksym;
+const struct cpumask *scx_bpf_get_idle_smtmask(void) __weak __ksym;
 int bpf_iter_scx_dsq_new(struct bpf_iter_scx_dsq *it, u64 dsq_id, u64 flags) __weak __ksym;
 struct task_struct *bpf_iter_scx_dsq_next(struct bpf_iter_scx_dsq *it) __weak __ksym;
 void bpf_iter_scx_dsq_destroy(struct bpf_iter_scx_dsq *it) __weak __ksym;

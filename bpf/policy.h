@@ -403,9 +403,10 @@ static __always_inline bool empty_queue_markable(u32 inserted_stamp, u64 now)
  * Where a new process starts (ops.select_cpu on a fork): not on an idle CPU a game, compositor
  * or audio thread started on within FP_LATENCY_CPU_RECENT_NS, while its parent's CPU is not
  * one. The kernel never moves a task at exec under sched_ext (select_task_rq_scx keeps prev
- * for WF_EXEC), so a short program runs its whole life where its fork put it, and there the
- * game's timers fire: each game thread they wake finds the CPU busy and goes elsewhere. EEVDF's
- * exec balancing (sched_exec) moves the program to the CPU its parent left instead. Traced
+ * for WF_EXEC), so a short program starts out where its fork put it, until something preempts
+ * it there, and there the game's timers fire: each game thread they wake finds the CPU busy
+ * and preempts it or goes elsewhere. EEVDF's exec balancing (sched_exec) moves the program to
+ * the CPU its parent left instead. Traced
  * with a program started every 0.5 s beside the idle benchmark game (2 vCPUs, 7.3.4): wakeups
  * of game threads on the program's CPU moved to the other, idle one 792 times under framepace
  * and 72 under EEVDF. Which CPUs those threads use is stamped as each run starts

@@ -79,27 +79,36 @@ static __always_inline s32 pick_idle_cpu(struct task_struct *p, s32 prev_cpu, st
 }
 
 /*
- * A new process, while a game, compositor or audio thread has started on a CPU of its parent's
- * LLC lately (policy.h: where forks start): an idle CPU of the LLC that none has, nearest id
- * after the parent's first; with none, the parent's CPU, if none has there either. It then
- * waits in that CPU's local queue, where no other CPU takes it, for its parent, which mostly
- * waits for it at once (a spawn, a shell's fork and wait); its first run ends there, and it is
- * queued as any other task after. Queued in the parent's CPU's own queue instead, whenever
- * the game's CPU was busy or skipped, 4 to 6 of 30 short programs still started on the game's
- * CPU (the VM test, 2 vCPUs; 26 to 29 of 30 with no game running): that CPU stole them as its
- * thread stopped, or took them from the shared queue. -1 for the usual search: no such
- * thread ran lately (the usual search, a wholly idle core first, is unchanged), or one ran
- * on the parent's CPU. Every CPU of the LLC is looked at, at most FP_PREEMPT_SCAN_MAX, and
- * idle bits are tested before one is claimed: forks only.
+ * A new process (not a thread: a pool's workers do not wait behind the thread that made them),
+ * while a game, compositor or audio thread has started on a CPU of its parent's LLC lately
+ * (policy.h: where forks start): an idle CPU of the LLC that none has, a wholly idle core
+ * first, nearest id after the parent's; with none, the parent's CPU, if none has there either
+ * and the parent runs there. It then waits in that CPU's local queue, where no other CPU takes
+ * it, for its parent, which mostly waits for it at once (a spawn, a shell's fork and wait);
+ * its first run starts there, and it is queued as any other task after. Only where a framepace
+ * task runs (runs_framepace_task): an RT task holding the CPU would keep it waiting there.
+ * Queued in the parent's CPU's own queue instead, whenever the game's CPU was busy or skipped,
+ * 4 to 6 of 30 short programs still started on the game's CPU (the VM test, 2 vCPUs; 26 to 29
+ * of 30 with no game running): that CPU stole them as its thread stopped, or took them from
+ * the shared queue. -1 for the usual search (pick_idle_cpu): a thread, no such thread ran
+ * lately, or none of the above. Every CPU of the LLC is looked at, at most
+ * FP_PREEMPT_SCAN_MAX, and idle bits are tested before one is claimed: new processes only.
+ * Not known here: which CPU is a latency CPU's SMT sibling. A wholly idle core may be the
+ * game's, its thread asleep, and the new process then shares the core with it (VM, two cores
+ * of two threads, the game on CPU 3: the spawns started on CPUs 1 and 2).
  */
 static __always_inline s32 fork_cpu(struct task_struct *p, s32 prev_cpu, u64 *now)
 {
-	const struct cpumask *idle = scx_bpf_get_idle_cpumask();
+	const struct cpumask *idle, *idle_cores;
 	struct fp_cpu_state *cs;
 	u32 i, c, llc = llc_of(prev_cpu);
-	s32 free_cpu = -1;
+	s32 free_cpu = -1, free_core = -1;
 	bool seen = false;
 
+	if (p->pid != p->tgid)
+		return -1;
+	idle = scx_bpf_get_idle_cpumask();
+	idle_cores = scx_bpf_get_idle_smtmask();
 	bpf_for(i, 0, nr_cpus)
 	{
 		if (i >= FP_PREEMPT_SCAN_MAX)
@@ -108,21 +117,32 @@ static __always_inline s32 fork_cpu(struct task_struct *p, s32 prev_cpu, u64 *no
 		if (llc_of(c) != llc || !task_may_run_on(p, c))
 			continue;
 		cs = cpu_state_of(c);
-		if (cs && latency_cpu_recent(cs->latency_at, clock_once(now)))
+		if (cs && latency_cpu_recent(cs->latency_at, clock_once(now))) {
 			seen = true;
-		else if (free_cpu < 0 && bpf_cpumask_test_cpu(c, idle))
+			continue;
+		}
+		if (!bpf_cpumask_test_cpu(c, idle))
+			continue;
+		if (free_cpu < 0)
 			free_cpu = c;
+		if (free_core < 0 && smt_enabled && bpf_cpumask_test_cpu(c, idle_cores))
+			free_core = c;
 	}
+	scx_bpf_put_idle_cpumask(idle_cores);
 	scx_bpf_put_idle_cpumask(idle);
 	if (!seen)
 		return -1;
+	if (free_core >= 0 && scx_bpf_test_and_clear_cpu_idle(free_core)) {
+		count(FP_CNT_DIRECT_CORE);
+		return free_core;
+	}
 	if (free_cpu >= 0 && scx_bpf_test_and_clear_cpu_idle(free_cpu)) {
 		count(FP_CNT_DIRECT_LLC);
 		return free_cpu;
 	}
-	cs = cpu_state_of(prev_cpu);
-	if (cs && !latency_cpu_recent(cs->latency_at, clock_once(now)) &&
-	    task_may_run_on(p, prev_cpu))
+	cs = this_cpu_state();
+	if (prev_cpu == bpf_get_smp_processor_id() && runs_framepace_task(cs) &&
+	    !latency_cpu_recent(cs->latency_at, clock_once(now)) && task_may_run_on(p, prev_cpu))
 		return prev_cpu;
 	return -1;
 }

@@ -340,7 +340,7 @@ else
     result undetected_game fail "exit $ug_rc; $ug"
 fi
 
-# --- sched_ext CI's smoke: aggressive CPU, fork and affinity stressors for 45 s, with the
+# --- sched_ext CI's smoke: aggressive CPU, fork and affinity stressors for 30 s, with the
 # per-callback cost measured by the kernel's BPF stats
 seq0=$(enable_seq)
 vcall ResetStats >/dev/null
@@ -352,7 +352,7 @@ stats0=$("$TOOLS/framepace-vm-probe" prog-stats framepace_)
   done; echo "$n $bad" >/run/fp-stress-samples ) &
 SAMPLER=$!
 rm -f /run/fp-stress-done
-stress=$(stress-ng --aggressive --cpu 2 --fork 2 --affinity 2 --timeout 45s --metrics-brief 2>&1)
+stress=$(stress-ng --aggressive --cpu 2 --fork 2 --affinity 2 --timeout 30s --metrics-brief 2>&1)
 stress_rc=$?
 touch /run/fp-stress-done; wait "$SAMPLER"; rm -f /run/fp-stress-done
 stats1=$("$TOOLS/framepace-vm-probe" prog-stats framepace_)
@@ -367,7 +367,7 @@ gap=$(( runs > stops ? runs - stops : stops - runs ))
 if [ "$stress_rc" = 0 ] && [ "$not_enabled" = 0 ] && [ "$(enable_seq)" = "$seq0" ] &&
    [ "$runs" -gt 10000 ] && [ "$gap" -le 64 ] &&
    [ "$(echo "$counters" | jq .shared_mode)" -ge 1 ]; then
-    result stress_aggressive pass "45 s of stress-ng --aggressive cpu/fork/affinity: $samples samples all enabled, no ejection; counters $counters; mean ns per call $costs" \
+    result stress_aggressive pass "30 s of stress-ng --aggressive cpu/fork/affinity: $samples samples all enabled, no ejection; counters $counters; mean ns per call $costs" \
         "{\"counters\":$counters,\"mean_ns_per_call\":$costs}"
 else
     result stress_aggressive fail "rc=$stress_rc not_enabled=$not_enabled/$samples seq $seq0→$(enable_seq) runs=$runs stops=$stops counters=$counters stress: $(echo "$stress" | tail -3)"

@@ -2,7 +2,7 @@
 # Where a new process starts while a game runs (policy.h: where forks start). sched_ext never
 # moves a task at exec, so a short program starts its life where its fork put it; framepace
 # keeps it off an idle CPU a game thread started on lately when its parent's CPU is free of
-# them.
+# them (a new thread is placed as any wakeup).
 #   fork_off_game_cpu: a Steam game pinned to the last CPU; a parent pinned to CPU 0 while it
 #       sleeps and let go right before each spawn (so that it forks on CPU 0 with every CPU
 #       allowed to the child) starts awk 40 times. perf records where the kernel put each new
@@ -57,11 +57,15 @@ if [ "$last_cpu" -lt 1 ] || ! wait_for 20 state_is enabled; then
     exit 0
 fi
 seq0=$(enable_seq)
-env SteamAppId=480 taskset -c "$last_cpu" "$TOOLS/framepace-bench-game" 30 >/dev/null &
+# Longer than the spawns take on the slowest host: it is stopped after them, and must be alive
+# then (a game that had ended would leave its CPU free).
+env SteamAppId=480 taskset -c "$last_cpu" "$TOOLS/framepace-bench-game" 300 >/dev/null &
 game=$!
 sleep 2
 game_roles=$(vtasks | jq -c "[.tasks[] | select(.pid == $game) | .role] | unique")
 with_game=$(traced_spawns 40)
+game_alive=yes
+kill -0 "$game" 2>/dev/null || game_alive=no
 kill "$game" 2>/dev/null
 wait "$game" 2>/dev/null
 sleep 0.5
@@ -77,6 +81,8 @@ if [ "$seq1" != "$seq0" ] || ! state_is enabled; then
     result fork_off_game_cpu fail "framepace did not stay attached (enable_seq $seq0 -> $seq1): $detail"
 elif [ -z "$with_game" ] || [ -z "$without_game" ] || [ "$traced" != 40 ] || [ "$traced_control" != 40 ]; then
     result fork_off_game_cpu fail "the spawns did not finish, or perf missed some: $detail"
+elif [ "$game_alive" != yes ]; then
+    result fork_off_game_cpu fail "the game ended before the spawns did: $detail"
 elif [ "$started_on_game" -le 2 ] && [ "$started_off_parent" -ge 20 ] &&
      jq -e 'any(. == "game" or . == "game_critical")' <<<"$game_roles" >/dev/null; then
     result fork_off_game_cpu pass "$detail"
