@@ -27,7 +27,7 @@ fi
 
 # --- install the way the README says: the scheduler runs at once, no call needed
 systemctl enable --now framepaced.service >/dev/null 2>&1
-wait_for 10 state_is enabled
+wait_for 30 state_is enabled
 links=$(ls /etc/systemd/system/framepace.target.wants 2>/dev/null | paste -sd' ')
 if systemctl is-active -q framepaced.service && systemctl is-active -q framepaced.socket &&
    state_is enabled && [ "$(sched_ops)" = framepace ] &&
@@ -85,7 +85,7 @@ else
     result stop_sticks fail "user rc=$user_rc out=$user_call state=$(sched_state) service=$(systemctl is-active framepaced.service) socket=$(systemctl is-active framepaced.socket)"
 fi
 systemctl start framepaced.service
-wait_for 10 state_is enabled
+wait_for 30 state_is enabled
 restarted=$(sched_state)
 
 # --- stop for good: disable --now, and the next boot leaves it off

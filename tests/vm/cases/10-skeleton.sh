@@ -141,7 +141,7 @@ fi
 use_daemon_args --no-restart --no-reload
 systemctl reset-failed framepaced.service 2>/dev/null
 systemctl start framepaced.service
-if wait_for 10 state_is enabled; then
+if wait_for 30 state_is enabled; then
     echo S >/proc/sysrq-trigger
     wait_for 10 bash -c '! systemctl is-active -q framepaced.service'
     entry=$(journal_entry "$MSG_SCHEDULER_EJECTED")

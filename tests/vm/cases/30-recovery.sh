@@ -17,7 +17,7 @@ mkdir -p /run/systemd/system/framepaced.service.d
 printf '[Service]\nWatchdogSec=5s\n' >/run/systemd/system/framepaced.service.d/watchdog.conf
 systemctl daemon-reload
 systemctl start framepaced.socket framepaced.service
-wait_for 10 state_is enabled
+wait_for 30 state_is enabled
 
 # sample_state FILE: every ~10 ms, with builtins only, counts samples and those where
 # framepace was not the enabled scheduler; stops when /run/fp-sampler-stop appears.
@@ -196,7 +196,7 @@ fi
 # --- outside systemd the same through bpffs pins
 mount | grep -q ' /sys/fs/bpf ' || mount -t bpf bpf /sys/fs/bpf
 env -u NOTIFY_SOCKET /usr/bin/framepaced --log-target=stderr >/run/fp-direct.log 2>&1 &
-wait_for 10 state_is enabled
+wait_for 30 state_is enabled
 seq0=$(enable_seq)
 pins=$(ls /sys/fs/bpf/framepace 2>/dev/null | wc -l)
 kill -9 $!
@@ -221,8 +221,9 @@ fi
 # link, which polls EPOLLHUP, and with it the group.)
 env -u NOTIFY_SOCKET /usr/bin/framepaced --log-target=stderr >/run/fp-detach.log 2>&1 &
 direct=$!
-# Stopped only once its pins are all there (it pins after it attached).
-wait_for 10 bash -c "[ \$(cat $STATE) = enabled ] && [ \$(ls /sys/fs/bpf/framepace 2>/dev/null | wc -l) -ge $pins ]"
+# Stopped only once its pins are all there (it pins after it attached). Loads wait 30 s: 6.12's
+# verifier under TCG takes 7-9 s, and a 10 s wait once ran out (CI), leaving nothing to detach.
+wait_for 30 bash -c "[ \$(cat $STATE) = enabled ] && [ \$(ls /sys/fs/bpf/framepace 2>/dev/null | wc -l) -ge $pins ]"
 seq0=$(enable_seq)
 kill -STOP $direct
 detached=$($PROBE detach 2>&1) && wait_for 5 state_is disabled
@@ -230,7 +231,7 @@ disabled=$(sched_state)
 kill -9 $direct; wait $direct 2>/dev/null
 env -u NOTIFY_SOCKET /usr/bin/framepaced --log-target=stderr >>/run/fp-detach.log 2>&1 &
 direct=$!
-wait_for 10 bash -c "[ \$(cat /sys/kernel/sched_ext/enable_seq) -gt $seq0 ] && [ \$(cat $STATE) = enabled ]"
+wait_for 30 bash -c "[ \$(cat /sys/kernel/sched_ext/enable_seq) -gt $seq0 ] && [ \$(cat $STATE) = enabled ]"
 reloaded=$(sched_state) seq1=$(enable_seq)
 kill -TERM $direct; wait $direct
 if [ "$disabled" = disabled ] && [ "$reloaded" = enabled ] &&

@@ -14,7 +14,7 @@ systemctl reset-failed framepaced.service 2>/dev/null
 rm -rf /run/systemd/system/framepaced.service.d /var/lib/framepace/marks.json
 systemctl daemon-reload
 systemctl start framepaced.service
-wait_for 10 state_is enabled
+wait_for 30 state_is enabled
 
 game_entry() { vcall ListGames | jq -c "[.processes[] | select(.pid == $1)][0] // empty"; }
 is_game() { [ "$(game_entry "$1" | jq -r '.class // empty')" = game ]; }
@@ -145,7 +145,7 @@ wait_for 5 state_is disabled
 after=$(sched_state)
 systemctl reset-failed framepaced.service
 systemctl start framepaced.service
-wait_for 10 state_is enabled
+wait_for 30 state_is enabled
 back=$(sched_state)
 if [ "$failed" = failed ] && [ "${fdstore:-0}" = 0 ] && [ "$after" = disabled ] && [ "$back" = enabled ]; then
     result start_limit_detaches pass "$kills kills: unit $failed, fd store ${fdstore:-0}, sched_ext $after; reset-failed and start: $back"

@@ -23,7 +23,7 @@ exec_storm() {
 systemctl stop framepaced.service 2>/dev/null
 systemctl reset-failed framepaced.service 2>/dev/null
 systemctl start framepaced.socket framepaced.service
-wait_for 10 state_is enabled
+wait_for 30 state_is enabled
 
 # --- normal load: events arrive, nothing dropped, no alert
 alerts0=$(alerts)
@@ -46,7 +46,7 @@ fi
 # --- storm: 4 KiB rings drained every 2 s
 use_daemon_args --ringbuf-bytes=4096 --debug-consume-interval-ms=2000
 systemctl restart framepaced.service
-wait_for 10 state_is enabled
+wait_for 30 state_is enabled
 # Only the storm's exec/exit events, not latency outliers of a busy TCG guest.
 vcall SetTunables '{"latency_outlier_ns": 10000000000}' >/dev/null
 sleep 1

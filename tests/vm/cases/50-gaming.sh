@@ -37,7 +37,7 @@ as_nobody env SteamAppId=480 sleep 600
 EARLY=$!; PIDS+=($EARLY)
 sleep 0.5
 systemctl start framepaced.socket framepaced.service
-wait_for 10 state_is enabled
+wait_for 30 state_is enabled
 entry=$(game_entry "$EARLY")
 if [ "$(echo "$entry" | jq -r .reason)" = scan:steam-env ]; then
     result game_scan pass "found at start: $entry"

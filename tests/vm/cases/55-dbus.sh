@@ -12,7 +12,7 @@ rm -rf /run/systemd/system/framepaced.service.d /var/lib/framepace/tunables.json
 systemctl daemon-reload
 systemctl start power-profiles-daemon.service
 systemctl restart framepaced.socket framepaced.service
-wait_for 10 state_is enabled
+wait_for 30 state_is enabled
 
 profile_field() { vcall GetPowerProfile | jq -r ".$1 // \"null\""; }
 source_of() { vcall GetTunables | jq -r "[.tunables[] | select(.name == \"$1\")][0].source"; }
@@ -82,7 +82,7 @@ gone=$(vcall GetPowerProfile | jq -c '{service, profile, preset}')
 ppd_state=$(systemctl is-active power-profiles-daemon.service)
 # A daemon started while no service is on the bus says so once.
 systemctl restart framepaced.service
-wait_for 10 state_is enabled
+wait_for 30 state_is enabled
 since=$(systemctl show -P ActiveEnterTimestampMonotonic framepaced.service)
 sleep 1
 absent_logs=$(journalctl -o cat --no-pager _COMM=framepaced --since "-5s" | grep -c "no power-profiles service on the system bus")
