@@ -26,7 +26,7 @@ typedef int64_t fp_s64;
  * (.bss, .rodata: an adopting daemon's programs run on the kept ones): a daemon only adopts
  * a running scheduler whose layout version equals its own.
  */
-#define FP_LAYOUT_VERSION 20
+#define FP_LAYOUT_VERSION 21
 
 /* Upper bound for the topology tables in rodata; CPUs beyond it share LLC 0. */
 #define FP_MAX_CPUS 512

@@ -400,9 +400,9 @@ static __always_inline bool empty_queue_markable(u32 inserted_stamp, u64 now)
 }
 
 /*
- * Where a new process starts (ops.select_cpu on a fork): not on an idle CPU a game, compositor
- * or audio thread started on within FP_LATENCY_CPU_RECENT_NS, while its parent's CPU is not
- * one. The kernel never moves a task at exec under sched_ext (select_task_rq_scx keeps prev
+ * Where a new process starts (ops.select_cpu on a fork): not on an idle core a game, compositor
+ * or audio thread started on within FP_LATENCY_CPU_RECENT_NS (on any of its hardware threads),
+ * while its parent's is not one. The kernel never moves a task at exec under sched_ext (select_task_rq_scx keeps prev
  * for WF_EXEC), so a short program starts out where its fork put it, until something preempts
  * it there, and there the game's timers fire: each game thread they wake finds the CPU busy
  * and preempts it or goes elsewhere. EEVDF's exec balancing (sched_exec) moves the program to

@@ -16,6 +16,9 @@ const volatile __u32 nr_cpus = 1;
 const volatile __u32 nr_llcs = 1;
 const volatile __u32 smt_enabled = 0;
 const volatile __u32 cpu_llc_id[FP_MAX_CPUS];
+/* The next hardware thread of each CPU's core, wrapping round; the CPU itself without SMT.
+ * Read at load like the LLC ids: a sibling offline then points at itself until the next load. */
+const volatile __u32 cpu_next_sibling[FP_MAX_CPUS];
 
 /*
  * Bumped by framepaced after every change to "classes": a task re-reads its class when its

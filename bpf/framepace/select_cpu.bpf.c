@@ -79,34 +79,68 @@ static __always_inline s32 pick_idle_cpu(struct task_struct *p, s32 prev_cpu, st
 }
 
 /*
- * A new process (not a thread: a pool's workers do not wait behind the thread that made them),
- * while a game, compositor or audio thread has started on a CPU of its parent's LLC lately
- * (policy.h: where forks start): an idle CPU of the LLC that none has, a wholly idle core
- * first, nearest id after the parent's; with none, the parent's CPU, if none has there either
- * and the parent runs there. It then waits in that CPU's local queue, where no other CPU takes
- * it, for its parent, which mostly waits for it at once (a spawn, a shell's fork and wait);
- * its first run starts there, and it is queued as any other task after. Only where a framepace
- * task runs (runs_framepace_task): an RT task holding the CPU would keep it waiting there.
- * Queued in the parent's CPU's own queue instead, whenever the game's CPU was busy or skipped,
- * 4 to 6 of 30 short programs still started on the game's CPU (the VM test, 2 vCPUs; 26 to 29
- * of 30 with no game running): that CPU stole them as its thread stopped, or took them from
- * the shared queue. -1 for the usual search (pick_idle_cpu): a thread, no such thread ran
- * lately, or none of the above. Every CPU of the LLC is looked at, at most
- * FP_PREEMPT_SCAN_MAX, and idle bits are tested before one is claimed: new processes only.
- * Not known here: which CPU is a latency CPU's SMT sibling. A wholly idle core may be the
- * game's, its thread asleep, and the new process then shares the core with it (VM, two cores
- * of two threads, the game on CPU 3: the spawns started on CPUs 1 and 2).
+ * How near cpu a game, compositor or audio thread started lately: on cpu itself, on its
+ * sibling (another hardware thread of its core, sharing the core's execution units and L1/L2
+ * with it), or neither. With SMT a wholly idle core can be the game's, its thread asleep:
+ * seen before the siblings were known (VM of two cores of two threads, the game on CPU 3),
+ * spawns started on CPUs 1 and 2. One sibling is asked, the next in framepaced's ring: every
+ * other thread of a two-thread core (x86, the Steam Deck), one of three on a POWER core of
+ * four. A walk of the whole ring (a loop inside fork_cpu's) made 6.12 take 37-40 s to verify
+ * the scheduler, up from 9-12 s (VM, two cores of two threads; 7.3.4 did not change).
  */
-static __always_inline s32 fork_cpu(struct task_struct *p, s32 prev_cpu, u64 *now)
+enum latency_near { LATENCY_FAR, LATENCY_ON_CORE, LATENCY_ON_CPU };
+
+static __always_inline enum latency_near latency_near(u32 cpu, u64 now)
+{
+	struct fp_cpu_state *cs = cpu_state_of(cpu);
+	u32 sibling;
+
+	if (!cs)
+		return LATENCY_FAR;
+	if (latency_cpu_recent(cs->latency_at, now))
+		return LATENCY_ON_CPU;
+	if (!smt_enabled)
+		return LATENCY_FAR;
+	sibling = next_sibling(cpu);
+	cs = cpu_state_of(sibling);
+	if (sibling != cpu && cs && latency_cpu_recent(cs->latency_at, now))
+		return LATENCY_ON_CORE;
+	return LATENCY_FAR;
+}
+
+/* The parent's CPU for its new process: only where the parent, a framepace task, runs. */
+static __always_inline bool forks_on_own_cpu(s32 prev_cpu)
+{
+	return prev_cpu == bpf_get_smp_processor_id() && runs_framepace_task(this_cpu_state());
+}
+
+/* What a look through the parent's LLC for a new process's CPU found (scan_llc_for_fork). */
+struct fork_scan {
+	s32 core;  /* a CPU of a wholly idle core, or -1 */
+	s32 cpu;   /* an idle CPU, or -1 */
+	bool seen; /* a latency thread started lately on a CPU looked at, or on its sibling */
+};
+
+/*
+ * From prev_cpu on through its LLC, at most FP_PREEMPT_SCAN_MAX CPUs that p may use: the first
+ * idle CPU and the first CPU of a wholly idle core on a core no latency thread started on
+ * lately. Kept to fork_scan's three words across the loop, with the clock read before it:
+ * 6.12's verifier walks the loop once per combination of them. Measured on 6.12 (VM, two
+ * cores of two threads, framepaced's start to attached): 9-12 s before fork placement knew
+ * siblings; 37-40 s with a loop over each core's siblings inside this one; past systemd's 90 s
+ * with the parent's nearness and a candidate beside a game thread as two more words; 28-32 s
+ * with a second pass for the latter; 8-13 s as it is.
+ */
+static __always_inline void scan_llc_for_fork(struct task_struct *p, s32 prev_cpu, u64 *now,
+                                              struct fork_scan *found)
 {
 	const struct cpumask *idle, *idle_cores;
-	struct fp_cpu_state *cs;
 	u32 i, c, llc = llc_of(prev_cpu);
-	s32 free_cpu = -1, free_core = -1;
-	bool seen = false;
+	u64 at = clock_once(now); /* read before the loop: one state fewer to verify in it */
 
-	if (p->pid != p->tgid)
-		return -1;
+	found->core = -1;
+	found->cpu = -1;
+	found->seen = false;
 	idle = scx_bpf_get_idle_cpumask();
 	idle_cores = scx_bpf_get_idle_smtmask();
 	bpf_for(i, 0, nr_cpus)
@@ -116,33 +150,59 @@ static __always_inline s32 fork_cpu(struct task_struct *p, s32 prev_cpu, u64 *no
 		c = ((u32)prev_cpu + i) % nr_cpus;
 		if (llc_of(c) != llc || !task_may_run_on(p, c))
 			continue;
-		cs = cpu_state_of(c);
-		if (cs && latency_cpu_recent(cs->latency_at, clock_once(now))) {
-			seen = true;
+		if (latency_near(c, at) != LATENCY_FAR) {
+			found->seen = true;
 			continue;
 		}
 		if (!bpf_cpumask_test_cpu(c, idle))
 			continue;
-		if (free_cpu < 0)
-			free_cpu = c;
-		if (free_core < 0 && smt_enabled && bpf_cpumask_test_cpu(c, idle_cores))
-			free_core = c;
+		if (found->cpu < 0)
+			found->cpu = c;
+		if (found->core < 0 && smt_enabled && bpf_cpumask_test_cpu(c, idle_cores))
+			found->core = c;
 	}
 	scx_bpf_put_idle_cpumask(idle_cores);
 	scx_bpf_put_idle_cpumask(idle);
-	if (!seen)
+}
+
+/*
+ * A new process (not a thread: a pool's workers do not wait behind the thread that made them),
+ * while a game, compositor or audio thread has started on a core of its parent's LLC lately
+ * (policy.h: where forks start), in this order:
+ *  1. an idle CPU of the LLC on a core none has, a wholly idle core first, nearest id after
+ *     the parent's;
+ *  2. the parent's CPU, if the parent runs there and none has that CPU itself (its sibling
+ *     may have had one: no idle CPU on a free core is left, and the usual search could take
+ *     the game's own CPU).
+ * On the parent's CPU the child waits in the local queue, where no other CPU takes it, for its
+ * parent, which mostly waits for it at once (a spawn, a shell's fork and wait); its first run
+ * starts there, and it is queued as any other task after. Only where a framepace task runs
+ * (forks_on_own_cpu): an RT task holding the CPU would keep it waiting there. Queued in the
+ * parent's CPU's own queue instead, whenever the game's CPU was busy or skipped, 4 to 6 of 30
+ * short programs still started on the game's CPU (the VM test, 2 vCPUs; 26 to 29 of 30 with
+ * no game running): that CPU stole them as its thread stopped, or took them from the shared
+ * queue. -1 for the usual search (pick_idle_cpu): a thread, no such thread ran lately, or none
+ * of the above. Idle bits are tested before one is claimed: new processes only.
+ */
+static __always_inline s32 fork_cpu(struct task_struct *p, s32 prev_cpu, u64 *now)
+{
+	struct fork_scan found;
+
+	if (p->pid != p->tgid)
 		return -1;
-	if (free_core >= 0 && scx_bpf_test_and_clear_cpu_idle(free_core)) {
+	scan_llc_for_fork(p, prev_cpu, now, &found);
+	if (!found.seen)
+		return -1;
+	if (found.core >= 0 && scx_bpf_test_and_clear_cpu_idle(found.core)) {
 		count(FP_CNT_DIRECT_CORE);
-		return free_core;
+		return found.core;
 	}
-	if (free_cpu >= 0 && scx_bpf_test_and_clear_cpu_idle(free_cpu)) {
+	if (found.cpu >= 0 && scx_bpf_test_and_clear_cpu_idle(found.cpu)) {
 		count(FP_CNT_DIRECT_LLC);
-		return free_cpu;
+		return found.cpu;
 	}
-	cs = this_cpu_state();
-	if (prev_cpu == bpf_get_smp_processor_id() && runs_framepace_task(cs) &&
-	    !latency_cpu_recent(cs->latency_at, clock_once(now)) && task_may_run_on(p, prev_cpu))
+	if (task_may_run_on(p, prev_cpu) && forks_on_own_cpu(prev_cpu) &&
+	    latency_near(prev_cpu, clock_once(now)) != LATENCY_ON_CPU)
 		return prev_cpu;
 	return -1;
 }

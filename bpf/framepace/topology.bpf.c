@@ -56,6 +56,12 @@ static __always_inline u32 llc_of(s32 cpu)
 	return cpu_llc_id[bounded_index(cpu)];
 }
 
+/* The next hardware thread of cpu's core; cpu itself without SMT. */
+static __always_inline u32 next_sibling(u32 cpu)
+{
+	return cpu_next_sibling[bounded_index(cpu)];
+}
+
 static __always_inline u32 nr_llc_queues(void)
 {
 	return nr_llcs < FP_MAX_CPUS ? nr_llcs : FP_MAX_CPUS;

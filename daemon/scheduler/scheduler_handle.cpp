@@ -65,8 +65,12 @@ Expected<std::unique_ptr<SchedulerHandle>> SchedulerHandle::load_and_attach(
         skel->rodata->nr_cpus = topology.nr_cpus;
         skel->rodata->nr_llcs = topology.nr_llcs;
         skel->rodata->smt_enabled = topology.smt;
-        for (uint32_t cpu = 0; cpu < topology.nr_cpus && cpu < FP_MAX_CPUS; cpu++)
+        for (uint32_t cpu = 0; cpu < topology.nr_cpus && cpu < FP_MAX_CPUS; cpu++) {
             skel->rodata->cpu_llc_id[cpu] = topology.cpu_llc[cpu];
+            // A sibling the scheduler has no state for ends the ring there (the walk stops).
+            uint32_t sibling = topology.cpu_next_sibling[cpu];
+            skel->rodata->cpu_next_sibling[cpu] = sibling < FP_MAX_CPUS ? sibling : cpu;
+        }
         skel->bss->generation = generation;
         return Ok{};
     };

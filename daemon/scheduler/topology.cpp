@@ -83,12 +83,25 @@ Expected<Topology> read_topology(const std::filesystem::path& root) {
     }
     topo.nr_llcs = std::max<uint32_t>(1, static_cast<uint32_t>(llc_ids.size()));
 
+    // Each CPU names the next hardware thread of its core, wrapping round: the other one of
+    // a two-thread core (x86, the Steam Deck), the next of four or eight elsewhere.
+    topo.cpu_next_sibling.resize(topo.nr_cpus);
+    for (uint32_t cpu = 0; cpu < topo.nr_cpus; cpu++)
+        topo.cpu_next_sibling[cpu] = cpu;
     for (uint32_t cpu : *possible) {
         auto siblings = parse_cpu_list(read_first_line(root / ("cpu" + std::to_string(cpu)) /
                                                        "topology" / "thread_siblings_list")
                                            .value_or(""));
-        if (siblings && siblings->size() > 1)
-            topo.smt = true;
+        if (!siblings || siblings->size() < 2)
+            continue;
+        topo.smt = true;
+        for (size_t i = 0; i < siblings->size(); i++) {
+            if ((*siblings)[i] != cpu)
+                continue;
+            uint32_t next = (*siblings)[(i + 1) % siblings->size()];
+            if (next < topo.nr_cpus)
+                topo.cpu_next_sibling[cpu] = next;
+        }
     }
     return topo;
 }

@@ -25,6 +25,8 @@ struct Topology {
     uint32_t nr_llcs = 0;
     bool smt = false;                  // some core has more than one hardware thread
     std::vector<uint32_t> cpu_llc;     // dense LLC index of each CPU
+    // The next hardware thread of each CPU's core, in its core's ring (itself without SMT).
+    std::vector<uint32_t> cpu_next_sibling;
 };
 
 // Parses a kernel cpu list such as "0-3,8,10-11".

@@ -50,6 +50,36 @@ TEST_F(FakeSysfs, TwoL3DomainsGetDenseIdsInCpuOrder) {
     EXPECT_EQ(topo->cpu_llc, (std::vector<uint32_t>{0, 0, 1, 1}));
 }
 
+TEST_F(FakeSysfs, EachCpuNamesTheNextThreadOfItsCore) {
+    // x86 numbering: the second threads of cores 0 and 1 are CPUs 2 and 3.
+    write("possible", "0-3");
+    for (int cpu = 0; cpu < 4; cpu++)
+        write("cpu" + std::to_string(cpu) + "/topology/thread_siblings_list",
+              cpu % 2 == 0 ? "0,2" : "1,3");
+    auto topo = read_topology(root_);
+    ASSERT_TRUE(topo) << topo.error().message;
+    EXPECT_TRUE(topo->smt);
+    EXPECT_EQ(topo->cpu_next_sibling, (std::vector<uint32_t>{2, 3, 0, 1}));
+}
+
+TEST_F(FakeSysfs, FourThreadsPerCoreFormOneRing) {
+    write("possible", "0-4");
+    for (int cpu = 0; cpu < 4; cpu++)
+        write("cpu" + std::to_string(cpu) + "/topology/thread_siblings_list", "0-3");
+    write("cpu4/topology/thread_siblings_list", "4");
+    auto topo = read_topology(root_);
+    ASSERT_TRUE(topo) << topo.error().message;
+    EXPECT_EQ(topo->cpu_next_sibling, (std::vector<uint32_t>{1, 2, 3, 0, 4}));
+}
+
+TEST_F(FakeSysfs, WithoutSmtEachCpuIsItsOwnSibling) {
+    write("possible", "0-1");
+    auto topo = read_topology(root_);
+    ASSERT_TRUE(topo) << topo.error().message;
+    EXPECT_FALSE(topo->smt);
+    EXPECT_EQ(topo->cpu_next_sibling, (std::vector<uint32_t>{0, 1}));
+}
+
 TEST_F(FakeSysfs, NoCacheInformationMeansOneLlc) {
     write("possible", "0-2");
     auto topo = read_topology(root_);

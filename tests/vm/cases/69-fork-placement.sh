@@ -1,12 +1,13 @@
 #!/bin/bash
 # Where a new process starts while a game runs (policy.h: where forks start). sched_ext never
 # moves a task at exec, so a short program starts its life where its fork put it; framepace
-# keeps it off an idle CPU a game thread started on lately when its parent's CPU is free of
-# them (a new thread is placed as any wakeup).
+# keeps it off the core of an idle CPU a game thread started on lately when there is another
+# (a new thread is placed as any wakeup).
 #   fork_off_game_cpu: a Steam game pinned to the last CPU; a parent pinned to CPU 0 while it
 #       sleeps and let go right before each spawn (so that it forks on CPU 0 with every CPU
 #       allowed to the child) starts awk 40 times. perf records where the kernel put each new
-#       process (sched_wakeup_new): at most 2 of the 40 on the game's CPU. The control, the
+#       process (sched_wakeup_new): at most 2 of the 40 on the game's core (its CPU and, with
+#       SMT, that CPU's siblings, which share its execution units). The control, the
 #       same spawns once the game has exited: at least 20 of 40 put on a CPU other than the
 #       parent's, the idle one, as every fork that found it idle was before, game or not.
 #       Where each awk ran as it read /proc/self/stat is reported beside: a few move after
@@ -16,6 +17,15 @@
 . /usr/lib/framepace-vm/lib.sh
 TOOLS=/usr/lib/framepace-vm
 last_cpu=$(($(nproc) - 1))
+# The game's core as a jq array: its CPU and that CPU's SMT siblings.
+game_core=$(python3 -c '
+import sys
+cpus = []
+for item in open(sys.argv[1]).read().strip().split(","):
+    first, _, last = item.partition("-")
+    cpus += range(int(first), int(last or first) + 1)
+print(cpus)' "/sys/devices/system/cpu/cpu$last_cpu/topology/thread_siblings_list" 2>/dev/null ||
+    echo "[$last_cpu]")
 
 # spawns N: JSON {pid: CPU} for N awk processes, the CPU each read from /proc/self/stat.
 spawns() {
@@ -72,11 +82,11 @@ sleep 0.5
 without_game=$(traced_spawns 40)
 seq1=$(enable_seq)
 
-started_on_game=$(count "$with_game" started_on ". == $last_cpu")
+started_on_game=$(count "$with_game" started_on ". as \$c | $game_core | index(\$c) != null")
 traced=$(count "$with_game" started_on true)
 started_off_parent=$(count "$without_game" started_on ". != 0")
 traced_control=$(count "$without_game" started_on true)
-detail="game threads' roles $game_roles; with the game on CPU $last_cpu: $started_on_game of $traced traced forks put there, $(count "$with_game" ran_on ". == $last_cpu") of 40 awk ran there ($with_game); without it: $started_off_parent of $traced_control put off the parent's CPU 0 ($without_game)"
+detail="game threads' roles $game_roles; with the game on CPU $last_cpu (core $game_core): $started_on_game of $traced traced forks put on that core, $(count "$with_game" ran_on ". == $last_cpu") of 40 awk ran on the game's CPU ($with_game); without it: $started_off_parent of $traced_control put off the parent's CPU 0 ($without_game)"
 if [ "$seq1" != "$seq0" ] || ! state_is enabled; then
     result fork_off_game_cpu fail "framepace did not stay attached (enable_seq $seq0 -> $seq1): $detail"
 elif [ -z "$with_game" ] || [ -z "$without_game" ] || [ "$traced" != 40 ] || [ "$traced_control" != 40 ]; then
