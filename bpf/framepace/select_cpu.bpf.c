@@ -86,7 +86,7 @@ static __always_inline s32 pick_idle_cpu(struct task_struct *p, s32 prev_cpu, st
  * spawns started on CPUs 1 and 2. One sibling is asked, the next in framepaced's ring: every
  * other thread of a two-thread core (x86, the Steam Deck), one of three on a POWER core of
  * four. A walk of the whole ring (a loop inside fork_cpu's) made 6.12 take 37-40 s to verify
- * the scheduler, up from 9-12 s (VM, two cores of two threads; 7.3.4 did not change).
+ * the scheduler, up from 9-12 s (VM, two cores of two threads; 7.3.4 took 5 s with it).
  */
 enum latency_near { LATENCY_FAR, LATENCY_ON_CORE, LATENCY_ON_CPU };
 
