@@ -108,12 +108,6 @@ static __always_inline enum latency_near latency_near(u32 cpu, u64 now)
 	return LATENCY_FAR;
 }
 
-/* The parent's CPU for its new process: only where the parent, a framepace task, runs. */
-static __always_inline bool forks_on_own_cpu(s32 prev_cpu)
-{
-	return prev_cpu == bpf_get_smp_processor_id() && runs_framepace_task(this_cpu_state());
-}
-
 /* What a look through the parent's LLC for a new process's CPU found (scan_llc_for_fork). */
 struct fork_scan {
 	s32 core;  /* a CPU of a wholly idle core, or -1 */
@@ -177,7 +171,7 @@ static __always_inline void scan_llc_for_fork(struct task_struct *p, s32 prev_cp
  * On the parent's CPU the child waits in the local queue, where no other CPU takes it, for its
  * parent, which mostly waits for it at once (a spawn, a shell's fork and wait); its first run
  * starts there, and it is queued as any other task after. Only where a framepace task runs
- * (forks_on_own_cpu): an RT task holding the CPU would keep it waiting there. Queued in the
+ * (runs_framepace_task): an RT task holding the CPU would keep it waiting there. Queued in the
  * parent's CPU's own queue instead, whenever the game's CPU was busy or skipped, 4 to 6 of 30
  * short programs still started on the game's CPU (the VM test, 2 vCPUs; 26 to 29 of 30 with
  * no game running): that CPU stole them as its thread stopped, or took them from the shared
@@ -186,6 +180,7 @@ static __always_inline void scan_llc_for_fork(struct task_struct *p, s32 prev_cp
  */
 static __always_inline s32 fork_cpu(struct task_struct *p, s32 prev_cpu, u64 *now)
 {
+	struct fp_cpu_state *cs;
 	struct fork_scan found;
 
 	if (p->pid != p->tgid)
@@ -201,8 +196,12 @@ static __always_inline s32 fork_cpu(struct task_struct *p, s32 prev_cpu, u64 *no
 		count(FP_CNT_DIRECT_LLC);
 		return found.cpu;
 	}
-	if (task_may_run_on(p, prev_cpu) && forks_on_own_cpu(prev_cpu) &&
-	    latency_near(prev_cpu, clock_once(now)) != LATENCY_ON_CPU)
+	/* Only where the parent runs: there this CPU's own state says what ran lately, one
+	 * stamp, the sibling's not needed (the child waits for its parent, not beside the game). */
+	if (prev_cpu != bpf_get_smp_processor_id() || !task_may_run_on(p, prev_cpu))
+		return -1;
+	cs = this_cpu_state();
+	if (runs_framepace_task(cs) && !latency_cpu_recent(cs->latency_at, clock_once(now)))
 		return prev_cpu;
 	return -1;
 }
