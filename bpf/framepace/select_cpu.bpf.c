@@ -196,8 +196,7 @@ static __always_inline s32 fork_cpu(struct task_struct *p, s32 prev_cpu, u64 *no
 		count(FP_CNT_DIRECT_LLC);
 		return found.cpu;
 	}
-	/* Only where the parent runs: there this CPU's own state says what ran lately, one
-	 * stamp, the sibling's not needed (the child waits for its parent, not beside the game). */
+	/* prev_cpu is this CPU: its state is this_cpu_state(); its sibling is no bar (2. above). */
 	if (prev_cpu != bpf_get_smp_processor_id() || !task_may_run_on(p, prev_cpu))
 		return -1;
 	cs = this_cpu_state();
