@@ -7,14 +7,16 @@
  * Part of framepace.bpf.c's one compilation unit; see there.
  */
 
-/* prev runs on with a new slice: wakers now compare against its charged deadline, and a yield
- * it made is over (ops.stopping need not account its run). */
+/* prev runs on with a new slice: wakers now compare against its charged deadline, which
+ * prev->scx.dsq_vtime says too (displaced_by_short_waker compares them), and a yield it made
+ * is over (ops.stopping need not account its run). */
 static __always_inline void renew_slice(struct task_struct *prev, s32 cpu, u32 role, u64 deadline,
                                         const struct fp_tunables *t)
 {
 	struct fp_cpu_state *cs = cpu_state_of(cpu);
 
 	prev->scx.slice = t->role_slice_ns[role];
+	prev->scx.dsq_vtime = deadline;
 	if (cs) {
 		cs->deadline = deadline;
 		cs->yield_in_run = 0;
@@ -47,6 +49,7 @@ static __always_inline bool prev_runs_on(struct task_struct *prev, s32 cpu, bool
 		return false;
 	/* It keeps the CPU: a yield with nothing else to run forfeits nothing (account_run). */
 	tctx->yielded = 0;
+	tctx->slice_left_ns = 0;
 	renew_slice(prev, cpu, role, deadline, t);
 	if (waiting)
 		count(FP_CNT_KEEP_PREV);

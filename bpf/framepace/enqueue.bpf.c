@@ -45,6 +45,52 @@ static __always_inline void requeue_elsewhere(struct task_struct *p, s32 cpu, u6
 		kick_llc_idle(cpu);
 }
 
+/*
+ * p, a game thread, stopped runnable because a short latency-critical waker claimed its CPU
+ * (victim_rank, policy.h): the claim wrote the waker's deadline over p's in the CPU's state,
+ * where a slice that ran out leaves p's own (ops.running keeps p->scx.dsq_vtime equal to it).
+ * p then resumes right after the waker, behind it in the CPU's local queue. Queued by deadline
+ * instead, the game's other thread waiting there ran first and p's frame took both runs
+ * (taskset to one CPU, VM, 7.3.4: render frame time p99 8.3-8.5 ms, 3.5-3.7 before audio
+ * preempted it; render missed 244-246 frames in 8 s, EEVDF 32-35).
+ */
+static __always_inline bool displaced_by_short_waker(const struct task_struct *p, s32 cpu, u32 role)
+{
+	const struct fp_cpu_state *cs;
+
+	if (!game_role(role))
+		return false;
+	cs = cpu_state_of(cpu);
+	return cs && cs->deadline != p->scx.dsq_vtime;
+}
+
+/*
+ * p resumes behind its waker in cpu's local queue, with the deadline it ran with (still in
+ * p->scx.dsq_vtime) and what its slice has left (resume_slice); false if nothing is left. Its
+ * run is not accounted here: the part before and the part after the waker count as one run
+ * when it next stops for good. Split into two, the game threads of the VM test above, each
+ * displaced once or twice a frame, read as running 1.4-1.6 ms instead of 3 and 4.5: critical,
+ * each became a short waker that displaced the other. Where ops.stopping accounts every run
+ * (a kernel whose task clock is not fp_now()'s: 6.12), the parts still count apart.
+ */
+static __always_inline bool resume_after_waker(struct task_struct *p, struct task_ctx *tctx,
+                                               s32 cpu, u32 role, u64 now, u64 enq_flags,
+                                               const struct fp_tunables *t)
+{
+	const struct fp_cpu_state *cs = cpu_state_of(cpu);
+	u64 slice;
+
+	if (!cs)
+		return false;
+	slice = resume_slice(run_ticket(tctx, role, t), tctx->slice_left_ns,
+	                     time_since(now, cs->run_started));
+	if (!slice)
+		return false;
+	tctx->slice_left_ns = (u32)(slice & ~FP_TICKET_MASK);
+	fp_dsq_insert(p, SCX_DSQ_LOCAL, slice, enq_flags);
+	return true;
+}
+
 void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 {
 	const struct fp_tunables *t = current_tunables();
@@ -62,8 +108,13 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 	}
 
 	waking = enq_flags & SCX_ENQ_WAKEUP;
-	account_last_run(p, tctx, !waking, t);
 	now = fp_now();
+	if (!(enq_flags & (SCX_ENQ_WAKEUP | SCX_ENQ_REENQ)) &&
+	    displaced_by_short_waker(p, cpu, role_index(tctx->role)) &&
+	    resume_after_waker(p, tctx, cpu, role_index(tctx->role), now, enq_flags, t))
+		return;
+	tctx->slice_left_ns = 0;
+	account_last_run(p, tctx, !waking, t);
 	vtime_now = *task_vtime_in(tctx, llc_of(cpu));
 	role = role_index(tctx->role);
 	boost = boosted(tctx, now, t);
@@ -91,7 +142,8 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 	tctx->woke_sync = 0;
 	bound = wakeup_victim_bound(role, boost, tctx->periodic);
 	if (waking && bound && !sought &&
-	    preempt_for(p, cpu, deadline, slice, enq_flags, bound, now))
+	    preempt_for(p, cpu, deadline, slice, enq_flags, bound,
+	                waker_run_short_ns(role, tctx->avg_run_ns), now))
 		return;
 
 	/*

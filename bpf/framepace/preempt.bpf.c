@@ -7,16 +7,17 @@
  */
 
 /*
- * The CPU p may use whose work matters least (batch, then normal, then interactive), the
- * nearest to its previous CPU when that ties (the walk starts there, and neighbouring ids
- * mostly share a cache); -1 if every CPU runs something as important, or of rank
- * below_rank or more (preempt_rank, policy.h), *seen the role read there; never one p may not
- * run on, nor one an RT task holds (p would wait there until it is back). Only waking
- * latency-critical, boosted or periodic tasks look, and they are few: a bounded walk over the
- * per-CPU states, no locks.
+ * The CPU p may use whose work matters least (batch, then normal, then interactive, then a
+ * game thread running long against p's short runs), the nearest to its previous CPU when that
+ * ties (the walk starts there, and neighbouring ids mostly share a cache); -1 if every CPU
+ * runs something as important, or of rank below_rank or more (victim_rank, policy.h: p's runs
+ * take waker_run_ns, 0 where game threads are no victims), *seen the role read there; never
+ * one p may not run on, nor one an RT task holds (p would wait there until it is back). Only
+ * waking latency-critical, boosted or periodic tasks look, and they are few: a bounded walk
+ * over the per-CPU states, no locks.
  */
 static __always_inline s32 scan_for_victim(struct task_struct *p, s32 prev_cpu, u32 below_rank,
-                                           u32 *seen)
+                                           u64 waker_run_ns, u64 now, u32 *seen)
 {
 	u32 best_rank = below_rank, rank, role, i, cpu;
 	struct fp_cpu_state *cs;
@@ -32,7 +33,7 @@ static __always_inline s32 scan_for_victim(struct task_struct *p, s32 prev_cpu, 
 			continue;
 		/* One read: the role ranked is the role the claim expects. */
 		role = *(volatile u32 *)&cs->role;
-		rank = preempt_rank(role);
+		rank = victim_rank(role, cs->run_started, now, waker_run_ns);
 		if (rank < best_rank) {
 			best_rank = rank;
 			best = cpu;
@@ -52,7 +53,7 @@ static __always_inline s32 scan_for_victim(struct task_struct *p, s32 prev_cpu, 
  * ops.running wrote since fails the claim too.
  */
 static __always_inline s32 victim_cpu_for(struct task_struct *p, s32 prev_cpu, u32 below_rank,
-                                          u32 claim_role)
+                                          u64 waker_run_ns, u64 now, u32 claim_role)
 {
 	struct fp_cpu_state *cs;
 	u32 attempt, seen = 0;
@@ -60,7 +61,7 @@ static __always_inline s32 victim_cpu_for(struct task_struct *p, s32 prev_cpu, u
 
 	bpf_for(attempt, 0, 2)
 	{
-		cpu = scan_for_victim(p, prev_cpu, below_rank, &seen);
+		cpu = scan_for_victim(p, prev_cpu, below_rank, waker_run_ns, now, &seen);
 		if (cpu < 0)
 			return -1;
 		cs = cpu_state_of(cpu);
@@ -133,9 +134,10 @@ static __always_inline void count_role_preempt(u32 below_rank)
  * RT task took since is never picked: scan_for_victim).
  */
 static __always_inline bool preempt_for(struct task_struct *p, s32 prev_cpu, u64 deadline,
-                                        u64 slice, u64 enq_flags, u32 below_rank, u64 now)
+                                        u64 slice, u64 enq_flags, u32 below_rank, u64 waker_run_ns,
+                                        u64 now)
 {
-	s32 cpu = victim_cpu_for(p, prev_cpu, below_rank, ticket_role(slice));
+	s32 cpu = victim_cpu_for(p, prev_cpu, below_rank, waker_run_ns, now, ticket_role(slice));
 
 	if (cpu < 0)
 		return false;
@@ -174,7 +176,8 @@ static __always_inline s32 take_cpu_on_wakeup(struct task_struct *p, struct task
 	if (!bound)
 		return -1;
 	slice = run_ticket(tctx, role, t);
-	cpu = victim_cpu_for(p, prev_cpu, bound, ticket_role(slice));
+	cpu = victim_cpu_for(p, prev_cpu, bound, waker_run_short_ns(role, tctx->avg_run_ns), *now,
+	                     ticket_role(slice));
 	if (cpu < 0) {
 		tctx->victim_sought = 1;
 		return -1;

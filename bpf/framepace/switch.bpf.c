@@ -26,6 +26,8 @@ void BPF_STRUCT_OPS(framepace_running, struct task_struct *p)
 	if (nr_llcs > 1 && cs->moved_from_llc) {
 		deadline = at_other_clock(deadline, *vtime_now_of(cs->moved_from_llc - 1),
 		                          *vtime_now_of(llc_of(cpu)));
+		/* As the CPU's state: ops.enqueue compares them (displaced_by_short_waker). */
+		p->scx.dsq_vtime = deadline;
 		cs->moved_from_llc = 0;
 	}
 	role = ticket_role(slice);

@@ -26,6 +26,8 @@ struct task_ctx {
 	u64 runnable_pct;    /* moving share of stops at which it was still runnable, % */
 	u32 classes_seq;     /* classes_seq its class was read at */
 	u32 vtime_llc;       /* the LLC whose virtual clock vtime is measured against */
+	u32 slice_left_ns;   /* what its slice had left as a short waker displaced it, 0 when
+	                      * none did since its last full slice (resume_slice) */
 	u8 class_id;         /* enum fp_class of its thread group */
 	u8 role;             /* enum fp_role */
 	u8 slept;            /* stopped without being runnable: the next run is a wakeup */

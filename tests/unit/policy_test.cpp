@@ -141,6 +141,50 @@ TEST(Policy, WakersPreemptBatchNormalAndInteractiveWorkNeverGames) {
         EXPECT_EQ(preempt_rank(role), u32(FP_PREEMPT_NEVER)) << role;
 }
 
+TEST(Policy, ShortCriticalWakersTakeAGameThreadsCpuOnceItRanTwiceTheirRun) {
+    const u64 started = 100 * kMs;
+    const u64 audio = waker_run_short_ns(FP_ROLE_AUDIO, 100'000);
+    EXPECT_EQ(audio, 100'000u);
+    // Only latency-critical wakers; one that never ran counts as a short run, not as none.
+    EXPECT_EQ(waker_run_short_ns(FP_ROLE_GAME_CRITICAL, 0), FP_SHORT_WAKER_MIN_RUN_NS);
+    EXPECT_EQ(waker_run_short_ns(FP_ROLE_COMPOSITOR, 300'000), 300'000u);
+    for (u32 role :
+         {u32(FP_ROLE_GAME), u32(FP_ROLE_NORMAL), u32(FP_ROLE_INTERACTIVE), u32(FP_ROLE_BATCH)})
+        EXPECT_EQ(waker_run_short_ns(role, 100'000), 0u) << role;
+    for (u32 role : {u32(FP_ROLE_GAME), u32(FP_ROLE_GAME_CRITICAL)}) {
+        // Twice the waker's run into the game thread's run: last of all victims.
+        EXPECT_EQ(victim_rank(role, started, started + 200'000, audio), u32(FP_PREEMPT_LONG_RUN));
+        EXPECT_EQ(victim_rank(role, started, started + 199'999, audio), u32(FP_PREEMPT_NEVER));
+        EXPECT_EQ(victim_rank(role, started, started + 5 * kMs, 0), u32(FP_PREEMPT_NEVER));
+        // A start stamped on another CPU's clock, a little ahead: no run yet.
+        EXPECT_EQ(victim_rank(role, started, started - 1'000, audio), u32(FP_PREEMPT_NEVER));
+    }
+    EXPECT_GT(u32(FP_PREEMPT_LONG_RUN), preempt_rank(FP_ROLE_INTERACTIVE));
+    EXPECT_LT(u32(FP_PREEMPT_LONG_RUN), wakeup_victim_bound(FP_ROLE_AUDIO, false, false));
+    // Compositors, audio servers and idle CPUs stay out of reach; other roles rank as before.
+    for (u32 role : {u32(FP_ROLE_COMPOSITOR), u32(FP_ROLE_AUDIO), u32(FP_NR_ROLES)})
+        EXPECT_EQ(victim_rank(role, started, started + 5 * kMs, audio), u32(FP_PREEMPT_NEVER));
+    EXPECT_EQ(victim_rank(FP_ROLE_BATCH, started, started, audio), preempt_rank(FP_ROLE_BATCH));
+    // Never by deadline: the rank by role is unchanged for deadline_outranks.
+    EXPECT_FALSE(deadline_outranks(0, FP_ROLE_GAME, 100 * kMs));
+}
+
+TEST(Policy, ADisplacedGameThreadResumesWithWhatItsSliceHadLeft) {
+    const u64 ticket = ticket_slice(3 * kMs, FP_ROLE_GAME, kMs);
+    // The first displacement: the whole slice less the run so far, the ticket kept.
+    const u64 first = resume_slice(ticket, 0, kMs);
+    EXPECT_EQ(first & ~FP_TICKET_MASK, ((ticket & ~FP_TICKET_MASK) - kMs) & ~FP_TICKET_MASK);
+    EXPECT_EQ(ticket_role(first), u32(FP_ROLE_GAME));
+    EXPECT_EQ(ticket_protect_ns(first), ticket_protect_ns(ticket));
+    // The next one counts from what was left, not from a fresh slice.
+    const u64 left = first & ~FP_TICKET_MASK;
+    EXPECT_EQ(resume_slice(ticket, left, kMs) & ~FP_TICKET_MASK, (left - kMs) & ~FP_TICKET_MASK);
+    // Used up: none.
+    EXPECT_EQ(resume_slice(ticket, left, left), 0u);
+    EXPECT_EQ(resume_slice(ticket, 0, 3 * kMs), 0u);
+    EXPECT_EQ(resume_slice(ticket, 0, 3 * kMs - FP_TICKET_MASK), 0u);
+}
+
 TEST(Policy, BoostedAndCriticalWakersTakeAnyNonGameCpuPeriodicOnesOnlyBatchOthersNone) {
     // The bound is exclusive: a CPU is a victim while its work ranks below it.
     for (u32 role : {u32(FP_ROLE_GAME_CRITICAL), u32(FP_ROLE_COMPOSITOR), u32(FP_ROLE_AUDIO)})
