@@ -120,7 +120,7 @@ void BPF_STRUCT_OPS(framepace_enqueue, struct task_struct *p, u64 enq_flags)
 	boost = boosted(tctx, now, t);
 	/* A task woken straight into a local queue and sent back from it (SCX_ENQ_REENQ) had its
 	 * wakeup's bound in select_cpu (run_directly, take_cpu_on_wakeup): not twice. */
-	deadline = queued_deadline(tctx, vtime_now, waking, boost, t);
+	deadline = queued_deadline(tctx, vtime_now, waking, boost, &now, t);
 	slice = run_ticket(tctx, role, t);
 	tctx->queued_at = now;
 	if (enq_flags & SCX_ENQ_REENQ) {

@@ -182,7 +182,8 @@ static __always_inline s32 take_cpu_on_wakeup(struct task_struct *p, struct task
 		tctx->victim_sought = 1;
 		return -1;
 	}
-	deadline = queued_deadline(tctx, *task_vtime_in(tctx, llc_of(cpu)), tctx->slept, boost, t);
+	deadline = queued_deadline(tctx, *task_vtime_in(tctx, llc_of(cpu)), tctx->slept, boost, now,
+	                           t);
 	tctx->queued_at = *now;
 	if (boost)
 		count_boost(tctx);

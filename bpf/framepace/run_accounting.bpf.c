@@ -103,6 +103,7 @@ static __always_inline bool account_run(struct task_struct *p, struct task_ctx *
 	tctx->runnable_pct = runnable_share(tctx->runnable_pct, runnable, used,
 	                                    t->role_slice_ns[role_index(tctx->role)]);
 	tctx->slept = !runnable;
+	tctx->slept_at = runnable ? 0 : stopped;
 	tctx->yielded = 0;
 	count_run(used);
 

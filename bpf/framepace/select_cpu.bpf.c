@@ -305,7 +305,7 @@ static __always_inline void note_waker(struct task_ctx *tctx, u64 *now)
  * p->scx.dsq_vtime alone), as its run ticket goes in its slice (run_ticket).
  */
 static __always_inline void run_directly(struct task_struct *p, struct task_ctx *tctx, s32 cpu,
-                                         const struct fp_tunables *t)
+                                         u64 *now, const struct fp_tunables *t)
 {
 	u64 vtime;
 
@@ -314,7 +314,7 @@ static __always_inline void run_directly(struct task_struct *p, struct task_ctx 
 		fp_dsq_insert(p, SCX_DSQ_LOCAL, contextless_ticket(t), 0);
 		return;
 	}
-	vtime = bounded_vtime(tctx, *task_vtime_in(tctx, llc_of(cpu)), tctx->slept, t);
+	vtime = bounded_vtime(tctx, *task_vtime_in(tctx, llc_of(cpu)), tctx->slept, now, t);
 	p->scx.dsq_vtime = role_deadline(vtime, task_deadline_role(tctx, t), t);
 	fp_dsq_insert(p, SCX_DSQ_LOCAL, run_ticket(tctx, role_index(tctx->role), t), 0);
 }
@@ -344,7 +344,7 @@ s32 BPF_STRUCT_OPS(framepace_select_cpu, struct task_struct *p, s32 prev_cpu, u6
 	if (cpu < 0)
 		cpu = pick_idle_cpu(p, prev_cpu, tctx, prev_busy, &now, t);
 	if (cpu >= 0) {
-		run_directly(p, tctx, cpu, t);
+		run_directly(p, tctx, cpu, &now, t);
 		return cpu;
 	}
 	count(FP_CNT_SELECT_BUSY);

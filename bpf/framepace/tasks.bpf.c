@@ -19,6 +19,8 @@ struct task_ctx {
 	u64 avg_wake_ns;  /* moving mean of the intervals between wakeups */
 	u64 wake_dev_ns;  /* moving mean of their distance from that mean: how regular they are */
 	u64 last_wake_ns; /* when it last woke */
+	u64 slept_at;     /* when it stopped to sleep (fp_now()'s clock), until that sleep's wakeup
+	                   * is placed (sleep_to_place); 0 otherwise */
 	u64 last_migration_ns;
 	u64 game_wakeup_ns;  /* when a game thread last woke it */
 	u64 input_wakeup_ns; /* when input_event last woke it */

@@ -118,21 +118,39 @@ static __always_inline void count_clamp(u32 clamped)
 }
 
 /*
+ * How long tctx's task slept before the wakeup being placed, once (0 after, and 0 when it is
+ * not a wakeup): enqueue_vtime moves it back by that much. The clock is read only when the
+ * task is ahead of the bound a sleep can take it to, which a task that slept long is not.
+ */
+static __always_inline u64 sleep_to_place(struct task_ctx *tctx, u64 vtime_now, bool waking,
+                                          u64 *now, const struct fp_tunables *t)
+{
+	u64 slept_at = tctx->slept_at;
+
+	if (!waking || !slept_at)
+		return 0;
+	tctx->slept_at = 0;
+	if (time_before(tctx->vtime, vtime_now - t->sleep_budget_ns))
+		return 0;
+	return time_since(clock_once(now), slept_at);
+}
+
+/*
  * tctx's virtual time as its task is queued or put on a CPU, against clock vtime_now: within
- * enqueue_vtime's bounds (a woken sleeper's applied once, as it wakes), kept and counted when
+ * enqueue_vtime's bounds (a woken sleeper's applied once, as it wakes), kept, and counted when
  * one applied.
  */
 static __always_inline u64 bounded_vtime(struct task_ctx *tctx, u64 vtime_now, bool waking,
-                                         const struct fp_tunables *t)
+                                         u64 *now, const struct fp_tunables *t)
 {
 	u32 clamped;
-	u64 vtime = enqueue_vtime(tctx->vtime, vtime_now, t->sleep_budget_ns, t->lag_limit_ns,
-	                          waking, &clamped);
+	u64 vtime =
+	        enqueue_vtime(tctx->vtime, vtime_now, t->sleep_budget_ns, t->lag_limit_ns,
+	                      sleep_to_place(tctx, vtime_now, waking, now, t), waking, &clamped);
 
-	if (clamped) {
+	if (vtime != tctx->vtime)
 		tctx->vtime = vtime;
-		count_clamp(clamped);
-	}
+	count_clamp(clamped);
 	return vtime;
 }
 
@@ -142,9 +160,9 @@ static __always_inline u64 bounded_vtime(struct task_ctx *tctx, u64 vtime_now, b
  * the front (task_deadline).
  */
 static __always_inline u64 queued_deadline(struct task_ctx *tctx, u64 vtime_now, bool waking,
-                                           bool boost, const struct fp_tunables *t)
+                                           bool boost, u64 *now, const struct fp_tunables *t)
 {
-	u64 vtime = bounded_vtime(tctx, vtime_now, waking, t);
+	u64 vtime = bounded_vtime(tctx, vtime_now, waking, now, t);
 
 	return task_deadline(vtime, vtime_now, task_deadline_role(tctx, t), boost, t);
 }

@@ -47,8 +47,10 @@ protected:
     }
 
     fp_vtime_probe vtime(uint64_t now, uint64_t task, uint64_t budget, uint64_t used,
-                         uint32_t weight, bool waking = true, uint64_t lag = 1ULL << 62) {
+                         uint32_t weight, bool waking = true, uint64_t lag = 1ULL << 62,
+                         uint64_t slept = 0) {
         fp_vtime_probe probe{};
+        probe.slept_ns = slept;
         probe.vtime_now = now;
         probe.task_vtime = task;
         probe.budget_ns = budget;
@@ -191,6 +193,20 @@ TEST_F(BpfLogic, RecentTaskKeepsItsVtime) {
     EXPECT_EQ(p.enqueue_vtime, 98'000'000u);
     auto ahead = vtime(100'000'000, 150'000'000, 3'000'000, 0, 100);
     EXPECT_EQ(ahead.enqueue_vtime, 150'000'000u);
+}
+
+TEST_F(BpfLogic, ASleeperAheadGoesBackByItsSleepToTheBound) {
+    // 2 ms ahead of the clock, asleep 1.5 ms: 0.5 ms ahead; asleep 6 ms: the bound.
+    auto part = vtime(100'000'000, 102'000'000, 3'000'000, 0, 100, true, 1ULL << 62, 1'500'000);
+    EXPECT_EQ(part.clamped, unsigned(FP_CLAMP_NONE));
+    EXPECT_EQ(part.enqueue_vtime, 100'500'000u);
+    auto all = vtime(100'000'000, 102'000'000, 3'000'000, 0, 100, true, 1ULL << 62, 6'000'000);
+    EXPECT_EQ(all.clamped, unsigned(FP_CLAMP_SLEEP));
+    EXPECT_EQ(all.enqueue_vtime, 97'000'000u);
+    // Not a wakeup: the sleep is nothing to it.
+    auto runnable =
+        vtime(100'000'000, 102'000'000, 3'000'000, 0, 100, false, 1ULL << 62, 6'000'000);
+    EXPECT_EQ(runnable.enqueue_vtime, 102'000'000u);
 }
 
 TEST_F(BpfLogic, BoundHoldsAcrossWrapAtStart) {

@@ -17,8 +17,9 @@ int fp_test_vtime(struct fp_vtime_probe *probe)
 {
 	u32 clamped;
 
-	probe->enqueue_vtime = enqueue_vtime(probe->task_vtime, probe->vtime_now, probe->budget_ns,
-	                                     probe->lag_limit_ns, probe->waking, &clamped);
+	probe->enqueue_vtime =
+	        enqueue_vtime(probe->task_vtime, probe->vtime_now, probe->budget_ns,
+	                      probe->lag_limit_ns, probe->slept_ns, probe->waking, &clamped);
 	probe->clamped = clamped;
 	probe->charged_vtime = charge_vtime(probe->task_vtime, probe->used_ns, probe->weight);
 	return 0;

@@ -35,6 +35,7 @@ struct fp_vtime_probe {
 	fp_u32 pad;
 	fp_u64 enqueue_vtime; /* out: vtime the task is queued with */
 	fp_u64 charged_vtime; /* out: task vtime after charging used_ns */
+	fp_u64 slept_ns;      /* in: how long the waking task slept */
 };
 
 /* fp_test_role: the classification the scheduler applies, with its current tunables. */

@@ -12,9 +12,9 @@ namespace {
 
 constexpr u64 kMs = 1'000'000;
 
-u64 enqueue(u64 task, u64 now, bool waking, u32* clamped, u64 budget = 3 * kMs,
-            u64 lag = 40 * kMs) {
-    return enqueue_vtime(task, now, budget, lag, waking, clamped);
+u64 enqueue(u64 task, u64 now, bool waking, u32* clamped, u64 budget = 3 * kMs, u64 lag = 40 * kMs,
+            u64 slept = 0) {
+    return enqueue_vtime(task, now, budget, lag, slept, waking, clamped);
 }
 
 }  // namespace
@@ -50,6 +50,28 @@ TEST(Policy, EnqueueBoundsSleepersAndRunnersAhead) {
     // Right after load the queue's time is small and now - budget wraps: no clamp.
     EXPECT_EQ(enqueue(0, 1'000, true, &clamped), 0u);
     EXPECT_EQ(clamped, u32(FP_CLAMP_NONE));
+    EXPECT_EQ(enqueue(0, 1'000, true, &clamped, 3 * kMs, 40 * kMs, 10 * kMs), 0u);
+    EXPECT_EQ(clamped, u32(FP_CLAMP_NONE));
+}
+
+// A sleeper that last ran ahead of the clock goes back by its sleep, down to the budget's
+// bound: a thread that sleeps as long as others is queued as they are.
+TEST(Policy, ASleeperAheadOfTheClockGoesBackByItsSleep) {
+    u32 clamped = 99;
+    const u64 now = 100 * kMs, budget = 3 * kMs, lag = 40 * kMs;
+    EXPECT_EQ(enqueue(now + 3 * kMs, now, true, &clamped, budget, lag, 2 * kMs), now + kMs);
+    EXPECT_EQ(clamped, u32(FP_CLAMP_NONE));
+    EXPECT_EQ(enqueue(now + 3 * kMs, now, true, &clamped, budget, lag, 7 * kMs), now - budget);
+    EXPECT_EQ(clamped, u32(FP_CLAMP_SLEEP));
+    EXPECT_EQ(enqueue(now + 3 * kMs, now, true, &clamped, budget, lag, 60 * kMs), now - budget);
+    // Already at the bound or behind it: the bound, however long the sleep.
+    EXPECT_EQ(enqueue(now - budget, now, true, &clamped, budget, lag, kMs), now - budget);
+    EXPECT_EQ(enqueue(now - 9 * kMs, now, true, &clamped, budget, lag, kMs), now - budget);
+    // Not waking (preempted, its slice over): no sleep to count.
+    EXPECT_EQ(enqueue(now + 3 * kMs, now, false, &clamped, budget, lag, 6 * kMs), now + 3 * kMs);
+    // Far ahead (a nice-19 task): the sleep first, then the lag bound.
+    EXPECT_EQ(enqueue(now + 100 * kMs, now, true, &clamped, budget, lag, 10 * kMs), now + lag);
+    EXPECT_EQ(clamped, u32(FP_CLAMP_LAG));
 }
 
 // ops.running reads the role and protection of the task that starts from its slice, set as
