@@ -178,10 +178,13 @@ static __always_inline u64 task_deadline(u64 vtime, u64 vtime_now, u32 role, boo
  * still while a thread that had just run was asleep, and each wakeup found that thread ahead
  * by its last run, behind every sleeper the bound had raised. One game's threads pinned to
  * one CPU (VM, 7.3.4: render 3 ms of work every 8.33 ms, logic 4.5 ms every 16.67) then ran
- * in the same order at every shared tick, logic first, and render started 4.7 ms late at the
- * median (EEVDF: 59-64 us). EEVDF's lag does the same: a sleeper's negative lag is spent
- * while it sleeps (DELAY_DEQUEUE). Sleeps of message-passing tasks are microseconds: they
- * move by as much. slept_ns 0: not known (a wakeup placed without a clock read).
+ * in the same order at every tick they share, logic first: render waited 4.7 ms from its
+ * wakeup at the median (EEVDF 59-64 us) and its frames started about 3 ms late (EEVDF
+ * 220-230 us). With this rule they started 256-308 us late at the median, and 7-9 frames
+ * were missed in 8 s (EEVDF 203-252 us and 6-41 in the same boots; 45-144 before). EEVDF's
+ * lag does the same: a sleeper's negative lag is spent while it sleeps (DELAY_DEQUEUE).
+ * Sleeps of message-passing tasks are microseconds: they move by as much. slept_ns 0: no
+ * sleep to count (not a wakeup, or one already placed).
  */
 static __always_inline u64 enqueue_vtime(u64 task_vtime, u64 now, u64 budget_ns, u64 lag_ns,
                                          u64 slept_ns, bool waking, u32 *clamped)
@@ -248,7 +251,10 @@ static __always_inline u32 preempt_rank(u32 role)
  * 2.67 ms) waited for each other's whole runs: audio started 821-831 us late at the median,
  * 218-230 under EEVDF, and missed 1094-1127 periods, EEVDF 338-391; on an idle system of 2
  * vCPUs, audio's late periods (1 ms or more) had waited behind render 162-179 times in 10 s,
- * 103-142 under EEVDF, which let audio preempt render. The game thread keeps two thirds of
+ * 103-142 under EEVDF, which let audio preempt render. With it (and enqueue_vtime's sleep
+ * rule), pinned: audio 223-277 us late at the median, 464-539 periods missed (EEVDF 213-244
+ * and 279-323 in the same boots); idle: 280-347 late audio periods in 10 s (EEVDF 369-403),
+ * where main had 340-443 (EEVDF 380-449). The game thread keeps two thirds of
  * its CPU at worst: each preemption costs it about one of the waker's runs, and its run
  * restarts the count. A waker that never ran counts as running FP_SHORT_WAKER_MIN_RUN_NS. 0
  * (no such waker): waker_run_short_ns.

@@ -5,8 +5,8 @@
 # are measured first.
 #   yield_hands_over: a worker does 300 ms of CPU work while spinners call sched_yield() in a
 #       loop until it is done, once with every thread pinned to CPU 0 (3 spinners: its own
-#       queue), once the same in a game (SteamAppId: its threads are game threads, which no
-#       waker preempts) and once unpinned (2 spinners per CPU). The worker's stretch (wall
+#       queue), once the same in a game (SteamAppId: its threads are game threads, which only
+#       short latency-critical wakers preempt) and once unpinned (2 spinners per CPU). The worker's stretch (wall
 #       time over CPU time) must stay at most 2 in all three: a fair share among the spinners
 #       makes it 4 and 2.5, as framepace did before ops.yield (7.3.4; EEVDF 1.0-1.2, framepace
 #       with it 1.0), and in the game while game threads kept the CPU past a yield (4.0).
