@@ -181,10 +181,12 @@ static __always_inline u64 task_deadline(u64 vtime, u64 vtime_now, u32 role, boo
  * in the same order at every tick they share, logic first: render waited 4.7 ms from its
  * wakeup at the median (EEVDF 59-64 us) and its frames started about 3 ms late (EEVDF
  * 220-230 us). With this rule they started 256-308 us late at the median, and 7-9 frames
- * were missed in 8 s (EEVDF 203-252 us and 6-41 in the same boots; 45-144 before). EEVDF's
- * lag does the same: a sleeper's negative lag is spent while it sleeps (DELAY_DEQUEUE).
- * Sleeps of message-passing tasks are microseconds: they move by as much. slept_ns 0: no
- * sleep to count (not a wakeup, or one already placed).
+ * were missed in 8 s (EEVDF 203-252 us and 6-41 in the same boots; 45-144 before). EEVDF
+ * comes near: a sleeper's negative lag decays while it sleeps (DELAY_DEQUEUE), at the queue's
+ * virtual rate; here by the wall time slept, unweighted, and never past the bound every long
+ * sleeper gets, so a task that sleeps gains at most sleep_budget_ns a wakeup against a CPU
+ * hog, as before. Sleeps of message-passing tasks are microseconds: they move by as much.
+ * slept_ns 0: no sleep to count (not a wakeup, or one already placed).
  */
 static __always_inline u64 enqueue_vtime(u64 task_vtime, u64 now, u64 budget_ns, u64 lag_ns,
                                          u64 slept_ns, bool waking, u32 *clamped)
@@ -403,7 +405,9 @@ static __always_inline u64 slice_with_ticket(u64 slice, u64 ticket)
  * slice had left, left_ns from the last displacement or the whole ticket_slice, less used_ns
  * run since it started; 0 when less than FP_TICKET_MASK is left (it is used up: queued as any
  * other task). Not a fresh slice: audio displacing a logic tick every 2.67 ms would have
- * renewed it each time, and the tick held the CPU for all its work.
+ * renewed it each time, and the tick held the CPU for all its work. used_ns counts from the
+ * run's start (the CPU state's run_started), which a slice renewed in dispatch keeps: a thread
+ * displaced past its first slice has none left and is queued by deadline.
  */
 static __always_inline u64 resume_slice(u64 ticket_slice, u64 left_ns, u64 used_ns)
 {

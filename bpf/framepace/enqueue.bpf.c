@@ -52,13 +52,16 @@ static __always_inline void requeue_elsewhere(struct task_struct *p, s32 cpu, u6
  * p then resumes right after the waker, behind it in the CPU's local queue. Queued by deadline
  * instead, the game's other thread waiting there ran first and p's frame took both runs
  * (taskset to one CPU, VM, 7.3.4: render frame time p99 8.3-8.5 ms, 3.5-3.7 before audio
- * preempted it; render missed 244-246 frames in 8 s, EEVDF 32-35).
+ * preempted it; render missed 244-246 frames in 8 s, EEVDF 32-35). Only p as it leaves its CPU
+ * (p is the current task): a queued p queued again (a renice, an affinity or cgroup change
+ * while it waits) differs from the state of whatever runs there, and would have jumped the
+ * queue.
  */
 static __always_inline bool displaced_by_short_waker(const struct task_struct *p, s32 cpu, u32 role)
 {
 	const struct fp_cpu_state *cs;
 
-	if (!game_role(role))
+	if (!game_role(role) || (u32)bpf_get_current_pid_tgid() != (u32)p->pid)
 		return false;
 	cs = cpu_state_of(cpu);
 	return cs && cs->deadline != p->scx.dsq_vtime;

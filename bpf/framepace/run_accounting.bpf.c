@@ -104,6 +104,9 @@ static __always_inline bool account_run(struct task_struct *p, struct task_ctx *
 	                                    t->role_slice_ns[role_index(tctx->role)]);
 	tctx->slept = !runnable;
 	tctx->slept_at = runnable ? 0 : stopped;
+	/* A run that ended in a sleep is over: the next displacement starts from a whole slice
+	 * (a wakeup placed in select_cpu never passes ops.enqueue, which clears it otherwise). */
+	tctx->slice_left_ns = runnable ? tctx->slice_left_ns : 0;
 	tctx->yielded = 0;
 	count_run(used);
 

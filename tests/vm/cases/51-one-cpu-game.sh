@@ -6,9 +6,11 @@
 # EEVDF first, then under framepace, each traced (bench/trace_lateness.py); EEVDF's figures
 # are shown alongside, not checked.
 #   one_cpu_audio_first: audio, a short latency-critical waker, takes the CPU from render and
-#       logic once they have run twice its mean run (policy.h: victim_rank): the trace must
-#       show render and logic preempted by audio at least 200 times. No waker took a game
-#       thread's CPU before, and audio started 0.8 ms late at the median (EEVDF 0.2 ms).
+#       logic once they have run twice its mean run (policy.h: victim_rank): its median from
+#       wakeup to run is under 400 us. It waited for their whole runs before, and started
+#       0.8 ms late at the median (EEVDF 0.2 ms). How often audio took a game thread's CPU is
+#       reported beside; it is no check: a game thread whose slice ends also gives way to audio
+#       when audio waits.
 #   one_cpu_render_order: at the ticks render and logic share, render does not wait for
 #       logic's whole run: render's median from wakeup to run is under 1.5 ms. It was 4.7 ms
 #       while a thread that had just run woke still ahead of the clock by that run, behind
@@ -21,7 +23,9 @@ T=/sys/kernel/tracing
 # traced NAME: the pinned game, traced; its report in /run/one-cpu-NAME.json, the trace's
 # lateness of each thread in /run/one-cpu-NAME-THREAD.json.
 traced() {
-    local e thread
+    local e thread clock buffer
+    clock=$(sed 's/.*\[\(.*\)\].*/\1/' $T/trace_clock)
+    buffer=$(cat $T/buffer_size_kb)
     echo mono >$T/trace_clock
     echo 30000 >$T/buffer_size_kb
     echo 4096 >$T/saved_cmdlines_size
@@ -34,6 +38,8 @@ traced() {
     echo 0 >$T/events/enable
     cat $T/trace >/run/one-cpu-$1.trace
     echo >$T/trace
+    echo "$clock" >$T/trace_clock
+    echo "${buffer%% *}" >$T/buffer_size_kb
     for thread in render logic audio; do
         python3 "$TOOLS/bench/trace_lateness.py" /run/one-cpu-$1.trace --thread $thread \
             --worst 0 >/run/one-cpu-$1-$thread.json || echo '{}' >/run/one-cpu-$1-$thread.json
@@ -73,13 +79,19 @@ fp=$(figures framepace)
 seen="framepace $fp; EEVDF $eevdf"
 metrics=$(jq -cn --argjson framepace "$fp" --argjson eevdf "$eevdf" '{framepace: $framepace, eevdf: $eevdf}')
 
+if ! jq -e . >/dev/null 2>&1 <<<"$fp"; then
+    result one_cpu_audio_first fail "no figures from the game or its trace (the log has why); EEVDF $eevdf"
+    result one_cpu_render_order fail "no figures from the game or its trace (the log has why); EEVDF $eevdf"
+    exit 0
+fi
 preempts=$(jq -r '.audio_preempted_game // 0' <<<"$fp")
+audio_p50=$(jq -r '.audio_wake_to_run_p50_us | if . == null then "none" else floor end' <<<"$fp")
 if [ "$(jq -r '.lost_events // 0' <<<"$fp")" != 0 ]; then
     result one_cpu_audio_first fail "the trace lost events: $seen" "$metrics"
-elif [ "$preempts" -ge 200 ]; then
-    result one_cpu_audio_first pass "audio preempted render and logic $preempts times in 8 s; $seen" "$metrics"
+elif [[ $audio_p50 =~ ^[0-9]+$ ]] && [ "$audio_p50" -lt 400 ]; then
+    result one_cpu_audio_first pass "audio's wakeup to run, median $audio_p50 us (it took render's or logic's CPU $preempts times in 8 s); $seen" "$metrics"
 else
-    result one_cpu_audio_first fail "audio preempted render and logic $preempts times in 8 s (at least 200); $seen" "$metrics"
+    result one_cpu_audio_first fail "audio's wakeup to run, median $audio_p50 us (under 400); $seen" "$metrics"
 fi
 
 wait_p50=$(jq -r '.render_wake_to_run_p50_us | if . == null then "none" else floor end' <<<"$fp")
