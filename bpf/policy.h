@@ -256,9 +256,9 @@ static __always_inline u32 preempt_rank(u32 role)
  * 103-142 under EEVDF, which let audio preempt render. With it (and enqueue_vtime's sleep
  * rule), pinned: audio 223-277 us late at the median, 464-539 periods missed (EEVDF 213-244
  * and 279-323 in the same boots); idle: 280-347 late audio periods in 10 s (EEVDF 369-403),
- * where main had 340-443 (EEVDF 380-449). The game thread keeps two thirds of
- * its CPU at worst: each preemption costs it about one of the waker's runs, and its run
- * restarts the count. A waker that never ran counts as running FP_SHORT_WAKER_MIN_RUN_NS. 0
+ * before: 340-443 (EEVDF 380-449). The game thread keeps about two thirds of its CPU while
+ * each waker runs about its mean: each preemption costs it one of the waker's runs, and its
+ * run restarts the count (several wakers, or runs far past their mean, take more). A waker that never ran counts as running FP_SHORT_WAKER_MIN_RUN_NS. 0
  * (no such waker): waker_run_short_ns.
  */
 #define FP_SHORT_WAKER_RATIO 2
