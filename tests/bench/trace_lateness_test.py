@@ -1,24 +1,15 @@
 #!/usr/bin/python3
 """Host tests of bench/trace_lateness.py on hand-written ftrace lines: how a period's lateness
 splits into the timer's part and the scheduler's, and what it names as the cause."""
-import importlib.util
 import json
-import os
 import subprocess
 import sys
 import tempfile
 import unittest
 
-SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench",
-                      "trace_lateness.py")
-spec = importlib.util.spec_from_file_location("trace_lateness", SCRIPT)
-trace_lateness = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(trace_lateness)
+from ftrace_lines import bench_tool, line
 
-
-def line(task, pid, cpu, us, event, rest):
-    """One line as tracefs prints it (trace_clock mono: seconds with 6 decimals)."""
-    return f"{task:>16}-{pid:<7} [{cpu:03d}] d..2. {us / 1e6:.6f}: {event}: {rest}\n"
+SCRIPT, trace_lateness = bench_tool("trace_lateness")
 
 
 def switch(cpu, us, prev, prev_pid, state, nxt, next_pid):

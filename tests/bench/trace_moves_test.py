@@ -1,24 +1,21 @@
 #!/usr/bin/python3
 """Host tests of bench/trace_moves.py on hand-written ftrace lines: how a game thread's wakeup
 is sorted by what its own CPU ran, and whether it moved."""
-import importlib.util
 import json
-import os
 import subprocess
 import sys
 import tempfile
 import unittest
 
-SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench",
-                      "trace_moves.py")
-spec = importlib.util.spec_from_file_location("trace_moves", SCRIPT)
-trace_moves = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(trace_moves)
+import ftrace_lines
+from ftrace_lines import bench_tool
+
+SCRIPT, trace_moves = bench_tool("trace_moves")
 
 
 def line(task, pid, cpu, us, event, rest):
-    """One line as tracefs prints it (trace_clock mono: seconds with 6 decimals)."""
-    return f"{task:>16}-{pid:<7} [{cpu:03d}] d.h2. {us / 1e6:.6f}: {event}: {rest}\n"
+    """One line as tracefs prints it, from an interrupt (a timer's wakeup)."""
+    return ftrace_lines.line(task, pid, cpu, us, event, rest, flags="d.h2.")
 
 
 def switch(cpu, us, prev, prev_pid, nxt, next_pid, state="R"):
