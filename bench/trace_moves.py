@@ -64,9 +64,10 @@ def analyse(lines, names=("render", "logic", "audio")):
             woke = waking.pop(int(f["next_pid"]), None)
             if woke is not None:
                 kind, woke_on, woke_at = woke
-                waits[kind].append((ns - woke_at) / 1000)
+                wait_us = (ns - woke_at) / 1000
+                waits[kind].append(wait_us)
                 if kind == "own_busy":
-                    waits["moved" if cpu != woke_on else "stayed"].append((ns - woke_at) / 1000)
+                    waits["moved" if cpu != woke_on else "stayed"].append(wait_us)
         elif event == "sched_waking" and f.get("comm") in names and f.get("target_cpu"):
             pid, target = int(f["pid"]), int(f["target_cpu"])
             there = running.get(cpu)
