@@ -220,7 +220,9 @@ static __always_inline s32 fork_cpu(struct task_struct *p, s32 prev_cpu, u64 *no
  * Seen without this: ping-pong pairs on 4 CPUs ran 32 % fewer rounds than under EEVDF and
  * changed CPU on half their wakeups, most of them to another LLC.
  */
-#define FP_PF_EXITING 0x00000004 /* PF_EXITING, include/linux/sched.h: a #define, not in BTF */
+/* Task flags, include/linux/sched.h: #defines, not in BTF. */
+#define FP_PF_EXITING 0x00000004
+#define FP_PF_KTHREAD 0x00200000
 
 /*
  * Whether a task waits to run on cpu, the waker's: in its local queue, its LLC's shared queue
@@ -282,9 +284,14 @@ static __always_inline s32 sync_wake_cpu(struct task_struct *p, s32 prev_cpu, u6
 /*
  * Who is waking p: input_event (p handles input) or a game thread (p works for the game), the
  * latter only in task context: a timer or softirq that fired while a game thread ran was not
- * woken by it (in_task_context).
+ * woken by it (in_task_context). A kernel thread never works for the game: the game's threads
+ * wake RCU's grace-period thread in task context too, and as a game helper it stamped the CPU
+ * it ran on as a game's (latency_at), so that new processes went to the idle CPU the game
+ * used instead (traced in the VM test fork_off_game_cpu: rcu_preempt started on the parent's CPU
+ * as a game thread 2 to 16 times in a round of 40 program starts; 0 to 6 of them went to the
+ * game's CPU).
  */
-static __always_inline void note_waker(struct task_ctx *tctx, u64 *now)
+static __always_inline void note_waker(struct task_struct *p, struct task_ctx *tctx, u64 *now)
 {
 	struct fp_cpu_state *cs;
 
@@ -294,7 +301,7 @@ static __always_inline void note_waker(struct task_ctx *tctx, u64 *now)
 		return;
 	}
 	cs = this_cpu_state();
-	if (cs && game_role(running_role(cs)) && in_task_context())
+	if (cs && game_role(running_role(cs)) && in_task_context() && !(p->flags & FP_PF_KTHREAD))
 		tctx->game_wakeup_ns = clock_once(now);
 }
 
@@ -331,7 +338,7 @@ s32 BPF_STRUCT_OPS(framepace_select_cpu, struct task_struct *p, s32 prev_cpu, u6
 		/* A wakeup: a forking task has no run yet. */
 		if (wake_flags & SCX_WAKE_TTWU) {
 			account_last_run(p, tctx, false, t);
-			note_waker(tctx, &now);
+			note_waker(p, tctx, &now);
 		}
 		/* For ops.enqueue, if no idle CPU is found (shared_queue_victim,
 		 * preempt_by_deadline); it clears it. */
