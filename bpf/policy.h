@@ -92,7 +92,8 @@ static __always_inline u64 critical_run_bound(u32 role_now, const struct fp_tuna
  * Identity first (the daemon's class), then behaviour. Batch work is what rarely sleeps: it
  * was still runnable (slice used up, or preempted) at most of its stops. A helper the game
  * has woken within the last critical_wake_ns (wineserver, a game's own audio or network
- * process; never a kernel thread: note_waker) counts as part of the game. Nice > 0 is always batch: the user asked for it.
+ * process; never a kernel thread: note_waker) counts as part of the game. Nice > 0 is always
+ * batch: the user asked for it.
  */
 static __always_inline u32 classify_role(u32 class_id, u32 role_now, u32 weight, u64 avg_run_ns,
                                          u64 avg_wake_ns, u64 runnable_pct, u64 game_wakeup_age_ns,

@@ -284,12 +284,12 @@ static __always_inline s32 sync_wake_cpu(struct task_struct *p, s32 prev_cpu, u6
 /*
  * Who is waking p: input_event (p handles input) or a game thread (p works for the game), the
  * latter only in task context: a timer or softirq that fired while a game thread ran was not
- * woken by it (in_task_context). A kernel thread never works for the game: the game's threads
- * wake RCU's grace-period thread in task context too, and as a game helper it stamped the CPU
- * it ran on as a game's (latency_at), so that new processes went to the idle CPU the game
- * used instead (traced in the VM test fork_off_game_cpu: rcu_preempt started on the parent's CPU
- * as a game thread 2 to 16 times in a round of 40 program starts; 0 to 6 of them went to the
- * game's CPU).
+ * woken by it (in_task_context). A kernel thread is never credited as the game's helper: the
+ * game's threads wake RCU's grace-period thread in task context too, and as a helper it
+ * stamped the CPU it ran on as a game's (latency_at), so that fork_cpu left new processes to
+ * the usual search, which found the game's idle CPU (diagnostic case, 7.3.4: rcu_preempt
+ * started as a game thread on the parent's CPU up to 16 times in a round of 40 program
+ * starts, in 8 rounds of 12; 0 to 6 of them went to the game's CPU; docs/benchmarks.md).
  */
 static __always_inline void note_waker(struct task_struct *p, struct task_ctx *tctx, u64 *now)
 {
