@@ -300,8 +300,10 @@ static __always_inline void note_waker(struct task_struct *p, struct task_ctx *t
 		count(FP_CNT_INPUT_WAKEUPS);
 		return;
 	}
+	if (p->flags & FP_PF_KTHREAD)
+		return;
 	cs = this_cpu_state();
-	if (cs && game_role(running_role(cs)) && in_task_context() && !(p->flags & FP_PF_KTHREAD))
+	if (cs && game_role(running_role(cs)) && in_task_context())
 		tctx->game_wakeup_ns = clock_once(now);
 }
 
