@@ -150,6 +150,43 @@ def idle_pair_lines(doc, pairs):
     return lines
 
 
+GAME_SECTIONS = [("idle_game", "idle"), ("exec_burst_game", "program every 0.5 s"), ("game", "under load"),
+                 ("undetected_game", "undetected, under load")]
+
+
+def pause_lines(doc):
+    """summary.md's section on the machine's own pauses: per scheduler and game scenario, the
+    runs given up and run again, and the kept runs that still paused (every attempt did)."""
+    runs = [(r["scheduler"], r) for r in doc["runs"]]
+    runs += [(name, p[name]) for p in doc.get("idle_pairs") or [] for name in p.get("order", [])]
+    if not any(isinstance(r.get(key), dict) and "pauses" in r[key] for _, r in runs for key, _ in GAME_SECTIONS):
+        return []  # a run from before the watcher
+    lines = ["", "## The machine's own pauses", "",
+             "A real-time thread per vCPU (`framepace-bench-pauses`, SCHED_FIFO 99, a 20 ms grid) ran "
+             "through every game run; a wakeup 30 ms or more late means the vCPU got no time at all, "
+             "which no scheduler under test can cause. A game run with such a pause was run again "
+             "(at most 3 attempts), every scheduler alike; the figures above are the kept runs'. "
+             "Cells: runs given up / game runs kept (kept runs that still paused; longest pause).", ""]
+    head = ["scheduler"] + [label for _, label in GAME_SECTIONS]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for sched in SCHEDULERS:
+        row = [LABEL[sched].split(" (")[0]]
+        for key, _ in GAME_SECTIONS:
+            figs = [r[key] for name, r in runs if name == sched and isinstance(r.get(key), dict)]
+            if not figs:
+                row.append("—")
+                continue
+            given_up = sum(len(g.get("paused_runs", [])) for g in figs)
+            still = [g["pauses"] for g in figs if g.get("pauses")]
+            pauses = [p for g in figs for run in g.get("paused_runs", []) for p in run["pauses"]]
+            pauses += [p for kept in still for p in kept]
+            longest = f"; {max(p['late_ns'] for p in pauses) / 1e6:.0f} ms" if pauses else ""
+            row.append(f"{given_up} / {len(figs)}" + (f" ({len(still)} still paused{longest})" if still else
+                                                      f" ({longest[2:]})" if longest else ""))
+        lines.append("| " + " | ".join(row) + " |")
+    return lines
+
+
 def value(get, run):
     """The extractor's figure, or None where this run's data has no such field."""
     try:
@@ -384,6 +421,7 @@ def markdown(doc, table, left_out):
                 moved = (r.get("peer_counters") or {}).get("moved", [])
                 lines.append(f"| {r['scheduler']} | {r['rep'] + 1} | {'yes' if r.get('stayed_attached') else '**no**'} "
                              f"| {len(moved)} | {', '.join(moved[:4])} |")
+    lines += pause_lines(doc)
     pairs = usable_pairs(doc)
     if pairs:
         lines += idle_pair_lines(doc, pairs)

@@ -1,11 +1,17 @@
 #!/usr/bin/python3
 """Host tests of the benchmark's own logic: the run order, the proof that a peer scheduled,
-the best-peer choice and which runs the report leaves out. (The figures come from the VM.)"""
+the best-peer choice, which runs the report leaves out, the game runs repeated after a pause
+of the machine, and the pause watcher itself (FRAMEPACE_BENCH_PAUSES: the built
+framepace-bench-pauses). (The figures come from the VM.)"""
 import importlib.util
 import json
 import os
+import signal
+import stat
+import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 BENCH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench")
@@ -45,6 +51,87 @@ class PeerProof(unittest.TestCase):
     def test_no_dump_is_no_proof(self):
         self.assertEqual(sched_bench.counters_moved(None, {"a": 1}), [])
         self.assertEqual(sched_bench.counters_moved({"a": 1}, {"a": 1}), [])
+
+
+def fake_tool(folder, name, body):
+    path = os.path.join(folder, name)
+    with open(path, "w") as f:
+        f.write("#!/bin/bash\n" + body)
+    os.chmod(path, stat.S_IRWXU)
+
+
+class GameAfterPauses(unittest.TestCase):
+    """game() against stand-ins for the two tools: attempt N's watcher reports a pause while N
+    is below `paused`; the game reports its attempt number as its render p99."""
+
+    def play(self, paused):
+        with tempfile.TemporaryDirectory() as tools:
+            count = os.path.join(tools, "attempt")
+            fake_tool(tools, "framepace-bench-pauses",
+                      f'n=$(cat {count} 2>/dev/null || echo 0); echo $((n + 1)) >{count}\n'
+                      'echo \'{"ready": 2}\'\n'
+                      f'[ "$n" -lt {paused} ] && echo \'{{"cpu": 1, "at_ns": 5, "late_ns": 101000000}}\'\n'
+                      'exec sleep 60\n')
+            fake_tool(tools, "framepace-bench-game",
+                      f'n=$(cat {count})\n'
+                      'echo "{\\"render\\": {\\"late_p99_us\\": $n, \\"missed\\": 0}, '
+                      '\\"audio\\": {\\"late_p99_us\\": 7}}"\n')
+            said = []
+            real_progress, sched_bench.progress = sched_bench.progress, said.append
+            try:
+                figures, _ = sched_bench.game(tools, 1, steam=True)
+            finally:
+                sched_bench.progress = real_progress
+        return figures, said
+
+    def test_a_run_the_machine_paused_in_is_run_again_and_kept_aside(self):
+        figures, said = self.play(paused=1)
+        self.assertEqual(figures["render"]["late_p99_us"], 2)
+        self.assertEqual(figures["pauses"], [])
+        self.assertEqual(len(figures["paused_runs"]), 1)
+        self.assertEqual(figures["paused_runs"][0]["render_late_p99_us"], 1)
+        self.assertEqual(figures["paused_runs"][0]["pauses"][0]["late_ns"], 101000000)
+        self.assertEqual(len(said), 1)
+
+    def test_after_three_paused_attempts_the_last_is_kept_with_its_pauses(self):
+        figures, _ = self.play(paused=5)
+        self.assertEqual(figures["render"]["late_p99_us"], 3)
+        self.assertEqual(len(figures["paused_runs"]), 2)
+        self.assertEqual(len(figures["pauses"]), 1)
+
+    def test_an_unpaused_run_is_kept_at_once(self):
+        figures, said = self.play(paused=0)
+        self.assertEqual((figures["render"]["late_p99_us"], figures["paused_runs"], said), (1, [], []))
+
+
+class PauseWatcher(unittest.TestCase):
+    """The real framepace-bench-pauses: a process stopped for 300 ms is, to its watchers, a
+    machine that gave them no time; each reports it once, as it ends. (Its absence at rest is
+    not asserted: the host running these tests may pause, as the VM's does.)"""
+
+    def test_a_stop_of_300_ms_is_reported_once_per_cpu(self):
+        tool = os.environ["FRAMEPACE_BENCH_PAUSES"]
+        proc = subprocess.Popen([tool, "30"], stdout=subprocess.PIPE, text=True)
+        try:
+            ready = json.loads(proc.stdout.readline())
+            time.sleep(0.1)
+            proc.send_signal(signal.SIGSTOP)
+            time.sleep(0.3)
+            proc.send_signal(signal.SIGCONT)
+            time.sleep(0.2)
+        finally:
+            proc.terminate()
+        out, _ = proc.communicate(timeout=10)
+        self.assertEqual(proc.returncode, 0)
+        pauses = [json.loads(line) for line in out.splitlines()]
+        stopped = [p for p in pauses if p["late_ns"] >= 250_000_000]
+        self.assertEqual(sorted(p["cpu"] for p in stopped), list(range(ready["ready"])), pauses)
+        self.assertTrue(all(p["late_ns"] < 1_000_000_000 for p in stopped), stopped)
+
+    def test_a_bad_threshold_is_refused(self):
+        proc = subprocess.run([os.environ["FRAMEPACE_BENCH_PAUSES"], "0"], capture_output=True, text=True)
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("usage", proc.stderr)
 
 
 def run(sched, rep, render_p99, attached=True, moved=("nr",), hogs=1.0):
@@ -98,6 +185,27 @@ class Report(unittest.TestCase):
         # lavd's 1 µs, without proof, is not the best peer: bpfland's 300 is.
         row = next(line for line in summary.splitlines() if "under load: render frame-start lateness p99 " in line)
         self.assertTrue(row.endswith("| 0.33× (bpfland) |"), row)
+
+
+class PauseSection(unittest.TestCase):
+    def setUp(self):
+        report.SCHEDULERS = ["eevdf", "framepace"]
+
+    def test_runs_given_up_and_still_paused_are_counted_per_scenario(self):
+        pause = {"cpu": 0, "at_ns": 1, "late_ns": 104_000_000}
+        calm = {"pauses": [], "paused_runs": []}
+        doc = {"runs": [{"scheduler": "eevdf", "game": {"pauses": [], "paused_runs": [{"pauses": [pause]}]},
+                         "idle_game": calm},
+                        {"scheduler": "framepace", "game": {"pauses": [pause], "paused_runs": [{"pauses": []}] * 2},
+                         "idle_game": calm}],
+               "idle_pairs": [{"order": ["framepace", "eevdf"], "eevdf": {"idle_game": calm},
+                               "framepace": {"idle_game": calm}}]}
+        lines = report.pause_lines(doc)
+        self.assertIn("| EEVDF | 0 / 2 | — | 1 / 1 (104 ms) | — |", lines)
+        self.assertIn("| framepace | 0 / 2 | — | 2 / 1 (1 still paused; 104 ms) | — |", lines)
+
+    def test_a_run_from_before_the_watcher_gets_no_section(self):
+        self.assertEqual(report.pause_lines({"runs": [{"scheduler": "eevdf", "game": {"render": {}}}]}), [])
 
 
 def idle(wakeup_p99, render_p99, missed, audio_p99=1000, attached=True):

@@ -36,7 +36,7 @@ guest=$stage/usr/lib/framepace-vm
 mkdir -p "$guest/cases" "$stage/usr/bin" "$stage/usr/lib/systemd/system" \
     "$stage/etc/systemd/system/multi-user.target.wants" "$stage/usr/lib"
 
-install -m755 "$build/tests/"framepace-vm-* "$build/bench/framepace-bench-game" "$guest/"
+install -m755 "$build/tests/"framepace-vm-* "$build/bench/framepace-bench-game" "$build/bench/framepace-bench-pauses" "$guest/"
 # framepace itself goes in the way users install it: the sysext image this build produced,
 # plus a second one with a newer version for the refresh test.
 mkdir -p "$stage/var/lib/extensions"
