@@ -29,7 +29,9 @@ constexpr int64_t kGridNs = 20'000'000;
 
 int64_t to_ns(const timespec& ts) { return ts.tv_sec * kNsPerSec + ts.tv_nsec; }
 
-timespec to_timespec(int64_t ns) { return {static_cast<time_t>(ns / kNsPerSec), static_cast<long>(ns % kNsPerSec)}; }
+timespec to_timespec(int64_t ns) {
+    return {static_cast<time_t>(ns / kNsPerSec), static_cast<long>(ns % kNsPerSec)};
+}
 
 int64_t now_ns() {
     timespec ts{};
@@ -68,8 +70,8 @@ void watch(int cpu, int64_t pause_ns) {
         int64_t late = now_ns() - due;
         if (late >= pause_ns) {
             // One write per line: the lines of two CPUs never interleave.
-            std::printf("{\"cpu\": %d, \"at_ns\": %lld, \"late_ns\": %lld}\n", cpu, static_cast<long long>(due),
-                        static_cast<long long>(late));
+            std::printf("{\"cpu\": %d, \"at_ns\": %lld, \"late_ns\": %lld}\n", cpu,
+                        static_cast<long long>(due), static_cast<long long>(late));
             std::fflush(stdout);
         }
         // The next wakeup on the grid after now: a pause is reported once, not once per

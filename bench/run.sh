@@ -6,15 +6,17 @@
 # results/bench-<kernel>-<date>/ (or --out). Takes about 50 minutes under TCG (3 repetitions,
 # then the idle pairs).
 #   bench/run.sh [--kernel KVER] [--reps N] [--smoke] [--peers-src DIR] [--out DIR]
-#                [--schedulers eevdf,framepace,...]
+#                [--schedulers eevdf,framepace,...] [--watch-pauses]
 # --peers-src: the scx export to build the peers from; by default ../shared/peers/scx-7a58a3a
 # next to the clone when it is there. Without one the peers are left out, and the summary
 # says so in its first lines. --schedulers runs only those named (a quick comparison while
-# working on one; the full table needs them all). FRAMEPACE_VM_CPUS sets the VM's -smp (e.g.
-# "4,sockets=2,cores=2,threads=1" for two last-level caches).
+# working on one; the full table needs them all). --watch-pauses runs a game again after a
+# pause of the machine (real-time watchers beside it, not neutral: bench/sched_bench.py).
+# FRAMEPACE_VM_CPUS sets the VM's -smp (e.g. "4,sockets=2,cores=2,threads=1" for two
+# last-level caches).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-kernel=7.3.4+deb13-amd64 reps= smoke= out= peers_src= schedulers=
+kernel=7.3.4+deb13-amd64 reps= smoke= out= peers_src= schedulers= watch_pauses=
 while [ $# -gt 0 ]; do
     case "$1" in
     --kernel) kernel=$2; shift 2 ;;
@@ -23,6 +25,7 @@ while [ $# -gt 0 ]; do
     --peers-src) peers_src=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --schedulers) schedulers=$2; shift 2 ;;
+    --watch-pauses) watch_pauses=" --watch-pauses"; shift ;;
     *) echo "bench: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -35,7 +38,7 @@ fi
 "$top/tools/setup-toolchain.sh"
 cmake -S "$top" -B "$top/build" >/dev/null
 cmake --build "$top/build" -j"$(nproc)"
-FRAMEPACE_BENCH_ARGS="$smoke${reps:+ --reps $reps}${schedulers:+ --schedulers $schedulers}" FRAMEPACE_VM_TIMEOUT=${FRAMEPACE_VM_TIMEOUT:-5400} \
+FRAMEPACE_BENCH_ARGS="$smoke${reps:+ --reps $reps}${schedulers:+ --schedulers $schedulers}$watch_pauses" FRAMEPACE_VM_TIMEOUT=${FRAMEPACE_VM_TIMEOUT:-5400} \
     FRAMEPACE_PEERS_SRC=${peers_src:-$top/../shared/peers/scx-7a58a3a} \
     "$top/tests/vm/run-vm.sh" --job bench --kernel "$kernel" --out "$out/vm"
 /usr/bin/python3 "$top/bench/report.py" --in "$out/vm/results.jsonl" --out "$out"

@@ -5,7 +5,7 @@ scx_lavd, scx_cake: bench/peers/) and framepace, interleaved (each repetition ro
 order), all in one boot. Writes every raw figure as one JSON document.
 
     sched_bench.py --out FILE --scx-simple PATH --tools DIR [--peers DIR] [--smoke] [--reps N]
-                   [--schedulers NAME,NAME...] [--idle-pairs N]
+                   [--schedulers NAME,NAME...] [--idle-pairs N] [--watch-pauses]
 
 --peers DIR holds bench/peers/'s loaders; every loader found there is run, and one that fails
 to attach fails the benchmark. Without it the peers are left out and the document says so.
@@ -59,12 +59,17 @@ Each sched_ext scheduler's run is checked to have stayed attached throughout: th
 enable_seq must not move between its start and its stop (an ejection and reload would). A
 peer's own counters (its .bss, printed by its loader) are read after the settle time and after
 the run: "peer_counters" lists which of them moved, the proof that it really scheduled.
-The machine's own pauses: the emulator (or its host) now and then stops a vCPU for ~100 ms,
-under every scheduler alike, and one such stop makes a dozen frames late and sets a game run's
-p99 by itself. Every game run has framepace-bench-pauses beside it (a SCHED_FIFO 99 thread per
-vCPU, which no scheduler under test can hold off); a run during which one of them woke 30 ms
-or more late is run again, up to 3 attempts. "paused_runs" keeps what was given up, "pauses"
-the kept run's own (empty unless all three paused).
+The machine's own pauses (--watch-pauses, off by default): the host of this project's VM now
+and then stops for ~100 ms, under every scheduler alike, and one such stop makes a dozen
+frames late and sets a game run's p99 by itself. With the option every game run has
+framepace-bench-pauses beside it (a SCHED_FIFO 99 thread per vCPU, which no scheduler under
+test can hold off); a run during which one of them woke 30 ms or more late is run again, up
+to 3 attempts. "paused_runs" keeps what was given up, "pauses" the kept run's own (empty
+unless all three paused). Off by default because the watchers are not neutral: their 50
+real-time wakeups a second per vCPU take the CPU from every scheduler's tasks, and in the
+first full run with them the kernel ejected scx_lavd in all three repetitions (a CPU hog the
+load had just started not run for 31-43 s), where without them it was ejected in one
+repetition of some full runs and in none of others.
 Order: each repetition takes the next row of a Williams design, so over 2n repetitions every
 scheduler follows every other equally often (over fewer, as evenly as the rows allow).
 """
@@ -418,17 +423,20 @@ class MachinePauses:
 
 
 GAME_ATTEMPTS = 3
+WATCH_PAUSES = False  # --watch-pauses
 
 
 def game(tools, seconds, steam, midway=None):
     """One run of the synthetic game: as a Steam launch (SteamAppId set) or as a game no rule
     names (no Steam variable at all, whatever the benchmark itself was started with).
     midway(pid), if given, is called halfway through; its result comes back second.
-    A run during which the machine paused (MachinePauses) is run again, up to GAME_ATTEMPTS in
+    With WATCH_PAUSES, a run during which the machine paused (MachinePauses) is run again, up to GAME_ATTEMPTS in
     all, every scheduler alike: a 100 ms stop of the emulator makes a dozen frames late and
     sets a 20 s run's p99 by itself. The runs given up stay in the figures ("paused_runs":
     their pauses and render figures); "pauses" holds the kept run's own, empty unless every
-    attempt paused."""
+    attempt paused. Only with --watch-pauses (WATCH_PAUSES): see the top."""
+    if not WATCH_PAUSES:
+        return game_once(tools, seconds, steam, midway)
     given_up = []
     while True:
         with MachinePauses(tools) as watch:
@@ -655,12 +663,16 @@ def main():
     ap.add_argument("--reps", type=int)
     ap.add_argument("--idle-pairs", type=int, help="idle pairs after the repetitions (0: none)")
     ap.add_argument("--schedulers", help="comma-separated: run only these")
+    ap.add_argument("--watch-pauses", action="store_true",
+                    help="run a game again after a pause of the machine (real-time watchers: see the top)")
     args = ap.parse_args()
     cfg = dict(SMOKE if args.smoke else FULL)
     if args.reps:
         cfg["reps"] = args.reps
     if args.idle_pairs is not None:
         cfg["idle_pairs"] = args.idle_pairs
+    global WATCH_PAUSES
+    WATCH_PAUSES = args.watch_pauses
 
     commands = {"scx_simple": args.scx_simple}
     peers_meta = {"folder": args.peers, "run": [], "missing": args.peers_missing}
@@ -717,7 +729,7 @@ def main():
                     "schedulers": schedulers, "peers": peers_meta,
                     "scx_simple": read(os.path.join(os.path.dirname(args.scx_simple), "VERSION")),
                     "game_s": cfg["game_s"], "settle_s": SETTLE_S, "idle_pairs": cfg["idle_pairs"],
-                    "seconds": round(time.monotonic() - started)},
+                    "watch_pauses": WATCH_PAUSES, "seconds": round(time.monotonic() - started)},
            "runs": runs, "idle_pairs": pairs}
     with open(args.out, "w") as f:
         json.dump(doc, f)

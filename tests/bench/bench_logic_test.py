@@ -62,9 +62,9 @@ def fake_tool(folder, name, body):
 
 class GameAfterPauses(unittest.TestCase):
     """game() against stand-ins for the two tools: attempt N's watcher reports a pause while N
-    is below `paused`; the game reports its attempt number as its render p99."""
+    is below `paused`; the game reports the watchers started so far as its render p99."""
 
-    def play(self, paused):
+    def play(self, paused, watch=True):
         with tempfile.TemporaryDirectory() as tools:
             count = os.path.join(tools, "attempt")
             fake_tool(tools, "framepace-bench-pauses",
@@ -73,15 +73,17 @@ class GameAfterPauses(unittest.TestCase):
                       f'[ "$n" -lt {paused} ] && echo \'{{"cpu": 1, "at_ns": 5, "late_ns": 101000000}}\'\n'
                       'exec sleep 60\n')
             fake_tool(tools, "framepace-bench-game",
-                      f'n=$(cat {count})\n'
+                      f'n=$(cat {count} 2>/dev/null || echo 0)\n'
                       'echo "{\\"render\\": {\\"late_p99_us\\": $n, \\"missed\\": 0}, '
                       '\\"audio\\": {\\"late_p99_us\\": 7}}"\n')
             said = []
             real_progress, sched_bench.progress = sched_bench.progress, said.append
+            sched_bench.WATCH_PAUSES = watch
             try:
                 figures, _ = sched_bench.game(tools, 1, steam=True)
             finally:
                 sched_bench.progress = real_progress
+                sched_bench.WATCH_PAUSES = False
         return figures, said
 
     def test_a_run_the_machine_paused_in_is_run_again_and_kept_aside(self):
@@ -98,6 +100,11 @@ class GameAfterPauses(unittest.TestCase):
         self.assertEqual(figures["render"]["late_p99_us"], 3)
         self.assertEqual(len(figures["paused_runs"]), 2)
         self.assertEqual(len(figures["pauses"]), 1)
+
+    def test_without_watch_pauses_no_watcher_runs_and_a_paused_run_is_kept(self):
+        figures, said = self.play(paused=5, watch=False)
+        self.assertEqual((figures["render"]["late_p99_us"], said), (0, []))
+        self.assertNotIn("paused_runs", figures)
 
     def test_an_unpaused_run_is_kept_at_once(self):
         figures, said = self.play(paused=0)
