@@ -63,13 +63,15 @@ The machine's own pauses (--watch-pauses, off by default): the host of this proj
 and then stops for ~100 ms, under every scheduler alike, and one such stop makes a dozen
 frames late and sets a game run's p99 by itself. With the option every game run has
 framepace-bench-pauses beside it (a SCHED_FIFO 99 thread per vCPU, which no scheduler under
-test can hold off); a run during which one of them woke 30 ms or more late is run again, up
-to 3 attempts. "paused_runs" keeps what was given up, "pauses" the kept run's own (empty
+test holds off by scheduling); a run during which one of them woke 30 ms or more late is run
+again, up to 3 attempts. "paused_runs" keeps what was given up, "pauses" the kept run's own (empty
 unless all three paused). Off by default because the watchers are not neutral: their 50
 real-time wakeups a second per vCPU take the CPU from every scheduler's tasks, and in the
 first full run with them the kernel ejected scx_lavd in all three repetitions (a CPU hog the
 load had just started not run for 31-43 s), where without them it was ejected in one
-repetition of some full runs and in none of others.
+repetition of some full runs and in none of others. Nor were the pauses spread evenly: of the
+loaded game runs, 1 of 7 attempts paused under framepace and 11 of 14 under scx_lavd, so what
+a guest does may make its host stop more often, and a retry would hide that cost.
 Order: each repetition takes the next row of a Williams design, so over 2n repetitions every
 scheduler follows every other equally often (over fewer, as evenly as the rows allow).
 """
@@ -390,8 +392,9 @@ def launch_env(steam):
 class MachinePauses:
     """framepace-bench-pauses for the length of the block: a SCHED_FIFO 99 thread per vCPU on a
     20 ms grid. pauses lists each wakeup that came PAUSE_MS or more late, {"cpu", "at_ns",
-    "late_ns"}: the vCPU was given no time at all then, which no scheduler under test can
-    cause (they never run ahead of a real-time task); the emulator or its host stopped."""
+    "late_ns"}: the vCPU was given no time at all then, which no scheduler under test does by
+    scheduling (they never run ahead of a real-time task); the emulator or its host stopped
+    (whether a guest's work makes that more frequent is open: see the top)."""
 
     PAUSE_MS = 30
 
