@@ -1,12 +1,12 @@
 // framepace-bench-pauses: tells the benchmark when the machine itself stopped, so that a run
 // it spoiled can be repeated. One thread per CPU, pinned there at SCHED_FIFO 99, wakes on an
-// absolute 20 ms grid; a wakeup that comes late by PAUSE_MS or more means no CPU time was
-// given to that vCPU for that long. No scheduler under test can hold it off by scheduling:
-// the thread is a real-time task, which sched_ext never schedules and every fair or sched_ext
-// task yields to. What stops it (seen under TCG on this project's machine): the emulator, or
+// absolute 20 ms grid; a wakeup that comes late by PAUSE_MS or more means, as a rule, that no
+// CPU time was given to that vCPU for that long. No scheduler under test holds it off by
+// scheduling: the thread is a real-time task, which sched_ext never schedules and every fair
+// or sched_ext task yields to. What stops it (seen under TCG on this project's machine): the emulator, or
 // the host it runs on, stopping for ~100 ms while a host SCHED_FIFO sleeper is stopped too.
 // Whether what the guest does makes the host stop more often is open: the pauses were not
-// spread evenly over the schedulers of one run (docs/benchmarks.md).
+// spread evenly over the runs of one benchmark (docs/benchmarks.md).
 // Prints one JSON line per pause as it ends, {"cpu", "at_ns" (CLOCK_MONOTONIC when the
 // wakeup fell due), "late_ns"}; runs until SIGTERM or SIGINT.
 //   framepace-bench-pauses [PAUSE_MS]

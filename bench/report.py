@@ -163,8 +163,8 @@ def pause_lines(doc):
         return []  # a run from before the watcher
     lines = ["", "## The machine's own pauses", "",
              "A real-time thread per vCPU (`framepace-bench-pauses`, SCHED_FIFO 99, a 20 ms grid) ran "
-             "through every game run; a wakeup 30 ms or more late means the vCPU got no time at all, "
-             "which no scheduler under test does by scheduling. A game run with such a pause was run again "
+             "through every game run; a wakeup 30 ms or more late means, as a rule, that the vCPU got no "
+             "time at all, which no scheduler under test does by scheduling. A game run with such a pause was run again "
              "(at most 3 attempts), every scheduler alike; the figures above are the kept runs'. "
              "Cells: runs given up / game runs kept (kept runs that still paused; longest pause).", ""]
     head = ["scheduler"] + [label for _, label in GAME_SECTIONS]

@@ -60,18 +60,20 @@ enable_seq must not move between its start and its stop (an ejection and reload 
 peer's own counters (its .bss, printed by its loader) are read after the settle time and after
 the run: "peer_counters" lists which of them moved, the proof that it really scheduled.
 The machine's own pauses (--watch-pauses, off by default): the host of this project's VM now
-and then stops for ~100 ms, under every scheduler alike, and one such stop makes a dozen
-frames late and sets a game run's p99 by itself. With the option every game run has
+and then stops for ~100 ms, under every scheduler, and one such stop makes a dozen frames late
+and raises a game run's p99. With the option every game run has
 framepace-bench-pauses beside it (a SCHED_FIFO 99 thread per vCPU, which no scheduler under
-test holds off by scheduling); a run during which one of them woke 30 ms or more late is run
-again, up to 3 attempts. "paused_runs" keeps what was given up, "pauses" the kept run's own (empty
+test holds off by scheduling; such a wakeup is, as a rule, a vCPU or the whole machine
+stopped); a run during which one of them woke 30 ms or more late is run again, up to 3
+attempts. "paused_runs" keeps what was given up, "pauses" the kept run's own (empty
 unless all three paused). Off by default because the watchers are not neutral: their 50
 real-time wakeups a second per vCPU take the CPU from every scheduler's tasks, and in the
 first full run with them the kernel ejected scx_lavd in all three repetitions (a CPU hog the
 load had just started not run for 31-43 s), where without them it was ejected in one
-repetition of some full runs and in none of others. Nor were the pauses spread evenly: of the
-loaded game runs, 1 of 7 attempts paused under framepace and 11 of 14 under scx_lavd, so what
-a guest does may make its host stop more often, and a retry would hide that cost.
+repetition of some full runs and in none of others. Nor were the pauses spread evenly over
+the runs under load (1 of 7 attempts paused under framepace, 11 of 14 in scx_lavd's runs, 7 of
+those after its ejection): they cluster in time, or follow what the guest does; if the latter,
+a retry hides a cost a scheduler causes.
 Order: each repetition takes the next row of a Williams design, so over 2n repetitions every
 scheduler follows every other equally often (over fewer, as evenly as the rows allow).
 """
@@ -433,11 +435,11 @@ def game(tools, seconds, steam, midway=None):
     """One run of the synthetic game: as a Steam launch (SteamAppId set) or as a game no rule
     names (no Steam variable at all, whatever the benchmark itself was started with).
     midway(pid), if given, is called halfway through; its result comes back second.
-    With WATCH_PAUSES, a run during which the machine paused (MachinePauses) is run again, up to GAME_ATTEMPTS in
-    all, every scheduler alike: a 100 ms stop of the emulator makes a dozen frames late and
-    sets a 20 s run's p99 by itself. The runs given up stay in the figures ("paused_runs":
-    their pauses and render figures); "pauses" holds the kept run's own, empty unless every
-    attempt paused. Only with --watch-pauses (WATCH_PAUSES): see the top."""
+    With WATCH_PAUSES (--watch-pauses; see the top), a run during which the machine paused
+    (MachinePauses) is run again, up to GAME_ATTEMPTS in all, under every scheduler: a 100 ms
+    stop makes a dozen frames late and raises a 20 s run's p99. The runs given up stay in
+    raw.json ("paused_runs": their pauses and render figures); "pauses" holds the kept run's
+    own, empty unless every attempt paused."""
     if not WATCH_PAUSES:
         return game_once(tools, seconds, steam, midway)
     given_up = []
