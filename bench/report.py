@@ -165,7 +165,7 @@ def pause_lines(doc):
              "A real-time thread per vCPU (`framepace-bench-pauses`, SCHED_FIFO 99, a 20 ms grid) ran "
              "through every game run; a wakeup 30 ms or more late means, as a rule, that the vCPU got no "
              "time at all, which no scheduler under test does by scheduling. A game run with such a pause was run again "
-             "(at most 3 attempts), every scheduler alike; the figures above are the kept runs'. "
+             "(at most 3 attempts), under every scheduler; the figures above are the kept runs'. "
              "Cells: runs given up / game runs kept (kept runs that still paused; longest pause).", ""]
     head = ["scheduler"] + [label for _, label in GAME_SECTIONS]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -177,12 +177,12 @@ def pause_lines(doc):
                 row.append("—")
                 continue
             given_up = sum(len(g.get("paused_runs", [])) for g in figs)
-            still = [g["pauses"] for g in figs if g.get("pauses")]
-            pauses = [p for g in figs for run in g.get("paused_runs", []) for p in run["pauses"]]
-            pauses += [p for kept in still for p in kept]
-            longest = f"; {max(p['late_ns'] for p in pauses) / 1e6:.0f} ms" if pauses else ""
-            row.append(f"{given_up} / {len(figs)}" + (f" ({len(still)} still paused{longest})" if still else
-                                                      f" ({longest[2:]})" if longest else ""))
+            still = sum(1 for g in figs if g.get("pauses"))
+            late_ns = [p["late_ns"] for g in figs for run in g.get("paused_runs", []) + [g]
+                       for p in run.get("pauses", [])]
+            notes = ([f"{still} still paused"] if still else []) + \
+                ([f"{max(late_ns) / 1e6:.0f} ms"] if late_ns else [])
+            row.append(f"{given_up} / {len(figs)}" + (f" ({'; '.join(notes)})" if notes else ""))
         lines.append("| " + " | ".join(row) + " |")
     return lines
 
